@@ -1,0 +1,17 @@
+def add_arguments(p) -> None:
+    p.add_argument("--data", required=True, help="a prepared dataset directory (from `divertimento prepare`)")
+    p.add_argument("--out", required=True, help="run directory to create (or continue with --resume)")
+    p.add_argument("--config", default=None, help="JSON config file (keys of divertimento.config.TrainConfig)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one config key")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args) -> int:
+    from ..config import load_config
+    from ..train.loop import train
+
+    cfg = load_config(args.config, args.set)
+    row = train(args.data, args.out, cfg, resume=args.resume, progress=not args.quiet)
+    print(f"trained to step {row.get('step')} in {row.get('seconds')} s -> {args.out}/model.safetensors")
+    return 0

@@ -1,0 +1,1 @@
+"""Prepared data: sources -> parsed pieces (cached) -> bar-aligned windows -> split shards + manifest."""

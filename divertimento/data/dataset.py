@@ -1,0 +1,130 @@
+"""Loading a prepared dataset, and the PyTorch Dataset over its windows."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+from ..music.roll import FIRST_PITCH_TOKEN
+from .split import SPLITS
+
+SUPPORTED_FORMAT = 1
+
+
+@dataclass
+class PreparedData:
+    root: Path
+    manifest: dict
+    splits: dict[str, dict[str, np.ndarray]]  # split -> rolls/style/piece/start arrays
+
+    @property
+    def style_names(self) -> list[str]:
+        return self.manifest["style_names"]
+
+    @property
+    def low(self) -> int:
+        return self.manifest["pitch_range"][0]
+
+    @property
+    def high(self) -> int:
+        return self.manifest["pitch_range"][1]
+
+
+def load_prepared(root: str | Path, verify: bool = True) -> PreparedData:
+    """Open a ``prepare`` output; refuses a folder without a manifest, from a newer format, or whose shards do
+    not match the manifest's content hash (a half-written or edited dataset)."""
+    from .prepare import content_hash
+
+    root = Path(root)
+    mpath = root / "manifest.json"
+    if not root.is_dir():
+        raise UserError(f"data dir {root} does not exist")
+    if not mpath.is_file():
+        raise UserError(f"{root} is not a prepared dataset (no manifest.json); run `divertimento prepare` first")
+    try:
+        manifest = json.loads(mpath.read_text())
+    except (OSError, ValueError) as e:
+        raise UserError(f"{mpath} is unreadable: {e}") from None
+    if manifest.get("format_version") != SUPPORTED_FORMAT:
+        raise UserError(f"{root} has data format {manifest.get('format_version')}, this divertimento reads "
+                        f"{SUPPORTED_FORMAT}; prepare it again")
+    splits = {}
+    for sp in SPLITS:
+        try:
+            with np.load(root / manifest["files"][sp], allow_pickle=False) as z:
+                splits[sp] = {k: z[k] for k in ("rolls", "style", "piece", "start")}
+        except (OSError, KeyError, ValueError) as e:
+            raise UserError(f"{root}: shard {sp} is missing or damaged ({e}); prepare it again") from None
+    if verify and content_hash(splits) != manifest.get("content_hash"):
+        raise UserError(f"{root}: shards do not match the manifest's content hash; prepare it again")
+    return PreparedData(root, manifest, splits)
+
+
+def transpose_tokens(tokens: np.ndarray, shift: np.ndarray, vocab_size: int) -> np.ndarray:
+    """Shift pitch tokens of [N, V, T] token windows by per-window semitones; rests and holds stay."""
+    out = tokens.astype(np.int64)
+    pitch = out >= FIRST_PITCH_TOKEN
+    out = np.where(pitch, out + shift.reshape(-1, *([1] * (tokens.ndim - 1))), out)
+    assert out.max(initial=0) < vocab_size and out.min(initial=0) >= 0, "transposition left the pitch range"
+    return out
+
+
+def shift_bounds(tokens: np.ndarray, vocab_size: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per window, the smallest and largest shift in lo..hi that keeps every pitch inside the vocabulary."""
+    flat = tokens.reshape(len(tokens), -1).astype(np.int64)
+    pitch = flat >= FIRST_PITCH_TOKEN
+    top = np.where(pitch, flat, -1).max(axis=1)
+    bottom = np.where(pitch, flat, vocab_size).min(axis=1)
+    down = np.where(top >= 0, np.maximum(lo, FIRST_PITCH_TOKEN - bottom), 0)
+    up = np.where(top >= 0, np.minimum(hi, vocab_size - 1 - top), 0)
+    return down, up
+
+
+class WindowDataset:
+    """Windows of one split as (tokens int64 [V, T], style int64). Module-level and picklable for DataLoader
+    workers; train-split windows are transposed at random within the manifest's range when ``augment``."""
+
+    def __init__(self, root: str | Path, split: str = "train", augment: bool | None = None, seed: int = 0):
+        data = load_prepared(root)
+        if not data.manifest["monophonic"]:
+            raise UserError("WindowDataset serves monophonic layouts; use PolyWindowDataset for the band layout")
+        self.tokens = data.splits[split]["rolls"]
+        self.style = data.splits[split]["style"].astype(np.int64)
+        self.vocab_size = data.manifest["vocab_size"]
+        lo, hi = data.manifest["augment"]["transpose"]
+        self.augment = (split == "train") if augment is None else augment
+        self.down, self.up = shift_bounds(self.tokens, self.vocab_size, lo, hi)
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __getitem__(self, i: int):
+        import torch
+
+        shift = np.zeros(1, dtype=np.int64)
+        if self.augment:
+            shift[0] = self.rng.integers(self.down[i], self.up[i] + 1)
+        tokens = transpose_tokens(self.tokens[i : i + 1], shift, self.vocab_size)[0]
+        return torch.from_numpy(tokens), torch.tensor(self.style[i])
+
+
+class PolyWindowDataset:
+    """Band-layout windows as (float32 [V, 2, T, P] onset/sustain planes, style): uint8 converted on the fly."""
+
+    def __init__(self, root: str | Path, split: str = "train"):
+        data = load_prepared(root)
+        self.rolls = data.splits[split]["rolls"]
+        self.style = data.splits[split]["style"].astype(np.int64)
+
+    def __len__(self) -> int:
+        return len(self.rolls)
+
+    def __getitem__(self, i: int):
+        import torch
+
+        r = self.rolls[i]
+        planes = np.stack([r == 2, r >= 1], axis=1).astype(np.float32)  # [V, 2, T, P]: onset, sounding
+        return torch.from_numpy(planes), torch.tensor(self.style[i])

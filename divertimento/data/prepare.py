@@ -1,0 +1,262 @@
+"""``prepare``: real music in, training windows out (npz shards + manifest.json), written atomically."""
+
+import hashlib
+import multiprocessing as mp
+import os
+import shutil
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..atomic import write_json_atomic
+from ..errors import UserError
+from ..music.layouts import get_layout
+from ..music.read import MIDI_SUFFIXES, UnreadableFile, read_piece
+from ..music.roll import n_tokens
+from .cache import ParseCache, cache_key, file_digest, piece_from_json, piece_to_json
+from .sources import ParseTask, resolve_sources
+from .split import SPLITS, split_pieces
+from .windows import DEFAULT_METERS, PieceWindows, WindowSpec, crop_to_range, cut_windows, pitch_extent
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class PrepareOptions:
+    layout: str = "satb"  # named layout, see music.layouts
+    steps_per_quarter: int = 4  # grid resolution; 4 = 16th notes
+    bars: int = 4  # window length in 4/4 bars
+    hop_quarters: int = 4  # distance between window starts (quarters); a window's bars overlap its neighbours'
+    meters: tuple[str, ...] = DEFAULT_METERS  # time signatures kept; bars in others are counted as left out
+    transpose: tuple[int, int] = (-3, 3)  # semitone shifts drawn per training window (train split only)
+    split: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    seed: int = 0  # split seed
+    workers: int = 2
+    cache_dir: str | None = None  # parsed-piece cache; None = ~/.cache/divertimento/parsed
+    sources: list[str] = field(default_factory=list)
+
+    def validate(self) -> None:
+        get_layout(self.layout)
+        if self.steps_per_quarter not in (1, 2, 3, 4, 6, 8, 12, 16):
+            raise UserError(f"steps per quarter must divide 48 (got {self.steps_per_quarter})")
+        if not 1 <= self.bars <= 64:
+            raise UserError(f"bars per window must be 1..64 (got {self.bars})")
+        if self.hop_quarters < 1:
+            raise UserError("hop must be at least one quarter")
+        if self.transpose[0] > 0 or self.transpose[1] < 0 or max(map(abs, self.transpose)) > 12:
+            raise UserError(f"transpose range {self.transpose} must contain 0 and stay within an octave")
+        if not 1 <= self.workers <= 64:
+            raise UserError("workers must be 1..64")
+
+
+# Worker-process globals, set once per process by _init_worker.
+_SPEC: WindowSpec | None = None
+_CACHE: ParseCache | None = None
+
+
+def _init_worker(spec: WindowSpec, cache_root: str) -> None:
+    global _SPEC, _CACHE
+    _SPEC, _CACHE = spec, ParseCache(cache_root)
+
+
+def _read_task(task: ParseTask, digest: str | None, spq: int):
+    """A Piece for the task, through the cache for music21 formats (MIDI is faster to parse than to un-JSON)."""
+    if Path(task.path).suffix.lower() in MIDI_SUFFIXES or digest is None:
+        return read_piece(task.path, spq, task.number)
+    key = cache_key(digest, task.number, spq)
+    entry = _CACHE.get(key)
+    if entry is not None:
+        if "error" in entry:
+            raise UnreadableFile(entry["error"])
+        return piece_from_json(entry["piece"])
+    try:
+        piece = read_piece(task.path, spq, task.number)
+    except UnreadableFile as e:
+        _CACHE.put(key, {"error": str(e)})
+        raise
+    _CACHE.put(key, {"piece": piece_to_json(piece)})
+    return piece
+
+
+def _process(item: tuple[int, ParseTask, str | None]):
+    i, task, digest = item
+    try:
+        piece = _read_task(task, digest, _SPEC.steps_per_quarter)
+        result = cut_windows(piece, _SPEC)
+        title = piece.title
+    except UnreadableFile as e:
+        return i, None, str(e)
+    except Exception as e:  # a reader bug on one odd file must not sink a whole corpus: report it as skipped
+        return i, None, f"failed to read: {type(e).__name__}: {str(e)[:120]}"
+    if isinstance(result, str):
+        return i, None, result
+    return i, (title, result), None
+
+
+def _digests(tasks: list[ParseTask]) -> tuple[dict[str, str], dict[str, str]]:
+    digests, errors = {}, {}
+    for path in sorted({t.path for t in tasks}):
+        try:
+            digests[path] = file_digest(path)
+        except OSError as e:
+            errors[path] = f"cannot read: {e.strerror or e}"
+    return digests, errors
+
+
+def _progress(iterable, total: int, enabled: bool):
+    if not enabled:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc="prepare", unit="piece", smoothing=0.05)
+
+
+def prepare(out_dir: str | os.PathLike, options: PrepareOptions, progress: bool = True) -> dict:
+    """Read the sources, cut windows, split by piece and write ``out_dir``; returns the manifest."""
+    options.validate()
+    t0 = time.perf_counter()
+    layout = get_layout(options.layout)
+    spec = WindowSpec(layout, options.steps_per_quarter, options.bars, options.hop_quarters, tuple(options.meters))
+    tasks = resolve_sources(options.sources)
+    out_dir = Path(out_dir)
+    _check_writable(out_dir)
+    cache = ParseCache(options.cache_dir)
+    digests, unreadable = _digests(tasks)
+    skipped = [{"source": t.key, "style": t.style, "reason": unreadable[t.path]} for t in tasks if t.path in unreadable]
+    work = [(i, t, digests[t.path]) for i, t in enumerate(tasks) if t.path in digests]
+
+    results: dict[int, tuple[str, PieceWindows]] = {}
+    reasons: dict[int, str] = {}
+    if options.workers > 1 and len(work) > 8:
+        ctx = mp.get_context("fork")
+        with ctx.Pool(options.workers, _init_worker, (spec, str(cache.root))) as pool:
+            it = pool.imap_unordered(_process, work, chunksize=max(1, min(32, len(work) // (options.workers * 8))))
+            for i, res, reason in _progress(it, len(work), progress):
+                (results.__setitem__(i, res) if res else reasons.__setitem__(i, reason))
+    else:
+        _init_worker(spec, str(cache.root))
+        for item in _progress(work, len(work), progress):
+            i, res, reason = _process(item)
+            (results.__setitem__(i, res) if res else reasons.__setitem__(i, reason))
+    skipped += [{"source": tasks[i].key, "style": tasks[i].style, "reason": r} for i, r in sorted(reasons.items())]
+    if not results:
+        raise UserError(f"no usable windows in {len(tasks)} source piece(s); first reasons: "
+                        + "; ".join(f"{s['source']}: {s['reason']}" for s in skipped[:3]))
+
+    order = sorted(results)
+    extents = [pitch_extent(results[i][1].rolls, layout.monophonic) for i in order]
+    low = min(e[0] for e in extents if e)
+    high = max(e[1] for e in extents if e)
+    split_of = split_pieces([tasks[i].style for i in order], [tasks[i].key for i in order], options.split,
+                            options.seed)
+    styles = sorted({tasks[i].style for i in order})
+    left_out: Counter = Counter()
+    pieces, shards = [], {s: {"rolls": [], "style": [], "piece": [], "start": []} for s in SPLITS}
+    for k, i in enumerate(order):
+        title, w = results[i]
+        left_out.update(w.left_out)
+        sp = split_of[k]
+        shards[sp]["rolls"].append(crop_to_range(w.rolls, low, high, layout.monophonic))
+        shards[sp]["style"].append(np.full(len(w.starts), styles.index(tasks[i].style), dtype=np.int16))
+        shards[sp]["piece"].append(np.full(len(w.starts), k, dtype=np.int32))
+        shards[sp]["start"].append(w.starts)
+        pieces.append({"id": k, "source": tasks[i].key, "title": title, "style": tasks[i].style, "split": sp,
+                       "windows": int(len(w.starts))})
+
+    roll_shape = (0, len(layout.roles), spec.steps) + (() if layout.monophonic else (high - low + 1,))
+    arrays = {}
+    for sp in SPLITS:
+        d = shards[sp]
+        arrays[sp] = {
+            "rolls": np.concatenate(d["rolls"]) if d["rolls"] else np.zeros(roll_shape, dtype=np.uint8),
+            "style": np.concatenate(d["style"]) if d["style"] else np.zeros(0, dtype=np.int16),
+            "piece": np.concatenate(d["piece"]) if d["piece"] else np.zeros(0, dtype=np.int32),
+            "start": np.concatenate(d["start"]) if d["start"] else np.zeros(0, dtype=np.int32),
+        }
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "divertimento_version": __version__,
+        "layout": layout.name,
+        "roles": list(layout.roles),
+        "monophonic": layout.monophonic,
+        "steps_per_quarter": spec.steps_per_quarter,
+        "bars_per_window": spec.bars,
+        "window_steps": spec.steps,
+        "hop_quarters": spec.hop_quarters,
+        "meters": list(spec.meters),
+        "pitch_range": [low, high],
+        "vocab_size": n_tokens(low, high) if layout.monophonic else 3,
+        "styles": {
+            s: {
+                "pieces": {sp: sum(1 for p in pieces if p["style"] == s and p["split"] == sp) for sp in SPLITS},
+                "windows": {sp: int((arrays[sp]["style"] == styles.index(s)).sum()) for sp in SPLITS},
+            }
+            for s in styles
+        },
+        "style_names": styles,
+        "total_windows": int(sum(len(arrays[sp]["style"]) for sp in SPLITS)),
+        "split_seed": options.seed,
+        "split_fractions": list(options.split),
+        "augment": {"transpose": list(options.transpose), "applies_to": "train"},
+        "sources": options.sources or ["(embedded default)"],
+        "left_out_counts": dict(left_out.most_common()),
+        "skipped_reason_counts": dict(Counter(s["reason"].split(" (")[0].split(":")[0] for s in skipped).most_common()),
+        "skipped": skipped,
+        "files": {sp: f"{sp}.npz" for sp in SPLITS} | {"pieces": "pieces.json"},
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+    _write_dataset(out_dir, arrays, pieces, manifest)
+    return manifest
+
+
+def _check_writable(out_dir: Path) -> None:
+    parent = out_dir.resolve().parent
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"output {out_dir} exists and is not a directory")
+    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / "manifest.json").exists():
+        raise UserError(f"output {out_dir} is a non-empty directory that is not a prepared dataset; refusing to replace it")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create {parent}: {e.strerror}") from None
+    if not os.access(parent, os.W_OK):
+        raise UserError(f"cannot write to {parent}")
+
+
+def content_hash(arrays: dict) -> str:
+    h = hashlib.sha256()
+    for sp in SPLITS:
+        for name in ("rolls", "style", "piece", "start"):
+            a = np.ascontiguousarray(arrays[sp][name])
+            h.update(f"{sp}/{name}/{a.dtype}/{a.shape}".encode())
+            h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _write_dataset(out_dir: Path, arrays: dict, pieces: list, manifest: dict) -> None:
+    """Write into a sibling temp dir, then swap it in: an interrupted prepare never leaves a dataset that a
+    later ``train`` would accept (``load_prepared`` requires manifest.json, written last, with a matching hash)."""
+    manifest["content_hash"] = content_hash(arrays)
+    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        for sp in SPLITS:
+            np.savez_compressed(tmp / f"{sp}.npz", **arrays[sp])
+        write_json_atomic(tmp / "pieces.json", pieces)
+        write_json_atomic(tmp / "manifest.json", manifest)
+        old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+        if out_dir.exists():
+            os.replace(out_dir, old)
+        os.replace(tmp, out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def options_dict(options: PrepareOptions) -> dict:
+    return asdict(options)

@@ -1,0 +1,120 @@
+"""Cut bar-aligned windows out of a piece, keeping only bars of the accepted meters (counted when left out).
+
+Windows are stored with absolute pitches (token 2 + MIDI pitch) until the data's pitch range is known; then
+``crop_to_range`` shifts them to the range's vocabulary.
+"""
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..music.layouts import Layout, fit_layout
+from ..music.notes import Piece, merge_split_bars, nominal_bar_steps
+from ..music.roll import FIRST_PITCH_TOKEN, REST, notes_to_plane, notes_to_tokens
+
+DEFAULT_METERS = ("4/4", "2/2", "2/4", "4/2")
+MIN_SOUNDING = 0.5  # a window where less than half the steps sound anything is mostly silence: left out
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    layout: Layout
+    steps_per_quarter: int = 4
+    bars: int = 4  # window length in 4/4 bars (a 2/4 tune gives twice as many of its own bars)
+    hop_quarters: int = 4  # distance between window starts, rounded up to the next barline
+    meters: tuple[str, ...] = DEFAULT_METERS
+
+    @property
+    def steps(self) -> int:
+        return self.bars * 4 * self.steps_per_quarter
+
+    @property
+    def hop_steps(self) -> int:
+        return self.hop_quarters * self.steps_per_quarter
+
+
+@dataclass
+class PieceWindows:
+    rolls: np.ndarray  # mono: [n, V, T] uint8 absolute tokens; poly: [n, V, T, 128] uint8 states
+    starts: np.ndarray  # [n] int32 start step of each window in the piece
+    left_out: Counter  # reason -> count of windows or bars left out
+
+
+def window_starts(piece: Piece, spec: WindowSpec) -> tuple[list[int], Counter]:
+    """Start steps of windows that begin on a barline and span whole bars of accepted meters exactly."""
+    bars = merge_split_bars(piece.bars, spec.steps_per_quarter)
+    counts: Counter = Counter()
+    ok = np.zeros(len(bars), dtype=bool)
+    for i, (_, length, num, den) in enumerate(bars):
+        meter = f"{num}/{den}"
+        if meter not in spec.meters:
+            counts[f"bar in meter {meter}"] += 1
+        elif length != nominal_bar_steps(num, den, spec.steps_per_quarter):
+            counts["incomplete bar (pickup or ending)"] += 1
+        else:
+            ok[i] = True
+    starts, next_allowed = [], -1
+    for i in range(len(bars)):
+        if not ok[i] or bars[i, 0] < next_allowed:
+            continue
+        total, j = 0, i
+        while j < len(bars) and ok[j] and total < spec.steps and (j == i or bars[j, 0] == bars[j - 1, 0] + bars[j - 1, 1]):
+            total += int(bars[j, 1])
+            j += 1
+        if total == spec.steps:
+            starts.append(int(bars[i, 0]))
+            next_allowed = int(bars[i, 0]) + spec.hop_steps
+    return starts, counts
+
+
+def cut_windows(piece: Piece, spec: WindowSpec) -> PieceWindows | str:
+    """All windows of a piece, or a reason string when it yields none."""
+    if piece.n_notes == 0:
+        return "no notes"
+    voices = fit_layout(piece, spec.layout)
+    if isinstance(voices, str):
+        return voices
+    starts, counts = window_starts(piece, spec)
+    if not starts:
+        meters = sorted({f"{n}/{d}" for _, _, n, d in piece.bars} - set(spec.meters))
+        return f"no full {spec.bars}-bar window in meters {', '.join(spec.meters)}" + (
+            f" (piece is in {', '.join(meters)})" if meters else "")
+    V, T = len(spec.layout.roles), spec.steps
+    kept_rolls, kept_starts = [], []
+    for s in starts:
+        if spec.layout.monophonic:
+            roll = np.stack([notes_to_tokens(v, T, 0, 127, offset=s) for v in voices])  # [V, T]
+            sounding = (roll != REST).any(axis=0).mean()
+        else:
+            roll = np.stack([notes_to_plane(v, T, 0, 127, offset=s) for v in voices])  # [V, T, 128]
+            sounding = (roll != 0).any(axis=(0, 2)).mean()
+        if sounding < MIN_SOUNDING:
+            counts["window mostly silent"] += 1
+            continue
+        kept_rolls.append(roll)
+        kept_starts.append(s)
+    if not kept_rolls:
+        return "every window mostly silent"
+    shape = (0, V, T) if spec.layout.monophonic else (0, V, T, 128)
+    rolls = np.stack(kept_rolls) if kept_rolls else np.zeros(shape, dtype=np.uint8)
+    return PieceWindows(rolls.astype(np.uint8), np.asarray(kept_starts, dtype=np.int32), counts)
+
+
+def pitch_extent(rolls: np.ndarray, monophonic: bool) -> tuple[int, int] | None:
+    """Lowest and highest MIDI pitch used in absolute-pitch rolls, or None when there are no notes."""
+    if monophonic:
+        pitches = rolls[rolls >= FIRST_PITCH_TOKEN].astype(np.int32) - FIRST_PITCH_TOKEN
+        return (int(pitches.min()), int(pitches.max())) if len(pitches) else None
+    used = np.flatnonzero(rolls.any(axis=tuple(range(rolls.ndim - 1))))
+    return (int(used.min()), int(used.max())) if len(used) else None
+
+
+def crop_to_range(rolls: np.ndarray, low: int, high: int, monophonic: bool) -> np.ndarray:
+    """Absolute-pitch rolls -> rolls over low..high (token 2 + p - low, or plane columns low..high)."""
+    if monophonic:
+        out = rolls.copy()
+        pitch = out >= FIRST_PITCH_TOKEN
+        out[pitch] -= low
+        return out
+    return np.ascontiguousarray(rolls[..., low : high + 1])

@@ -1,0 +1,1 @@
+"""Reading and writing pieces, and the one notes <-> roll converter."""

@@ -1,0 +1,156 @@
+"""Read pieces from files: MIDI with symusic (fast), MusicXML/ABC/Humdrum with music21.
+
+Every reader quantises to the step grid here, once, so real data and generated data share one path.
+Readers raise ``UnreadableFile`` with a human-readable reason; the caller records it and moves on.
+"""
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .notes import Piece, Track, bars_from_time_signatures, sort_notes
+
+MIDI_SUFFIXES = (".mid", ".midi")
+MUSIC21_SUFFIXES = (".mxl", ".musicxml", ".xml", ".abc", ".krn")
+SUFFIXES = MIDI_SUFFIXES + MUSIC21_SUFFIXES
+
+MAX_TRACKS = 256  # more than any real arrangement; a file claiming 10,000 tracks is refused
+MAX_STEPS = 200_000  # ~3 hours at 120 qpm on a 16th grid; longer "pieces" are corrupt or not music
+MAX_FILE_BYTES = 64 * 2**20
+
+
+class UnreadableFile(Exception):
+    """A file that is not usable music; the message is the reason shown in the manifest's ``skipped``."""
+
+
+def _check_file(path: Path) -> None:
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise UnreadableFile(f"cannot stat: {e.strerror}") from None
+    if size == 0:
+        raise UnreadableFile("empty file (0 bytes)")
+    if size > MAX_FILE_BYTES:
+        raise UnreadableFile(f"file too large ({size} bytes)")
+    if not os.access(path, os.R_OK):
+        raise UnreadableFile("permission denied")
+
+
+def abc_tune_numbers(path: str | os.PathLike) -> list[int]:
+    """Reference numbers (X: fields) of the tunes in an ABC file, in file order."""
+    text = Path(path).read_text(encoding="latin-1")
+    return [int(m) for m in re.findall(r"^X:\s*(\d+)", text, flags=re.M)]
+
+
+def read_midi(path: str | os.PathLike, steps_per_quarter: int = 4) -> Piece:
+    import symusic
+
+    path = Path(path)
+    _check_file(path)
+    with open(path, "rb") as f:
+        if f.read(4) != b"MThd":
+            raise UnreadableFile("not a MIDI file (no MThd header)")
+    try:
+        score = symusic.Score(str(path))
+    except Exception as e:  # symusic raises plain RuntimeErrors/ValueErrors for any malformed byte stream
+        raise UnreadableFile(f"corrupt MIDI: {str(e).splitlines()[0][:120]}") from None
+    if len(score.tracks) > MAX_TRACKS:
+        raise UnreadableFile(f"too many tracks ({len(score.tracks)} > {MAX_TRACKS})")
+    if score.tpq <= 0:
+        raise UnreadableFile("invalid ticks per quarter")
+    grid = score.resample(tpq=steps_per_quarter, min_dur=1)  # quantise once, in C++
+    tracks = []
+    for t in grid.tracks:
+        if len(t.notes) == 0:
+            continue
+        a = t.notes.numpy()
+        notes = np.stack([a["time"], a["duration"], a["pitch"], a["velocity"]], axis=1).astype(np.int64)
+        notes = notes[(notes[:, 0] >= 0) & (notes[:, 2] >= 0) & (notes[:, 2] <= 127)]
+        if len(notes) and (notes[:, 0] + notes[:, 1]).max() > MAX_STEPS:
+            raise UnreadableFile(f"implausibly long (> {MAX_STEPS} steps)")
+        tracks.append(Track(t.name or "", int(t.program), bool(t.is_drum), sort_notes(notes.astype(np.int32))))
+    end = max([int((t.notes[:, 0] + t.notes[:, 1]).max()) for t in tracks if len(t.notes)] + [0])
+    ts = [(int(x.time), int(x.numerator), int(x.denominator)) for x in grid.time_signatures]
+    ts = [x for x in ts if x[1] > 0 and x[2] > 0]
+    tempo = float(grid.tempos[0].qpm) if len(grid.tempos) else 120.0
+    if not 20 <= tempo <= 400:
+        tempo = 120.0  # absurd tempo meta events do not change the notes on the grid; keep a playable default
+    return Piece(path.stem, steps_per_quarter, tracks, bars_from_time_signatures(ts, end, steps_per_quarter), tempo)
+
+
+def _step(offset, spq: int) -> int:
+    return int(round(float(offset) * spq))
+
+
+def from_music21(score, title: str, steps_per_quarter: int = 4) -> Piece:
+    """Piece from a parsed music21 Score; barlines come from the score's own measures, so pickups stay aligned."""
+    import music21 as m21
+
+    parts = list(score.parts) or [score]
+    tracks = []
+    for part in parts:
+        rows = []
+        flat = part.stripTies().flatten()
+        for el in flat.notes:
+            if el.duration.isGrace or el.duration.quarterLength == 0:
+                continue
+            start = _step(el.offset, steps_per_quarter)
+            end = _step(el.offset + el.duration.quarterLength, steps_per_quarter)
+            vel = el.volume.velocity if el.volume.velocity is not None else 80
+            for p in el.pitches:
+                rows.append((start, max(1, end - start), int(p.midi), int(vel)))
+        notes = sort_notes(np.asarray(rows, dtype=np.int32).reshape(-1, 4))
+        inst = part.getInstrument(returnDefault=False) if hasattr(part, "getInstrument") else None
+        program = inst.midiProgram if inst is not None and inst.midiProgram is not None else 0
+        tracks.append(Track(str(part.partName or getattr(part, "id", "") or ""), int(program), False, notes))
+    bars = []
+    measures = list(parts[0].getElementsByClass(m21.stream.Measure))
+    ts_now = None
+    for m in measures:
+        if m.timeSignature is not None:
+            ts_now = m.timeSignature
+        ts = ts_now or m21.meter.TimeSignature("4/4")
+        bars.append((_step(m.offset, steps_per_quarter), _step(m.duration.quarterLength, steps_per_quarter),
+                     int(ts.numerator), int(ts.denominator)))
+    bars = [b for b in bars if b[1] > 0]
+    end = max([int((t.notes[:, 0] + t.notes[:, 1]).max()) for t in tracks if len(t.notes)] + [0])
+    bar_array = (np.asarray(bars, dtype=np.int32).reshape(-1, 4) if bars
+                 else bars_from_time_signatures([], end, steps_per_quarter))
+    tempo = 100.0
+    marks = list(score.recurse().getElementsByClass(m21.tempo.MetronomeMark))
+    if marks and marks[0].getQuarterBPM():
+        tempo = float(marks[0].getQuarterBPM())
+    return Piece(title, steps_per_quarter, tracks, bar_array, tempo)
+
+
+def read_music21(path: str | os.PathLike, steps_per_quarter: int = 4, number: int | None = None) -> Piece:
+    """A MusicXML, Humdrum or ABC file (one tune of it when ``number`` is given) via music21."""
+    import music21 as m21
+
+    path = Path(path)
+    _check_file(path)
+    try:
+        kwargs = {"number": number} if number is not None else {}
+        score = m21.converter.parse(str(path), **kwargs)
+    except Exception as e:  # music21 raises a zoo of exception types for malformed input
+        raise UnreadableFile(f"music21 could not parse: {type(e).__name__}: {str(e).splitlines()[0][:100] if str(e) else ''}") from None
+    if isinstance(score, m21.stream.Opus):
+        scores = list(score.scores)
+        if not scores:
+            raise UnreadableFile("no tunes in file")
+        score = scores[0]
+    title = path.stem if number is None else f"{path.stem}#{number}"
+    if score.metadata is not None and score.metadata.title:
+        title = f"{title} {score.metadata.title}".strip()
+    return from_music21(score, title, steps_per_quarter)
+
+
+def read_piece(path: str | os.PathLike, steps_per_quarter: int = 4, number: int | None = None) -> Piece:
+    suffix = Path(path).suffix.lower()
+    if suffix in MIDI_SUFFIXES:
+        return read_midi(path, steps_per_quarter)
+    if suffix in MUSIC21_SUFFIXES:
+        return read_music21(path, steps_per_quarter, number)
+    raise UnreadableFile(f"unsupported file type {suffix!r}")

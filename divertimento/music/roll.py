@@ -1,0 +1,94 @@
+"""The one notes <-> roll converter.
+
+Monophonic voices become token rows: per step REST, HOLD (the sounding note goes on) or an onset of a pitch.
+A held note and a repeated note are different token rows, so ``notes -> tokens -> notes`` round-trips exactly
+for any monophonic voice whose pitches lie in the range. Polyphonic tracks (the band layout) use the same three
+states per pitch cell: OFF, HOLD, ONSET.
+"""
+
+import numpy as np
+
+from .notes import DURATION, PITCH, START, VELOCITY
+
+REST = 0  # no note sounds
+HOLD = 1  # the note sounding at the previous step goes on
+FIRST_PITCH_TOKEN = 2  # token of pitch p is FIRST_PITCH_TOKEN + (p - low)
+
+# Cell states of a polyphonic plane.
+OFF, SUSTAIN, ONSET = 0, 1, 2
+
+DEFAULT_VELOCITY = 80
+
+
+def n_tokens(low: int, high: int) -> int:
+    """Vocabulary size of a monophonic voice with pitches low..high inclusive."""
+    return FIRST_PITCH_TOKEN + high - low + 1
+
+
+def notes_to_tokens(notes: np.ndarray, n_steps: int, low: int, high: int, offset: int = 0) -> np.ndarray:
+    """Token row [n_steps] uint8 for monophonic notes, reading steps offset..offset+n_steps.
+
+    A note already sounding at ``offset`` starts there as an onset (a window stands on its own). A later onset
+    cuts the note before it. Pitches outside low..high raise ValueError: callers decide whether to skip or fold.
+    """
+    tokens = np.zeros(n_steps, dtype=np.uint8)
+    if len(notes) == 0:
+        return tokens
+    if notes[:, PITCH].min() < low or notes[:, PITCH].max() > high:
+        raise ValueError(f"pitch outside {low}..{high}")
+    for start, dur, pitch in notes[np.argsort(notes[:, START], kind="stable")][:, [START, DURATION, PITCH]]:
+        a, b = int(start) - offset, int(start + dur) - offset
+        if b <= 0 or a >= n_steps:
+            continue
+        a = max(a, 0)
+        b = min(b, n_steps)
+        tokens[a] = FIRST_PITCH_TOKEN + pitch - low
+        tokens[a + 1 : b] = HOLD
+        # a later note's onset overwrites this note's tail because notes are visited in start order
+    return tokens
+
+
+def tokens_to_notes(tokens: np.ndarray, low: int, velocity: int = DEFAULT_VELOCITY) -> np.ndarray:
+    """Notes [n, 4] from a token row. A HOLD after a REST has nothing to hold and reads as a rest."""
+    tokens = np.asarray(tokens)
+    onsets = np.flatnonzero(tokens >= FIRST_PITCH_TOKEN)
+    if len(onsets) == 0:
+        return np.zeros((0, 4), dtype=np.int32)
+    # a note lasts from its onset through the run of HOLDs after it
+    not_hold = np.flatnonzero(tokens != HOLD)
+    nxt = np.searchsorted(not_hold, onsets, side="right")
+    ends = np.where(nxt < len(not_hold), not_hold[np.minimum(nxt, len(not_hold) - 1)], len(tokens))
+    out = np.empty((len(onsets), 4), dtype=np.int32)
+    out[:, START] = onsets
+    out[:, DURATION] = ends - onsets
+    out[:, PITCH] = tokens[onsets].astype(np.int32) - FIRST_PITCH_TOKEN + low
+    out[:, VELOCITY] = velocity
+    return out
+
+
+def notes_to_plane(notes: np.ndarray, n_steps: int, low: int, high: int, offset: int = 0) -> np.ndarray:
+    """Polyphonic plane [n_steps, high-low+1] uint8 of OFF/SUSTAIN/ONSET; pitches outside the range are dropped.
+
+    Two notes of one pitch that overlap are cut at the second onset, as MIDI itself would."""
+    plane = np.zeros((n_steps, high - low + 1), dtype=np.uint8)
+    for start, dur, pitch in notes[np.argsort(notes[:, START], kind="stable")][:, [START, DURATION, PITCH]]:
+        if pitch < low or pitch > high:
+            continue
+        a, b = int(start) - offset, int(start + dur) - offset
+        if b <= 0 or a >= n_steps:
+            continue
+        a, b = max(a, 0), min(b, n_steps)
+        plane[a, pitch - low] = ONSET
+        plane[a + 1 : b, pitch - low] = SUSTAIN
+    return plane
+
+
+def plane_to_notes(plane: np.ndarray, low: int, velocity: int = DEFAULT_VELOCITY) -> np.ndarray:
+    """Notes from a polyphonic plane; a SUSTAIN with no ONSET before it reads as silence."""
+    out = []
+    for p in range(plane.shape[1]):
+        tokens = np.where(plane[:, p] == ONSET, FIRST_PITCH_TOKEN, plane[:, p] == SUSTAIN).astype(np.uint8)
+        n = tokens_to_notes(tokens, low + p, velocity)
+        out.append(n)
+    notes = np.concatenate(out) if out else np.zeros((0, 4), dtype=np.int32)
+    return notes[np.lexsort((notes[:, PITCH], notes[:, START]))]

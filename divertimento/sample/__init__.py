@@ -1,0 +1,1 @@
+"""Seeds -> latents -> token windows -> pieces -> files."""

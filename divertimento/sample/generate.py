@@ -1,0 +1,101 @@
+"""Seeds -> token windows -> pieces. The same (seed, index) gives the same music, whatever else is generated."""
+
+import numpy as np
+import torch
+
+from ..errors import UserError
+from ..music.layouts import get_layout
+from ..music.notes import Piece, Track
+from ..music.roll import tokens_to_notes
+from .model import GeneratorBundle, load_generator
+
+MAX_PIECES = 10_000  # per call; more is almost surely a typo (and would take minutes)
+
+# How each style sounds when exported: (General MIDI program, tempo in quarters per minute).
+STYLE_SOUND = {
+    "bach": (19, 76), "palestrina": (52, 132), "folk-german": (0, 100), "folk-chinese": (73, 88),
+    "irish": (73, 116), "fiddle": (40, 116), "folk": (0, 100),
+}
+DEFAULT_SOUND = (0, 100)
+
+__all__ = ["load_generator", "generate_tokens", "tokens_to_piece", "piece_seed", "generate_pieces"]
+
+
+def piece_seed(seed: int, index: int = 0) -> int:
+    """A 63-bit seed for piece ``index`` of a run started with ``seed``; (s, 0) is what ``--seeds s`` uses."""
+    return int(np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint64)[0] & (2**63 - 1))
+
+
+def _normalise_seeds(seeds) -> list[tuple[int, int]]:
+    return [tuple(s) if isinstance(s, (tuple, list)) else (int(s), 0) for s in seeds]
+
+
+def truncated_normal(n: int, truncation: float | None, rng: torch.Generator) -> torch.Tensor:
+    """N(0, 1) latents; with a truncation T, entries beyond |T| are redrawn (the truncation trick)."""
+    z = torch.randn(n, generator=rng)
+    if truncation is None:
+        return z
+    for _ in range(1000):
+        bad = z.abs() > truncation
+        if not bad.any():
+            break
+        z[bad] = torch.randn(int(bad.sum()), generator=rng)
+    return z.clamp(-truncation, truncation)
+
+
+def generate_tokens(bundle: GeneratorBundle, seeds, style: str | None = None, truncation: float | None = None,
+                    temperature: float = 1.0, batch_size: int = 256) -> tuple[np.ndarray, list[str]]:
+    """Token windows [N, V, T] uint8 (relative to ``bundle.low``) and each piece's style name.
+
+    Each piece draws its latent, its style (by the data's style shares when ``style`` is None) and its Gumbel
+    sampling noise from its own generator seeded by (seed, index)."""
+    pairs = _normalise_seeds(seeds)
+    if not pairs:
+        raise UserError("no seeds to generate from")
+    if len(pairs) > MAX_PIECES:
+        raise UserError(f"{len(pairs)} pieces requested; at most {MAX_PIECES} per call")
+    if truncation is not None and not 0.05 <= truncation <= 10:
+        raise UserError(f"truncation must lie in 0.05..10 (got {truncation})")
+    if not 0.05 <= temperature <= 10:
+        raise UserError(f"temperature must lie in 0.05..10 (got {temperature})")
+    names = bundle.style_names
+    if style is not None and style not in names:
+        raise UserError(f"unknown style {style!r}; this model knows {', '.join(names)}")
+    G = bundle.G
+    shares = np.asarray(bundle.style_shares, dtype=np.float64)
+    z_all, s_all, noise_all = [], [], []
+    for seed, index in pairs:
+        rng = torch.Generator().manual_seed(piece_seed(seed, index))
+        z_all.append(truncated_normal(G.z_dim, truncation, rng))
+        u = float(torch.rand(1, generator=rng))
+        s_all.append(names.index(style) if style is not None else int(min(np.searchsorted(np.cumsum(shares), u * shares.sum()), len(names) - 1)))
+        gumbel_u = torch.rand(G.n_voices, G.n_steps, G.vocab_size, generator=rng).clamp_(1e-9, 1 - 1e-9)
+        noise_all.append(-torch.log(-torch.log(gumbel_u)))
+    tokens = []
+    with torch.no_grad():
+        for a in range(0, len(pairs), batch_size):
+            z = torch.stack(z_all[a : a + batch_size])
+            s = torch.tensor(s_all[a : a + batch_size])
+            logits = G(z, s)  # [B, V, T, K]
+            tokens.append((logits / temperature + torch.stack(noise_all[a : a + batch_size])).argmax(-1))
+    out = torch.cat(tokens).numpy().astype(np.uint8)
+    return out, [names[i] for i in s_all]
+
+
+def tokens_to_piece(tokens: np.ndarray, low: int, data: dict, style: str, title: str) -> Piece:
+    """A piece from one token window [V, T], voiced and paced for its style."""
+    layout = get_layout(data["layout"])
+    program, tempo = STYLE_SOUND.get(style, DEFAULT_SOUND)
+    tracks = [Track(role, program, False, tokens_to_notes(row, low)) for role, row in zip(layout.roles, tokens)]
+    spq = data["steps_per_quarter"]
+    T = tokens.shape[-1]
+    bars = np.asarray([(s, 4 * spq, 4, 4) for s in range(0, T, 4 * spq)], dtype=np.int32)
+    return Piece(title, spq, tracks, bars, float(tempo), {"style": style})
+
+
+def generate_pieces(bundle: GeneratorBundle, seeds, style: str | None = None, truncation: float | None = None,
+                    temperature: float = 1.0) -> list[Piece]:
+    pairs = _normalise_seeds(seeds)
+    tokens, styles = generate_tokens(bundle, pairs, style, truncation, temperature)
+    return [tokens_to_piece(t, bundle.low, bundle.manifest, s, f"{s} seed {seed}.{index}")
+            for t, s, (seed, index) in zip(tokens, styles, pairs)]

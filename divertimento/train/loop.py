@@ -1,0 +1,218 @@
+"""The training loop: D phase(s), optional lazy R1, G phase, EMA, stats, samples, checkpoints; exact resume."""
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..atomic import write_json_atomic
+from ..config import TrainConfig, config_from_dict
+from ..data.dataset import PreparedData, load_prepared
+from ..errors import UserError
+from ..losses.gan_loss import GANLoss
+from ..models.discriminator import Discriminator
+from ..sample.model import GeneratorBundle, build_generator
+from .batches import BatchSampler
+from .checkpoint import (
+    checkpoint_name,
+    latest_checkpoint,
+    list_checkpoints,
+    load_training_state,
+    save_model,
+    save_training_checkpoint,
+)
+from .distributed import DistInfo, average_gradients, broadcast_module, init_from_env, shutdown
+from .ema import ema_beta, make_ema, update_ema
+from .stats import StatsLog
+
+SAMPLE_SEED = 2024  # the fixed seeds of the progress grids: (SAMPLE_SEED, i)
+
+
+def data_summary(data: PreparedData) -> dict:
+    """What a model must remember of its data to generate and to refuse mismatched checkpoints."""
+    m = data.manifest
+    counts = np.bincount(data.splits["train"]["style"], minlength=len(m["style_names"]))
+    return {
+        "layout": m["layout"], "roles": m["roles"], "monophonic": m["monophonic"],
+        "steps_per_quarter": m["steps_per_quarter"], "window_steps": m["window_steps"],
+        "pitch_range": m["pitch_range"], "vocab_size": m["vocab_size"], "style_names": m["style_names"],
+        "style_shares": (counts / max(counts.sum(), 1)).round(6).tolist(), "meters": m["meters"],
+        "content_hash": m["content_hash"], "train_windows": int(counts.sum()),
+    }
+
+
+def build_discriminator(cfg: TrainConfig, data: dict) -> Discriminator:
+    return Discriminator(
+        n_voices=len(data["roles"]), vocab_size=data["vocab_size"], n_steps=data["window_steps"],
+        n_styles=len(data["style_names"]), channels=cfg.d_channels, conditional=cfg.conditional,
+        mbstd_group=cfg.mbstd_group, pack=cfg.pack, use_spectral_norm=cfg.spectral_norm,
+    )
+
+
+def make_optimizers(cfg: TrainConfig, G, D):
+    # lazy R1 (stylegan2): D's lr and betas scaled by c = N / (N + 1) so the regularised optimiser is unchanged
+    c = cfg.r1_interval / (cfg.r1_interval + 1) if cfg.r1_gamma > 0 else 1.0
+    opt_G = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
+    opt_D = torch.optim.Adam(D.parameters(), lr=cfg.lr_d * c, betas=(cfg.beta1**c, cfg.beta2**c))
+    return opt_G, opt_D
+
+
+def _prepare_run_dir(out: Path, cfg: TrainConfig, resume: bool, info: DistInfo) -> Path | None:
+    """Returns the checkpoint to resume from, if any."""
+    ckpt = latest_checkpoint(out) if out.exists() else None
+    if resume:
+        if ckpt is None:
+            raise UserError(f"--resume: no checkpoint in {out}")
+        return ckpt
+    if out.exists() and (ckpt is not None or (out / "config.json").exists()):
+        raise UserError(f"run dir {out} already holds a run; pass --resume to continue it or choose another --out")
+    if info.main:
+        try:
+            (out / "checkpoints").mkdir(parents=True, exist_ok=True)
+            (out / "samples").mkdir(exist_ok=True)
+        except OSError as e:
+            raise UserError(f"cannot create run dir {out}: {e.strerror}") from None
+    return None
+
+
+def _write_samples(G_ema, header: dict, out: Path, step: int, count: int) -> None:
+    from ..music.plot import write_grid_png
+    from ..music.write import write_midi
+    from ..sample.generate import generate_pieces
+
+    bundle = GeneratorBundle(G_ema, header, out)
+    pieces = generate_pieces(bundle, [(SAMPLE_SEED, i) for i in range(count)])
+    folder = out / "samples" / f"step-{step:08d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, p in enumerate(pieces):
+        write_midi(p, folder / f"{i:02d}-{p.meta['style']}.mid")
+    write_grid_png(pieces, out / "samples" / f"step-{step:08d}.png")
+
+
+def train(data_dir: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = False,
+          progress: bool = True) -> dict:
+    """Train on a prepared dataset into run dir ``out``; returns the final stats row."""
+    info = init_from_env()
+    out = Path(out)
+    try:
+        return _train(data_dir, out, cfg, resume, progress, info)
+    finally:
+        shutdown(info)
+
+
+def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, info: DistInfo) -> dict:
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    data = load_prepared(data_dir)
+    if not data.manifest["monophonic"]:
+        raise UserError(f"layout {data.manifest['layout']!r} is polyphonic; the GAN trains monophonic layouts (satb)")
+    summary = data_summary(data)
+    ckpt = _prepare_run_dir(out, cfg, resume, info)
+    if ckpt is not None:
+        from .checkpoint import read_file
+
+        old, _ = read_file(ckpt)
+        if old["data"]["content_hash"] != summary["content_hash"]:
+            raise UserError(f"{ckpt} was trained on other data (content hash differs); resume with its --data")
+        frozen = dict(old["config"], steps=cfg.steps)  # a resumed run may only extend its step budget
+        cfg = config_from_dict(frozen)
+    torch.manual_seed(cfg.seed)
+    G = build_generator(cfg.to_dict(), summary)
+    D = build_discriminator(cfg, summary)
+    broadcast_module(G, info)
+    broadcast_module(D, info)
+    G_ema = make_ema(G)
+    opt_G, opt_D = make_optimizers(cfg, G, D)
+    rng = torch.Generator().manual_seed(cfg.seed * 1000 + info.rank)
+    header = {"config": cfg.to_dict(), "data": summary, "data_dir": str(data_dir)}
+    start_step, elapsed_before = 0, 0.0
+    if ckpt is not None:
+        old = load_training_state(ckpt, G=G, D=D, G_ema=G_ema, opt_G=opt_G, opt_D=opt_D, rng=rng)
+        start_step, elapsed_before = old["step"], old.get("elapsed_s", 0.0)
+        if info.world > 1:  # each rank resumes its own noise stream, derived from the saved one
+            rng.manual_seed(int(torch.randint(2**62, (1,), generator=rng)) + info.rank)
+    if info.main:
+        write_json_atomic(out / "config.json", cfg.to_dict())
+    sampler = BatchSampler(data, cfg.batch_size, cfg.transpose, rng, info.rank, info.world)
+    loss = GANLoss(G, D, cfg, summary["vocab_size"], rng)
+    beta = ema_beta(cfg.batch_size * info.world, cfg.ema_kimg)
+    stats = StatsLog(out, enabled=info.main)
+    bar = None
+    if progress and info.main:
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.steps, initial=start_step, desc="train", unit="step", smoothing=0.05)
+    t0, t_log, samples_since = time.perf_counter(), time.perf_counter(), 0
+    row: dict = {}
+
+    def checkpoint(step: int) -> None:
+        if not info.main:
+            return
+        meta = dict(header, elapsed_s=round(elapsed_before + time.perf_counter() - t0, 1))
+        save_training_checkpoint(out / "checkpoints" / checkpoint_name(step), G=G, D=D, G_ema=G_ema,
+                                 opt_G=opt_G, opt_D=opt_D, rng=rng, step=step, meta=meta)
+        for old_ckpt in list_checkpoints(out)[: -cfg.keep_ckpts]:
+            old_ckpt.unlink(missing_ok=True)
+
+    for step in range(start_step, cfg.steps):
+        # D phase(s)
+        D.requires_grad_(True)
+        for k in range(cfg.d_steps):
+            real, style = sampler()
+            d_loss, d_stats = loss.dmain(real, style)
+            opt_D.zero_grad(set_to_none=True)
+            d_loss.backward()
+            average_gradients(D, info)
+            opt_D.step()
+            stats.add(d_stats)
+            if cfg.r1_gamma > 0 and (step * cfg.d_steps + k) % cfg.r1_interval == 0:
+                r_loss, r_stats = loss.dreg(real, style)
+                opt_D.zero_grad(set_to_none=True)
+                r_loss.backward()
+                average_gradients(D, info)
+                opt_D.step()
+                stats.add(r_stats)
+        # G phase: styles drawn like the data's, so conditional G learns every style in proportion
+        _, style = sampler()
+        D.requires_grad_(False)
+        g_loss, g_stats = loss.gmain(style)
+        opt_G.zero_grad(set_to_none=True)
+        g_loss.backward()
+        average_gradients(G, info)
+        opt_G.step()
+        stats.add(g_stats)
+        update_ema(G_ema, G, beta)
+        samples_since += cfg.batch_size * (cfg.d_steps + 1) * info.world
+        done = step + 1
+        if done % cfg.log_every == 0 or done == cfg.steps:
+            now = time.perf_counter()
+            row = stats.flush(done, {"kimg": round(done * cfg.batch_size * info.world / 1000, 3),
+                                     "seconds": round(elapsed_before + now - t0, 1),
+                                     "windows_per_s": round(samples_since / (now - t_log), 1)})
+            t_log, samples_since = now, 0
+            if bar is not None:
+                bar.set_postfix({k: f"{row[k]:.3f}" for k in ("D/loss", "G/loss") if k in row}
+                                | {"win/s": row["windows_per_s"]})
+        if info.main and (done % cfg.sample_every == 0 or done == cfg.steps):
+            _write_samples(G_ema, header, out, done, cfg.sample_count)
+        if done % cfg.ckpt_every == 0 or done == cfg.steps:
+            checkpoint(done)
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    if info.main:
+        meta = dict(header, step=cfg.steps, elapsed_s=round(elapsed_before + time.perf_counter() - t0, 1),
+                    final_stats=row)
+        save_model(out / "model.safetensors", G_ema, meta)
+        write_json_atomic(out / "summary.json", {k: v for k, v in meta.items() if k != "data"} | {
+            "data": {k: v for k, v in summary.items() if k != "style_shares"}})
+    stats.close()
+    return row
+
+
+def read_stats(run_dir: Path) -> list[dict]:
+    path = Path(run_dir) / "stats.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
