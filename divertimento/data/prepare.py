@@ -218,7 +218,8 @@ def _check_writable(out_dir: Path) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"output {out_dir} exists and is not a directory")
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / "manifest.json").exists():
-        raise UserError(f"output {out_dir} is a non-empty directory that is not a prepared dataset; refusing to replace it")
+        raise UserError(f"output {out_dir} is a non-empty directory that is not a prepared dataset; "
+                        "refusing to replace it")
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:

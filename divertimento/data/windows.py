@@ -59,7 +59,9 @@ def window_starts(piece: Piece, spec: WindowSpec) -> tuple[list[int], Counter]:
         if not ok[i] or bars[i, 0] < next_allowed:
             continue
         total, j = 0, i
-        while j < len(bars) and ok[j] and total < spec.steps and (j == i or bars[j, 0] == bars[j - 1, 0] + bars[j - 1, 1]):
+        # extend over consecutive, contiguous, accepted bars until the window is full
+        while (j < len(bars) and ok[j] and total < spec.steps
+               and (j == i or bars[j, 0] == bars[j - 1, 0] + bars[j - 1, 1])):
             total += int(bars[j, 1])
             j += 1
         if total == spec.steps:

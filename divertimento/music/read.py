@@ -135,7 +135,8 @@ def read_music21(path: str | os.PathLike, steps_per_quarter: int = 4, number: in
         kwargs = {"number": number} if number is not None else {}
         score = m21.converter.parse(str(path), **kwargs)
     except Exception as e:  # music21 raises a zoo of exception types for malformed input
-        raise UnreadableFile(f"music21 could not parse: {type(e).__name__}: {str(e).splitlines()[0][:100] if str(e) else ''}") from None
+        first_line = str(e).splitlines()[0][:100] if str(e) else ""
+        raise UnreadableFile(f"music21 could not parse: {type(e).__name__}: {first_line}") from None
     if isinstance(score, m21.stream.Opus):
         scores = list(score.scores)
         if not scores:

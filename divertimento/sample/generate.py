@@ -68,7 +68,10 @@ def generate_tokens(bundle: GeneratorBundle, seeds, style: str | None = None, tr
         rng = torch.Generator().manual_seed(piece_seed(seed, index))
         z_all.append(truncated_normal(G.z_dim, truncation, rng))
         u = float(torch.rand(1, generator=rng))
-        s_all.append(names.index(style) if style is not None else int(min(np.searchsorted(np.cumsum(shares), u * shares.sum()), len(names) - 1)))
+        if style is not None:
+            s_all.append(names.index(style))
+        else:  # draw a style by the training data's shares
+            s_all.append(int(min(np.searchsorted(np.cumsum(shares), u * shares.sum()), len(names) - 1)))
         gumbel_u = torch.rand(G.n_voices, G.n_steps, G.vocab_size, generator=rng).clamp_(1e-9, 1 - 1e-9)
         noise_all.append(-torch.log(-torch.log(gumbel_u)))
     tokens = []
