@@ -1,0 +1,32 @@
+# Two commands do all set-up on a fresh Debian machine: `make demo` and `make test`.
+VENV := .venv
+BIN := $(VENV)/bin
+SOUNDFONT := /usr/share/sounds/sf2/TimGM6mb.sf2
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup system demo test lint bench
+
+setup: system $(VENV)/.installed
+
+# FluidSynth and a small General MIDI soundfont render audio; abcmidi is not needed.
+system:
+	@if ! command -v fluidsynth >/dev/null || [ ! -f $(SOUNDFONT) ]; then \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends fluidsynth timgm6mb-soundfont; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+demo: setup
+	$(BIN)/divertimento demo --out demo-out
+
+test: setup
+	$(BIN)/ruff check divertimento tests benchmarks
+	$(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/python benchmarks/bench_train_generate.py
