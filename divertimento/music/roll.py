@@ -36,6 +36,7 @@ def notes_to_tokens(notes: np.ndarray, n_steps: int, low: int, high: int, offset
         return tokens
     if notes[:, PITCH].min() < low or notes[:, PITCH].max() > high:
         raise ValueError(f"pitch outside {low}..{high}")
+    covered = 0  # end of the HOLDs written so far
     for start, dur, pitch in notes[np.argsort(notes[:, START], kind="stable")][:, [START, DURATION, PITCH]]:
         a, b = int(start) - offset, int(start + dur) - offset
         if b <= 0 or a >= n_steps:
@@ -44,7 +45,9 @@ def notes_to_tokens(notes: np.ndarray, n_steps: int, low: int, high: int, offset
         b = min(b, n_steps)
         tokens[a] = FIRST_PITCH_TOKEN + pitch - low
         tokens[a + 1 : b] = HOLD
-        # a later note's onset overwrites this note's tail because notes are visited in start order
+        # notes come in start order, so this onset cut the previous note; its tail beyond this note is silence
+        tokens[b:covered] = REST
+        covered = b
     return tokens
 
 

@@ -66,3 +66,13 @@ def average_scalar(value: float, info: DistInfo) -> float:
 def shutdown(info: DistInfo) -> None:
     if info.world > 1 and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def in_sync(modules: list[torch.nn.Module], info: DistInfo) -> bool:
+    """True when every process holds bit-identical weights (checked by gathering each rank's parameters)."""
+    if info.world <= 1:
+        return True
+    flat = torch.cat([p.detach().flatten().double() for m in modules for p in m.parameters()])
+    gathered = [torch.empty_like(flat) for _ in range(info.world)]
+    dist.all_gather(gathered, flat)
+    return all(torch.equal(gathered[0], g) for g in gathered[1:])

@@ -23,7 +23,7 @@ from .checkpoint import (
     save_model,
     save_training_checkpoint,
 )
-from .distributed import DistInfo, average_gradients, broadcast_module, init_from_env, shutdown
+from .distributed import DistInfo, average_gradients, broadcast_module, in_sync, init_from_env, shutdown
 from .ema import ema_beta, make_ema, update_ema
 from .stats import StatsLog
 
@@ -203,9 +203,10 @@ def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, 
             bar.update(1)
     if bar is not None:
         bar.close()
+    synced = in_sync([G, D], info)  # collective: every rank takes part
     if info.main:
         meta = dict(header, step=cfg.steps, elapsed_s=round(elapsed_before + time.perf_counter() - t0, 1),
-                    final_stats=row)
+                    final_stats=row, processes=info.world, processes_in_sync=synced)
         save_model(out / "model.safetensors", G_ema, meta)
         write_json_atomic(out / "summary.json", {k: v for k, v in meta.items() if k != "data"} | {
             "data": {k: v for k, v in summary.items() if k != "style_shares"}})

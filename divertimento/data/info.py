@@ -1,0 +1,42 @@
+"""A readable summary of a prepared dataset."""
+
+import numpy as np
+
+from ..music.roll import FIRST_PITCH_TOKEN
+from .dataset import PreparedData
+from .split import SPLITS
+
+
+def pitch_names(midi: int) -> str:
+    return ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"][midi % 12] + str(midi // 12 - 1)
+
+
+def summarise(data: PreparedData) -> str:
+    m = data.manifest
+    lines = [
+        f"{data.root}: layout {m['layout']} ({', '.join(m['roles'])}), {m['steps_per_quarter']} steps/quarter, "
+        f"windows of {m['bars_per_window']} bars = {m['window_steps']} steps, meters {', '.join(m['meters'])}",
+        f"pitch range {m['pitch_range'][0]}-{m['pitch_range'][1]} "
+        f"({pitch_names(m['pitch_range'][0])}-{pitch_names(m['pitch_range'][1])}), "
+        f"train transposition {m['augment']['transpose']}, split seed {m['split_seed']}, hash {m['content_hash'][:12]}",
+        "",
+        f"{'style':<16}" + "".join(f"{sp + ' pieces':>14}{sp + ' windows':>15}" for sp in SPLITS),
+    ]
+    for style, v in m["styles"].items():
+        lines.append(f"{style:<16}" + "".join(f"{v['pieces'][sp]:>14}{v['windows'][sp]:>15}" for sp in SPLITS))
+    if m["monophonic"]:
+        rolls = np.concatenate([data.splits[sp]["rolls"] for sp in SPLITS])
+        pitches = rolls[rolls >= FIRST_PITCH_TOKEN].astype(np.int64) - FIRST_PITCH_TOKEN + m["pitch_range"][0]
+        if len(pitches):
+            hist = np.bincount(pitches // 12, minlength=11)
+            total = hist.sum()
+            lines += ["", "onsets per octave:"]
+            for octave, count in enumerate(hist):
+                if count:
+                    lines.append(f"  C{octave - 1:<3}{count:>9}  {'#' * int(round(50 * count / total))}")
+    lines += ["", f"skipped {len(m['skipped'])} source piece(s):"]
+    lines += [f"  {n:>6}  {reason}" for reason, n in m["skipped_reason_counts"].items()]
+    if m.get("left_out_counts"):
+        lines += ["bars/windows left out inside kept pieces:"]
+        lines += [f"  {n:>6}  {reason}" for reason, n in m["left_out_counts"].items()]
+    return "\n".join(lines)

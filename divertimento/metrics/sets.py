@@ -1,0 +1,226 @@
+"""Evaluated sets: everything becomes absolute-pitch token windows ``[N, V, T]`` through one path.
+
+A folder of MIDI (or MusicXML/ABC/Humdrum) files is read with ``music.read.read_piece`` and cut with
+``data.windows.cut_windows`` using the *reference's* window spec (layout, grid, bars, hop, meters), exactly as
+``prepare`` cut the reference; prepared windows and model samples are shifted from their range-relative tokens to
+absolute ones. Nothing else converts music for the metrics.
+"""
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+from .decode import to_absolute
+
+MODEL_SUFFIXES = (".safetensors", ".pt", ".ckpt")
+
+
+@dataclass
+class WindowSet:
+    tokens: np.ndarray  # [N, V, T] uint8 absolute tokens: REST 0, HOLD 1, onset of MIDI pitch p = 2 + p
+    steps_per_quarter: int  # grid resolution
+    roles: tuple[str, ...]  # voice names, top to bottom
+    label: str  # where the set came from, for reports
+    style: np.ndarray | None = None  # [N] int16 style index into style_names (requested/known), -1 unknown
+    style_names: list[str] | None = None
+    sources: list[str] | None = None  # per window "file@step", when read from files
+    skipped: list[dict] = field(default_factory=list)  # {"source", "reason"} for files that gave no window
+    n_files: int = 0  # files looked at (0 when not read from files)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def subset(self, idx: np.ndarray, label: str | None = None) -> "WindowSet":
+        idx = np.asarray(idx)
+        return WindowSet(self.tokens[idx], self.steps_per_quarter, self.roles, label or self.label,
+                         None if self.style is None else self.style[idx], self.style_names,
+                         None if self.sources is None else [self.sources[i] for i in idx], self.skipped, self.n_files)
+
+    def sample(self, n: int | None, seed: int = 0) -> "WindowSet":
+        """At most n windows drawn at random without replacement (kept in their order)."""
+        if n is None or n >= len(self):
+            return self
+        idx = np.sort(np.random.default_rng(seed).choice(len(self), n, replace=False))
+        return self.subset(idx)
+
+    def skipped_summary(self) -> dict[str, int]:
+        return dict(Counter(s["reason"] for s in self.skipped).most_common())
+
+
+def window_spec_from_manifest(manifest: dict):
+    """The WindowSpec a prepared dataset (or a model trained on one) was cut with."""
+    from ..data.windows import DEFAULT_METERS, WindowSpec
+    from ..music.layouts import get_layout
+
+    layout = get_layout(manifest.get("layout", "satb"))
+    if not layout.monophonic:
+        raise UserError(f"evaluation supports monophonic layouts (satb); the reference uses {layout.name!r}")
+    return WindowSpec(layout, int(manifest.get("steps_per_quarter", 4)), int(manifest.get("bars_per_window", 4)),
+                      int(manifest.get("hop_quarters", 4)), tuple(manifest.get("meters", DEFAULT_METERS)))
+
+
+def from_tokens(tokens: np.ndarray, low: int, steps_per_quarter: int = 4, roles: tuple[str, ...] = (),
+                label: str = "windows", style=None, style_names: list[str] | None = None) -> WindowSet:
+    """A set from token windows relative to ``low`` (pass low=0 for absolute tokens)."""
+    abs_tokens = to_absolute(tokens, low)
+    roles = tuple(roles) or tuple(f"voice{i}" for i in range(abs_tokens.shape[1]))
+    if len(roles) != abs_tokens.shape[1]:
+        raise ValueError(f"{len(roles)} roles for {abs_tokens.shape[1]} voices")
+    st = None if style is None else np.asarray(style, dtype=np.int16)
+    return WindowSet(abs_tokens, steps_per_quarter, roles, label, st, style_names)
+
+
+def from_prepared(data, split: str) -> WindowSet:
+    """Windows of one split of a prepared dataset (a ``PreparedData`` or its directory)."""
+    from ..data.dataset import load_prepared
+
+    if not hasattr(data, "splits"):
+        data = load_prepared(data)
+    m = data.manifest
+    if not m.get("monophonic", True):
+        raise UserError(f"evaluation supports monophonic layouts (satb); {data.root} uses {m.get('layout')!r}")
+    splits = list(data.splits) if split == "all" else [split]
+    for s in splits:
+        if s not in data.splits:
+            raise UserError(f"{data.root} has no split {s!r} (it has {', '.join(data.splits)})")
+    rolls = np.concatenate([data.splits[s]["rolls"] for s in splits])
+    style = np.concatenate([data.splits[s]["style"] for s in splits]).astype(np.int16)
+    ws = from_tokens(rolls, m["pitch_range"][0], m["steps_per_quarter"], tuple(m["roles"]),
+                     f"{data.root}:{split}", style, list(m["style_names"]))
+    ws.sources = None
+    return ws
+
+
+def _music_files(root: Path) -> tuple[list[Path], list[dict]]:
+    from ..music.read import SUFFIXES
+
+    files, other = [], []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            p = Path(dirpath) / name
+            (files if p.suffix.lower() in SUFFIXES else other).append(p)
+    skipped = [{"source": str(p), "reason": f"not a music file ({p.suffix or 'no suffix'})"} for p in other]
+    return files, skipped
+
+
+def from_files(path: str | os.PathLike, manifest: dict, progress: bool = False) -> WindowSet:
+    """Every window of every music file under ``path`` (a file or a folder), cut like the reference."""
+    from ..data.windows import cut_windows
+    from ..music.read import UnreadableFile, read_piece
+
+    root = Path(path)
+    if not root.exists():
+        raise UserError(f"{root} does not exist")
+    spec = window_spec_from_manifest(manifest)
+    if root.is_file():
+        files, skipped = [root], []
+    else:
+        files, skipped = _music_files(root)
+    rolls, sources = [], []
+    it = files
+    if progress and len(files) > 50:
+        from tqdm import tqdm
+
+        it = tqdm(files, desc="reading", unit="file", leave=False)
+    for f in it:
+        try:
+            piece = read_piece(f, spec.steps_per_quarter)
+        except UnreadableFile as e:
+            skipped.append({"source": str(f), "reason": str(e)})
+            continue
+        except Exception as e:  # a reader bug must not end the evaluation of the other files
+            skipped.append({"source": str(f), "reason": f"unreadable ({type(e).__name__})"})
+            continue
+        cut = cut_windows(piece, spec)
+        if isinstance(cut, str):
+            n_steps = piece.n_steps
+            reason = cut
+            if n_steps < spec.steps and "no full" in cut:
+                reason = f"shorter than a window ({n_steps} of {spec.steps} steps)"
+            skipped.append({"source": str(f), "reason": reason})
+            continue
+        rolls.append(cut.rolls)
+        sources += [f"{f.name}@{int(s)}" for s in cut.starts]
+    V, T = len(spec.layout.roles), spec.steps
+    tokens = np.concatenate(rolls) if rolls else np.zeros((0, V, T), dtype=np.uint8)
+    return WindowSet(tokens.astype(np.uint8), spec.steps_per_quarter, spec.layout.roles, str(root),
+                     None, None, sources, skipped, len(files))
+
+
+# ---- models (the generator's interface, behind one adapter) ----------------------------------------------------
+
+
+def is_model_path(path: str | os.PathLike) -> bool:
+    """A model file, or a directory holding one (a run dir) and no music files."""
+    p = Path(path)
+    if p.is_file():
+        return p.suffix.lower() in MODEL_SUFFIXES
+    if not p.is_dir() or (p / "manifest.json").is_file():
+        return False
+    from ..music.read import SUFFIXES
+
+    has_model = any(q.suffix.lower() in MODEL_SUFFIXES for q in p.rglob("*") if q.is_file())
+    has_music = any(q.suffix.lower() in SUFFIXES for q in p.rglob("*") if q.is_file())
+    return has_model and not has_music
+
+
+def load_model(path):
+    """The generator bundle for a model file or run dir (imports torch only here)."""
+    from ..sample.generate import load_generator
+
+    return load_generator(path)
+
+
+def sample_model(bundle, n: int, seed: int = 0, style: str | None = None, truncation: float | None = None,
+                 temperature: float = 1.0) -> WindowSet:
+    """n windows from a generator bundle. Adapter over ``sample.generate.generate_tokens``: the only place that
+    knows its signature (seeds in, (tokens relative to bundle.low, per-window style names) out)."""
+    from ..sample.generate import generate_tokens
+
+    tokens, styles = generate_tokens(bundle, list(range(seed, seed + n)), style=style, truncation=truncation,
+                                     temperature=temperature)
+    m = bundle.manifest
+    names = list(m.get("style_names", []))
+    labels = None
+    if names and len(styles) == len(tokens):
+        labels = np.asarray([names.index(s) if s in names else -1 for s in styles], dtype=np.int16)
+    roles = tuple(m.get("roles", ())) or None
+    label = f"{getattr(bundle, 'path', 'model')}"
+    if truncation is not None:
+        label += f" (truncation {truncation})"
+    if temperature != 1.0:
+        label += f" (temperature {temperature})"
+    return from_tokens(tokens, bundle.low, int(m.get("steps_per_quarter", 4)), roles or (), label, labels,
+                       names or None)
+
+
+def load_generated(path: str | os.PathLike, manifest: dict, n: int | None = None, split: str = "test",
+                   seed: int = 0, style: str | None = None, truncation: float | None = None,
+                   temperature: float = 1.0, progress: bool = False) -> WindowSet:
+    """GENERATED of ``divertimento evaluate``: a music file or folder, a prepared dataset dir (its ``split``), or
+    a model file / run dir (n samples, default 1000)."""
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"{p} does not exist")
+    if p.is_dir() and (p / "manifest.json").is_file():
+        ws = from_prepared(p, split)
+    elif is_model_path(p):
+        bundle = load_model(p)
+        ws = sample_model(bundle, n or 1000, seed, style, truncation, temperature)
+    else:
+        ws = from_files(p, manifest, progress=progress)
+        if len(ws) == 0:
+            summary = ", ".join(f"{c} {r}" for r, c in ws.skipped_summary().items())
+            if ws.n_files == 0:
+                other = f" ({len(ws.skipped)} other file(s) ignored)" if ws.skipped else ""
+                raise UserError(f"{p} holds no music files (.mid, .midi, .mxl, .musicxml, .xml, .abc, .krn){other}")
+            raise UserError(f"no usable {manifest.get('bars_per_window', 4)}-bar window in {p}: "
+                            f"{ws.n_files} file(s) skipped ({summary})")
+    return ws.sample(n, seed)

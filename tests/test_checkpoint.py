@@ -1,0 +1,103 @@
+"""Checkpoints: no pickle is ever loaded, damage is refused with one line, resume is exact."""
+
+import json
+import os
+import pickle
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from divertimento.cli import main
+from divertimento.config import config_from_dict
+from divertimento.data.dataset import load_prepared
+from divertimento.data.prepare import content_hash
+from divertimento.errors import UserError
+from divertimento.sample.model import load_generator
+from divertimento.train.checkpoint import list_checkpoints, module_state, read_file
+from divertimento.train.loop import train
+
+from .conftest import TINY
+
+
+class Evil:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("name", ["evil.pt", "evil.ckpt", "evil.safetensors"])
+def test_pickle_posing_as_checkpoint_runs_no_code(tmp_path, name, capsys):
+    marker = tmp_path / "PWNED"
+    path = tmp_path / name
+    with open(path, "wb") as f:
+        pickle.dump({"state": Evil(marker)}, f)
+    code = main(["generate", "--model", str(path), "--n", "1", "--out", str(tmp_path / "o")])
+    assert code == 2 and not marker.exists()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a divertimento model" in err[0]
+    torch.save({"x": torch.zeros(1)}, tmp_path / "zip.pt")  # a genuine torch zip file is refused too
+    with pytest.raises(UserError):
+        read_file(tmp_path / "zip.pt")
+
+
+def test_truncated_and_corrupted_model_refused(tiny_run, tmp_path):
+    data = (tiny_run / "model.safetensors").read_bytes()
+    (tmp_path / "trunc.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(UserError, match="truncated|corrupted"):
+        load_generator(tmp_path / "trunc.safetensors")
+    flipped = bytearray(data)
+    flipped[10:20] = b"\xff" * 10  # damage the JSON header
+    (tmp_path / "bad.safetensors").write_bytes(bytes(flipped))
+    with pytest.raises(UserError):
+        load_generator(tmp_path / "bad.safetensors")
+
+
+def test_checkpoint_holds_complete_state(tiny_run):
+    ckpts = list_checkpoints(tiny_run)
+    assert [c.name for c in ckpts] == ["step-00000004.safetensors", "step-00000008.safetensors"]
+    header, tensors = read_file(ckpts[-1])
+    assert header["step"] == 8 and header["config"]["steps"] == 8
+    for prefix in ("G", "D", "G_ema"):
+        assert module_state(tensors, prefix)
+    assert "rng.state" in tensors
+    assert any(k.startswith("opt_G.") for k in tensors) and any(k.startswith("opt_D.") for k in tensors)
+    assert not any(k.startswith(("G._orig_mod", "G.module")) for k in tensors)
+
+
+def test_resume_is_exact(small_data, tmp_path):
+    cfg = config_from_dict(dict(TINY, steps=6, ckpt_every=3, r1_gamma=1.0, r1_interval=2, ms_weight=0.5))
+    train(small_data, tmp_path / "straight", cfg, progress=False)
+    # the same run stopped after 3 steps, then resumed to 6
+    train(small_data, tmp_path / "stopped", config_from_dict(dict(TINY, steps=3, ckpt_every=3, r1_gamma=1.0,
+                                                                  r1_interval=2, ms_weight=0.5)), progress=False)
+    train(small_data, tmp_path / "stopped", cfg, resume=True, progress=False)
+    _, a = read_file(list_checkpoints(tmp_path / "straight")[-1])
+    _, b = read_file(list_checkpoints(tmp_path / "stopped")[-1])
+    assert set(a) == set(b)
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_resume_refuses_other_data(small_data, tiny_run, tmp_path):
+    other, run = tmp_path / "other", tmp_path / "run"
+    shutil.copytree(small_data, other)
+    shutil.copytree(tiny_run, run)
+    # a complete, hash-consistent dataset with different content: one training window fewer
+    data = load_prepared(other)
+    train_split = {k: v[:-1] for k, v in data.splits["train"].items()}
+    np.savez_compressed(other / "train.npz", **train_split)
+    m = json.loads((other / "manifest.json").read_text())
+    m["content_hash"] = content_hash(dict(data.splits, train=train_split))
+    (other / "manifest.json").write_text(json.dumps(m))
+    load_prepared(other)
+    with pytest.raises(UserError, match="other data"):
+        train(other, run, config_from_dict(dict(TINY, steps=12)), resume=True, progress=False)
+
+
+def test_existing_run_dir_needs_resume(small_data, tiny_run):
+    with pytest.raises(UserError, match="--resume"):
+        train(small_data, tiny_run, config_from_dict(TINY), progress=False)

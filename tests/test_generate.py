@@ -1,0 +1,105 @@
+"""Generation: determinism per seed, styles, files a user can open, and every bad input refused in one line."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import symusic
+
+from divertimento.cli import main
+from divertimento.sample.generate import generate_tokens, load_generator, piece_seed
+
+
+def run_cli(args, capsys):
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_same_seed_same_music_other_seed_other_music(tiny_run):
+    bundle = load_generator(tiny_run)
+    a, sa = generate_tokens(bundle, [(0, i) for i in range(6)])
+    b, sb = generate_tokens(bundle, [(0, i) for i in range(6)])
+    c, _ = generate_tokens(bundle, [(1, i) for i in range(6)])
+    assert np.array_equal(a, b) and sa == sb
+    assert not any(np.array_equal(x, y) for x in a for y in c)
+    # a piece does not depend on what else is in the batch
+    one, _ = generate_tokens(bundle, [(0, 3)])
+    assert np.array_equal(one[0], a[3])
+    assert piece_seed(0, 1) != piece_seed(1, 0)
+
+
+def test_style_is_respected_and_unknown_style_refused(tiny_run, tmp_path, capsys):
+    bundle = load_generator(tiny_run)
+    _, styles = generate_tokens(bundle, [(0, i) for i in range(5)], style="folk")
+    assert styles == ["folk"] * 5
+    code, _, err = run_cli(["generate", "--model", str(tiny_run), "--style", "klezmer", "--out", str(tmp_path)],
+                           capsys)
+    assert code == 2 and "unknown style 'klezmer'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_generate_writes_files_that_other_tools_read(tiny_run, tmp_path, capsys):
+    out = tmp_path / "gen"
+    code, stdout, _ = run_cli(["generate", "--model", str(tiny_run), "--out", str(out), "--n", "3", "--seed", "4",
+                               "--formats", "mid,musicxml,ogg,png"], capsys)
+    assert code == 0, stdout
+    index = json.loads((out / "generated.json").read_text())
+    assert len(index["pieces"]) == 3
+    for entry in index["pieces"]:
+        files = entry["files"]
+        score = symusic.Score(str(out / files["mid"]))
+        n_notes = sum(len(t.notes) for t in score.tracks)
+        assert n_notes == entry["notes"]
+        assert [t.name for t in score.tracks] == ["soprano", "alto", "tenor", "bass"]
+        assert (out / files["ogg"]).read_bytes()[:4] == b"OggS"
+        assert (out / files["png"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        import music21
+
+        parsed = music21.converter.parse(str(out / files["musicxml"]))
+        assert len(parsed.parts) == 4
+        assert len(parsed.stripTies().flatten().notes) == n_notes  # notes split at barlines are tied back
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--n", "0"], "--n must be"),
+    (["--n", "100000000"], "--n must be"),
+    (["--truncation", "1e9"], "truncation"),
+    (["--formats", "mp5"], "unknown format"),
+    (["--seeds", "9-3"], "--seeds"),
+])
+def test_bad_options_one_line(tiny_run, tmp_path, capsys, args, message):
+    code, _, err = run_cli(["generate", "--model", str(tiny_run), "--out", str(tmp_path / "o"), *args], capsys)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_missing_model_and_unwritable_out(tiny_run, tmp_path, capsys):
+    code, _, err = run_cli(["generate", "--model", str(tmp_path / "none.safetensors"), "--out", str(tmp_path)], capsys)
+    assert code == 2 and "does not exist" in err
+    blocked = tmp_path / "file"
+    blocked.write_text("keep me")
+    code, _, err = run_cli(["generate", "--model", str(tiny_run), "--out", str(blocked / "sub")], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert blocked.read_text() == "keep me"
+
+
+def test_model_from_another_layout_is_refused(tiny_run, tmp_path, capsys):
+    from safetensors.torch import load_file, save_file
+
+    from divertimento.train.checkpoint import read_file
+
+    header, _ = read_file(tiny_run / "model.safetensors")
+    header["data"]["vocab_size"] += 5  # a model whose token vocabulary is not this one's
+    tensors = load_file(str(tiny_run / "model.safetensors"))
+    save_file(tensors, str(tmp_path / "other.safetensors"), metadata={"divertimento": json.dumps(header)})
+    code, _, err = run_cli(["generate", "--model", str(tmp_path / "other.safetensors"), "--out", str(tmp_path / "o")],
+                           capsys)
+    assert code == 2 and "does not match" in err
+
+
+def test_fluidsynth_missing_is_a_clear_message(tiny_run, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no fluidsynth on PATH
+    code, _, err = run_cli(["generate", "--model", str(tiny_run), "--out", str(tmp_path / "o"), "--formats", "ogg"],
+                           capsys)
+    assert code == 2 and "fluidsynth" in err
+    assert not os.path.exists(tmp_path / "o")  # refused before writing anything

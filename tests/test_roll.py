@@ -1,0 +1,80 @@
+"""notes <-> tokens/planes on hand-written notes, checked against arrays written out by hand."""
+
+import numpy as np
+
+from divertimento.music.roll import (
+    HOLD,
+    ONSET,
+    REST,
+    SUSTAIN,
+    notes_to_plane,
+    notes_to_tokens,
+    plane_to_notes,
+    tokens_to_notes,
+)
+
+
+def notes(*rows):
+    return np.asarray([(s, d, p, 80) for s, d, p in rows], dtype=np.int32).reshape(-1, 4)
+
+
+def test_tokens_exact_array_with_repeated_and_held_notes():
+    # C4 held 3 steps, C4 repeated for 1 step, rest 1 step, E4 for 2 steps; low = 60 so C4 = token 2, E4 = token 6
+    n = notes((0, 3, 60), (3, 1, 60), (5, 2, 64))
+    got = notes_to_tokens(n, 8, low=60, high=72)
+    assert got.tolist() == [2, HOLD, HOLD, 2, REST, 6, HOLD, REST]
+
+
+def test_round_trip_keeps_repeated_notes_distinct_from_held_notes():
+    held = notes((0, 4, 67))
+    repeated = notes((0, 2, 67), (2, 2, 67))
+    t_held, t_rep = notes_to_tokens(held, 4, 60, 72), notes_to_tokens(repeated, 4, 60, 72)
+    assert t_held.tolist() != t_rep.tolist()
+    assert tokens_to_notes(t_held, 60)[:, :3].tolist() == [[0, 4, 67]]
+    assert tokens_to_notes(t_rep, 60)[:, :3].tolist() == [[0, 2, 67], [2, 2, 67]]
+
+
+def test_tie_across_barline_is_one_note():
+    # a note from step 12 to 20 crosses the barline at 16 of a 4/4 bar: one onset, seven holds
+    t = notes_to_tokens(notes((12, 8, 65)), 32, 60, 72)
+    assert t[12] == 2 + 5 and (t[13:20] == HOLD).all() and t[20] == REST
+    assert tokens_to_notes(t, 60)[:, :3].tolist() == [[12, 8, 65]]
+
+
+def test_window_offset_turns_sounding_note_into_onset():
+    # a note started before the window (step 14, window from 16) enters as an onset at step 0
+    t = notes_to_tokens(notes((14, 4, 62)), 4, 60, 72, offset=16)
+    assert t.tolist() == [4, HOLD, REST, REST]
+
+
+def test_hold_after_rest_reads_as_rest():
+    assert tokens_to_notes(np.array([REST, HOLD, 3, HOLD]), 60)[:, :3].tolist() == [[2, 2, 61]]
+
+
+def test_later_onset_cuts_earlier_note():
+    t = notes_to_tokens(notes((0, 6, 60), (2, 2, 64)), 6, 60, 72)
+    assert t.tolist() == [2, HOLD, 6, HOLD, REST, REST]
+
+
+def test_plane_round_trip_with_chord_and_repeated_pitch():
+    n = notes((0, 2, 60), (0, 4, 64), (2, 2, 60))  # C repeated over a held E
+    plane = notes_to_plane(n, 4, 60, 64)
+    assert plane[:, 0].tolist() == [ONSET, SUSTAIN, ONSET, SUSTAIN]
+    assert plane[:, 4].tolist() == [ONSET, SUSTAIN, SUSTAIN, SUSTAIN]
+    assert plane_to_notes(plane, 60)[:, :3].tolist() == [[0, 2, 60], [0, 4, 64], [2, 2, 60]]
+
+
+def test_random_monophonic_round_trip():
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        t, rows = 0, []
+        while t < 60:
+            t += int(rng.integers(0, 3))
+            d = int(rng.integers(1, 6))
+            if t + d > 64:
+                break
+            rows.append((t, d, int(rng.integers(40, 80))))
+            t += d
+        n = notes(*rows)
+        back = tokens_to_notes(notes_to_tokens(n, 64, 40, 79), 40)
+        assert back[:, :3].tolist() == n[:, :3].tolist()
