@@ -11,13 +11,12 @@ smaller (so neither a sparse fragment of a training window nor a dense cluster c
 Time shifts are not searched: windows are bar-aligned and the training windows start on every bar (hop of one
 bar), so a bar-shifted copy is a copy of another training window.
 
-Search: comparing every generated window with every training window is 10^8 pairs; instead each window's
-pitch-class histogram fixes a rotation (the best Krumhansl major-profile key), and windows are compared first
-through a transposition-invariant sketch (onsets per beat and rotated pitch class, cosine similarity); the
-``candidates`` most similar training windows for each of the window's two best rotations are then scored exactly,
-for every transposition consistent with the rotations (t = rotation difference + 12 m, |m| <= 3). An exact or
-transposed copy always has the identical sketch, so it is always found; near-copies are found when their sketch
-is among the closest, which the tests check for 80-95 % copies.
+Search: comparing every generated window with every training window is 10^8 pairs; instead windows are first
+compared through a transposition-invariant sketch (per beat, the discrete Fourier transform over pitch class of
+the onsets, each coefficient's phase taken relative to the whole window's, cosine similarity); the ``candidates``
+most similar training windows are then scored exactly, for every transposition (a histogram of pitch differences
+between points at the same onset step). An exact or transposed copy has the identical sketch, so it is always
+found; near-copies are found when their sketch is among the closest, which the tests check for 85-95 % copies.
 """
 
 from dataclasses import dataclass
@@ -25,10 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .decode import NO_PITCH, Decoded, onset_pitch_slots
-from .descriptors import KK_MAJOR
 
 COPY_THRESHOLD = 0.8  # score at which a generated window counts as a near-copy of a training window
-OCTAVES = np.arange(-3, 4)  # transpositions searched: rotation difference + 12 m
+MAX_SHIFT = 48  # transpositions searched: -48..48 semitones
 
 
 @dataclass
@@ -37,100 +35,91 @@ class CopyIndex:
 
     slots: np.ndarray  # [N, T, V] int16 distinct pitches starting at each step, NO_PITCH padded
     n_notes: np.ndarray  # [N] int32 number of (onset, pitch) points
-    rotations: np.ndarray  # [N, 2] int8 the two best key rotations (pitch classes)
-    sketch: np.ndarray  # [N, 2, F] float32 unit-norm transposition-invariant sketch for each rotation
+    sketch: np.ndarray  # [N, F] float32 unit-norm transposition-invariant sketch
     ngrams: np.ndarray  # sorted unique uint64 hashes of the set's note n-grams (only needed for the training set)
 
+    FIELDS = ("slots", "n_notes", "sketch", "ngrams")
+
     def to_arrays(self, prefix: str = "copy/") -> dict[str, np.ndarray]:
-        return {f"{prefix}{k}": getattr(self, k) for k in ("slots", "n_notes", "rotations", "sketch", "ngrams")}
+        return {f"{prefix}{k}": getattr(self, k) for k in self.FIELDS}
 
     @classmethod
     def from_arrays(cls, a: dict[str, np.ndarray], prefix: str = "copy/") -> "CopyIndex":
-        return cls(*(np.asarray(a[f"{prefix}{k}"]) for k in ("slots", "n_notes", "rotations", "sketch", "ngrams")))
+        return cls(*(np.asarray(a[f"{prefix}{k}"]) for k in cls.FIELDS))
 
 
-def _rotations(pc_counts: np.ndarray) -> np.ndarray:
-    """[N, 2] the two rotations r maximising the correlation of the pitch-class counts with KK_MAJOR rolled by r."""
-    prof = np.stack([np.roll(KK_MAJOR, r) for r in range(12)])
-    prof = prof - prof.mean(-1, keepdims=True)
-    score = (pc_counts - pc_counts.mean(-1, keepdims=True)) @ prof.T  # [N, 12]
-    order = np.argsort(-score, axis=1, kind="stable")
-    return order[:, :2].astype(np.int8)
+def sketch(dec: Decoded, steps_per_quarter: int) -> np.ndarray:
+    """[N, beats * 13] unit vectors invariant to transposition.
 
-
-def _sketch(dec: Decoded, rotations: np.ndarray, steps_per_quarter: int) -> np.ndarray:
-    """[N, R, beats * 12] unit vectors: onsets per beat and pitch class, pitch classes rotated by -rotation."""
+    c[b, pc] = onsets of pitch class pc in beat b; X[b, k] = DFT over pc (k = 0..6); G[k] = sum_b X[b, k].
+    Transposing by t multiplies X[b, k] and G[k] by the same phase exp(-2 pi i k t / 12), so
+    X[b, k] conj(G[k]) is unchanged; coefficients whose G[k] is small (unstable phase) weigh little."""
     N = dec.n_windows
-    beats = dec.n_steps // steps_per_quarter
+    beats = max(1, dec.n_steps // steps_per_quarter)
     beat = np.minimum(dec.note_start // steps_per_quarter, beats - 1)
-    out = np.zeros((N, rotations.shape[1], beats * 12), dtype=np.float32)
-    for k in range(rotations.shape[1]):
-        pc = (dec.note_pitch - rotations[dec.note_win, k]) % 12
-        idx = dec.note_win * (beats * 12) + beat * 12 + pc
-        out[:, k] = np.bincount(idx, minlength=N * beats * 12).reshape(N, beats * 12)
-    norm = np.linalg.norm(out, axis=-1, keepdims=True)
-    return out / np.maximum(norm, 1e-12)
+    idx = (dec.note_win * beats + beat) * 12 + dec.note_pitch % 12
+    c = np.bincount(idx, minlength=N * beats * 12).reshape(N, beats, 12).astype(np.float64)
+    X = np.fft.fft(c, axis=-1)[..., :7]  # [N, B, 7]
+    G = X.sum(1)  # [N, 7]
+    g = np.abs(G[:, 1:])
+    unit = np.conj(G[:, 1:]) / np.maximum(np.sqrt((g ** 2).sum(-1, keepdims=True)), 1e-12)  # [N, 6]
+    Y = X[..., 1:] * unit[:, None, :]  # [N, B, 6]
+    out = np.concatenate([c.sum(-1, keepdims=True), Y.real, Y.imag], axis=-1).reshape(N, -1)
+    out /= np.maximum(np.linalg.norm(out, axis=-1, keepdims=True), 1e-12)
+    return out.astype(np.float32)
 
 
-def build_copy_index(dec: Decoded, pc_counts: np.ndarray, steps_per_quarter: int, ngrams: bool = True) -> CopyIndex:
+def build_copy_index(dec: Decoded, steps_per_quarter: int, ngrams: bool = True) -> CopyIndex:
     slots = onset_pitch_slots(dec)
-    rot = _rotations(pc_counts)
-    return CopyIndex(slots, (slots != NO_PITCH).sum((1, 2)).astype(np.int32), rot,
-                     _sketch(dec, rot, steps_per_quarter),
+    return CopyIndex(slots, (slots != NO_PITCH).sum((1, 2)).astype(np.int32), sketch(dec, steps_per_quarter),
                      np.unique(ngram_hashes(dec)[0]) if ngrams else np.zeros(0, dtype=np.uint64))
 
 
-def copy_scores(gen: CopyIndex, train: CopyIndex, candidates: int = 8, chunk: int = 512):
+def copy_scores(gen: CopyIndex, train: CopyIndex, candidates: int = 16, chunk: int = 512):
     """For each generated window: best score over training windows and transpositions, the training window and
-    the transposition (semitones) that reach it. Windows without notes score 0 with index -1."""
-    Ng, T, V = gen.slots.shape
+    the transposition (semitones, generated = training + t) that reach it. Windows without notes score 0, index -1."""
+    Ng = len(gen.n_notes)
     best = np.zeros(Ng)
     best_idx = np.full(Ng, -1, dtype=np.int64)
     best_t = np.zeros(Ng, dtype=np.int64)
     if len(train.n_notes) == 0 or Ng == 0:
         return best, best_idx, best_t
     K = min(candidates, len(train.n_notes))
-    train_sk = train.sketch[:, 0]  # [Nr, F] the index side uses its best rotation
     for s in range(0, Ng, chunk):
         g = slice(s, min(s + chunk, Ng))
-        q = gen.sketch[g]  # [m, 2, F]
-        m = q.shape[0]
-        sim = q.reshape(m * 2, -1) @ train_sk.T  # [m*2, Nr]
-        cand = np.argpartition(-sim, K - 1, axis=1)[:, :K].reshape(m, 2 * K)  # [m, 2K]
-        # transposition candidates t = (rot_g - rot_r) mod 12 (in -5..6) + 12 * octave
-        rot_g = np.repeat(gen.rotations[g].astype(np.int64), K, axis=1)  # [m, 2K]
-        base = (rot_g - train.rotations[cand, 0].astype(np.int64)) % 12
-        base = np.where(base > 6, base - 12, base)
-        matches = _count_matches(gen.slots[g], train.slots, cand, base)  # [m, 2K, n_octaves]
-        denom = np.maximum(gen.n_notes[g, None], train.n_notes[cand])[..., None].astype(np.float64)
-        score = np.where(denom > 0, matches / np.maximum(denom, 1), 0.0)
+        sim = gen.sketch[g] @ train.sketch.T  # [m, Nr]
+        m = sim.shape[0]
+        cand = np.argpartition(-sim, K - 1, axis=1)[:, :K]  # [m, K]
+        matches = _count_matches(gen.slots[g], train.slots, cand)  # [m, K, 2 MAX_SHIFT + 1]
+        denom = np.maximum(gen.n_notes[g, None], train.n_notes[cand]).astype(np.float64)  # [m, K]
+        score = matches / np.maximum(denom, 1)[..., None]
         flat = score.reshape(m, -1)
         j = flat.argmax(1)
         best[g] = flat[np.arange(m), j]
-        c, o = np.divmod(j, len(OCTAVES))
+        c, shift = np.divmod(j, 2 * MAX_SHIFT + 1)
         best_idx[g] = cand[np.arange(m), c]
-        best_t[g] = base[np.arange(m), c] + 12 * OCTAVES[o]
+        best_t[g] = shift - MAX_SHIFT
     best_idx[gen.n_notes == 0] = -1
     return best, best_idx, best_t
 
 
-def _count_matches(gslots: np.ndarray, rslots: np.ndarray, cand: np.ndarray, base: np.ndarray) -> np.ndarray:
-    """[m, C, n_octaves] |G intersect (R + base + 12 o)| for generated windows G and candidate windows R."""
-    m, T, V = gslots.shape
+def _count_matches(gslots: np.ndarray, rslots: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    """[m, C, 2 MAX_SHIFT + 1] |G intersect (R + t)| for every t, generated windows G, candidate windows R."""
+    m = gslots.shape[0]
     C = cand.shape[1]
-    out = np.zeros((m, C, len(OCTAVES)), dtype=np.int64)
+    W = 2 * MAX_SHIFT + 1
+    out = np.zeros((m, C, W), dtype=np.int64)
     gw, gt, gv = np.nonzero(gslots != NO_PITCH)  # the generated points
     if len(gw) == 0:
         return out
     gp = gslots[gw, gt, gv].astype(np.int64)
     for c in range(C):
-        r = cand[gw, c]
-        rp = rslots[r, gt].astype(np.int64)  # [n_points, V] training pitches at the same onset step
-        diff = gp[:, None] - rp - base[gw, c][:, None]  # = 12 o when the point matches under t = base + 12 o
-        ok = (rp != NO_PITCH) & (diff % 12 == 0) & (np.abs(diff) <= 12 * OCTAVES[-1])
+        rp = rslots[cand[gw, c], gt].astype(np.int64)  # [n_points, V] training pitches at the same onset step
+        diff = gp[:, None] - rp  # a point matches under t = diff
+        ok = (rp != NO_PITCH) & (np.abs(diff) <= MAX_SHIFT)
         pw, pv = np.nonzero(ok)
-        o = diff[pw, pv] // 12 - OCTAVES[0]
-        np.add.at(out[:, c], (gw[pw], o), 1)
+        key = gw[pw] * W + diff[pw, pv] + MAX_SHIFT
+        out[:, c] = np.bincount(key, minlength=m * W).reshape(m, W)
     return out
 
 

@@ -102,7 +102,7 @@ def compute_set_stats(ws: WindowSet, config: DescriptorConfig | None = None, ngr
     config = config or DescriptorConfig(ws.steps_per_quarter)
     dec = decode(ws.tokens)
     desc = compute_descriptors(dec, config, ws.roles)
-    copy = build_copy_index(dec, desc.extra["pc_counts"], config.steps_per_quarter, ngrams=ngrams)
+    copy = build_copy_index(dec, config.steps_per_quarter, ngrams=ngrams)
     return SetStats(desc, descriptor_vectors(desc), copy)
 
 
@@ -262,6 +262,20 @@ class Reference:
     def n(self) -> int:
         return self.stats.n
 
+    def prdc_sample(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Reference windows (a seeded subsample of size min(n, N, MAX_PRDC_REF)) and their k-NN radii, so that
+        precision/recall/density/coverage compare sets of equal size as in Naeem et al."""
+        from .stats import kth_neighbour_distance
+
+        m = min(n, len(self.prdc_idx))
+        if m >= len(self.prdc_idx):
+            return self.prdc_idx, self.radii
+        key = ("prdc", m)
+        if key not in self.extra:
+            idx = np.sort(np.random.default_rng([self.seed, m]).choice(self.prdc_idx, m, replace=False))
+            self.extra[key] = (idx, kth_neighbour_distance(self.X[idx], self.k))
+        return self.extra[key]
+
     def style_shares(self) -> np.ndarray | None:
         if self.style_labels is None or not self.style_names:
             return None
@@ -283,7 +297,7 @@ def _fit_structures(stats: SetStats, seed: int):
     K = int(np.clip(n // REF_PER_BIN, 2, 100)) if n >= 4 else 1
     fit_idx = rng.choice(n, MAX_KMEANS, replace=False) if n > MAX_KMEANS else np.arange(n)
     if K > 1:
-        km = KMeans(n_clusters=K, n_init=3, random_state=seed).fit(X[fit_idx])
+        km = KMeans(n_clusters=K, n_init=1, random_state=seed).fit(X[fit_idx])
         centroids = km.cluster_centers_
     else:
         centroids = X.mean(0, keepdims=True)

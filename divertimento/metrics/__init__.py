@@ -1,0 +1,1 @@
+"""Measure musicality, diversity and novelty of sets of windows; see docs/metrics.md."""
