@@ -45,7 +45,7 @@ def test_windows_counted_by_hand(midi_folder, tmp_path):
     assert m["styles"]["rock"]["windows"] == {"train": 7 * m["styles"]["rock"]["pieces"]["train"],
                                               "val": 7 * m["styles"]["rock"]["pieces"]["val"],
                                               "test": 7 * m["styles"]["rock"]["pieces"]["test"]}
-    assert m["total_windows"] == 7 * 10
+    assert m["windows"] == 7 * 10
     # every style got a val and a test piece; pitch range = C4 .. the top C of the scale starting at 60 + 5
     assert all(v["pieces"]["val"] >= 1 and v["pieces"]["test"] >= 1 for v in m["styles"].values())
     assert m["pitch_range"] == [60, 72 + 5]
@@ -103,7 +103,7 @@ def test_bad_files_are_skipped_with_reasons(tmp_path):
     assert "not a MIDI" in reasons["text.mid"]
     assert "too many tracks" in reasons["manytracks.mid"]
     assert "no notes" in reasons["nonotes.mid"]
-    assert m["total_windows"] == 7
+    assert m["windows"] == 7
 
 
 def test_nonexistent_path_and_empty_result_are_clear_errors(tmp_path, capsys):

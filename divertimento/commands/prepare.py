@@ -38,7 +38,7 @@ def run(args) -> int:
     )
     m = prepare(args.out, opts, progress=not args.quiet)
     per_style = ", ".join(f"{s} {sum(v['windows'].values())}" for s, v in m["styles"].items())
-    print(f"prepared {m['total_windows']} windows ({per_style}) from "
+    print(f"prepared {m['windows']} windows ({per_style}) from "
           f"{sum(sum(v['pieces'].values()) for v in m['styles'].values())} pieces; "
           f"{len(m['skipped'])} skipped; pitch range {m['pitch_range'][0]}-{m['pitch_range'][1]}; "
           f"{m['seconds']:.1f} s -> {args.out}")

@@ -14,7 +14,7 @@ from ..atomic import write_bytes_atomic
 from ..music.notes import Piece, Track
 
 # Bump when the readers change what they produce: old entries are then ignored.
-READER_VERSION = 3
+READER_VERSION = 4
 
 
 def default_cache_dir() -> Path:

@@ -198,7 +198,7 @@ def prepare(out_dir: str | os.PathLike, options: PrepareOptions, progress: bool 
             for s in styles
         },
         "style_names": styles,
-        "total_windows": int(sum(len(arrays[sp]["style"]) for sp in SPLITS)),
+        "windows": int(sum(len(arrays[sp]["style"]) for sp in SPLITS)),
         "split_seed": options.seed,
         "split_fractions": list(options.split),
         "augment": {"transpose": list(options.transpose), "applies_to": "train"},

@@ -109,16 +109,14 @@ def frechet_distance(x: np.ndarray, y: np.ndarray) -> float:
     """||mu_x - mu_y||^2 + Tr(S_x + S_y - 2 (S_x S_y)^(1/2)) between Gaussians fitted to two sets of vectors
     (the FID formula, Heusel et al. 2017). Here over *descriptor vectors*: not the CLaMP-based Frechet Music
     Distance (Retkowski et al. 2024), whose embedding model is not available offline."""
-    from scipy import linalg
-
     mx, my = x.mean(0), y.mean(0)
     sx, sy = np.atleast_2d(np.cov(x, rowvar=False)), np.atleast_2d(np.cov(y, rowvar=False))
-    covmean, _ = linalg.sqrtm(sx @ sy, disp=False)
-    if not np.isfinite(covmean).all():
-        off = np.eye(len(sx)) * 1e-6
-        covmean = linalg.sqrtm((sx + off) @ (sy + off))
-    covmean = np.real(covmean)
-    return float(((mx - my) ** 2).sum() + np.trace(sx) + np.trace(sy) - 2 * np.trace(covmean))
+    # Tr (S_x S_y)^(1/2) = sum of sqrt(eigenvalues of S_x^(1/2) S_y S_x^(1/2)), a symmetric PSD matrix
+    w, u = np.linalg.eigh(sx)
+    root = (u * np.sqrt(np.clip(w, 0, None))) @ u.T
+    ev = np.linalg.eigvalsh(root @ sy @ root)
+    tr_covmean = float(np.sqrt(np.clip(ev, 0, None)).sum())
+    return float(((mx - my) ** 2).sum() + np.trace(sx) + np.trace(sy) - 2 * tr_covmean)
 
 
 def prdc(real: np.ndarray, fake: np.ndarray, k: int = 5, real_radii: np.ndarray | None = None,

@@ -84,6 +84,36 @@ def _step(offset, spq: int) -> int:
     return int(round(float(offset) * spq))
 
 
+def _tied_rows(part, spq: int) -> list[list[int]]:
+    """(start, duration, pitch, velocity) rows of a music21 part, tied notes joined into one.
+
+    Joins ties itself instead of calling music21's stripTies, which deep-copies the whole part and took 40 % of
+    the corpus parse time."""
+    rows: list[list[int]] = []
+    open_ties: dict[int, int] = {}  # MIDI pitch -> row index of the note a tie continues
+    for el in part.flatten().notes:
+        if el.duration.isGrace or el.duration.quarterLength == 0:
+            continue
+        start = _step(el.offset, spq)
+        end = _step(el.offset + el.duration.quarterLength, spq)
+        vel = el.volume.velocity if el.volume.velocity is not None else 80
+        for n in (el.notes if el.isChord else [el]):
+            midi = int(n.pitch.midi)
+            tie = n.tie.type if n.tie is not None else (el.tie.type if el.isChord and el.tie is not None else None)
+            if tie in ("stop", "continue") and midi in open_ties:
+                row = rows[open_ties[midi]]
+                row[1] = max(row[1], end - row[0])
+            else:
+                rows.append([start, max(1, end - start), midi, int(vel)])
+                open_ties.pop(midi, None)
+                if tie in ("start", "continue"):
+                    open_ties[midi] = len(rows) - 1
+                continue
+            if tie == "stop":
+                open_ties.pop(midi)
+    return rows
+
+
 def from_music21(score, title: str, steps_per_quarter: int = 4) -> Piece:
     """Piece from a parsed music21 Score; barlines come from the score's own measures, so pickups stay aligned."""
     import music21 as m21
@@ -91,17 +121,7 @@ def from_music21(score, title: str, steps_per_quarter: int = 4) -> Piece:
     parts = list(score.parts) or [score]
     tracks = []
     for part in parts:
-        rows = []
-        flat = part.stripTies().flatten()
-        for el in flat.notes:
-            if el.duration.isGrace or el.duration.quarterLength == 0:
-                continue
-            start = _step(el.offset, steps_per_quarter)
-            end = _step(el.offset + el.duration.quarterLength, steps_per_quarter)
-            vel = el.volume.velocity if el.volume.velocity is not None else 80
-            for p in el.pitches:
-                rows.append((start, max(1, end - start), int(p.midi), int(vel)))
-        notes = sort_notes(np.asarray(rows, dtype=np.int32).reshape(-1, 4))
+        notes = sort_notes(np.asarray(_tied_rows(part, steps_per_quarter), dtype=np.int32).reshape(-1, 4))
         inst = part.getInstrument(returnDefault=False) if hasattr(part, "getInstrument") else None
         program = inst.midiProgram if inst is not None and inst.midiProgram is not None else 0
         tracks.append(Track(str(part.partName or getattr(part, "id", "") or ""), int(program), False, notes))
