@@ -78,3 +78,15 @@ def test_random_monophonic_round_trip():
         n = notes(*rows)
         back = tokens_to_notes(notes_to_tokens(n, 64, 40, 79), 40)
         assert back[:, :3].tolist() == n[:, :3].tolist()
+
+
+def test_window_slices_equal_direct_window_encoding():
+    from divertimento.music.roll import window_tokens
+
+    rng = np.random.default_rng(7)
+    for _ in range(100):
+        starts = np.sort(rng.integers(0, 120, 12))
+        n = notes(*[(int(s), int(rng.integers(1, 20)), int(rng.integers(50, 70))) for s in starts])
+        full = notes_to_tokens(n, 200, 40, 90)
+        for offset in (0, 5, 16, 33, 64):
+            assert window_tokens(full, offset, 64).tolist() == notes_to_tokens(n, 64, 40, 90, offset).tolist()

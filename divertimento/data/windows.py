@@ -11,7 +11,7 @@ import numpy as np
 
 from ..music.layouts import Layout, fit_layout
 from ..music.notes import Piece, merge_split_bars, nominal_bar_steps
-from ..music.roll import FIRST_PITCH_TOKEN, REST, notes_to_plane, notes_to_tokens
+from ..music.roll import FIRST_PITCH_TOKEN, REST, notes_to_plane, notes_to_tokens, window_tokens
 
 DEFAULT_METERS = ("4/4", "2/2", "2/4", "4/2")
 MIN_SOUNDING = 0.5  # a window where less than half the steps sound anything is mostly silence: left out
@@ -84,9 +84,12 @@ def cut_windows(piece: Piece, spec: WindowSpec) -> PieceWindows | str:
             f" (piece is in {', '.join(meters)})" if meters else "")
     V, T = len(spec.layout.roles), spec.steps
     kept_rolls, kept_starts = [], []
+    if spec.layout.monophonic:  # one token row per voice for the whole piece, then windows are slices
+        end = max(starts) + T
+        full = [notes_to_tokens(v, end, 0, 127) for v in voices]
     for s in starts:
         if spec.layout.monophonic:
-            roll = np.stack([notes_to_tokens(v, T, 0, 127, offset=s) for v in voices])  # [V, T]
+            roll = np.stack([window_tokens(f, s, T) for f in full])  # [V, T]
             sounding = (roll != REST).any(axis=0).mean()
         else:
             roll = np.stack([notes_to_plane(v, T, 0, 127, offset=s) for v in voices])  # [V, T, 128]

@@ -22,6 +22,7 @@ from .sets import WindowSet, from_prepared
 
 PRDC_K = 5  # neighbours for precision/recall/density/coverage (Naeem et al. 2020 use k = 5)
 MAX_PRDC_REF = 10_000  # reference windows used for PRDC (a seeded subsample beyond this)
+PRDC_MIN_REF = 500  # reference windows used for PRDC however small the generated set (see Reference.prdc_sample)
 MAX_MGEVAL = 500  # windows per set for MGEval's pairwise distances
 MAX_KMEANS = 20_000  # reference windows the NDB k-means is fitted on
 REF_PER_BIN = 100  # NDB bins K = reference windows / REF_PER_BIN, clipped to 2..100
@@ -263,11 +264,13 @@ class Reference:
         return self.stats.n
 
     def prdc_sample(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Reference windows (a seeded subsample of size min(n, N, MAX_PRDC_REF)) and their k-NN radii, so that
-        precision/recall/density/coverage compare sets of equal size as in Naeem et al."""
+        """Reference windows for PRDC against n generated ones, with their k-NN radii: a seeded subsample of
+        size min(max(n, PRDC_MIN_REF), N, MAX_PRDC_REF). Equal sizes as in Naeem et al. for large sets; for small
+        ones the reference keeps PRDC_MIN_REF windows, because k-NN balls among a few dozen points in this
+        ~60-dimensional space are so wide that one window repeated would lie in a quarter of them."""
         from .stats import kth_neighbour_distance
 
-        m = min(n, len(self.prdc_idx))
+        m = min(max(n, PRDC_MIN_REF), len(self.prdc_idx))
         if m >= len(self.prdc_idx):
             return self.prdc_idx, self.radii
         key = ("prdc", m)

@@ -171,7 +171,7 @@ def _prdc(ctx: Context):
             return {k: float("nan") for k in ("precision", "recall", "density", "coverage")}
         real_idx, radii = ctx.ref.prdc_sample(ctx.n)
         fake = ctx.X
-        if len(fake) > len(real_idx):  # equal sizes: coverage and recall depend on the ratio of the two
+        if len(fake) > len(real_idx):  # at most as many as the reference side: coverage grows with the ratio
             fake = fake[np.sort(np.random.default_rng(ctx.seed).choice(len(fake), len(real_idx), replace=False))]
         ctx.memo["prdc_sizes"] = (len(real_idx), len(fake))
         return prdc(ctx.ref.X[real_idx], fake, PRDC_K, radii)

@@ -39,16 +39,32 @@ def notes_to_tokens(notes: np.ndarray, n_steps: int, low: int, high: int, offset
     covered = 0  # end of the HOLDs written so far
     for start, dur, pitch in notes[np.argsort(notes[:, START], kind="stable")][:, [START, DURATION, PITCH]]:
         a, b = int(start) - offset, int(start + dur) - offset
-        if b <= 0 or a >= n_steps:
-            continue
-        a = max(a, 0)
-        b = min(b, n_steps)
-        tokens[a] = FIRST_PITCH_TOKEN + pitch - low
-        tokens[a + 1 : b] = HOLD
-        # notes come in start order, so this onset cut the previous note; its tail beyond this note is silence
+        if a >= n_steps:
+            break
+        b = min(max(b, 0), n_steps)
+        if b > 0:
+            a = max(a, 0)
+            tokens[a] = FIRST_PITCH_TOKEN + pitch - low
+            tokens[a + 1 : b] = HOLD
+        # notes come in start order, so this onset cut the previous note (even one that began before the
+        # window); the previous note's tail beyond this note is silence
         tokens[b:covered] = REST
         covered = b
     return tokens
+
+
+def window_tokens(full: np.ndarray, start: int, n_steps: int) -> np.ndarray:
+    """The window start..start+n_steps of a whole-piece token row, standing on its own: a note still sounding at
+    ``start`` re-enters as an onset. Equals ``notes_to_tokens(notes, n_steps, offset=start)`` but costs a slice."""
+    row = full[start : start + n_steps].copy()
+    if len(row) < n_steps:
+        row = np.concatenate([row, np.zeros(n_steps - len(row), dtype=row.dtype)])
+    if row[0] == HOLD:
+        k = start
+        while k > 0 and full[k] == HOLD:
+            k -= 1
+        row[0] = full[k] if full[k] >= FIRST_PITCH_TOKEN else REST
+    return row
 
 
 def tokens_to_notes(tokens: np.ndarray, low: int, velocity: int = DEFAULT_VELOCITY) -> np.ndarray:
