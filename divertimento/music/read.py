@@ -153,7 +153,8 @@ def read_music21(path: str | os.PathLike, steps_per_quarter: int = 4, number: in
     _check_file(path)
     try:
         kwargs = {"number": number} if number is not None else {}
-        score = m21.converter.parse(str(path), **kwargs)
+        # forceSource: never read or write music21's own pickle cache (our cache is data-only JSON)
+        score = m21.converter.parse(str(path), forceSource=True, **kwargs)
     except Exception as e:  # music21 raises a zoo of exception types for malformed input
         first_line = str(e).splitlines()[0][:100] if str(e) else ""
         raise UnreadableFile(f"music21 could not parse: {type(e).__name__}: {first_line}") from None
