@@ -1,0 +1,30 @@
+"""Turn a training checkpoint into a model file (G_ema + metadata only): what ``train`` writes at its last step,
+for any intermediate step. ``python -m divertimento.train.export RUN_OR_CKPT OUT.safetensors``"""
+
+import sys
+from pathlib import Path
+
+from ..errors import UserError
+from .checkpoint import KIND_CHECKPOINT, latest_checkpoint, module_state, read_file, save_model
+
+
+def export_model(source: str | Path, out: str | Path) -> dict:
+    source = Path(source)
+    ckpt = latest_checkpoint(source) if source.is_dir() else source
+    if ckpt is None:
+        raise UserError(f"no checkpoint in {source}")
+    header, tensors = read_file(ckpt)
+    if header["kind"] != KIND_CHECKPOINT:
+        raise UserError(f"{ckpt} is already a model file")
+    from ..sample.model import build_generator
+
+    G = build_generator(header["config"], header["data"])
+    G.load_state_dict(module_state(tensors, "G_ema"))
+    meta = {k: v for k, v in header.items() if k not in ("opt_G", "opt_D", "schema", "kind")}
+    save_model(Path(out), G, meta)
+    return meta
+
+
+if __name__ == "__main__":
+    meta = export_model(sys.argv[1], sys.argv[2])
+    print(f"exported step {meta['step']} -> {sys.argv[2]}")
