@@ -1,0 +1,60 @@
+"""The demo gallery and the train command's refusals, through the CLI as a user meets them."""
+
+import json
+import re
+
+import symusic
+
+from divertimento.cli import main
+
+
+def test_demo_gallery_is_complete_and_offline(tiny_run, tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--model", str(tiny_run), "--per-style", "1"]) == 0
+    assert f"{out.resolve()}/index.html" in capsys.readouterr().out
+    page = (out / "index.html").read_text()
+    styles = json.loads((tiny_run / "summary.json").read_text())["data"]["style_names"]
+    for style in styles:
+        for suffix in (".mid", ".ogg", ".png"):
+            assert (out / f"{style}-01{suffix}").stat().st_size > 0
+        assert f'src="{style}-01.png"' in page and f'src="{style}-01.ogg"' in page
+    assert not re.search(r"(src|href)=\"https?://", page)
+    assert sum(len(t.notes) for t in symusic.Score(str(out / f"{styles[0]}-01.mid")).tracks) > 0
+
+
+def run(args, capsys):
+    code = main(args)
+    return code, capsys.readouterr().err.strip().splitlines()
+
+
+def test_train_refuses_unknown_config_key(small_data, tmp_path, capsys):
+    code, err = run(["train", "--data", str(small_data), "--out", str(tmp_path / "r"), "--set", "learning_rate=1"],
+                    capsys)
+    assert code == 2 and len(err) == 1 and "unknown config key(s): learning_rate" in err[0]
+    code, err = run(["train", "--data", str(small_data), "--out", str(tmp_path / "r"), "--set", "steps=many"], capsys)
+    assert code == 2 and "not a int" in err[0]
+    assert not (tmp_path / "r").exists()
+
+
+def test_train_refuses_missing_and_unprepared_data(tmp_path, capsys):
+    code, err = run(["train", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and len(err) == 1 and "does not exist" in err[0]
+    (tmp_path / "raw").mkdir()
+    code, err = run(["train", "--data", str(tmp_path / "raw"), "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and "not a prepared dataset" in err[0]
+
+
+def test_train_refuses_polyphonic_layout(tmp_path, capsys):
+    s = symusic.Score(480)
+    t = symusic.Track("piano", 0, False)
+    for i in range(64):
+        t.notes.append(symusic.Note(i * 240, 240, 60 + i % 12, 80))
+        t.notes.append(symusic.Note(i * 240, 240, 64 + i % 12, 80))
+    s.tracks.append(t)
+    (tmp_path / "band").mkdir()
+    s.dump_midi(str(tmp_path / "band" / "a.mid"))
+    assert main(["prepare", str(tmp_path / "band"), "--layout", "band", "--out", str(tmp_path / "d"), "--quiet"]) == 0
+    manifest = json.loads((tmp_path / "d" / "manifest.json").read_text())
+    assert manifest["layout"] == "band" and manifest["windows"] == 5  # 32 quarters = 8 bars -> starts at bars 0..4
+    code, err = run(["train", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "r")], capsys)
+    assert code == 2 and "polyphonic" in err[-1]
