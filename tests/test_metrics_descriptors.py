@@ -10,12 +10,28 @@ import numpy as np
 import pytest
 
 from divertimento.metrics.decode import NO_PITCH, decode, onset_pitch_slots, to_absolute
-from divertimento.metrics.descriptors import (DescriptorConfig, compute_descriptors, descriptor_vectors,
-                                              empty_bar_rate, groove_consistency, harte_matrix, in_scale_rate,
-                                              length_histogram, mean_interval, parallel_fifths_octaves_rate,
-                                              pitch_class_counts, pitch_class_entropy, pitch_range, polyphony_rate,
-                                              qualified_note_rate, scale_degree_histogram, tonal_distance,
-                                              used_pitch_classes, vector_names, voice_crossing_rate)
+from divertimento.metrics.descriptors import (
+    DescriptorConfig,
+    compute_descriptors,
+    descriptor_vectors,
+    empty_bar_rate,
+    groove_consistency,
+    harte_matrix,
+    in_scale_rate,
+    length_histogram,
+    mean_interval,
+    parallel_fifths_octaves_rate,
+    pitch_class_counts,
+    pitch_class_entropy,
+    pitch_range,
+    polyphony_rate,
+    qualified_note_rate,
+    scale_degree_histogram,
+    tonal_distance,
+    used_pitch_classes,
+    vector_names,
+    voice_crossing_rate,
+)
 from divertimento.music.roll import notes_to_tokens
 
 T, V = 64, 4

@@ -109,7 +109,7 @@ def test_degenerate_sets_score_as_degenerate(data):
     ref, train = load_reference(data), load_train(data)
     test = from_prepared(ref.data, "test")
     one = WindowSet(np.repeat(test.tokens[:1], 60, axis=0), 4, ROLES, "repeated")
-    m = evaluate_set(one, ref, train).metrics
+    m = rep = evaluate_set(one, ref, train).metrics
     assert m["diversity/dup_rate"] == pytest.approx(59 / 60)
     assert m["diversity/coverage"] <= 0.3 and m["diversity/recall"] <= 0.1
     assert m["diversity/pairwise_distance/ratio"] == pytest.approx(0, abs=1e-6) and m["diversity/intra_set_oa"] < 0.1
@@ -120,12 +120,15 @@ def test_degenerate_sets_score_as_degenerate(data):
     assert m["novelty/nn_distance/mean"] == pytest.approx(0.0, abs=1e-6)
 
     real = evaluate_set(test, ref, train).metrics
-    assert real["diversity/coverage"] > 0.6 and real["quality/precision"] > 0.7
+    # 40 test windows against 240 reference ones: coverage ~ 1 - exp(-5 * 40 / 240) = 0.57 for a perfect set
+    assert real["diversity/coverage"] > 0.4 and real["diversity/coverage"] > 5 * rep["diversity/coverage"]
+    assert real["quality/precision"] > 0.7
     assert real["novelty/copy_rate"] < 0.3 and real["diversity/dup_rate"] < 0.05
 
     noise = WindowSet(random_windows(60, test.tokens, seed=1), 4, ROLES, "random")
     m = evaluate_set(noise, ref, train).metrics
-    assert m["quality/precision"] < 0.2 and m["descriptors/qualified_note_rate"] < real["descriptors/qualified_note_rate"]
+    assert m["quality/precision"] < 0.2
+    assert m["descriptors/qualified_note_rate"] < real["descriptors/qualified_note_rate"]
     assert m["quality/frechet_descriptor_distance"] > 5 * real["quality/frechet_descriptor_distance"]
 
 

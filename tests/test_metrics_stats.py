@@ -7,8 +7,15 @@ import pytest
 
 from divertimento.metrics.copies import build_copy_index, copy_scores, longest_copied_ngram
 from divertimento.metrics.decode import decode
-from divertimento.metrics.stats import (frechet_distance, kde_pair, kl_divergence, kth_neighbour_distance, ndb_jsd,
-                                        overlap_area, prdc)
+from divertimento.metrics.stats import (
+    frechet_distance,
+    kde_pair,
+    kl_divergence,
+    kth_neighbour_distance,
+    ndb_jsd,
+    overlap_area,
+    prdc,
+)
 from divertimento.music.roll import notes_to_tokens
 
 T, V = 64, 4
@@ -69,9 +76,7 @@ def test_frechet_1d_by_hand():
 
 
 def test_kde_overlap_and_kl():
-    from scipy.stats import gaussian_kde
-
-    from scipy.stats import norm
+    from scipy.stats import gaussian_kde, norm
 
     a = norm.ppf((np.arange(2000) + 0.5) / 2000)  # evenly spread unit-normal sample (no sampling noise)
     b = a + 0.5
@@ -135,7 +140,7 @@ def test_near_copies_are_found_among_many():
 
     train = [random_window() for _ in range(300)]
     gens, sources = [], []
-    for i in range(40):
+    for _ in range(40):
         src = int(rng.integers(300))
         w = train[src].astype(np.int16) + 0
         pitch = w >= 2

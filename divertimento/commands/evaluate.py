@@ -62,7 +62,6 @@ def run(args) -> int:
     data = load_prepared(args.reference)
     train_data = load_prepared(args.train) if args.train else data
     say(f"reading {args.generated}")
-    model = is_model_path(args.generated)
     gen = load_generated(args.generated, data.manifest, n=args.n, split=args.split, seed=args.seed,
                          style=args.style, truncation=args.truncation, temperature=args.temperature,
                          progress=not args.quiet)

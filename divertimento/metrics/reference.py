@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import write_bytes_atomic
-from .copies import CopyIndex, build_copy_index
+from ..errors import UserError
+from .copies import CopyIndex, build_copy_index, ngram_hashes
 from .decode import decode
 from .descriptors import DescriptorConfig, Descriptors, compute_descriptors, descriptor_vectors
 from .sets import WindowSet, from_prepared
@@ -47,6 +48,9 @@ def cache_key(**parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
+MAX_CACHE_BYTES = 2 * 2**30  # the least recently used entries go beyond this (stale code versions first)
+
+
 def save_cached(name: str, arrays: dict[str, np.ndarray], meta: dict | None = None) -> None:
     """Atomic npz write; a cache that cannot be written is only slower next time, never an error."""
     try:
@@ -57,8 +61,27 @@ def save_cached(name: str, arrays: dict[str, np.ndarray], meta: dict | None = No
         payload["__meta__"] = np.frombuffer(json.dumps(meta or {}).encode(), dtype=np.uint8)
         np.savez(buf, **payload)
         write_bytes_atomic(root / f"{name}.npz", buf.getvalue())
+        prune_cache(root)
     except OSError:
         pass
+
+
+def prune_cache(root: Path, max_bytes: int = MAX_CACHE_BYTES) -> None:
+    """Delete the least recently used cache files until the folder holds at most ``max_bytes``."""
+    files = []
+    for p in root.iterdir():
+        if p.is_file() and p.suffix in (".npz", ".json") and not p.name.startswith("."):
+            st = p.stat()
+            files.append((st.st_atime, st.st_size, p))
+    total = sum(f[1] for f in files)
+    for _, size, p in sorted(files):
+        if total <= max_bytes:
+            break
+        try:
+            p.unlink()
+            total -= size
+        except OSError:
+            pass
 
 
 def load_cached(name: str) -> tuple[dict[str, np.ndarray], dict] | None:
@@ -98,7 +121,7 @@ class SetStats:
         return cls(Descriptors.from_arrays(a, roles, "d"), a["vectors"], CopyIndex.from_arrays(a))
 
 
-def compute_set_stats(ws: WindowSet, config: DescriptorConfig | None = None, ngrams: bool = True) -> SetStats:
+def compute_set_stats(ws: WindowSet, config: DescriptorConfig | None = None, ngrams: bool = False) -> SetStats:
     """Descriptors, descriptor vectors and the copy index of a set of windows."""
     config = config or DescriptorConfig(ws.steps_per_quarter)
     dec = decode(ws.tokens)
@@ -118,7 +141,7 @@ def prepared_set_stats(data, split: str, config: DescriptorConfig) -> tuple[SetS
     hit = load_cached(f"set-{key}")
     if hit is not None and len(hit[0].get("vectors", ())) == len(ws):
         return SetStats.from_arrays(hit[0], ws.roles), ws, key
-    stats = compute_set_stats(ws, config)
+    stats = compute_set_stats(ws, config, ngrams=False)
     save_cached(f"set-{key}", stats.to_arrays(), {"data": str(data.root), "split": split})
     return stats, ws, key
 
@@ -196,7 +219,7 @@ class StyleModel:
                    meta["n_train"], meta["n_heldout"])
 
 
-MAX_STYLE_TRAIN = 20_000
+MAX_STYLE_TRAIN = 10_000
 
 
 def fit_style_model(x_train, y_train, x_held, y_held, names: list[str], seed: int = 0) -> StyleModel | str:
@@ -210,9 +233,12 @@ def fit_style_model(x_train, y_train, x_held, y_held, names: list[str], seed: in
     if len(x_train) > MAX_STYLE_TRAIN:
         idx = np.random.default_rng(seed).choice(len(x_train), MAX_STYLE_TRAIN, replace=False)
         x_train, y_train = x_train[idx], y_train[idx]
+    from threadpoolctl import threadpool_limits
+
     std = Standardizer.fit(x_train)
-    clf = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced")
-    clf.fit(std.transform(x_train), y_train)
+    clf = LogisticRegression(C=1.0, max_iter=1000, class_weight="balanced")
+    with threadpool_limits(1):  # small problem: BLAS threads only fight each other (16 s vs 0.3 s measured)
+        clf.fit(std.transform(x_train), y_train)
     model = StyleModel(list(names), clf.classes_.astype(np.int64), clf.coef_, clf.intercept_, std, float("nan"),
                        float("nan"), len(x_train), len(x_held))
     if len(x_held):
@@ -342,6 +368,9 @@ def load_reference(data_dir, split: str = "train", config: DescriptorConfig | No
     memo_key = (str(Path(data.root).resolve()), m.get("content_hash"), split, config, seed)
     if memo_key in _MEMO:
         return _MEMO[memo_key]
+    if split != "all" and split in data.splits and len(data.splits[split]["rolls"]) < 2:
+        raise UserError(f"{data.root}: the {split} split has {len(data.splits[split]['rolls'])} windows; a reference "
+                        "needs at least 2 (use --reference-split all, or prepare more data)")
     stats, ws, set_key = prepared_set_stats(data, split, config)
     key = cache_key(kind="reference", set=set_key, k=PRDC_K, prdc=MAX_PRDC_REF, mg=MAX_MGEVAL, km=MAX_KMEANS,
                     bins=REF_PER_BIN, seed=seed)
@@ -399,9 +428,19 @@ def load_train(data_dir, split: str = "train", config: DescriptorConfig | None =
 
     data = data_dir if hasattr(data_dir, "splits") else load_prepared(data_dir)
     config = config or DescriptorConfig(int(data.manifest["steps_per_quarter"]))
-    stats, ws, key = prepared_set_stats(data, split, config)
-    return TrainSet(ws.label, key, stats, ws.tokens)
+    memo_key = ("train", str(Path(data.root).resolve()), data.manifest.get("content_hash"), split, config)
+    if memo_key not in _MEMO:
+        stats, ws, key = prepared_set_stats(data, split, config)
+        hit = load_cached(f"ngrams-{key}")
+        if hit is not None:
+            stats.copy.ngrams = hit[0]["ngrams"]
+        else:
+            stats.copy.ngrams = np.unique(ngram_hashes(decode(ws.tokens))[0])
+            save_cached(f"ngrams-{key}", {"ngrams": stats.copy.ngrams})
+        _MEMO[memo_key] = TrainSet(ws.label, key, stats, ws.tokens)
+    return _MEMO[memo_key]
 
 
 def train_from_windows(ws: WindowSet, config: DescriptorConfig | None = None) -> TrainSet:
-    return TrainSet(ws.label, "", compute_set_stats(ws, config), ws.tokens)
+    """A training set from windows in memory (no disk cache)."""
+    return TrainSet(ws.label, "", compute_set_stats(ws, config, ngrams=True), ws.tokens)

@@ -221,8 +221,9 @@ def render(ev, calibration: dict | None = None, skipped: list[dict] | None = Non
         for k, help_text in keys_with_help:
             if k not in m:
                 continue
-            rows.append(f"<tr><td class='l'><code>{html.escape(k)}</code></td><td><b>{_fmt(m[k])}</b></td>" + "".join(
-                f"<td>{_fmt(cal[c].get(k))}</td>" for c in cal_names) + f"<td class='l'>{html.escape(help_text)}</td></tr>")
+            cells = "".join(f"<td>{_fmt(cal[c].get(k))}</td>" for c in cal_names)
+            rows.append(f"<tr><td class='l'><code>{html.escape(k)}</code></td><td><b>{_fmt(m[k])}</b></td>{cells}"
+                        f"<td class='l'>{html.escape(help_text)}</td></tr>")
         return "<table>" + head + "".join(rows) + "</table>"
 
     parts.append("<h2>Headline</h2>" + table(HEADLINE))
@@ -243,8 +244,8 @@ def render(ev, calibration: dict | None = None, skipped: list[dict] | None = Non
         counts = Counter(s["reason"] for s in skipped)
         parts.append("<h2>Skipped files</h2><table><tr><th class='l'>reason</th><th>files</th></tr>" + "".join(
             f"<tr><td class='l'>{html.escape(r)}</td><td>{c}</td></tr>" for r, c in counts.most_common()) + "</table>")
-        parts.append("<details><summary>file list</summary><ul>" + "".join(
-            f"<li>{html.escape(s['source'])}: {html.escape(s['reason'])}</li>" for s in skipped[:2000]) + "</ul></details>")
+        items = "".join(f"<li>{html.escape(s['source'])}: {html.escape(s['reason'])}</li>" for s in skipped[:2000])
+        parts.append(f"<details><summary>file list</summary><ul>{items}</ul></details>")
     timings = getattr(ev, "timings", {})
     if timings:
         parts.append("<p class='note'>compute time: " + ", ".join(f"{html.escape(k)} {v:.2f} s"

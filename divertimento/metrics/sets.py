@@ -158,17 +158,18 @@ def from_files(path: str | os.PathLike, manifest: dict, progress: bool = False) 
 
 
 def is_model_path(path: str | os.PathLike) -> bool:
-    """A model file, or a directory holding one (a run dir) and no music files."""
+    """A model file, or a run dir: a directory with model.safetensors, a checkpoint file at its top level, or a
+    ``checkpoints/`` folder holding one (a run dir's sample MIDI files do not make it a music folder)."""
     p = Path(path)
     if p.is_file():
         return p.suffix.lower() in MODEL_SUFFIXES
     if not p.is_dir() or (p / "manifest.json").is_file():
         return False
-    from ..music.read import SUFFIXES
 
-    has_model = any(q.suffix.lower() in MODEL_SUFFIXES for q in p.rglob("*") if q.is_file())
-    has_music = any(q.suffix.lower() in SUFFIXES for q in p.rglob("*") if q.is_file())
-    return has_model and not has_music
+    def has_model(d: Path) -> bool:
+        return d.is_dir() and any(q.suffix.lower() in MODEL_SUFFIXES and q.is_file() for q in d.iterdir())
+
+    return has_model(p) or has_model(p / "checkpoints")
 
 
 def load_model(path):
@@ -211,6 +212,8 @@ def load_generated(path: str | os.PathLike, manifest: dict, n: int | None = None
         raise UserError(f"{p} does not exist")
     if p.is_dir() and (p / "manifest.json").is_file():
         ws = from_prepared(p, split)
+        if len(ws) == 0:
+            raise UserError(f"split {split!r} of {p} has no windows")
     elif is_model_path(p):
         bundle = load_model(p)
         ws = sample_model(bundle, n or 1000, seed, style, truncation, temperature)

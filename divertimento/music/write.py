@@ -41,6 +41,7 @@ def write_midi(piece: Piece, path: str | os.PathLike) -> None:
     os.close(fd)
     try:
         to_symusic(piece).dump_midi(tmp)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
