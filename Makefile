@@ -8,11 +8,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 setup: system $(VENV)/.installed
 
-# FluidSynth and a small General MIDI soundfont render audio; abcmidi is not needed.
+# FluidSynth and a small General MIDI soundfont render audio; Chromium runs the studio's browser tests.
 system:
-	@if ! command -v fluidsynth >/dev/null || [ ! -f $(SOUNDFONT) ]; then \
+	@if ! command -v fluidsynth >/dev/null || [ ! -f $(SOUNDFONT) ] || ! command -v chromium >/dev/null; then \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends fluidsynth timgm6mb-soundfont; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+	    fluidsynth timgm6mb-soundfont chromium; \
 	fi
 
 $(VENV)/.installed: pyproject.toml
