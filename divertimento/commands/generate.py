@@ -34,7 +34,8 @@ def add_arguments(p) -> None:
     group.add_argument("--seed", type=int, default=0, help="run seed: piece i uses (seed, i) (default 0)")
     group.add_argument("--seeds", default=None, help="explicit piece seeds, e.g. 0-99; overrides --n")
     p.add_argument("--truncation", type=float, default=None, help="truncation of the latent, e.g. 1.0 (default off)")
-    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature of the tokens (default 1)")
+    p.add_argument("--temperature", type=float, default=None,
+                   help="sampling temperature of the tokens (default: the model's recommended value)")
     p.add_argument("--formats", default="mid,png", help="comma list of mid,musicxml,ogg,wav,png (default mid,png)")
 
 
@@ -59,6 +60,7 @@ def run(args) -> int:
         files = write_piece_files(piece, out, stem, formats)
         index.append({"seed": seed, "index": i, "style": piece.meta["style"], "notes": piece.n_notes, "files": files})
     write_json_atomic(out / "generated.json", {"model": str(bundle.path), "truncation": args.truncation,
-                                               "temperature": args.temperature, "pieces": index})
+                                               "temperature": args.temperature or bundle.default_temperature,
+                                               "pieces": index})
     print(f"wrote {len(pieces)} pieces ({', '.join(formats)}) to {out}")
     return 0

@@ -27,7 +27,9 @@ class Generator(nn.Module):
         self.base_len = n_steps // 2**n_up
         if self.base_len * 2**n_up != n_steps:
             raise ValueError(f"window of {n_steps} steps is not a multiple of {2**n_up}")
-        widths = [max(channels // 2 ** (i // 2), 64) for i in range(n_up + 1)]  # e.g. 256 256 128 128 64
+        # bar, half-bar, beat, 8th, 16th resolution; the finest stays at half width because it decides
+        # 4 voices x ~60 tokens per step
+        widths = [channels, channels, 3 * channels // 4, channels // 2, channels // 2]
         self.widths = widths
         self.fc = nn.Linear(z_dim + sdim, widths[0] * self.base_len)
         self.blocks = nn.ModuleList(UpBlock(widths[i], widths[i + 1], sdim) for i in range(n_up))

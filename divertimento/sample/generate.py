@@ -44,11 +44,12 @@ def truncated_normal(n: int, truncation: float | None, rng: torch.Generator) -> 
 
 
 def generate_tokens(bundle: GeneratorBundle, seeds, style: str | None = None, truncation: float | None = None,
-                    temperature: float = 1.0, batch_size: int = 256) -> tuple[np.ndarray, list[str]]:
+                    temperature: float | None = None, batch_size: int = 256) -> tuple[np.ndarray, list[str]]:
     """Token windows [N, V, T] uint8 (relative to ``bundle.low``) and each piece's style name.
 
     Each piece draws its latent, its style (by the data's style shares when ``style`` is None) and its Gumbel
-    sampling noise from its own generator seeded by (seed, index)."""
+    sampling noise from its own generator seeded by (seed, index). ``temperature`` None means the model's
+    recommended sampling temperature (its model card says how it was chosen)."""
     pairs = _normalise_seeds(seeds)
     if not pairs:
         raise UserError("no seeds to generate from")
@@ -56,6 +57,8 @@ def generate_tokens(bundle: GeneratorBundle, seeds, style: str | None = None, tr
         raise UserError(f"{len(pairs)} pieces requested; at most {MAX_PIECES} per call")
     if truncation is not None and not 0.05 <= truncation <= 10:
         raise UserError(f"truncation must lie in 0.05..10 (got {truncation})")
+    if temperature is None:
+        temperature = bundle.default_temperature
     if not 0.05 <= temperature <= 10:
         raise UserError(f"temperature must lie in 0.05..10 (got {temperature})")
     names = bundle.style_names
@@ -97,7 +100,7 @@ def tokens_to_piece(tokens: np.ndarray, low: int, data: dict, style: str, title:
 
 
 def generate_pieces(bundle: GeneratorBundle, seeds, style: str | None = None, truncation: float | None = None,
-                    temperature: float = 1.0) -> list[Piece]:
+                    temperature: float | None = None) -> list[Piece]:
     pairs = _normalise_seeds(seeds)
     tokens, styles = generate_tokens(bundle, pairs, style, truncation, temperature)
     return [tokens_to_piece(t, bundle.low, bundle.manifest, s, f"{s} seed {seed}.{index}")

@@ -32,6 +32,10 @@ class GeneratorBundle:
     def style_shares(self) -> list[float]:
         return self.manifest["style_shares"]
 
+    @property
+    def default_temperature(self) -> float:
+        return float(self.header.get("sampling", {}).get("temperature", 1.0))
+
 
 def build_generator(cfg: dict, data: dict) -> Generator:
     return Generator(

@@ -1,5 +1,5 @@
 """Turn a training checkpoint into a model file (G_ema + metadata only): what ``train`` writes at its last step,
-for any intermediate step. ``python -m divertimento.train.export RUN_OR_CKPT OUT.safetensors``"""
+for any intermediate step. ``python -m divertimento.train.export RUN_OR_CKPT OUT.safetensors [TEMPERATURE]``"""
 
 import sys
 from pathlib import Path
@@ -8,7 +8,8 @@ from ..errors import UserError
 from .checkpoint import KIND_CHECKPOINT, latest_checkpoint, module_state, read_file, save_model
 
 
-def export_model(source: str | Path, out: str | Path) -> dict:
+def export_model(source: str | Path, out: str | Path, temperature: float | None = None) -> dict:
+    """Model file from a checkpoint; ``temperature`` records the recommended sampling temperature."""
     source = Path(source)
     ckpt = latest_checkpoint(source) if source.is_dir() else source
     if ckpt is None:
@@ -21,10 +22,12 @@ def export_model(source: str | Path, out: str | Path) -> dict:
     G = build_generator(header["config"], header["data"])
     G.load_state_dict(module_state(tensors, "G_ema"))
     meta = {k: v for k, v in header.items() if k not in ("opt_G", "opt_D", "schema", "kind")}
+    if temperature is not None:
+        meta["sampling"] = {"temperature": temperature}
     save_model(Path(out), G, meta)
     return meta
 
 
 if __name__ == "__main__":
-    meta = export_model(sys.argv[1], sys.argv[2])
+    meta = export_model(sys.argv[1], sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else None)
     print(f"exported step {meta['step']} -> {sys.argv[2]}")

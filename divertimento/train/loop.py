@@ -48,6 +48,7 @@ def build_discriminator(cfg: TrainConfig, data: dict) -> Discriminator:
         n_voices=len(data["roles"]), vocab_size=data["vocab_size"], n_steps=data["window_steps"],
         n_styles=len(data["style_names"]), channels=cfg.d_channels, conditional=cfg.conditional,
         mbstd_group=cfg.mbstd_group, pack=cfg.pack, use_spectral_norm=cfg.spectral_norm,
+        pitch_low=data["pitch_range"][0],
     )
 
 

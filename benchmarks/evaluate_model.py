@@ -1,0 +1,78 @@
+"""Figures for a model card: a model's samples against held-out real data, next to real test windows.
+
+    python benchmarks/evaluate_model.py --model divertimento/assets/default_model.safetensors --data data/default \
+        [--n 1000] [--temperatures 0.05,0.5,1.0]
+
+Rows: real test windows vs the train split (the best a model can do), then the model at each sampling
+temperature. Reference = the data's train split, novelty against the train split."""
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+from divertimento.data.dataset import load_prepared
+from divertimento.metrics import evaluate_windows
+from divertimento.sample.generate import generate_tokens, load_generator
+
+KEYS = {
+    "QN": "descriptors/qualified_note_rate",
+    "UPC": "descriptors/used_pitch_classes",
+    "poly": "descriptors/polyphony_rate",
+    "in-scale": "descriptors/in_scale_rate",
+    "EB": "descriptors/empty_bar_rate",
+    "prec": "quality/precision",
+    "recall": "diversity/recall",
+    "cover": "diversity/coverage",
+    "density": "quality/density",
+    "FDD": "quality/frechet_descriptor_distance",
+    "dup": "diversity/dup_rate",
+    "copy": "novelty/copy_rate",
+    "styleTV": "style/shares/tv_distance",
+}
+
+
+def row(name: str, m: dict) -> str:
+    cells = []
+    for key in KEYS.values():
+        v = m.get(key)
+        cells.append("-" if v is None else f"{v:.3f}" if abs(v) < 100 else f"{v:.0f}")
+    return f"| {name} | " + " | ".join(cells) + " |"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--data", default="data/default")
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--temperatures", default="0.05,0.5,1.0")
+    ap.add_argument("--json", default=None, help="also write all metrics here")
+    args = ap.parse_args()
+    data = load_prepared(args.data)
+    bundle = load_generator(args.model)
+    rng = np.random.default_rng(0)
+    test = data.splits["test"]
+    pick = rng.choice(len(test["rolls"]), size=min(args.n, len(test["rolls"])), replace=False)
+    results = {}
+    t0 = time.perf_counter()
+    results["real test"] = evaluate_windows(test["rolls"][pick], args.data, low=data.low,
+                                            style=test["style"][pick].astype(np.int64), style_names=data.style_names)
+    for t in (float(x) for x in args.temperatures.split(",")):
+        tokens, styles = generate_tokens(bundle, [(123, i) for i in range(args.n)], temperature=t)
+        results[f"model T={t}"] = evaluate_windows(tokens, args.data, low=bundle.low)
+    print(f"{args.n} windows per row; reference = train split of {args.data}; {time.perf_counter() - t0:.0f} s")
+    print("| set | " + " | ".join(KEYS) + " |")
+    print("|---|" + "---|" * len(KEYS))
+    for name, m in results.items():
+        print(row(name, m))
+    shares = {k: v for k, v in results[f"model T={t}"].items() if k.startswith("style/shares/share/")}
+    if shares:
+        print("style shares (last row):", json.dumps({k.split("/")[-1]: round(v, 3) for k, v in shares.items()}))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
