@@ -103,3 +103,12 @@ def test_fluidsynth_missing_is_a_clear_message(tiny_run, tmp_path, capsys, monke
                            capsys)
     assert code == 2 and "fluidsynth" in err
     assert not os.path.exists(tmp_path / "o")  # refused before writing anything
+
+
+def test_metric_velocities_follow_the_bar():
+    from divertimento.sample.generate import metric_velocities
+
+    # 16th grid: step 0 downbeat, 8 half-bar, 4 and 12 beats, 2 an off-beat; the soprano gets +6
+    starts = np.array([0, 2, 4, 8, 12, 16])
+    assert metric_velocities(starts, 4, voice=1).tolist() == [92, 72, 80, 86, 80, 92]
+    assert metric_velocities(starts, 4, voice=0).tolist() == [98, 78, 86, 92, 86, 98]

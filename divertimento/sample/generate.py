@@ -88,12 +88,24 @@ def generate_tokens(bundle: GeneratorBundle, seeds, style: str | None = None, tr
     return out, [names[i] for i in s_all]
 
 
+def metric_velocities(starts: np.ndarray, steps_per_quarter: int, voice: int) -> np.ndarray:
+    """Velocities that follow the metre (downbeat > half-bar > beat > off-beat) with the top voice a little
+    louder, so exported pieces do not play as a flat, mechanical stream of equal notes."""
+    bar, beat = 4 * steps_per_quarter, steps_per_quarter
+    v = np.where(starts % bar == 0, 92, np.where(starts % (bar // 2) == 0, 86, np.where(starts % beat == 0, 80, 72)))
+    return (v + (6 if voice == 0 else 0)).astype(np.int32)
+
+
 def tokens_to_piece(tokens: np.ndarray, low: int, data: dict, style: str, title: str) -> Piece:
     """A piece from one token window [V, T], voiced and paced for its style."""
     layout = get_layout(data["layout"])
     program, tempo = STYLE_SOUND.get(style, DEFAULT_SOUND)
-    tracks = [Track(role, program, False, tokens_to_notes(row, low)) for role, row in zip(layout.roles, tokens)]
     spq = data["steps_per_quarter"]
+    tracks = []
+    for voice, (role, row) in enumerate(zip(layout.roles, tokens)):
+        notes = tokens_to_notes(row, low)
+        notes[:, 3] = metric_velocities(notes[:, 0], spq, voice)
+        tracks.append(Track(role, program, False, notes))
     T = tokens.shape[-1]
     bars = np.asarray([(s, 4 * spq, 4, 4) for s in range(0, T, 4 * spq)], dtype=np.int32)
     return Piece(title, spq, tracks, bars, float(tempo), {"style": style})
