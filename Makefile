@@ -30,4 +30,7 @@ test: setup
 	$(BIN)/pytest -q
 
 bench: setup
+	$(BIN)/python benchmarks/bench_prepare.py
 	$(BIN)/python benchmarks/bench_train_generate.py
+	$(BIN)/python benchmarks/bench_metrics.py data/default
+	$(BIN)/python benchmarks/bench_server_load.py

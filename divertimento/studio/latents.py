@@ -1,0 +1,92 @@
+"""Latent-level operations: draw z exactly as ``generate`` does, decode z with given Gumbel noise, move in z.
+
+A studio piece is remembered by its latents, its style and the seed of its sampling noise, so that it can be
+varied, continued, interpolated or used to steer personalised generation later."""
+
+import numpy as np
+import torch
+
+from ..errors import UserError
+from ..sample.generate import piece_seed, truncated_normal
+from ..sample.model import GeneratorBundle
+
+Pair = tuple[int, int]  # (run seed, piece index), the identity of a drawn piece
+
+
+def style_index(bundle: GeneratorBundle, style: str | None, u: float = 0.0) -> int:
+    """Index of ``style``; None draws one by the training data's shares from the uniform number ``u``."""
+    names = bundle.style_names
+    if style is None:
+        shares = np.asarray(bundle.style_shares, dtype=np.float64)
+        return int(min(np.searchsorted(np.cumsum(shares), u * shares.sum()), len(names) - 1))
+    if style not in names:
+        raise UserError(f"unknown style {style!r}; this model knows {', '.join(names)}")
+    return names.index(style)
+
+
+def _gumbel(bundle: GeneratorBundle, rng: torch.Generator) -> torch.Tensor:
+    G = bundle.G
+    u = torch.rand(G.n_voices, G.n_steps, G.vocab_size, generator=rng).clamp_(1e-9, 1 - 1e-9)
+    return -torch.log(-torch.log(u))  # [V, T, K]
+
+
+def draw(bundle: GeneratorBundle, pair: Pair, style: str | None = None,
+         truncation: float | None = None) -> tuple[torch.Tensor, int, torch.Tensor]:
+    """(z [Z], style index, Gumbel noise [V, T, K]) for a piece, in the very order ``generate_tokens`` draws
+    them, so the studio's piece (s, i) is the CLI's piece (s, i)."""
+    rng = torch.Generator().manual_seed(piece_seed(*pair))
+    z = truncated_normal(bundle.G.z_dim, truncation, rng)
+    u = float(torch.rand(1, generator=rng))
+    return z, style_index(bundle, style, u), _gumbel(bundle, rng)
+
+
+def noise_for(bundle: GeneratorBundle, pair: Pair, section: int = 0) -> torch.Tensor:
+    """Gumbel noise [V, T, K] of a piece's section: section 0 is the piece's own (as drawn by ``draw``); other
+    sections of a long form get their own, so different sections do not share their sampling choices."""
+    if section == 0:
+        return draw(bundle, pair)[2]
+    rng = torch.Generator().manual_seed(piece_seed(piece_seed(*pair), section))
+    return _gumbel(bundle, rng)
+
+
+def gaussian(bundle: GeneratorBundle, seed: int, n: int, truncation: float | None = None) -> torch.Tensor:
+    """n fresh latents [n, Z] from one seed."""
+    rng = torch.Generator().manual_seed(piece_seed(seed, 1 << 20))
+    return torch.stack([truncated_normal(bundle.G.z_dim, truncation, rng) for _ in range(n)])
+
+
+def decode(bundle: GeneratorBundle, z: torch.Tensor, style: torch.Tensor | int, noise: torch.Tensor | None,
+           temperature: float = 1.0, bias: torch.Tensor | None = None) -> np.ndarray:
+    """Tokens [B, V, T] uint8 of latents [B, Z]: argmax of logits / temperature + Gumbel noise (the
+    Gumbel-max trick, i.e. a sample at that temperature; no noise = the most likely token). ``bias`` [K] is
+    added to the logits first (the stream's density control)."""
+    z = z.reshape(-1, bundle.G.z_dim).float()
+    s = torch.full((len(z),), style, dtype=torch.long) if isinstance(style, int) else style.long()
+    with torch.no_grad():
+        logits = bundle.G(z, s)  # [B, V, T, K]
+        if bias is not None:
+            logits = logits + bias
+        logits = logits / temperature
+        if noise is not None:
+            logits = logits + noise
+        return logits.argmax(-1).numpy().astype(np.uint8)
+
+
+def mix(z: torch.Tensor, eps: torch.Tensor, distance: float) -> torch.Tensor:
+    """A point at ``distance`` (0..1) from z toward independent noise eps, keeping the prior:
+    z' = sqrt(1 - d^2) z + d eps is again N(0, I) when z and eps are. 0 = z itself, 1 = an unrelated latent;
+    the cosine between z and z' is about sqrt(1 - d^2)."""
+    if not 0.0 <= distance <= 1.0:
+        raise UserError(f"distance must lie in 0..1 (got {distance})")
+    return (1.0 - distance**2) ** 0.5 * z + distance * eps
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Spherical interpolation between latents (White 2016, "Sampling generative networks"): it stays on the
+    shell where Gaussian latents live, where a straight line would pass through the low-norm centre."""
+    na, nb = a / a.norm().clamp_min(1e-8), b / b.norm().clamp_min(1e-8)
+    omega = torch.arccos((na * nb).sum().clamp(-1 + 1e-7, 1 - 1e-7))
+    if float(omega) < 1e-4:
+        return (1 - t) * a + t * b
+    so = torch.sin(omega)
+    return torch.sin((1 - t) * omega) / so * a + torch.sin(t * omega) / so * b

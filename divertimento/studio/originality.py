@@ -1,0 +1,132 @@
+"""The originality figure every studio piece carries: how much of its nearest training window it reproduces.
+
+Uses the evaluation suite's near-copy search (``metrics/copies.py``): a window is the set of its (onset, pitch)
+points, and its score against a training window R is max_t |G n (R + t)| / max(|G|, |R|) over transpositions t.
+A piece longer than one window is cut into 4-bar windows at every bar and its score is the worst (highest) one.
+
+    copy_score  0..1, the share of notes shared with the nearest training window (in the best key)
+    distance    1 - copy_score: 1 = nothing in common, 0 = a transposed copy
+    near_copy   copy_score >= 0.8 (``COPY_THRESHOLD``), the suite's near-copy rule
+"""
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from ..metrics.copies import COPY_THRESHOLD, build_copy_index, copy_scores, longest_copied_ngram
+from ..metrics.decode import decode, to_absolute
+
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def resolve_data_dir(bundle, override: str | os.PathLike | None = None) -> Path | None:
+    """The training data of a model: ``override``, else the model header's ``data_dir`` (relative paths are
+    tried from the working directory and from the source checkout). None when it is not on this machine."""
+    raw = override if override is not None else bundle.header.get("data_dir")
+    if not raw:
+        return None
+    p = Path(raw)
+    for cand in ([p] if p.is_absolute() else [Path.cwd() / p, REPO_ROOT / p]):
+        if (cand / "manifest.json").is_file():
+            return cand
+    return None
+
+
+def windows_of(tokens: np.ndarray, window: int, hop: int) -> np.ndarray:
+    """[n, V, window] windows of a [V, T] piece at every ``hop`` steps (one, rest-padded, for a short piece)."""
+    V, T = tokens.shape
+    if T <= window:
+        out = np.zeros((1, V, window), dtype=tokens.dtype)
+        out[0, :, :T] = tokens
+        return out
+    starts = list(range(0, T - window + 1, hop))
+    if starts[-1] != T - window:
+        starts.append(T - window)
+    return np.stack([tokens[:, s : s + window] for s in starts])
+
+
+class Originality:
+    """Scores pieces against a model's training windows; loads them in the background on first need."""
+
+    def __init__(self, data_dir: Path | None):
+        self.data_dir = data_dir
+        self._train = None
+        self._titles: list[str] = []
+        self._error: str | None = None if data_dir else "training data not found on this machine"
+        self._loaded = threading.Event()
+        self._lock = threading.Lock()
+        if data_dir is None:
+            self._loaded.set()
+
+    @property
+    def status(self) -> str:
+        if self._error:
+            return f"unavailable: {self._error}"
+        return "ready" if self._train is not None else "loading"
+
+    def start(self) -> None:
+        """Start loading in a background thread (startup stays fast)."""
+        if self.data_dir is not None and not self._loaded.is_set():
+            threading.Thread(target=self._load, daemon=True, name="originality-load").start()
+
+    def _load(self) -> None:
+        with self._lock:
+            if self._loaded.is_set():
+                return
+            try:
+                from ..data.dataset import load_prepared
+                from ..metrics.reference import load_train
+
+                data = load_prepared(self.data_dir, verify=False)
+                self._train = load_train(data)
+                pieces_json = Path(self.data_dir) / "pieces.json"
+                titles = {}
+                if pieces_json.is_file():
+                    titles = {int(p["id"]): str(p.get("title", "")) for p in json.loads(pieces_json.read_text())}
+                tr = data.splits["train"]
+                self._source = (tr["piece"], tr["start"], titles, int(data.manifest["steps_per_quarter"]))
+            except Exception as e:  # a damaged dataset must not take the studio down; the figure says why
+                self._error = f"{type(e).__name__}: {str(e)[:120]}"
+            finally:
+                self._loaded.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if not self._loaded.is_set():
+            self._load() if self.data_dir is not None else None
+        return self._loaded.wait(timeout)
+
+    def _describe(self, idx: int) -> str:
+        piece, start, titles, spq = self._source
+        if idx < 0 or idx >= len(piece):
+            return ""
+        title = titles.get(int(piece[idx]), f"piece {int(piece[idx])}")
+        return f"{title}, bar {int(start[idx]) // (4 * spq) + 1}"
+
+    def score(self, pieces: list[np.ndarray], low: int, window: int, hop: int) -> list[dict | None]:
+        """One figure per piece (token arrays [V, T] relative to ``low``); None when no training data."""
+        self.wait()
+        if self._train is None:
+            return [None] * len(pieces)
+        spq = self._source[3]
+        wins, owner = [], []
+        for k, tok in enumerate(pieces):
+            w = windows_of(np.asarray(tok), window, hop)
+            wins.append(w)
+            owner += [k] * len(w)
+        owner = np.asarray(owner)
+        dec = decode(to_absolute(np.concatenate(wins), low))
+        idx = build_copy_index(dec, spq, ngrams=False)
+        best, src, shift = copy_scores(idx, self._train.stats.copy)
+        ngram = longest_copied_ngram(dec, self._train.stats.copy.ngrams)
+        out = []
+        for k in range(len(pieces)):
+            mine = np.flatnonzero(owner == k)
+            j = mine[int(best[mine].argmax())]
+            s = float(best[j])
+            out.append({"copy_score": round(s, 3), "distance": round(1 - s, 3), "near_copy": s >= COPY_THRESHOLD,
+                        "nearest": self._describe(int(src[j])), "transposition": int(shift[j]),
+                        "longest_copied_ngram": int(ngram[mine].max()), "threshold": COPY_THRESHOLD})
+        return out

@@ -1,0 +1,116 @@
+"""The studio as one object: a loaded model, its training data's originality index and every composing tool,
+with each returned piece scored for originality (and near-copies filtered when asked). The web app and the
+``compose`` command call this; tests do too."""
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import UserError
+from ..sample.model import GeneratorBundle
+from . import compose as C
+from .originality import Originality, resolve_data_dir
+from .pieces import StudioPiece
+from .steering import Rating, recommend
+
+MAX_N = 16  # pieces per request
+MAX_TRIES = 4  # rounds of replacement when near-copies are filtered out
+
+
+@dataclass
+class GenerateRequest:
+    n: int = 4
+    seed: int = 0
+    style: str | None = None
+    truncation: float | None = None
+    temperature: float | None = None
+    bars: int = 4
+    form: str | None = None
+    avoid_copies: bool = True
+
+
+class Studio:
+    def __init__(self, bundle: GeneratorBundle, train_data: str | None = None, max_parallel: int = 2):
+        self.bundle = bundle
+        self.originality = Originality(resolve_data_dir(bundle, train_data))
+        self.originality.start()
+        self.compute = threading.BoundedSemaphore(max_parallel)  # heavy work at once; the rest queue
+
+    # ---- helpers ----
+
+    def temperature(self, t: float | None) -> float:
+        return float(t) if t is not None else float(getattr(self.bundle, "default_temperature", 1.0))
+
+    def score(self, pieces: list[StudioPiece]) -> list[StudioPiece]:
+        G = self.bundle.G
+        figures = self.originality.score([p.tokens for p in pieces], self.bundle.low, G.n_steps,
+                                         int(self.bundle.manifest["steps_per_quarter"]) * 4)
+        for p, f in zip(pieces, figures):
+            p.originality = f
+        return pieces
+
+    def _filtered(self, make, n: int, avoid: bool) -> tuple[list[StudioPiece], int]:
+        """``make(k)`` -> piece k of an endless sequence; the first n that are not near-copies (when ``avoid``)."""
+        out, dropped, k = [], 0, 0
+        while len(out) < n and k < n * MAX_TRIES:
+            batch = self.score([make(i) for i in range(k, k + n - len(out))])
+            k += len(batch)
+            for p in batch:
+                if avoid and p.originality and p.originality["near_copy"]:
+                    dropped += 1
+                else:
+                    out.append(p)
+        return out, dropped
+
+    # ---- tools ----
+
+    def generate(self, r: GenerateRequest) -> tuple[list[StudioPiece], int]:
+        if not 1 <= r.n <= MAX_N:
+            raise UserError(f"n must be 1..{MAX_N}")
+        temp = self.temperature(r.temperature)
+        with self.compute:
+            return self._filtered(lambda i: C.compose(self.bundle, (r.seed, i), r.style, r.truncation, temp,
+                                                      r.bars, r.form), r.n, r.avoid_copies)
+
+    def variations(self, parent: StudioPiece, n: int, distance: float, seed: int,
+                   avoid_copies: bool = True) -> tuple[list[StudioPiece], int]:
+        with self.compute:
+            return self._filtered(lambda i: C.variations(self.bundle, parent, 1, distance, seed * 1000 + i)[0], n,
+                                  avoid_copies)
+
+    def interpolate(self, a: StudioPiece, b: StudioPiece, steps: int) -> list[StudioPiece]:
+        with self.compute:
+            return self.score(C.interpolate(self.bundle, a, b, steps))
+
+    def continue_piece(self, parent: StudioPiece, bars: int, seed: int) -> StudioPiece:
+        with self.compute:
+            return self.score([C.continue_piece(self.bundle, parent, bars, seed)])[0]
+
+    def harmonise_tokens(self, melody: np.ndarray, style: str | None, seed: int, title: str,
+                         temperature: float | None = None) -> StudioPiece:
+        with self.compute:
+            return self.score([C.harmonise(self.bundle, melody, style, (seed, 0), self.temperature(temperature),
+                                           title)])[0]
+
+    def harmonise_file(self, path, style: str | None, seed: int, title: str | None = None) -> StudioPiece:
+        from ..music.read import UnreadableFile, read_piece
+
+        try:
+            piece = read_piece(path, int(self.bundle.manifest["steps_per_quarter"]))
+        except UnreadableFile as e:
+            raise UserError(f"unreadable file: {e}") from None
+        melody, info = C.melody_from_piece(piece, self.bundle)
+        p = self.harmonise_tokens(melody, style, seed, title or piece.title)
+        p.meta["melody"] = info
+        return p
+
+    def for_you(self, ratings: list[Rating], n: int, seed: int, avoid_copies: bool = True) -> list[StudioPiece]:
+        if not 1 <= n <= MAX_N:
+            raise UserError(f"n must be 1..{MAX_N}")
+        with self.compute:
+            recs = self.score(recommend(self.bundle, ratings, n + 2 if avoid_copies else n, seed,
+                                        temperature=self.temperature(None)))
+        if avoid_copies:
+            recs = [p for p in recs if not (p.originality and p.originality["near_copy"])]
+        return recs[:n]

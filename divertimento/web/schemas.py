@@ -1,0 +1,79 @@
+"""Request bodies: every field typed and bounded, unknown fields refused (a typo is an error, not a default)."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ID = r"^[0-9a-f]{32}$"
+SEED = Field(None, ge=0, le=2**31 - 1, description="random seed; omitted = a fresh random one")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GenerateBody(Strict):
+    n: int = Field(4, ge=1, le=16, description="number of pieces")
+    seed: int | None = SEED
+    style: str | None = Field(None, max_length=40, description="a style of the model; omitted = drawn by the "
+                                                               "training data's shares")
+    bars: int = Field(4, ge=1, le=32, description="length in 4/4 bars (ignored when form is given)")
+    form: str | None = Field(None, pattern=r"^[A-Ha-h]{1,10}$",
+                             description="section letters, e.g. AABA: one 4-bar window each, joined by a bar")
+    truncation: float | None = Field(None, ge=0.1, le=3.0, allow_inf_nan=False,
+                                     description="diversity: latent entries beyond +-truncation are redrawn "
+                                                 "(small = safer, more alike); omitted = no truncation")
+    temperature: float | None = Field(None, ge=0.1, le=3.0, allow_inf_nan=False,
+                                      description="sampling temperature; omitted = the model's default")
+    avoid_copies: bool = Field(True, description="replace pieces that are near-copies of training music")
+
+
+class VariationsBody(Strict):
+    piece_id: str = Field(pattern=ID)
+    n: int = Field(4, ge=1, le=16)
+    distance: float = Field(0.3, ge=0.0, le=1.0, allow_inf_nan=False,
+                            description="0 = the piece itself, 1 = unrelated (latent distance, see docs)")
+    seed: int | None = SEED
+    avoid_copies: bool = True
+
+
+class InterpolateBody(Strict):
+    a: str = Field(pattern=ID)
+    b: str = Field(pattern=ID)
+    steps: int = Field(5, ge=2, le=12)
+
+
+class ContinueBody(Strict):
+    piece_id: str = Field(pattern=ID)
+    bars: int = Field(4, ge=1, le=28)
+    seed: int | None = SEED
+
+
+class HarmonisePieceBody(Strict):
+    piece_id: str = Field(pattern=ID, description="a piece whose soprano is the melody")
+    style: str | None = Field(None, max_length=40)
+    seed: int | None = SEED
+
+
+class ListenerBody(Strict):
+    name: str = Field("listener", min_length=1, max_length=60)
+
+
+class RatingBody(Strict):
+    listener_id: str = Field(pattern=ID)
+    piece_id: str = Field(pattern=ID)
+    value: Literal[-1, 0, 1] = Field(description="1 like, -1 dislike, 0 remove the rating")
+
+
+class ForYouBody(Strict):
+    listener_id: str = Field(pattern=ID)
+    n: int = Field(4, ge=1, le=16)
+    seed: int | None = SEED
+
+
+class StreamSettings(Strict):
+    type: Literal["set"] = "set"
+    style: str | None = Field(None, max_length=40)
+    intensity: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
+    tempo: float | None = Field(None, ge=40, le=220, allow_inf_nan=False)
+

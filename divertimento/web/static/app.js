@@ -1,0 +1,350 @@
+// The studio page: talks to the JSON API of the server that served it, and to nothing else.
+"use strict";
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const COLOURS = ["#d1495b", "#edae49", "#00798c", "#30638e", "#6a4c93"];
+  const synth = new window.StudioSynth();
+  const state = { info: null, listener: null, picked: [], playing: null, stream: null,
+                  streamBars: 0, lastBar: null, scheduled: 0, pieces: {} };
+  window.studioState = state; // for tests and the curious
+
+  function setStatus(text, error) {
+    const el = $("status");
+    el.textContent = text;
+    el.classList.toggle("error", !!error);
+  }
+
+  async function api(path, body, opts) {
+    const init = body instanceof FormData ? { method: "POST", body } :
+      body !== undefined ? { method: "POST", headers: { "Content-Type": "application/json" },
+                             body: JSON.stringify(body) } : {};
+    const res = await fetch(path, Object.assign(init, opts || {}));
+    let data = null;
+    try { data = await res.json(); } catch (e) { data = null; }
+    if (!res.ok) {
+      let detail = data && data.detail;
+      if (Array.isArray(detail)) detail = detail.map((d) => `${(d.loc || []).slice(1).join(".")}: ${d.msg}`).join("; ");
+      throw new Error(detail || `${res.status} ${res.statusText}`);
+    }
+    return data;
+  }
+
+  // ---- piano-roll drawing ----
+
+  function drawRoll(canvas, notes, nSteps, opts) {
+    const dpr = window.devicePixelRatio || 1;
+    const w = canvas.clientWidth || canvas.width, h = canvas.clientHeight || canvas.height;
+    canvas.width = w * dpr; canvas.height = h * dpr;
+    const g = canvas.getContext("2d");
+    g.scale(dpr, dpr);
+    g.fillStyle = (opts && opts.bg) || "#fbfbfd";
+    g.fillRect(0, 0, w, h);
+    if (!notes.length) return;
+    let lo = 127, hi = 0;
+    for (const n of notes) { lo = Math.min(lo, n[3]); hi = Math.max(hi, n[3]); }
+    lo -= 2; hi += 2;
+    const x = (s) => (s / nSteps) * w, y = (p) => h - ((p - lo + 1) / (hi - lo + 1)) * h;
+    const rowH = Math.max(2, h / (hi - lo + 1) - 1);
+    g.strokeStyle = (opts && opts.grid) || "#dde";
+    for (let s = 0; s <= nSteps; s += 16) { g.beginPath(); g.moveTo(x(s) + .5, 0); g.lineTo(x(s) + .5, h); g.stroke(); }
+    for (const [v, s, d, p] of notes) {
+      g.fillStyle = COLOURS[v % COLOURS.length];
+      g.fillRect(x(s) + 1, y(p), Math.max(2, x(s + d) - x(s) - 1.5), rowH);
+      g.fillStyle = "rgba(0,0,0,.55)";
+      g.fillRect(x(s) + 1, y(p), 1.2, rowH);
+    }
+  }
+
+  // ---- cards ----
+
+  function originalityBadge(o) {
+    const b = document.createElement("span");
+    b.className = "badge";
+    if (!o) { b.classList.add("na"); b.textContent = "originality n/a"; b.title = "no training data on the server"; return b; }
+    if (o.near_copy) b.classList.add("copy");
+    b.textContent = o.near_copy ? `near-copy (${Math.round(o.copy_score * 100)}% shared)` :
+      `originality ${o.distance.toFixed(2)}`;
+    b.title = `shares ${Math.round(o.copy_score * 100)}% of its notes with the nearest training window` +
+      (o.nearest ? ` (${o.nearest}, transposed ${o.transposition})` : "") +
+      `; longest copied run: ${o.longest_copied_ngram} notes`;
+    return b;
+  }
+
+  function button(text, cls, onClick) {
+    const b = document.createElement("button");
+    b.type = "button"; b.textContent = text; b.className = cls || "small";
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function stepSeconds(p) { return 60 / p.tempo / 4; }
+
+  function togglePlay(p, btn) {
+    if (state.playing && state.playing.id === p.id) { stopPlaying(); return; }
+    stopPlaying();
+    const secs = synth.playNotes(p.notes, stepSeconds(p));
+    state.scheduled += p.notes.length;
+    btn.textContent = "■ Stop"; btn.classList.add("on");
+    const timer = setTimeout(stopPlaying, (secs + 0.3) * 1000);
+    state.playing = { id: p.id, btn, timer };
+  }
+
+  function stopPlaying() {
+    if (!state.playing) return;
+    synth.stopAll();
+    clearTimeout(state.playing.timer);
+    state.playing.btn.textContent = "▶ Play"; state.playing.btn.classList.remove("on");
+    state.playing = null;
+  }
+
+  function card(p) {
+    state.pieces[p.id] = p;
+    const el = document.createElement("article");
+    el.className = "card"; el.dataset.id = p.id;
+    const h = document.createElement("h3");
+    const t = document.createElement("span"); t.textContent = p.title; h.appendChild(t);
+    h.appendChild(originalityBadge(p.originality));
+    el.appendChild(h);
+    const meta = document.createElement("div"); meta.className = "muted";
+    meta.textContent = `${p.style} · ${p.kind} · ${p.bars} bars · ${p.notes.length} notes · ${Math.round(p.tempo)} qpm`;
+    el.appendChild(meta);
+    const c = document.createElement("canvas"); c.className = "roll"; el.appendChild(c);
+    requestAnimationFrame(() => drawRoll(c, p.notes, p.bars * p.steps_per_bar));
+    const row = document.createElement("div"); row.className = "row";
+    const play = button("▶ Play", "small play", () => togglePlay(p, play));
+    row.appendChild(play);
+    for (const [fmt, label] of [["mid", "MIDI"], ["musicxml", "MusicXML"], ["ogg", "OGG"]]) {
+      const a = document.createElement("a");
+      a.href = p.files[fmt]; a.textContent = label; a.setAttribute("download", ""); a.className = `dl-${fmt}`;
+      row.appendChild(a);
+    }
+    const like = button("Like", "small like", () => rate(p, like.classList.contains("on") ? 0 : 1, like, dislike));
+    const dislike = button("Dislike", "small dislike", () => rate(p, dislike.classList.contains("on") ? 0 : -1, like, dislike));
+    like.title = "like"; dislike.title = "dislike";
+    row.appendChild(like); row.appendChild(dislike);
+    row.appendChild(button("Variations", "small vary", () => vary(p)));
+    row.appendChild(button("+4 bars", "small continue", () => run(() => api("/api/continue", { piece_id: p.id, bars: 4 }), "continuing")));
+    const pick = document.createElement("label"); pick.className = "check muted";
+    const box = document.createElement("input"); box.type = "checkbox"; box.className = "pick";
+    box.addEventListener("change", () => {
+      state.picked = state.picked.filter((x) => x !== p.id);
+      if (box.checked) state.picked.push(p.id);
+      $("morph-btn").disabled = state.picked.length !== 2;
+    });
+    pick.appendChild(box); pick.appendChild(document.createTextNode("morph"));
+    row.appendChild(pick);
+    el.appendChild(row);
+    const audio = document.createElement("audio");
+    audio.controls = true; audio.preload = "none"; audio.src = p.files.ogg;
+    audio.title = "rendered on the server with FluidSynth";
+    el.appendChild(audio);
+    return el;
+  }
+
+  function show(pieces, note) {
+    const cards = $("cards");
+    for (const p of pieces.slice().reverse()) cards.prepend(card(p));
+    setStatus(note || `${pieces.length} piece(s).`);
+  }
+
+  async function run(fn, doing) {
+    setStatus(`${doing}…`);
+    const buttons = document.querySelectorAll("button:not(#stream-btn)");
+    buttons.forEach((b) => (b.dataset.busy = "1"));
+    try {
+      const t0 = performance.now();
+      const data = await fn();
+      const secs = ((performance.now() - t0) / 1000).toFixed(1);
+      let note = `${data.pieces.length} piece(s) in ${secs} s`;
+      if (data.near_copies_replaced) note += `; ${data.near_copies_replaced} near-copies replaced`;
+      if (data.ratings_used !== undefined) note += `; steered by ${data.ratings_used} rating(s)`;
+      if (data.seed !== undefined) note += `; seed ${data.seed}`;
+      show(data.pieces, note + ".");
+      return data;
+    } catch (e) {
+      setStatus(`Could not finish ${doing}: ${e.message}`, true);
+    } finally {
+      buttons.forEach((b) => delete b.dataset.busy);
+    }
+  }
+
+  // ---- actions ----
+
+  function generateBody() {
+    const body = { n: +$("n").value || 1, bars: +$("bars").value || 4, avoid_copies: $("avoid").checked };
+    if ($("style").value) body.style = $("style").value;
+    if ($("form").value) body.form = $("form").value;
+    if (+$("truncation").value < 3) body.truncation = +$("truncation").value;
+    if ($("temperature").value) body.temperature = +$("temperature").value;
+    if ($("seed").value !== "") body.seed = +$("seed").value;
+    return body;
+  }
+
+  async function ensureListener() {
+    if (state.listener) return state.listener;
+    const name = $("listener-name").value.trim() || "listener";
+    const data = await api("/api/listeners", { name });
+    state.listener = data.id;
+    localStorage.setItem("divertimento.listener", data.id);
+    localStorage.setItem("divertimento.listener.name", name);
+    return data.id;
+  }
+
+  async function refreshListener() {
+    if (!state.listener) { $("listener-stats").textContent = "no ratings yet"; return; }
+    try {
+      const prof = await api(`/api/listeners/${state.listener}`);
+      $("listener-stats").textContent = `${prof.likes} liked · ${prof.dislikes} disliked`;
+      for (const r of prof.ratings) markRating(r.piece_id, r.value);
+    } catch (e) {
+      state.listener = null; localStorage.removeItem("divertimento.listener");
+      $("listener-stats").textContent = "no ratings yet";
+    }
+  }
+
+  function markRating(pid, value) {
+    const el = document.querySelector(`.card[data-id="${pid}"]`);
+    if (!el) return;
+    el.querySelector(".like").classList.toggle("on", value > 0);
+    el.querySelector(".dislike").classList.toggle("on", value < 0);
+  }
+
+  async function rate(p, value) {
+    try {
+      const lid = await ensureListener();
+      const r = await api("/api/ratings", { listener_id: lid, piece_id: p.id, value });
+      markRating(p.id, value);
+      $("listener-stats").textContent = `${r.likes} liked · ${r.dislikes} disliked`;
+    } catch (e) { setStatus(`Rating failed: ${e.message}`, true); }
+  }
+
+  function vary(p) {
+    const distance = +$("distance").value;
+    run(() => api("/api/variations", { piece_id: p.id, n: 3, distance }), `making variations at distance ${distance}`);
+  }
+
+  // ---- live stream ----
+
+  function streamUrl() {
+    const q = new URLSearchParams({ intensity: $("intensity").value, tempo: $("tempo").value });
+    if ($("stream-style").value) q.set("style", $("stream-style").value);
+    return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/stream?${q}`;
+  }
+
+  function startStream() {
+    const ws = new WebSocket(streamUrl());
+    const s = { ws, next: null, recent: [], gen: [] };
+    state.stream = s;
+    $("stream-btn").textContent = "Stop stream";
+    $("stream-stats").textContent = "connecting…";
+    ws.onmessage = (ev) => {
+      const m = JSON.parse(ev.data);
+      if (m.type === "bar") onBar(s, m);
+      else if (m.type === "error") $("stream-stats").textContent = `stream: ${m.detail}`;
+    };
+    ws.onclose = () => { if (state.stream === s) stopStream(); };
+  }
+
+  function onBar(s, m) {
+    const step = 60 / m.tempo / 4;
+    const now = synth.now();
+    if (s.next === null || s.next < now) s.next = now + 0.15;
+    synth.playNotes(m.notes, step, s.next);
+    state.scheduled += m.notes.length;
+    s.next += 16 * step;
+    state.streamBars += 1; state.lastBar = m;
+    s.recent.push(m); if (s.recent.length > 8) s.recent.shift();
+    s.gen.push(m.gen_ms); if (s.gen.length > 50) s.gen.shift();
+    const notes = [];
+    s.recent.forEach((b, i) => { for (const [v, st, d, p] of b.notes) notes.push([v, st + 16 * i, d, p]); });
+    drawRoll($("stream-roll"), notes, 16 * 8, { bg: "#111826", grid: "#2a3550" });
+    const mean = s.gen.reduce((a, b) => a + b, 0) / s.gen.length;
+    $("stream-stats").textContent = `bar ${m.index + 1} · ${m.style} · ${Math.round(m.tempo)} qpm · ` +
+      `made in ${Math.round(m.gen_ms)} ms (mean ${Math.round(mean)}) for a bar of ${Math.round(m.bar_ms)} ms`;
+  }
+
+  function stopStream() {
+    const s = state.stream;
+    state.stream = null;
+    if (s && s.ws.readyState <= 1) { try { s.ws.send(JSON.stringify({ type: "stop" })); } catch (e) {} s.ws.close(); }
+    synth.stopAll();
+    $("stream-btn").textContent = "Start stream";
+    $("stream-stats").textContent = `stopped after ${state.streamBars} bar(s)`;
+  }
+
+  function sendSettings(patch) {
+    const s = state.stream;
+    if (s && s.ws.readyState === 1) s.ws.send(JSON.stringify(Object.assign({ type: "set" }, patch)));
+  }
+
+  // ---- set-up ----
+
+  function fillStyles(select, names, anyLabel) {
+    select.innerHTML = "";
+    if (anyLabel) { const o = document.createElement("option"); o.value = ""; o.textContent = anyLabel; select.appendChild(o); }
+    for (const n of names) { const o = document.createElement("option"); o.value = n; o.textContent = n; select.appendChild(o); }
+  }
+
+  async function init() {
+    try {
+      state.info = await api("/api/info");
+    } catch (e) { setStatus(`Server not answering: ${e.message}`, true); return; }
+    const names = state.info.styles;
+    fillStyles($("style"), names, "any (by the data's shares)");
+    fillStyles($("harm-style"), names, null);
+    if (names.includes("bach")) $("harm-style").value = "bach";
+    fillStyles($("stream-style"), names, "any");
+    $("model-info").textContent = `model ${state.info.model} (step ${state.info.model_step}) · ` +
+      `originality: ${state.info.originality}`;
+    state.listener = localStorage.getItem("divertimento.listener");
+    $("listener-name").value = localStorage.getItem("divertimento.listener.name") || "";
+    refreshListener();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    $("generate-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      run(() => api("/api/generate", generateBody()), "generating");
+    });
+    $("foryou-btn").addEventListener("click", async () => {
+      const lid = await ensureListener().catch((e) => setStatus(e.message, true));
+      if (lid) run(() => api("/api/for-you", { listener_id: lid, n: +$("n").value || 4 }), "choosing for you");
+    });
+    $("harmonise-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const f = $("melody-file").files[0];
+      if (!f) { setStatus("Choose a melody file (MIDI, MusicXML or ABC) first.", true); return; }
+      if (f.size > state.info.max_upload_bytes) { setStatus("That file is too large.", true); return; }
+      const fd = new FormData();
+      fd.append("file", f); fd.append("style", $("harm-style").value);
+      run(() => api("/api/harmonise", fd), `harmonising ${f.name}`);
+    });
+    $("morph-btn").addEventListener("click", () => {
+      const [a, b] = state.picked;
+      run(() => api("/api/interpolate", { a, b, steps: 5 }), "morphing");
+    });
+    $("truncation").addEventListener("input", () => {
+      const v = +$("truncation").value;
+      $("truncation-out").textContent = v >= 3 ? "full" : v.toFixed(1);
+    });
+    $("distance").addEventListener("input", () => ($("distance-out").textContent = (+$("distance").value).toFixed(2)));
+    $("intensity").addEventListener("input", () => {
+      $("intensity-out").textContent = (+$("intensity").value).toFixed(2);
+      sendSettings({ intensity: +$("intensity").value });
+    });
+    $("tempo").addEventListener("input", () => {
+      $("tempo-out").textContent = $("tempo").value;
+      sendSettings({ tempo: +$("tempo").value });
+    });
+    $("stream-style").addEventListener("change", () => {
+      if ($("stream-style").value) sendSettings({ style: $("stream-style").value });
+    });
+    $("stream-btn").addEventListener("click", () => {
+      synth.ensure(); // audio starts from this click
+      state.stream ? stopStream() : startStream();
+    });
+    $("listener-name").addEventListener("change", () =>
+      localStorage.setItem("divertimento.listener.name", $("listener-name").value.trim()));
+    init();
+  });
+})();

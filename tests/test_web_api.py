@@ -1,0 +1,243 @@
+"""The studio's HTTP API through FastAPI's TestClient: every endpoint, and the bad inputs a person or a script
+could send (out-of-range numbers, wrong types, unknown fields, hostile files, path tricks)."""
+
+import io
+import re
+import zipfile
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from divertimento.music.notes import Piece, Track
+from divertimento.music.write import write_midi, write_musicxml
+from divertimento.sample.model import load_generator
+from divertimento.studio.service import Studio
+from divertimento.web.app import create_app
+
+
+@pytest.fixture(scope="module")
+def client(tiny_run, small_data, tmp_path_factory):
+    studio = Studio(load_generator(tiny_run), str(small_data))
+    app = create_app(studio, tmp_path_factory.mktemp("studio-data"))
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def two(client):
+    r = client.post("/api/generate", json={"n": 2, "seed": 5, "style": "bach"})
+    assert r.status_code == 200, r.text
+    return r.json()["pieces"]
+
+
+def melody_piece(title="tune") -> Piece:
+    notes = np.array([[i * 4, 4, p, 80] for i, p in enumerate([67, 69, 71, 72, 74, 72, 71, 69, 67, 67, 69, 71,
+                                                                    72, 71, 69, 67])], dtype=np.int32)
+    return Piece(title, 4, [Track("melody", 0, False, notes)], np.array([[s, 16, 4, 4] for s in range(0, 64, 16)],
+                                                                       dtype=np.int32))
+
+
+def test_page_docs_health_and_info(client):
+    r = client.get("/")
+    assert r.status_code == 200 and "<html" in r.text and "default-src 'self'" in r.headers["content-security-policy"]
+    for name in re.findall(r'(?:src|href)="(/static/[^"]+)"', r.text):
+        assert client.get(name).status_code == 200, name
+    for name in ("index.html", "app.js", "synth.js", "style.css", "docs.html", "docs.js"):
+        body = client.get(f"/static/{name}").text
+        assert not re.search(r"(?:src|href|url)\s*[=(]\s*[\"']?(?:https?:)?//", body), f"{name} loads remote assets"
+        assert "cdn" not in body.lower()
+    assert client.get("/docs").status_code == 200 and "docs.js" in client.get("/docs").text
+    api = client.get("/openapi.json").json()
+    assert "/api/generate" in api["paths"] and "post" in api["paths"]["/api/generate"]
+    h = client.get("/health").json()
+    assert h["status"] == "ok" and h["styles"] == ["bach", "folk"]
+    info = client.get("/api/info").json()
+    assert info["max_pieces"] == 16 and info["styles"] == ["bach", "folk"]
+
+
+def test_generate_returns_playable_pieces_with_originality(client, two):
+    for p in two:
+        assert p["style"] == "bach" and p["bars"] == 4 and len(p["notes"]) > 0
+        assert all(0 <= v < 4 and 0 <= s < 64 and d >= 1 and 0 <= pitch < 128 for v, s, d, pitch in p["notes"])
+        o = p["originality"]
+        assert 0 <= o["copy_score"] <= 1 and o["distance"] == pytest.approx(1 - o["copy_score"], abs=1e-3)
+        assert o["near_copy"] is False
+    # the same seed gives the same music; a form gives a long piece
+    again = client.post("/api/generate", json={"n": 2, "seed": 5, "style": "bach"}).json()["pieces"]
+    assert [p["notes"] for p in again] == [p["notes"] for p in two]
+    long = client.post("/api/generate", json={"n": 1, "seed": 1, "form": "AABA"}).json()["pieces"][0]
+    assert long["bars"] == 13 and long["form"] == "AABA" and long["kind"] == "long-form"
+    assert client.post("/api/generate", json={"n": 1, "bars": 8, "seed": 2}).json()["pieces"][0]["bars"] == 8
+
+
+@pytest.mark.parametrize("body", [{"n": 10**7}, {"n": -1}, {"n": 0}, {"n": "many"}, {"n": 1, "truncation": 1e9},
+                                  {"n": 1, "truncation": 0}, {"n": 1, "temperature": -1}, {"n": 1, "bars": 33},
+                                  {"n": 1, "form": "XYZ"}, {"n": 1, "form": "A" * 11}, {"n": 1, "style": "klezmer"},
+                                  {"n": 1, "seed": -5}, {"n": 1, "seed": 2**40}, {"n": 1, "colour": "red"},
+                                  {"n": [1]}, {"n": 1, "style": "x" * 1000}])
+def test_generate_refuses_bad_bodies(client, body):
+    r = client.post("/api/generate", json=body)
+    assert r.status_code == 422, (body, r.status_code)
+
+
+def test_malformed_and_oversized_bodies(client):
+    assert client.post("/api/generate", content=b"{not json", headers={"content-type": "application/json"}
+                       ).status_code == 422
+    assert client.post("/api/generate", content=b'{"n": NaN}', headers={"content-type": "application/json"}
+                       ).status_code == 422
+    assert client.post("/api/generate", content=b"[]", headers={"content-type": "application/json"}).status_code == 422
+    big = b'{"n": 1, "style": "' + b"a" * 100_000 + b'"}'
+    assert client.post("/api/generate", content=big, headers={"content-type": "application/json"}).status_code == 413
+
+
+def test_variations_interpolate_continue(client, two):
+    a, b = two
+    r = client.post("/api/variations", json={"piece_id": a["id"], "n": 3, "distance": 0.4, "seed": 1})
+    assert r.status_code == 200 and len(r.json()["pieces"]) == 3
+    assert all(v["kind"] == "variation" and v["style"] == "bach" for v in r.json()["pieces"])
+    same = client.post("/api/variations", json={"piece_id": a["id"], "n": 1, "distance": 0.0,
+                                                "avoid_copies": False}).json()["pieces"][0]
+    assert same["notes"] == a["notes"]
+    r = client.post("/api/interpolate", json={"a": a["id"], "b": b["id"], "steps": 4}).json()["pieces"]
+    assert len(r) == 4 and r[0]["notes"] == a["notes"] and r[-1]["notes"] == b["notes"]
+    c = client.post("/api/continue", json={"piece_id": a["id"], "bars": 4, "seed": 3}).json()["pieces"][0]
+    assert c["bars"] == 8 and [n for n in c["notes"] if n[1] + n[2] <= 48] == \
+        [n for n in a["notes"] if n[1] + n[2] <= 48]
+    for path, body in [("/api/variations", {"piece_id": "0" * 32}), ("/api/interpolate", {"a": "0" * 32, "b": b["id"]}),
+                       ("/api/continue", {"piece_id": "0" * 32}), ("/api/pieces/" + "0" * 32, None)]:
+        r = client.post(path, json=body) if body is not None else client.get(path)
+        assert r.status_code == 404, path
+    assert client.post("/api/variations", json={"piece_id": a["id"], "distance": 1.5}).status_code == 422
+    assert client.post("/api/variations", json={"piece_id": "../../etc"}).status_code == 422
+    assert client.post("/api/interpolate", json={"a": a["id"], "b": b["id"], "steps": 1000}).status_code == 422
+    assert client.post("/api/continue", json={"piece_id": a["id"], "bars": 29}).status_code == 422
+    assert client.get(f"/api/pieces/{a['id']}").json()["notes"] == a["notes"]
+
+
+def test_files_by_opaque_id_only(client, two):
+    pid = two[0]["id"]
+    mid = client.get(f"/files/{pid}.mid")
+    assert mid.status_code == 200 and mid.content[:4] == b"MThd" and "attachment" in mid.headers["content-disposition"]
+    xml = client.get(f"/files/{pid}.musicxml")
+    assert xml.status_code == 200 and b"score-partwise" in xml.content[:2000]
+    assert client.get(f"/files/{pid}.png").content[:8] == b"\x89PNG\r\n\x1a\n"
+    ogg = client.get(f"/files/{pid}.ogg")
+    assert ogg.status_code == 200 and ogg.content[:4] == b"OggS"
+    for bad in [f"/files/{pid}.exe", f"/files/{pid[:-1]}.mid", "/files/" + "0" * 32 + ".mid",
+                "/files/..%2f..%2fpyproject.toml", "/files/../pyproject.toml", "/files/%2e%2e%2fstudio.sqlite",
+                "/static/..%2f..%2fpyproject.toml", "/static/../app.py", "/static/app.py",
+                "/download/%2e%2e/%2e%2e/pyproject.toml", "/audio/..%2f..%2fpyproject.toml", "/../../pyproject.toml"]:
+        r = client.get(bad)
+        assert r.status_code == 404, bad
+        assert b"[project]" not in r.content and b"SQLite" not in r.content
+
+
+def _upload(client, name, data, style="bach"):
+    return client.post("/api/harmonise", files={"file": (name, data)}, data={"style": style, "seed": "3"})
+
+
+def test_harmonise_uploads(client, tmp_path):
+    write_midi(melody_piece(), tmp_path / "tune.mid")
+    r = _upload(client, "tune.mid", (tmp_path / "tune.mid").read_bytes())
+    assert r.status_code == 200, r.text
+    p = r.json()["pieces"][0]
+    assert p["kind"] == "harmonised" and p["melody_locked"] and p["style"] == "bach"
+    sop = [n[1:] for n in p["notes"] if n[0] == 0]
+    assert sop == [[s, d, pitch] for s, d, pitch, _ in melody_piece().tracks[0].notes.tolist()]
+    write_musicxml(melody_piece(), tmp_path / "tune.musicxml")
+    xml = (tmp_path / "tune.musicxml").read_bytes()
+    r = _upload(client, "whatever.bin", xml, style="folk")
+    assert r.status_code == 200 and r.json()["pieces"][0]["style"] == "folk"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("META-INF/container.xml", '<container><rootfiles><rootfile full-path="s.xml"/></rootfiles>'
+                                             '</container>')
+        z.writestr("s.xml", xml)
+    assert _upload(client, "tune.mxl", buf.getvalue()).status_code == 200
+    abc = b"X:1\nT:Little tune\nM:4/4\nL:1/4\nK:G\nG A B c | d c B A | G A B G | A2 G2 |]\n"
+    r = _upload(client, "tune.abc", abc, style="bach")
+    assert r.status_code == 200, r.text
+    assert [n[3] for n in r.json()["pieces"][0]["notes"] if n[0] == 0][:4] == [67, 69, 71, 72]
+    again = client.post("/api/harmonise/piece", json={"piece_id": p["id"], "style": "folk", "seed": 1})
+    assert again.status_code == 200 and [n for n in again.json()["pieces"][0]["notes"] if n[0] == 0] == \
+        [n for n in p["notes"] if n[0] == 0]
+
+
+LAUGHS = b"""<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>
+<score-partwise>&lol2;</score-partwise>"""
+EXTERNAL = b"""<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<score-partwise>&xxe;</score-partwise>"""
+
+
+def test_harmonise_refuses_hostile_or_broken_files(client):
+    assert _upload(client, "a.musicxml", LAUGHS).status_code == 400
+    assert _upload(client, "a.musicxml", EXTERNAL).status_code == 400
+    assert _upload(client, "a.musicxml", b"<html><body>hi</body></html>").status_code == 400
+    assert _upload(client, "a.mid", b"MThd\x00\x00\x00\x06garbage").status_code == 400
+    assert _upload(client, "a.mid", b"").status_code == 400
+    assert _upload(client, "a.mid", np.random.default_rng(0).bytes(5000)).status_code == 400
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("s.xml", b"<score-partwise>" + b" " * (20 * 2**20) + b"</score-partwise>")
+    assert _upload(client, "bomb.mxl", bomb.getvalue()).status_code == 400
+    assert _upload(client, "big.mid", b"MThd" + b"\x00" * (2 * 2**20)).status_code == 413
+    assert _upload(client, "a.mid", b"MThd", style="klezmer").status_code == 422
+    assert client.post("/api/harmonise").status_code == 422
+
+
+def test_listeners_ratings_and_for_you(client, two):
+    lid = client.post("/api/listeners", json={"name": "ada"}).json()["id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", lid)
+    assert client.post("/api/ratings", json={"listener_id": lid, "piece_id": two[0]["id"], "value": 1}).json() == \
+        {"ok": True, "likes": 1, "dislikes": 0}
+    r = client.post("/api/ratings", json={"listener_id": lid, "piece_id": two[1]["id"], "value": -1}).json()
+    assert (r["likes"], r["dislikes"]) == (1, 1)
+    r = client.post("/api/ratings", json={"listener_id": lid, "piece_id": two[1]["id"], "value": 1}).json()
+    assert (r["likes"], r["dislikes"]) == (2, 0)  # a new rating replaces the old
+    prof = client.get(f"/api/listeners/{lid}").json()
+    assert prof["name"] == "ada" and {x["piece_id"] for x in prof["ratings"]} == {two[0]["id"], two[1]["id"]}
+    fy = client.post("/api/for-you", json={"listener_id": lid, "n": 4, "seed": 1}).json()
+    assert fy["ratings_used"] == 2 and len(fy["pieces"]) == 4
+    assert len({str(p["notes"]) for p in fy["pieces"]}) == 4
+    assert all(p["kind"] == "for-you" and not p["originality"]["near_copy"] for p in fy["pieces"])
+    for body, code in [({"listener_id": lid, "piece_id": two[0]["id"], "value": 5}, 422),
+                       ({"listener_id": "0" * 32, "piece_id": two[0]["id"], "value": 1}, 404),
+                       ({"listener_id": lid, "piece_id": "0" * 32, "value": 1}, 404),
+                       ({"listener_id": "x", "piece_id": two[0]["id"], "value": 1}, 422)]:
+        assert client.post("/api/ratings", json=body).status_code == code
+    assert client.post("/api/for-you", json={"listener_id": "0" * 32}).status_code == 404
+    assert client.post("/api/listeners", json={"name": ""}).status_code == 422
+    assert client.post("/api/listeners", json={"name": "x" * 61}).status_code == 422
+    assert client.get("/api/listeners/" + "0" * 32).status_code == 404
+    assert client.get("/api/listeners/nothex").status_code == 422
+
+
+def test_stream_websocket(client):
+    with client.websocket_connect("/api/stream?seed=4&tempo=220&style=bach") as ws:
+        hello = ws.receive_json()
+        assert hello["type"] == "hello" and hello["steps_per_bar"] == 16
+        first = ws.receive_json()
+        assert first["type"] == "bar" and first["index"] == 0 and first["style"] == "bach"
+        assert first["gen_ms"] < first["bar_ms"]
+        ws.send_json({"type": "set", "style": "folk", "intensity": 0.9, "tempo": 200})
+        seen = []
+        while len(seen) < 3:
+            m = ws.receive_json()
+            if m["type"] == "bar":
+                seen.append(m)
+            else:
+                assert m["type"] == "ack" and m["style"] == "folk"
+        assert seen[-1]["style"] == "folk" and seen[-1]["tempo"] == 200 and seen[-1]["intensity"] == 0.9
+        ws.send_json({"type": "set", "tempo": 1e6})
+        ws.send_text("not json")
+        errors = 0
+        while errors < 2:
+            m = ws.receive_json()
+            errors += m["type"] == "error"
+        ws.send_json({"type": "stop"})
+    from starlette.websockets import WebSocketDisconnect
+
+    with pytest.raises(WebSocketDisconnect):
+        with client.websocket_connect("/api/stream?style=klezmer") as ws:
+            ws.receive_json()
