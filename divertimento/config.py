@@ -104,16 +104,12 @@ def _coerce(name: str, typ, value):
 
 
 def config_from_dict(d: dict, base: TrainConfig | None = None) -> TrainConfig:
-    types = {f.name: f.type if isinstance(f.type, type) else eval_type(f.type) for f in fields(TrainConfig)}
+    types = {f.name: f.type for f in fields(TrainConfig)}  # plain classes: this module has no string annotations
     unknown = sorted(set(d) - set(types))
     if unknown:
         raise UserError(f"unknown config key(s): {', '.join(unknown)}")
     values = {k: _coerce(k, types[k], v) for k, v in d.items()}
     return dataclasses.replace(base or TrainConfig(), **values).validate()
-
-
-def eval_type(name: str):
-    return {"int": int, "float": float, "bool": bool, "str": str}[name]
 
 
 def load_config(path: str | None, overrides: list[str]) -> TrainConfig:

@@ -6,7 +6,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -258,6 +258,3 @@ def _write_dataset(out_dir: Path, arrays: dict, pieces: list, manifest: dict) ->
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-
-def options_dict(options: PrepareOptions) -> dict:
-    return asdict(options)
