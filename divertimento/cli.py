@@ -16,6 +16,8 @@ COMMANDS = {
     "demo": ("divertimento.commands.demo", "a gallery of pieces across all styles from the shipped model"),
     "evaluate": ("divertimento.commands.evaluate", "measure quality, diversity and novelty of a set of pieces"),
     "compare": ("divertimento.commands.compare", "side-by-side table of several evaluations"),
+    "ablate": ("divertimento.commands.ablate", "train every ablation variant and baseline under one budget, "
+                                               "evaluate, tabulate"),
     "compose": ("divertimento.studio.command", "harmonise a melody, long forms, variations from the command line"),
     "serve": ("divertimento.commands.serve", "the web studio: generate, play, rate, harmonise, stream"),
 }

@@ -77,7 +77,7 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
-def _coerce(name: str, typ, value):
+def coerce_field(name: str, typ, value):
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -108,7 +108,7 @@ def config_from_dict(d: dict, base: TrainConfig | None = None) -> TrainConfig:
     unknown = sorted(set(d) - set(types))
     if unknown:
         raise UserError(f"unknown config key(s): {', '.join(unknown)}")
-    values = {k: _coerce(k, types[k], v) for k, v in d.items()}
+    values = {k: coerce_field(k, types[k], v) for k, v in d.items()}
     return dataclasses.replace(base or TrainConfig(), **values).validate()
 
 

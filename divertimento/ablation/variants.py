@@ -1,0 +1,133 @@
+"""Ablation variants, one JSON file each under ``configs/ablation/`` (the files are the source of truth).
+
+A variant file::
+
+    {"family": "gan" | "vae" | "ar",      # which trainer
+     "order": 10,                         # position in tables and plots
+     "description": "one line",
+     "base": "vanilla",                   # optional: start from another variant's resolved config
+     "config_file": "../default.json",    # optional: start from a config file (relative to this file)
+     "config": {...}}                     # TrainConfig keys (gan) or BaselineConfig keys (vae, ar)
+
+Run keys (steps, seed, threads, log/sample/checkpoint intervals) are set by the runner from the budget, so a
+variant says only what the model and objective are.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..baselines.config import BaselineConfig, baseline_config_from_dict
+from ..config import TrainConfig, config_from_dict
+from ..errors import UserError
+
+FAMILIES = ("gan", "vae", "ar")
+# keys the runner owns; a variant file may hold them (config_file: ../default.json does) but they are overwritten
+RUN_KEYS = ("steps", "seed", "threads", "log_every", "sample_every", "sample_count", "ckpt_every", "keep_ckpts")
+
+
+def default_variants_dir() -> Path:
+    """``configs/ablation`` of this checkout (the package lives in ``<repo>/divertimento``)."""
+    return Path(__file__).resolve().parents[2] / "configs" / "ablation"
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str  # file stem, e.g. "vanilla+ms"
+    family: str  # gan, vae or ar
+    description: str
+    config: dict  # resolved config keys (without run keys)
+    order: int = 0
+    path: str = ""
+
+    def build_config(self, run: dict, overrides: dict | None = None) -> TrainConfig | BaselineConfig:
+        """The typed config for one run: the variant's keys, then ``overrides`` (applied where the family knows the
+        key), then the run keys (steps, seed, ...)."""
+        known = TrainConfig.__dataclass_fields__ if self.family == "gan" else BaselineConfig.__dataclass_fields__
+        d = dict(self.config)
+        d.update({k: v for k, v in (overrides or {}).items() if k in known})
+        d.update({k: v for k, v in run.items() if k in known})
+        if self.family == "gan":
+            return config_from_dict(d)
+        return baseline_config_from_dict(dict(d, kind=self.family))
+
+
+def _read(path: Path) -> dict:
+    try:
+        d = json.loads(path.read_text())
+    except OSError as e:
+        raise UserError(f"cannot read variant {path}: {e.strerror}") from None
+    except ValueError as e:
+        raise UserError(f"variant {path} is not valid JSON: {e}") from None
+    if not isinstance(d, dict):
+        raise UserError(f"variant {path} must hold a JSON object")
+    unknown = sorted(set(d) - {"family", "order", "description", "base", "config_file", "config"})
+    if unknown:
+        raise UserError(f"variant {path}: unknown key(s) {', '.join(unknown)}")
+    return d
+
+
+def load_variants(directory: str | Path | None = None) -> dict[str, Variant]:
+    """All variants of a directory, resolved (bases and config files merged, keys validated), in table order."""
+    directory = Path(directory) if directory else default_variants_dir()
+    if not directory.is_dir():
+        raise UserError(f"no variant directory {directory} (expected configs/ablation in a divertimento checkout; "
+                        "pass --variants-dir)")
+    raw = {p.stem: (p, _read(p)) for p in sorted(directory.glob("*.json"))}
+    if not raw:
+        raise UserError(f"{directory} holds no variant files (*.json)")
+    resolved: dict[str, Variant] = {}
+
+    def resolve(name: str, chain: tuple[str, ...]) -> Variant:
+        if name in resolved:
+            return resolved[name]
+        if name not in raw:
+            raise UserError(f"variant {chain[-1]!r} is based on unknown variant {name!r}")
+        if name in chain:
+            raise UserError(f"variant bases form a cycle: {' -> '.join(chain + (name,))}")
+        path, d = raw[name]
+        family = d.get("family")
+        if family not in FAMILIES:
+            raise UserError(f"variant {path}: family must be one of {', '.join(FAMILIES)} (got {family!r})")
+        config: dict = {}
+        if "base" in d:
+            base = resolve(d["base"], chain + (name,))
+            if base.family != family:
+                raise UserError(f"variant {name!r} ({family}) cannot be based on {base.name!r} ({base.family})")
+            config.update(base.config)
+        if "config_file" in d:
+            config.update(_read_config_file(path.parent / d["config_file"]))
+        config.update(d.get("config", {}))
+        config = {k: v for k, v in config.items() if k not in RUN_KEYS}
+        v = Variant(name, family, str(d.get("description", "")), config, int(d.get("order", 0)), str(path))
+        v.build_config({"steps": 1})  # validates every key now, not hours into a run
+        resolved[name] = v
+        return v
+
+    for name in raw:
+        resolve(name, ())
+    return dict(sorted(resolved.items(), key=lambda kv: (kv[1].order, kv[0])))
+
+
+def _read_config_file(path: Path) -> dict:
+    try:
+        d = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise UserError(f"cannot read config file {path}: {e}") from None
+    if not isinstance(d, dict):
+        raise UserError(f"config file {path} must hold a JSON object")
+    return d
+
+
+def select_variants(variants: dict[str, Variant], names: str | list[str] | None) -> list[Variant]:
+    """The named variants (comma-separated or a list; None or "all" = all), in table order."""
+    if names is None or names == "all":
+        return list(variants.values())
+    wanted = [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
+    wanted = [n for n in wanted if n]
+    unknown = [n for n in wanted if n not in variants]
+    if unknown:
+        raise UserError(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(variants)}")
+    if not wanted:
+        raise UserError("--variants names no variant")
+    return [v for v in variants.values() if v.name in wanted]

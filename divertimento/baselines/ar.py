@@ -1,0 +1,94 @@
+"""Autoregressive maximum-likelihood baseline: an LSTM over the window's steps, voice by voice within a step.
+
+    p(x | s) = prod_t prod_v p(x_{t,v} | x_{<t}, x_{t,<v}, s)
+
+x_{t,v} is voice v's token (REST, HOLD or a pitch) at step t. The LSTM reads the previous step's four tokens (plus
+the step's position and the style) and gives h_t; voice v's distribution at step t reads h_t plus embeddings of
+the voices above it already chosen at step t (soprano first, bass last), so the joint over a step's voices is
+modelled exactly rather than as independent voices. Trained by teacher forcing on the exact negative
+log-likelihood (nats per window); sampled token by token with a temperature and per-piece Gumbel noise.
+"""
+
+import torch
+from torch import nn
+
+
+class ARModel(nn.Module):
+    def __init__(
+        self,
+        n_voices: int,  # V
+        vocab_size: int,  # K
+        n_steps: int = 64,  # T
+        n_styles: int = 1,  # style labels; conditional when there are several and conditional=True
+        style_dim: int = 32,  # style embedding size, appended to every LSTM input
+        hidden: int = 256,  # LSTM hidden size H
+        layers: int = 2,  # LSTM layers
+        embed: int = 32,  # per-voice token embedding size E at the LSTM input
+        dropout: float = 0.0,  # between LSTM layers, training only
+        conditional: bool = True,
+    ):
+        super().__init__()
+        self.n_voices, self.vocab_size, self.n_steps = n_voices, vocab_size, n_steps
+        self.conditional = conditional and n_styles > 1
+        sdim = style_dim if self.conditional else 0
+        self.style = nn.Embedding(n_styles, style_dim) if self.conditional else None
+        self.in_embed = nn.Embedding(n_voices * vocab_size, embed)  # voice v's token k -> row v * K + k
+        self.start = nn.Parameter(torch.zeros(n_voices * embed))  # what step 0 reads as "previous step"
+        self.pos = nn.Embedding(n_steps, 16)  # position in the window (bar and beat structure)
+        self.lstm = nn.LSTM(n_voices * embed + 16 + sdim, hidden, num_layers=layers, batch_first=True,
+                            dropout=dropout if layers > 1 else 0.0)
+        self.voice_embed = nn.Embedding(n_voices * vocab_size, hidden)  # a chosen voice's token, in LSTM space
+        self.head_hidden = nn.ModuleList(nn.Linear(hidden, hidden) for _ in range(n_voices))
+        self.head_out = nn.ModuleList(nn.Linear(hidden, vocab_size) for _ in range(n_voices))
+        self.act = nn.GELU()
+
+    def _offsets(self) -> torch.Tensor:
+        return torch.arange(self.n_voices) * self.vocab_size  # [V]
+
+    def _inputs(self, step_embed: torch.Tensor, t0: int, style: torch.Tensor | None) -> torch.Tensor:
+        """LSTM input [B, L, V*E + 16 (+S)] from previous-step embeddings [B, L, V*E] at positions t0..t0+L-1."""
+        B, L, _ = step_embed.shape
+        parts = [step_embed, self.pos.weight[t0 : t0 + L].unsqueeze(0).expand(B, -1, -1)]
+        if self.style is not None:
+            parts.append(self.style(style).unsqueeze(1).expand(-1, L, -1))
+        return torch.cat(parts, dim=2)
+
+    def _head(self, v: int, ctx: torch.Tensor) -> torch.Tensor:
+        return self.head_out[v](self.act(self.head_hidden[v](ctx)))
+
+    def forward(self, tokens: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
+        """Teacher-forced logits [B, V, T, K]: position (v, t) sees only x_{<t} and x_{t,<v}."""
+        B, V, T = tokens.shape
+        idx = tokens.long() + self._offsets().view(1, V, 1)  # [B, V, T]
+        e = self.in_embed(idx).permute(0, 2, 1, 3).reshape(B, T, -1)  # [B, T, V*E]
+        prev = torch.cat([self.start.view(1, 1, -1).expand(B, 1, -1), e[:, :-1]], dim=1)  # step t reads step t-1
+        h, _ = self.lstm(self._inputs(prev, 0, style))  # [B, T, H]
+        ve = self.voice_embed(idx).permute(0, 2, 1, 3)  # [B, T, V, H]
+        ctx = h.unsqueeze(2) + (ve.cumsum(dim=2) - ve)  # exclusive sum over the voices above: [B, T, V, H]
+        logits = torch.stack([self._head(v, ctx[:, :, v]) for v in range(V)], dim=1)  # [B, V, T, K]
+        return logits
+
+    def log_probs(self, tokens: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
+        """log p(x_{t,v} | past) of every token [B, V, T]."""
+        logp = torch.log_softmax(self(tokens, style), dim=-1)
+        return logp.gather(-1, tokens.long().unsqueeze(-1)).squeeze(-1)
+
+    @torch.no_grad()
+    def sample(self, style: torch.Tensor | None, noise: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+        """Token windows [B, V, T] (int64) by ancestral sampling: x = argmax(logits / temperature + noise), with
+        noise [B, V, T, K] standard Gumbel (Gumbel-max = a categorical draw); zero noise gives greedy decoding."""
+        B, V, T = noise.shape[0], self.n_voices, self.n_steps
+        offsets = self._offsets()
+        out = torch.zeros(B, V, T, dtype=torch.long)
+        prev = self.start.view(1, 1, -1).expand(B, 1, -1)
+        state = None
+        for t in range(T):
+            h, state = self.lstm(self._inputs(prev, t, style), state)
+            h = h[:, 0]  # [B, H]
+            ctx = h
+            for v in range(V):
+                tok = (self._head(v, ctx) / temperature + noise[:, v, t]).argmax(dim=-1)  # [B]
+                out[:, v, t] = tok
+                ctx = ctx + self.voice_embed(tok + offsets[v])
+            prev = self.in_embed(out[:, :, t] + offsets.view(1, V)).reshape(B, 1, -1)
+        return out
