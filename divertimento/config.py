@@ -36,6 +36,9 @@ class TrainConfig:
     pack: int = 1  # PacGAN packing degree; 1 = off
     spectral_norm: bool = False  # spectral norm on D's weights
     gumbel_tau: float = 1.0  # temperature of the straight-through Gumbel-softmax that turns logits into tokens
+    # VAE-GAN (Larsen et al. 2016): weight of the ELBO (nats per token) that also trains G as the decoder of an
+    # encoder on real windows, giving G a likelihood signal for pitch content next to D's; 0 = off
+    recon_weight: float = 0.0
     # optimiser
     lr_g: float = 2e-4
     lr_d: float = 2e-4
@@ -45,6 +48,7 @@ class TrainConfig:
     ema_kimg: float = 10.0
     # data
     transpose: bool = True  # apply the dataset's train-split transposition range
+    init_from: str = ""  # run dir or checkpoint whose G, D and G_ema weights start this run (fine-tuning); "" = none
     # bookkeeping
     log_every: int = 50  # steps between stats lines (jsonl + TensorBoard)
     sample_every: int = 1000  # steps between sample grids (PNG + MIDI) from fixed seeds

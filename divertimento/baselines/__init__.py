@@ -8,11 +8,7 @@
 
 Both write a run dir like the GAN trainer: config.json, stats.jsonl (+ TensorBoard), model.safetensors,
 summary.json (with ``elapsed_s``), samples/final.png.
+
+Import the submodules directly (``baselines.vae``, ``baselines.train``, ...): the GAN's loss uses ``vae``'s ELBO
+terms, so this package must not import the trainers at import time (that would be a cycle).
 """
-
-from .config import BASELINE_KINDS, BaselineConfig, baseline_config_from_dict
-from .sample import ModelSampler, load_model
-from .train import train_baseline
-
-__all__ = ["BaselineConfig", "baseline_config_from_dict", "BASELINE_KINDS", "train_baseline", "load_model",
-           "ModelSampler"]

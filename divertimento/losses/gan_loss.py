@@ -4,6 +4,7 @@ term behind a weight where 0 means off, every term reported by name."""
 import torch
 import torch.nn.functional as F
 
+from ..baselines.vae import categorical_nll, gaussian_kl_standard
 from ..config import TrainConfig
 from ..models.generator import gumbel_one_hot
 from .adversarial import OBJECTIVES, gradient_penalty, mode_seeking_ratio, r1_penalty
@@ -15,8 +16,8 @@ def one_hot_tokens(tokens: torch.Tensor, vocab_size: int) -> torch.Tensor:
 
 
 class GANLoss:
-    def __init__(self, G, D, cfg: TrainConfig, vocab_size: int, generator: torch.Generator):
-        self.G, self.D, self.cfg, self.vocab_size = G, D, cfg, vocab_size
+    def __init__(self, G, D, cfg: TrainConfig, vocab_size: int, generator: torch.Generator, E=None):
+        self.G, self.D, self.E, self.cfg, self.vocab_size = G, D, E, cfg, vocab_size
         self.objective = OBJECTIVES[cfg.loss]
         self.rng = generator  # all noise (latents, Gumbel, GP mixing) comes from here, so resume is exact
 
@@ -27,11 +28,15 @@ class GANLoss:
         logits = self.G(z, style)
         return logits, gumbel_one_hot(logits, self.cfg.gumbel_tau, self.rng)
 
-    def gmain(self, style: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    def gmain(self, style: torch.Tensor, real_tokens: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
         """Generator loss: adversarial term plus, when ms_weight > 0, the mode-seeking term on pairs of latents
-        sharing a style (the second half of the batch reuses the first half's styles)."""
+        sharing a style (the second half of the batch reuses the first half's styles), plus, when recon_weight > 0,
+        the VAE-GAN ELBO of the real windows ``real_tokens`` (with their styles ``style``) through the encoder."""
         cfg, B = self.cfg, len(style)
         stats = {}
+        recon_loss = None
+        if cfg.recon_weight > 0:
+            recon_loss = self.elbo(real_tokens, style, stats)
         if cfg.ms_weight > 0:
             style = torch.cat([style[: B // 2], style[: B // 2]])
         z = self.sample_z(B)
@@ -45,8 +50,21 @@ class GANLoss:
             ms = cfg.ms_weight / (ratio + 1e-5)
             loss = loss + ms
             stats["G/ms_ratio"], stats["G/ms"] = ratio.item(), ms.item()
+        if recon_loss is not None:
+            loss = loss + cfg.recon_weight * recon_loss
         stats["G/loss"] = loss.item()
         return loss, stats
+
+    def elbo(self, tokens: torch.Tensor, style: torch.Tensor, stats: dict) -> torch.Tensor:
+        """Negative ELBO per token: (recon + KL(q(z|x) || N(0, I))) / (V * T), one reparameterised z per window."""
+        mu, logvar = self.E(one_hot_tokens(tokens, self.vocab_size), style)
+        z = mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=self.rng)
+        recon = categorical_nll(self.G(z, style), tokens)  # [B] nats per window
+        kl = gaussian_kl_standard(mu, logvar)  # [B]
+        per_token = (recon + kl).mean() / tokens[0].numel()
+        stats["G/recon_nats_per_token"] = (recon.mean() / tokens[0].numel()).item()
+        stats["G/kl_nats"] = kl.mean().item()
+        return per_token
 
     def dmain(self, real_tokens: torch.Tensor, style: torch.Tensor) -> tuple[torch.Tensor, dict]:
         cfg = self.cfg

@@ -58,11 +58,14 @@ def _module_tensors(prefix: str, module: torch.nn.Module, tensors: dict) -> None
 
 
 def save_training_checkpoint(path: Path, *, G, D, G_ema, opt_G, opt_D, rng: torch.Generator, step: int,
-                             meta: dict) -> None:
+                             meta: dict, extra: dict | None = None) -> None:
+    """``extra``: further modules by prefix (the VAE-GAN encoder "E")."""
     tensors: dict[str, torch.Tensor] = {}
     _module_tensors("G", G, tensors)
     _module_tensors("D", D, tensors)
     _module_tensors("G_ema", G_ema, tensors)
+    for prefix, module in (extra or {}).items():
+        _module_tensors(prefix, module, tensors)
     tensors["rng.state"] = rng.get_state()
     header = dict(meta, schema=SCHEMA, kind=KIND_CHECKPOINT, step=step,
                   opt_G=_flatten_optimizer("opt_G", opt_G.state_dict(), tensors),
@@ -115,13 +118,16 @@ def module_state(tensors: dict, prefix: str) -> dict:
     return {k[n:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
 
 
-def load_training_state(path: Path, *, G, D, G_ema, opt_G, opt_D, rng: torch.Generator) -> dict:
+def load_training_state(path: Path, *, G, D, G_ema, opt_G, opt_D, rng: torch.Generator,
+                        extra: dict | None = None) -> dict:
     header, tensors = read_file(path)
     if header["kind"] != KIND_CHECKPOINT:
         raise UserError(f"{path} is a model file without optimiser state; it cannot be resumed")
     G.load_state_dict(module_state(tensors, "G"))
     D.load_state_dict(module_state(tensors, "D"))
     G_ema.load_state_dict(module_state(tensors, "G_ema"))
+    for prefix, module in (extra or {}).items():
+        module.load_state_dict(module_state(tensors, prefix))
     opt_G.load_state_dict(_unflatten_optimizer("opt_G", header["opt_G"], tensors))
     opt_D.load_state_dict(_unflatten_optimizer("opt_D", header["opt_D"], tensors))
     rng.set_state(tensors["rng.state"])

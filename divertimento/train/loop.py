@@ -52,10 +52,22 @@ def build_discriminator(cfg: TrainConfig, data: dict) -> Discriminator:
     )
 
 
-def make_optimizers(cfg: TrainConfig, G, D):
+def build_encoder(cfg: TrainConfig, data: dict):
+    """The VAE-GAN encoder, only when recon_weight > 0."""
+    if cfg.recon_weight <= 0:
+        return None
+    from ..baselines.vae import Encoder
+
+    return Encoder(n_voices=len(data["roles"]), vocab_size=data["vocab_size"], n_steps=data["window_steps"],
+                   z_dim=cfg.z_dim, n_styles=len(data["style_names"]), style_dim=cfg.style_dim,
+                   channels=cfg.d_channels, conditional=cfg.conditional, pitch_low=data["pitch_range"][0])
+
+
+def make_optimizers(cfg: TrainConfig, G, D, E=None):
     # lazy R1 (stylegan2): D's lr and betas scaled by c = N / (N + 1) so the regularised optimiser is unchanged
     c = cfg.r1_interval / (cfg.r1_interval + 1) if cfg.r1_gamma > 0 else 1.0
-    opt_G = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
+    g_params = list(G.parameters()) + (list(E.parameters()) if E is not None else [])
+    opt_G = torch.optim.Adam(g_params, lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
     opt_D = torch.optim.Adam(D.parameters(), lr=cfg.lr_d * c, betas=(cfg.beta1**c, cfg.beta2**c))
     return opt_G, opt_D
 
@@ -76,6 +88,27 @@ def _prepare_run_dir(out: Path, cfg: TrainConfig, resume: bool, info: DistInfo) 
         except OSError as e:
             raise UserError(f"cannot create run dir {out}: {e.strerror}") from None
     return None
+
+
+def _init_weights(source: str, summary: dict, G, D) -> None:
+    """Start from another run's G, D and G_ema (G_ema is copied from G by make_ema, so G takes G_ema's weights:
+    the smoothed generator is the better starting point)."""
+    from .checkpoint import module_state, read_file
+
+    path = Path(source)
+    ckpt = latest_checkpoint(path) if path.is_dir() else path
+    if ckpt is None:
+        raise UserError(f"init_from: no checkpoint in {source}")
+    header, tensors = read_file(ckpt)
+    if header.get("kind") != "divertimento-checkpoint":
+        raise UserError(f"init_from: {ckpt} is not a training checkpoint")
+    if header["data"]["content_hash"] != summary["content_hash"]:
+        raise UserError(f"init_from: {ckpt} was trained on other data")
+    try:
+        G.load_state_dict(module_state(tensors, "G_ema"))
+        D.load_state_dict(module_state(tensors, "D"))
+    except RuntimeError as e:
+        raise UserError(f"init_from: {ckpt} has another architecture ({str(e).splitlines()[0][:80]})") from None
 
 
 def _write_samples(G_ema, header: dict, out: Path, step: int, count: int) -> None:
@@ -122,22 +155,27 @@ def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, 
     torch.manual_seed(cfg.seed)
     G = build_generator(cfg.to_dict(), summary)
     D = build_discriminator(cfg, summary)
-    broadcast_module(G, info)
-    broadcast_module(D, info)
+    E = build_encoder(cfg, summary)
+    if cfg.init_from and ckpt is None:
+        _init_weights(cfg.init_from, summary, G, D)
+    for module in (G, D, E):
+        if module is not None:
+            broadcast_module(module, info)
     G_ema = make_ema(G)
-    opt_G, opt_D = make_optimizers(cfg, G, D)
+    opt_G, opt_D = make_optimizers(cfg, G, D, E)
+    extra = {"E": E} if E is not None else {}
     rng = torch.Generator().manual_seed(cfg.seed * 1000 + info.rank)
     header = {"config": cfg.to_dict(), "data": summary, "data_dir": str(data_dir)}
     start_step, elapsed_before = 0, 0.0
     if ckpt is not None:
-        old = load_training_state(ckpt, G=G, D=D, G_ema=G_ema, opt_G=opt_G, opt_D=opt_D, rng=rng)
+        old = load_training_state(ckpt, G=G, D=D, G_ema=G_ema, opt_G=opt_G, opt_D=opt_D, rng=rng, extra=extra)
         start_step, elapsed_before = old["step"], old.get("elapsed_s", 0.0)
         if info.world > 1:  # each rank resumes its own noise stream, derived from the saved one
             rng.manual_seed(int(torch.randint(2**62, (1,), generator=rng)) + info.rank)
     if info.main:
         write_json_atomic(out / "config.json", cfg.to_dict())
     sampler = BatchSampler(data, cfg.batch_size, cfg.transpose, rng, info.rank, info.world)
-    loss = GANLoss(G, D, cfg, summary["vocab_size"], rng)
+    loss = GANLoss(G, D, cfg, summary["vocab_size"], rng, E)
     beta = ema_beta(cfg.batch_size * info.world, cfg.ema_kimg)
     stats = StatsLog(out, enabled=info.main)
     bar = None
@@ -153,7 +191,7 @@ def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, 
             return
         meta = dict(header, elapsed_s=round(elapsed_before + time.perf_counter() - t0, 1))
         save_training_checkpoint(out / "checkpoints" / checkpoint_name(step), G=G, D=D, G_ema=G_ema,
-                                 opt_G=opt_G, opt_D=opt_D, rng=rng, step=step, meta=meta)
+                                 opt_G=opt_G, opt_D=opt_D, rng=rng, step=step, meta=meta, extra=extra)
         for old_ckpt in list_checkpoints(out)[: -cfg.keep_ckpts]:
             old_ckpt.unlink(missing_ok=True)
 
@@ -176,12 +214,14 @@ def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, 
                 opt_D.step()
                 stats.add(r_stats)
         # G phase: styles drawn like the data's, so conditional G learns every style in proportion
-        _, style = sampler()
+        real, style = sampler()
         D.requires_grad_(False)
-        g_loss, g_stats = loss.gmain(style)
+        g_loss, g_stats = loss.gmain(style, real)
         opt_G.zero_grad(set_to_none=True)
         g_loss.backward()
         average_gradients(G, info)
+        if E is not None:
+            average_gradients(E, info)
         opt_G.step()
         stats.add(g_stats)
         update_ema(G_ema, G, beta)
