@@ -59,7 +59,7 @@ def _from_mxl(data: bytes) -> bytes:
                 if el.tag.rsplit("}", 1)[-1] == "rootfile" and el.get("full-path") in names:
                     score = el.get("full-path")
                     break
-        except Exception:
+        except Exception:  # noqa: BLE001 - any damage in the optional container.xml: fall back to the name search below
             score = None
     if score is None:
         cands = [n for n in names if n.lower().endswith((".xml", ".musicxml")) and not n.startswith("META-INF")]
