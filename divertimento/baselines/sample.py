@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..errors import UserError
-from ..sample.generate import MAX_PIECES, generate_tokens, piece_seed, tokens_to_piece
+from ..sample.generate import check_request, draw_style, generate_tokens, piece_seed, seed_pairs, tokens_to_piece
 from ..sample.model import GeneratorBundle, load_generator, resolve_model_path
 from ..train.checkpoint import module_state, read_file
 from .ar import ARModel
@@ -75,39 +75,23 @@ class ModelSampler:
 
     def generate_pieces(self, seeds, style: str | None = None, truncation: float | None = None,
                         temperature: float | None = 1.0):
-        pairs = _pairs(seeds)
+        pairs = seed_pairs(seeds)
         tokens, styles = self.generate_tokens(pairs, style, truncation, temperature)
         return [tokens_to_piece(t, self.low, self.manifest, s, f"{self.kind} {s} seed {seed}.{index}")
                 for t, s, (seed, index) in zip(tokens, styles, pairs)]
 
 
-def _pairs(seeds) -> list[tuple[int, int]]:
-    return [tuple(s) if isinstance(s, (tuple, list)) else (int(s), 0) for s in seeds]
-
-
 def _ar_tokens(sampler: ModelSampler, seeds, style, truncation, temperature, batch_size):
-    pairs = _pairs(seeds)
-    if not pairs:
-        raise UserError("no seeds to generate from")
-    if len(pairs) > MAX_PIECES:
-        raise UserError(f"{len(pairs)} pieces requested; at most {MAX_PIECES} per call")
+    pairs = seed_pairs(seeds)
+    names = sampler.style_names
+    check_request(pairs, style, names, temperature)
     if truncation is not None:
         raise UserError("truncation applies to latent models (GAN, VAE); the autoregressive model has no latent")
-    if not 0.05 <= temperature <= 10:
-        raise UserError(f"temperature must lie in 0.05..10 (got {temperature})")
-    names = sampler.style_names
-    if style is not None and style not in names:
-        raise UserError(f"unknown style {style!r}; this model knows {', '.join(names)}")
     model = sampler.ar
-    shares = np.asarray(sampler.manifest["style_shares"], dtype=np.float64)
     s_all, noise_all = [], []
     for seed, index in pairs:
         rng = torch.Generator().manual_seed(piece_seed(seed, index))
-        u = float(torch.rand(1, generator=rng))
-        if style is not None:
-            s_all.append(names.index(style))
-        else:  # by the training data's style shares, as the GAN's generate_tokens draws them
-            s_all.append(int(min(np.searchsorted(np.cumsum(shares), u * shares.sum()), len(names) - 1)))
+        s_all.append(draw_style(float(torch.rand(1, generator=rng)), style, names, sampler.manifest["style_shares"]))
         u = torch.rand(model.n_voices, model.n_steps, model.vocab_size, generator=rng).clamp_(1e-9, 1 - 1e-9)
         noise_all.append(-torch.log(-torch.log(u)))
     out = []

@@ -18,7 +18,8 @@ STYLE_SOUND = {
 }
 DEFAULT_SOUND = (0, 100)
 
-__all__ = ["load_generator", "generate_tokens", "tokens_to_piece", "piece_seed", "generate_pieces"]
+__all__ = ["load_generator", "generate_tokens", "tokens_to_piece", "piece_seed", "generate_pieces", "seed_pairs",
+           "check_request", "draw_style"]
 
 
 def piece_seed(seed: int, index: int = 0) -> int:
@@ -26,8 +27,29 @@ def piece_seed(seed: int, index: int = 0) -> int:
     return int(np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint64)[0] & (2**63 - 1))
 
 
-def _normalise_seeds(seeds) -> list[tuple[int, int]]:
+def seed_pairs(seeds) -> list[tuple[int, int]]:
+    """(seed, index) pairs from ints (s means (s, 0)) or pairs."""
     return [tuple(s) if isinstance(s, (tuple, list)) else (int(s), 0) for s in seeds]
+
+
+def check_request(pairs: list, style: str | None, names: list[str], temperature: float) -> None:
+    """The bounds every sampler enforces, with the same one-line messages."""
+    if not pairs:
+        raise UserError("no seeds to generate from")
+    if len(pairs) > MAX_PIECES:
+        raise UserError(f"{len(pairs)} pieces requested; at most {MAX_PIECES} per call")
+    if not 0.05 <= temperature <= 10:
+        raise UserError(f"temperature must lie in 0.05..10 (got {temperature})")
+    if style is not None and style not in names:
+        raise UserError(f"unknown style {style!r}; this model knows {', '.join(names)}")
+
+
+def draw_style(u: float, style: str | None, names: list[str], shares) -> int:
+    """The requested style's index, or one drawn by the training data's shares from a uniform ``u``."""
+    if style is not None:
+        return names.index(style)
+    shares = np.asarray(shares, dtype=np.float64)
+    return int(min(np.searchsorted(np.cumsum(shares), u * shares.sum()), len(names) - 1))
 
 
 def truncated_normal(n: int, truncation: float | None, rng: torch.Generator) -> torch.Tensor:
@@ -50,31 +72,19 @@ def generate_tokens(bundle: GeneratorBundle, seeds, style: str | None = None, tr
     Each piece draws its latent, its style (by the data's style shares when ``style`` is None) and its Gumbel
     sampling noise from its own generator seeded by (seed, index). ``temperature`` None means the model's
     recommended sampling temperature (its model card says how it was chosen)."""
-    pairs = _normalise_seeds(seeds)
-    if not pairs:
-        raise UserError("no seeds to generate from")
-    if len(pairs) > MAX_PIECES:
-        raise UserError(f"{len(pairs)} pieces requested; at most {MAX_PIECES} per call")
-    if truncation is not None and not 0.05 <= truncation <= 10:
-        raise UserError(f"truncation must lie in 0.05..10 (got {truncation})")
+    pairs = seed_pairs(seeds)
     if temperature is None:
         temperature = bundle.default_temperature
-    if not 0.05 <= temperature <= 10:
-        raise UserError(f"temperature must lie in 0.05..10 (got {temperature})")
     names = bundle.style_names
-    if style is not None and style not in names:
-        raise UserError(f"unknown style {style!r}; this model knows {', '.join(names)}")
+    check_request(pairs, style, names, temperature)
+    if truncation is not None and not 0.05 <= truncation <= 10:
+        raise UserError(f"truncation must lie in 0.05..10 (got {truncation})")
     G = bundle.G
-    shares = np.asarray(bundle.style_shares, dtype=np.float64)
     z_all, s_all, noise_all = [], [], []
     for seed, index in pairs:
         rng = torch.Generator().manual_seed(piece_seed(seed, index))
         z_all.append(truncated_normal(G.z_dim, truncation, rng))
-        u = float(torch.rand(1, generator=rng))
-        if style is not None:
-            s_all.append(names.index(style))
-        else:  # draw a style by the training data's shares
-            s_all.append(int(min(np.searchsorted(np.cumsum(shares), u * shares.sum()), len(names) - 1)))
+        s_all.append(draw_style(float(torch.rand(1, generator=rng)), style, names, bundle.style_shares))
         gumbel_u = torch.rand(G.n_voices, G.n_steps, G.vocab_size, generator=rng).clamp_(1e-9, 1 - 1e-9)
         noise_all.append(-torch.log(-torch.log(gumbel_u)))
     tokens = []
@@ -113,7 +123,7 @@ def tokens_to_piece(tokens: np.ndarray, low: int, data: dict, style: str, title:
 
 def generate_pieces(bundle: GeneratorBundle, seeds, style: str | None = None, truncation: float | None = None,
                     temperature: float | None = None) -> list[Piece]:
-    pairs = _normalise_seeds(seeds)
+    pairs = seed_pairs(seeds)
     tokens, styles = generate_tokens(bundle, pairs, style, truncation, temperature)
     return [tokens_to_piece(t, bundle.low, bundle.manifest, s, f"{s} seed {seed}.{index}")
             for t, s, (seed, index) in zip(tokens, styles, pairs)]
