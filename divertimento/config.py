@@ -48,6 +48,9 @@ class TrainConfig:
     ema_kimg: float = 10.0
     # data
     transpose: bool = True  # apply the dataset's train-split transposition range
+    # train on windows moved onto the white-key diatonic set (data/keys.py) instead of transposed at random;
+    # generated windows are moved back to keys drawn from the data's own key distribution per style
+    key_normalise: bool = False
     init_from: str = ""  # run dir or checkpoint whose G, D and G_ema weights start this run (fine-tuning); "" = none
     # bookkeeping
     log_every: int = 50  # steps between stats lines (jsonl + TensorBoard)

@@ -18,7 +18,7 @@ TOOLS = {"vanilla+ms": {"ms_weight"}, "vanilla+mbstd": {"mbstd_group"}, "vanilla
 
 def test_shipped_variants():
     v = load_variants()
-    assert list(v) == ["vanilla", *TOOLS, "default", "vae", "ar"]
+    assert list(v) == ["vanilla", *TOOLS, "default", "default+keys", "default+keys+vae", "vae", "ar"]
     vanilla = v["vanilla"].build_config({"steps": 10, "seed": 3})
     assert isinstance(vanilla, TrainConfig) and vanilla.steps == 10 and vanilla.seed == 3
     # the seed's objective and no diversity tool at all
@@ -37,6 +37,12 @@ def test_shipped_variants():
                                      "ckpt_every": shipped["ckpt_every"]}).to_dict()
     assert got == want
     assert not set(RUN_KEYS) & set(v["default"].config)
+    # the shipped model's ingredients, each added to the default alone
+    keys = v["default+keys"].build_config({"steps": 10, "seed": 3}).to_dict()
+    vae = v["default+keys+vae"].build_config({"steps": 10, "seed": 3}).to_dict()
+    plain = v["default"].build_config({"steps": 10, "seed": 3}).to_dict()
+    assert {k for k in keys if keys[k] != plain[k]} == {"key_normalise"} and keys["key_normalise"]
+    assert {k for k in vae if vae[k] != keys[k]} == {"recon_weight"} and vae["recon_weight"] == 1.0
     for name in ("vae", "ar"):
         cfg = v[name].build_config({"steps": 5}, {"batch_size": 16, "mbstd_group": 2})  # GAN-only key skipped
         assert isinstance(cfg, BaselineConfig) and cfg.kind == name and cfg.batch_size == 16 and cfg.steps == 5

@@ -112,3 +112,22 @@ def test_metric_velocities_follow_the_bar():
     starts = np.array([0, 2, 4, 8, 12, 16])
     assert metric_velocities(starts, 4, voice=1).tolist() == [92, 72, 80, 86, 80, 92]
     assert metric_velocities(starts, 4, voice=0).tolist() == [98, 78, 86, 92, 86, 98]
+
+
+def test_a_style_keeps_its_instrumentation(tiny_run, small_data):
+    """Voices a style never plays in training (the folk tunes are one line) stay silent when generating it."""
+    from divertimento.data.dataset import load_prepared
+
+    bundle = load_generator(tiny_run)
+    train = load_prepared(small_data).splits["train"]
+    names = bundle.style_names
+    for s, name in enumerate(names):
+        windows = [w for w, st in zip(train["rolls"], train["style"]) if st == s]
+        expected = [sum(1 for w in windows if (w[v] >= 2).any()) / len(windows) for v in range(4)]
+        assert np.allclose(bundle.manifest["voice_use"][s], expected, atol=1e-4)
+    folk = names.index("folk")
+    assert bundle.manifest["voice_use"][folk][1:] == [0.0, 0.0, 0.0]
+    tokens, _ = generate_tokens(bundle, range(20), style="folk", temperature=1.0)
+    assert (tokens[:, 1:] == 0).all() and (tokens[:, 0] >= 2).any()
+    bach, _ = generate_tokens(bundle, range(20), style="bach", temperature=1.0)
+    assert (bach[:, 1:] >= 2).any()  # an untrained tiny model plays every voice of a chorale

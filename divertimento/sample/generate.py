@@ -3,12 +3,16 @@
 import numpy as np
 import torch
 
+from ..data.keys import SHIFTS, place_in_key
 from ..errors import UserError
 from ..music.layouts import get_layout
 from ..music.notes import Piece, Track
-from ..music.roll import tokens_to_notes
+from ..music.roll import REST, tokens_to_notes
 from .model import GeneratorBundle, load_generator
 
+# A voice that plays in fewer than this share of a style's training windows stays silent in that style (the
+# style's instrumentation: a fiddle tune is one line), whatever the generator's logits say there.
+MIN_VOICE_USE = 0.01
 MAX_PIECES = 10_000  # per call; more is almost surely a typo (and would take minutes)
 
 # How each style sounds when exported: (General MIDI program, tempo in quarters per minute).
@@ -19,7 +23,7 @@ STYLE_SOUND = {
 DEFAULT_SOUND = (0, 100)
 
 __all__ = ["load_generator", "generate_tokens", "tokens_to_piece", "piece_seed", "generate_pieces", "seed_pairs",
-           "check_request", "draw_style"]
+           "check_request", "draw_style", "draw_index", "home_shift", "silence_unused_voices"]
 
 
 def piece_seed(seed: int, index: int = 0) -> int:
@@ -44,12 +48,32 @@ def check_request(pairs: list, style: str | None, names: list[str], temperature:
         raise UserError(f"unknown style {style!r}; this model knows {', '.join(names)}")
 
 
+def draw_index(u: float, shares) -> int:
+    """Index drawn by ``shares`` (any non-negative weights) from a uniform ``u`` in [0, 1)."""
+    shares = np.asarray(shares, dtype=np.float64)
+    return int(min(np.searchsorted(np.cumsum(shares), u * shares.sum()), len(shares) - 1))
+
+
 def draw_style(u: float, style: str | None, names: list[str], shares) -> int:
     """The requested style's index, or one drawn by the training data's shares from a uniform ``u``."""
-    if style is not None:
-        return names.index(style)
-    shares = np.asarray(shares, dtype=np.float64)
-    return int(min(np.searchsorted(np.cumsum(shares), u * shares.sum()), len(names) - 1))
+    return names.index(style) if style is not None else draw_index(u, shares)
+
+
+def home_shift(bundle_manifest: dict, style: int, u: float) -> int:
+    """Semitones a key-normalised model's window of ``style`` is moved by, drawn by the data's own key
+    distribution of that style (data/keys.py); 0 for a model trained in all keys."""
+    shares = bundle_manifest.get("key_home_shares")
+    return 0 if shares is None else int(SHIFTS[draw_index(u, shares[style])])
+
+
+def silence_unused_voices(tokens: np.ndarray, styles, manifest: dict) -> np.ndarray:
+    """Tokens [N, V, T] with REST in every voice its window's style (index per window) does not use in the
+    training data (``voice_use`` of the model's data summary; models without one are left as they are)."""
+    use = manifest.get("voice_use")
+    if use is None:
+        return tokens
+    quiet = np.asarray(use)[np.asarray(styles, dtype=np.int64)] < MIN_VOICE_USE  # [N, V]
+    return np.where(quiet[..., None], REST, tokens).astype(tokens.dtype)
 
 
 def truncated_normal(n: int, truncation: float | None, rng: torch.Generator) -> torch.Tensor:
@@ -80,13 +104,14 @@ def generate_tokens(bundle: GeneratorBundle, seeds, style: str | None = None, tr
     if truncation is not None and not 0.05 <= truncation <= 10:
         raise UserError(f"truncation must lie in 0.05..10 (got {truncation})")
     G = bundle.G
-    z_all, s_all, noise_all = [], [], []
+    z_all, s_all, noise_all, home_all = [], [], [], []
     for seed, index in pairs:
         rng = torch.Generator().manual_seed(piece_seed(seed, index))
         z_all.append(truncated_normal(G.z_dim, truncation, rng))
         s_all.append(draw_style(float(torch.rand(1, generator=rng)), style, names, bundle.style_shares))
         gumbel_u = torch.rand(G.n_voices, G.n_steps, G.vocab_size, generator=rng).clamp_(1e-9, 1 - 1e-9)
         noise_all.append(-torch.log(-torch.log(gumbel_u)))
+        home_all.append(home_shift(bundle.manifest, s_all[-1], float(torch.rand(1, generator=rng))))
     tokens = []
     with torch.no_grad():
         for a in range(0, len(pairs), batch_size):
@@ -94,7 +119,9 @@ def generate_tokens(bundle: GeneratorBundle, seeds, style: str | None = None, tr
             s = torch.tensor(s_all[a : a + batch_size])
             logits = G(z, s)  # [B, V, T, K]
             tokens.append((logits / temperature + torch.stack(noise_all[a : a + batch_size])).argmax(-1))
-    out = torch.cat(tokens).numpy().astype(np.uint8)
+    out = silence_unused_voices(torch.cat(tokens).numpy().astype(np.uint8), s_all, bundle.manifest)
+    if "key_home_shares" in bundle.manifest:
+        out = place_in_key(out, np.asarray(home_all), G.vocab_size)
     return out, [names[i] for i in s_all]
 
 

@@ -7,13 +7,15 @@ import re
 import numpy as np
 import torch
 
+from ..data.dataset import transpose_tokens
+from ..data.keys import normalising_shifts
 from ..errors import UserError
 from ..music.notes import Piece
 from ..music.roll import FIRST_PITCH_TOKEN, HOLD, REST, notes_to_tokens
 from ..sample.generate import piece_seed
 from ..sample.model import GeneratorBundle
 from .chain import FREE, InversionOptions, bar_steps, n_windows, render
-from .latents import Pair, draw, mix, noise_for, slerp, style_index
+from .latents import Pair, draw, home, mix, noise_for, slerp, style_index
 from .pieces import StudioPiece
 
 MAX_BARS = 32  # longest piece the studio makes or harmonises (a minute or two of music)
@@ -82,7 +84,7 @@ def compose(bundle: GeneratorBundle, pair: Pair, style: str | None = None, trunc
     title = f"{name} {pair[0]}.{pair[1]}" + (f" {form}" if len(form) > 1 else "")
     return StudioPiece(tokens, name, anchors.numpy(), latents.numpy(), form, pair, temperature, kind, title,
                        meta={"seed": pair[0], "index": pair[1], "truncation": truncation,
-                             "join_fit": [round(f, 3) for f in fits[1:]]})
+                             "join_fit": [round(f, 3) for f in fits[1:]], "home": home(bundle, pair, s, truncation)})
 
 
 def _noises(bundle: GeneratorBundle, p: StudioPiece) -> list[torch.Tensor]:
@@ -115,7 +117,7 @@ def variations(bundle: GeneratorBundle, parent: StudioPiece, n: int, distance: f
         out.append(StudioPiece(tokens, parent.style, anchors.numpy(), latents.numpy(), parent.form, parent.noise,
                                parent.temperature, "variation", f"{parent.title} var {k + 1} (d={distance:g})",
                                parent.melody_locked, meta={**{k2: v for k2, v in parent.meta.items()
-                                                              if k2 in ("noise_by",)},
+                                                              if k2 in ("noise_by", "home")},
                                                            "distance": distance, "variation_seed": seed}))
     return out
 
@@ -138,7 +140,7 @@ def interpolate(bundle: GeneratorBundle, a: StudioPiece, b: StudioPiece, steps: 
         tokens, latents, _ = render(bundle, z[None], s, [na if t < 0.5 else nb], temp,
                                     opts=InversionOptions(steps=0))
         out.append(StudioPiece(tokens, src.style, z[None].numpy(), latents.numpy(), "A", src.noise, temp,
-                               "interpolation", f"{a.title} -> {b.title} t={t:.2f}", meta={"t": t}))
+                               "interpolation", f"{a.title} -> {b.title} t={t:.2f}", meta={"t": t, "home": src.home}))
     return out
 
 
@@ -170,7 +172,8 @@ def continue_piece(bundle: GeneratorBundle, parent: StudioPiece, bars: int, seed
                        np.concatenate([parent.latents, latents.numpy()]), parent.form + _fresh_letters(parent.form, W),
                        parent.noise, parent.temperature, "continued", f"{parent.title} +{bars} bars",
                        meta={"continued_from": parent.title, "join_fit": [round(f, 3) for f in fits],
-                             "noise_by": "window" if by_window else "letter", "continuation_seed": seed})
+                             "noise_by": "window" if by_window else "letter", "continuation_seed": seed,
+                             "home": parent.home})
 
 
 # ---- harmonisation ---------------------------------------------------------------------------------------------
@@ -237,6 +240,7 @@ def harmonise(bundle: GeneratorBundle, melody: np.ndarray, style: str | None, pa
     bar = bar_steps(bundle)
     if len(melody) > MAX_BARS * bar:
         raise UserError(f"melody longer than {MAX_BARS} bars")
+    melody, key = _melody_to_white_keys(bundle, melody)
     z0, s, _ = draw(bundle, pair, style, truncation)
     W = n_windows(len(melody), bundle)
     anchors = torch.stack([z0] * W)
@@ -248,7 +252,18 @@ def harmonise(bundle: GeneratorBundle, melody: np.ndarray, style: str | None, pa
     return StudioPiece(tokens, name, anchors.numpy(), latents.numpy(), "A" * W, pair, temperature, "harmonised",
                        f"{title} harmonised ({name})", melody_locked=True,
                        meta={"seed": pair[0], "index": pair[1], "melody_fit": [round(f, 3) for f in fits],
-                             "noise_by": "window"})
+                             "noise_by": "window", "home": key})
+
+
+def _melody_to_white_keys(bundle: GeneratorBundle, melody: np.ndarray) -> tuple[np.ndarray, int]:
+    """A key-normalised model harmonises on the white keys: the melody moved there (data/keys.py), and the shift
+    that takes the result back to the melody's own key. Other models: the melody as it is, 0."""
+    if "key_home_shares" not in bundle.manifest:
+        return melody, 0
+    shift, ok = normalising_shifts(melody[None, None, :], bundle.low, bundle.G.vocab_size)
+    if not ok[0]:
+        return melody, 0  # spans the whole range: it cannot move, and is harmonised where it is
+    return transpose_tokens(melody[None, None, :], shift, bundle.G.vocab_size)[0, 0], -int(shift[0])
 
 
 __all__ = ["compose", "variations", "interpolate", "continue_piece", "melody_from_piece", "harmonise", "MAX_BARS",

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from ..errors import UserError
-from ..sample.generate import piece_seed, truncated_normal
+from ..sample.generate import home_shift, piece_seed, silence_unused_voices, truncated_normal
 from ..sample.model import GeneratorBundle
 
 Pair = tuple[int, int]  # (run seed, piece index), the identity of a drawn piece
@@ -40,6 +40,18 @@ def draw(bundle: GeneratorBundle, pair: Pair, style: str | None = None,
     return z, style_index(bundle, style, u), _gumbel(bundle, rng)
 
 
+def home(bundle: GeneratorBundle, pair: Pair, style: int, truncation: float | None = None) -> int:
+    """The key a key-normalised model's piece ``pair`` is heard in (semitones from the white-key position), drawn
+    after its latent, style and noise exactly as ``generate_tokens`` draws it; 0 for other models."""
+    if "key_home_shares" not in bundle.manifest:
+        return 0
+    rng = torch.Generator().manual_seed(piece_seed(*pair))
+    truncated_normal(bundle.G.z_dim, truncation, rng)
+    torch.rand(1, generator=rng)
+    _gumbel(bundle, rng)
+    return home_shift(bundle.manifest, style, float(torch.rand(1, generator=rng)))
+
+
 def noise_for(bundle: GeneratorBundle, pair: Pair, section: int = 0) -> torch.Tensor:
     """Gumbel noise [V, T, K] of a piece's section: section 0 is the piece's own (as drawn by ``draw``); other
     sections of a long form get their own, so different sections do not share their sampling choices."""
@@ -69,7 +81,8 @@ def decode(bundle: GeneratorBundle, z: torch.Tensor, style: torch.Tensor | int, 
         logits = logits / temperature
         if noise is not None:
             logits = logits + noise
-        return logits.argmax(-1).numpy().astype(np.uint8)
+        tokens = logits.argmax(-1).numpy().astype(np.uint8)
+    return silence_unused_voices(tokens, s.numpy(), bundle.manifest)
 
 
 def mix(z: torch.Tensor, eps: torch.Tensor, distance: float) -> torch.Tensor:

@@ -30,8 +30,14 @@ class StudioPiece:
     def n_bars(self) -> int:
         return self.tokens.shape[1] // 16
 
+    @property
+    def home(self) -> int:
+        """Semitones the tokens are moved by when heard: a key-normalised model composes on the white keys and
+        each piece keeps one key (see latents.home); 0 for other models."""
+        return int(self.meta.get("home", 0))
+
     def to_piece(self, bundle: GeneratorBundle) -> Piece:
-        p = tokens_to_piece(self.tokens, bundle.low, bundle.manifest, self.style, self.title)
+        p = tokens_to_piece(self.tokens, bundle.low + self.home, bundle.manifest, self.style, self.title)
         if self.tempo:
             p.tempo_qpm = float(self.tempo)
         return p

@@ -20,7 +20,7 @@ from ..errors import UserError
 from ..sample.generate import DEFAULT_SOUND, STYLE_SOUND, piece_seed
 from ..sample.model import GeneratorBundle
 from .chain import FREE, InversionOptions, bar_steps, invert
-from .latents import decode, draw, mix, style_index
+from .latents import decode, draw, home, mix, style_index
 
 STREAM = InversionOptions(steps=25, lr=0.2, prior=0.05, restarts=2)
 INTENSITY_GAIN = 2.0  # latent units along the density direction between intensity 0.5 and 0 (or 1)
@@ -80,6 +80,7 @@ class LiveStream:
         self.bundle, self.seed, self.speed, self.opts = bundle, seed, speed, opts
         self._lock = threading.Lock()
         z, s, _ = draw(bundle, (seed, 0), style)
+        self.home = home(bundle, (seed, 0), s)  # one key for the whole stream (key-normalised models)
         self.style = s
         self.anchor = z
         self.intensity = 0.5
@@ -136,7 +137,7 @@ class LiveStream:
                     end = t + 1
                     while end < bar and row[end] == 1:
                         end += 1
-                    notes.append([v, t, end - t, int(row[t]) - 2 + self.bundle.low])
+                    notes.append([v, t, end - t, int(row[t]) - 2 + self.bundle.low + self.home])
         out = Bar(self.index, played, notes, self.bundle.style_names[style], tempo, intensity,
                   1000 * (time.perf_counter() - t0))
         self.index += 1

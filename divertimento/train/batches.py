@@ -1,20 +1,30 @@
 """Training batches drawn straight from the in-memory token array (faster than a DataLoader on 2 cores),
-with per-window random transposition within the dataset's range. Uses the same helpers as WindowDataset."""
+with per-window random transposition within the dataset's range, or with every window moved onto the white-key
+diatonic set (``key_normalise``, see data/keys.py). Uses the same helpers as WindowDataset."""
 
 import numpy as np
 import torch
 
 from ..data.dataset import PreparedData, shift_bounds, transpose_tokens
+from ..data.keys import home_shift_shares, normalising_shifts
 
 
 class BatchSampler:
     def __init__(self, data: PreparedData, batch_size: int, transpose: bool, generator: torch.Generator,
-                 rank: int = 0, world: int = 1):
+                 rank: int = 0, world: int = 1, key_normalise: bool = False):
         train = data.splits["train"]
-        # DDP: each process draws from its own interleaved shard of windows
-        self.tokens = train["rolls"][rank::world]
-        self.style = torch.from_numpy(train["style"][rank::world].astype(np.int64))
+        tokens, style = train["rolls"], train["style"].astype(np.int64)
         self.vocab_size = data.manifest["vocab_size"]
+        self.home_shares: list[list[float]] | None = None  # per style, where generated windows go back to
+        if key_normalise:  # replaces random transposition: every window in its white-key position
+            shift, ok = normalising_shifts(tokens, data.low, self.vocab_size)
+            self.home_shares = home_shift_shares(shift, ok, style, len(data.style_names))
+            self.dropped = int((~ok).sum())  # windows too wide to move without leaving the range
+            tokens, style = transpose_tokens(tokens[ok], shift[ok], self.vocab_size).astype(np.uint8), style[ok]
+            transpose = False
+        # DDP: each process draws from its own interleaved shard of windows
+        self.tokens = tokens[rank::world]
+        self.style = torch.from_numpy(style[rank::world])
         lo, hi = data.manifest["augment"]["transpose"] if transpose else (0, 0)
         down, up = shift_bounds(self.tokens, self.vocab_size, lo, hi)
         self.down, self.span = torch.from_numpy(down), torch.from_numpy(up - down + 1)

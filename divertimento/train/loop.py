@@ -13,6 +13,7 @@ from ..data.dataset import PreparedData, load_prepared
 from ..errors import UserError
 from ..losses.gan_loss import GANLoss
 from ..models.discriminator import Discriminator
+from ..music.roll import FIRST_PITCH_TOKEN
 from ..sample.model import GeneratorBundle, build_generator
 from .batches import BatchSampler
 from .checkpoint import (
@@ -33,13 +34,19 @@ SAMPLE_SEED = 2024  # the fixed seeds of the progress grids: (SAMPLE_SEED, i)
 def data_summary(data: PreparedData) -> dict:
     """What a model must remember of its data to generate and to refuse mismatched checkpoints."""
     m = data.manifest
-    counts = np.bincount(data.splits["train"]["style"], minlength=len(m["style_names"]))
+    train = data.splits["train"]
+    counts = np.bincount(train["style"], minlength=len(m["style_names"]))
+    # per style and voice, the share of training windows in which the voice plays a note
+    plays = (train["rolls"] >= FIRST_PITCH_TOKEN).any(-1).astype(np.float64)  # [N, V]
+    voice_use = np.stack([plays[train["style"] == s].mean(0) if counts[s] else np.ones(plays.shape[1])
+                          for s in range(len(counts))])
     return {
         "layout": m["layout"], "roles": m["roles"], "monophonic": m["monophonic"],
         "steps_per_quarter": m["steps_per_quarter"], "window_steps": m["window_steps"],
         "pitch_range": m["pitch_range"], "vocab_size": m["vocab_size"], "style_names": m["style_names"],
         "style_shares": (counts / max(counts.sum(), 1)).round(6).tolist(), "meters": m["meters"],
         "content_hash": m["content_hash"], "train_windows": int(counts.sum()),
+        "voice_use": voice_use.round(4).tolist(),
     }
 
 
@@ -90,9 +97,9 @@ def _prepare_run_dir(out: Path, cfg: TrainConfig, resume: bool, info: DistInfo) 
     return None
 
 
-def _init_weights(source: str, summary: dict, G, D) -> None:
+def _init_weights(source: str, summary: dict, G, D, E=None) -> None:
     """Start from another run's G, D and G_ema (G_ema is copied from G by make_ema, so G takes G_ema's weights:
-    the smoothed generator is the better starting point)."""
+    the smoothed generator is the better starting point), and its VAE-GAN encoder when both runs have one."""
     from .checkpoint import module_state, read_file
 
     path = Path(source)
@@ -107,6 +114,8 @@ def _init_weights(source: str, summary: dict, G, D) -> None:
     try:
         G.load_state_dict(module_state(tensors, "G_ema"))
         D.load_state_dict(module_state(tensors, "D"))
+        if E is not None and any(k.startswith("E.") for k in tensors):
+            E.load_state_dict(module_state(tensors, "E"))
     except RuntimeError as e:
         raise UserError(f"init_from: {ckpt} has another architecture ({str(e).splitlines()[0][:80]})") from None
 
@@ -157,7 +166,7 @@ def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, 
     D = build_discriminator(cfg, summary)
     E = build_encoder(cfg, summary)
     if cfg.init_from and ckpt is None:
-        _init_weights(cfg.init_from, summary, G, D)
+        _init_weights(cfg.init_from, summary, G, D, E)
     for module in (G, D, E):
         if module is not None:
             broadcast_module(module, info)
@@ -174,7 +183,9 @@ def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, 
             rng.manual_seed(int(torch.randint(2**62, (1,), generator=rng)) + info.rank)
     if info.main:
         write_json_atomic(out / "config.json", cfg.to_dict())
-    sampler = BatchSampler(data, cfg.batch_size, cfg.transpose, rng, info.rank, info.world)
+    sampler = BatchSampler(data, cfg.batch_size, cfg.transpose, rng, info.rank, info.world, cfg.key_normalise)
+    if sampler.home_shares is not None:  # header holds summary: every checkpoint and model file gets them
+        summary["key_home_shares"] = sampler.home_shares
     loss = GANLoss(G, D, cfg, summary["vocab_size"], rng, E)
     beta = ema_beta(cfg.batch_size * info.world, cfg.ema_kimg)
     stats = StatsLog(out, enabled=info.main)
