@@ -121,7 +121,7 @@ def test_a_style_keeps_its_instrumentation(tiny_run, small_data):
     bundle = load_generator(tiny_run)
     train = load_prepared(small_data).splits["train"]
     names = bundle.style_names
-    for s, name in enumerate(names):
+    for s in range(len(names)):
         windows = [w for w, st in zip(train["rolls"], train["style"]) if st == s]
         expected = [sum(1 for w in windows if (w[v] >= 2).any()) / len(windows) for v in range(4)]
         assert np.allclose(bundle.manifest["voice_use"][s], expected, atol=1e-4)

@@ -6,7 +6,11 @@ import pytest
 
 from divertimento.config import config_from_dict
 from divertimento.data.keys import (
-    WHITE, home_shift_shares, normalising_shifts, place_in_key, sounding_pitch_classes,
+    WHITE,
+    home_shift_shares,
+    normalising_shifts,
+    place_in_key,
+    sounding_pitch_classes,
 )
 from divertimento.music.notes import Piece, Track
 from divertimento.sample.generate import generate_tokens, load_generator

@@ -61,7 +61,7 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 1.0, iters: int = 25)
     reg = l2 * np.eye(Xb.shape[1])
     reg[-1, -1] = 1e-6
     for _ in range(iters):
-        p = 1 / (1 + np.exp(-Xb @ w))
+        p = 0.5 * (1 + np.tanh(0.5 * (Xb @ w)))  # the logistic function, without exp's overflow for large |x|
         g = Xb.T @ (p - y) + reg @ w
         H = (Xb * (p * (1 - p))[:, None]).T @ Xb + reg
         w -= np.linalg.solve(H, g)
