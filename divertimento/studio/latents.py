@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from ..errors import UserError
-from ..sample.generate import home_shift, piece_seed, silence_unused_voices, truncated_normal
+from ..sample.generate import draw_index, home_shift, piece_seed, silence_unused_voices, truncated_normal
 from ..sample.model import GeneratorBundle
 
 Pair = tuple[int, int]  # (run seed, piece index), the identity of a drawn piece
@@ -17,8 +17,7 @@ def style_index(bundle: GeneratorBundle, style: str | None, u: float = 0.0) -> i
     """Index of ``style``; None draws one by the training data's shares from the uniform number ``u``."""
     names = bundle.style_names
     if style is None:
-        shares = np.asarray(bundle.style_shares, dtype=np.float64)
-        return int(min(np.searchsorted(np.cumsum(shares), u * shares.sum()), len(names) - 1))
+        return draw_index(u, bundle.style_shares)
     if style not in names:
         raise UserError(f"unknown style {style!r}; this model knows {', '.join(names)}")
     return names.index(style)
