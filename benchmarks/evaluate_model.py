@@ -1,6 +1,6 @@
 """Figures for a model card: a model's samples against held-out real data, next to real test windows.
 
-    python benchmarks/evaluate_model.py --model divertimento/assets/default_model.safetensors --data data/default \
+    python benchmarks/evaluate_model.py [--model divertimento/assets/default_model.safetensors] --data data/default \
         [--n 1000] [--temperatures 0.05,0.5,1.0]
 
 Rows: real test windows vs the train split (the best a model can do), then the model at each sampling
@@ -15,9 +15,9 @@ import time
 
 import numpy as np
 
+from divertimento.baselines.sample import load_model
 from divertimento.data.dataset import load_prepared
 from divertimento.metrics import evaluate_windows
-from divertimento.sample.generate import generate_tokens, load_generator
 
 KEYS = {
     "QN": "descriptors/qualified_note_rate",
@@ -55,7 +55,7 @@ def main() -> None:
                     help="also a table of descriptors per style at sampling temperature T")
     args = ap.parse_args()
     data = load_prepared(args.data)
-    bundle = load_generator(args.model)
+    bundle = load_model(args.model)  # GAN, VAE or AR; none = the shipped default for pieces
     rng = np.random.default_rng(0)
     test = data.splits["test"]
     pick = rng.choice(len(test["rolls"]), size=min(args.n, len(test["rolls"])), replace=False)
@@ -64,7 +64,7 @@ def main() -> None:
     results["real test"] = evaluate_windows(test["rolls"][pick], args.data, low=data.low,
                                             style=test["style"][pick].astype(np.int64), style_names=data.style_names)
     for t in (float(x) for x in args.temperatures.split(",")):
-        tokens, styles = generate_tokens(bundle, [(123, i) for i in range(args.n)], temperature=t)
+        tokens, styles = bundle.generate_tokens([(123, i) for i in range(args.n)], temperature=t)
         results[f"model T={t}"] = evaluate_windows(tokens, args.data, low=bundle.low)
     print(f"{args.n} windows per row; reference = train split of {args.data}; {time.perf_counter() - t0:.0f} s")
     print("| set | " + " | ".join(KEYS) + " |")
@@ -93,7 +93,7 @@ def per_style(bundle, data, data_dir: str, n: int, temperature: float) -> dict:
     print("|---|" + "---|" * len(STYLE_KEYS))
     for s, name in enumerate(data.style_names):
         real = test["rolls"][test["style"] == s][:n]
-        tokens, _ = generate_tokens(bundle, [(321, i) for i in range(n)], style=name, temperature=temperature)
+        tokens, _ = bundle.generate_tokens([(321, i) for i in range(n)], style=name, temperature=temperature)
         m = evaluate_windows(tokens, data_dir, low=bundle.low, train=None, metrics=["descriptors"])
         r = evaluate_windows(real, data_dir, low=data.low, train=None, metrics=["descriptors"])
         out[name] = {"model": m, "real": r}

@@ -5,8 +5,8 @@ import time
 from pathlib import Path
 
 from .atomic import write_bytes_atomic
+from .baselines.sample import load_model
 from .sample.export import prepare_out_dir, write_piece_files
-from .sample.generate import generate_pieces, load_generator
 
 DEMO_SEED = 7
 
@@ -47,18 +47,18 @@ h1 {{ font-weight: 600; }} h2 {{ margin-top: 2rem; text-transform: capitalize; }
 
 def run_demo(out: str | Path, per_style: int = 2, model: str | None = None, audio: str = "ogg") -> Path:
     t0 = time.perf_counter()
-    bundle = load_generator(model)
+    sampler = load_model(model)
     out = prepare_out_dir(out)
     formats = ["mid", audio, "png"]
     entries = []
-    for style in bundle.style_names:
+    for style in sampler.style_names:
         pairs = [(DEMO_SEED, i) for i in range(per_style)]
-        for piece, (seed, i) in zip(generate_pieces(bundle, pairs, style=style), pairs):
+        for piece, (seed, i) in zip(sampler.generate_pieces(pairs, style=style, temperature=None), pairs):
             stem = f"{style}-{i + 1:02d}"
             files = write_piece_files(piece, out, stem, formats)
             entries.append({"style": style, "title": f"{style} #{i + 1} (seed {seed}.{i})", "notes": piece.n_notes,
                             "files": files})
-    step = bundle.header.get("step", "?")
-    note = (f"{len(entries)} four-bar pieces from {bundle.path.name} (step {step}), "
+    step = sampler.header.get("step", "?")
+    note = (f"{len(entries)} four-bar pieces from {sampler.path.name} ({sampler.kind}, step {step}), "
             f"generated in {time.perf_counter() - t0:.0f} s on this machine. Same seed, same music.")
     return write_index(out, entries, "divertimento demo", note)

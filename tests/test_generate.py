@@ -131,3 +131,20 @@ def test_a_style_keeps_its_instrumentation(tiny_run, small_data):
     assert (tokens[:, 1:] == 0).all() and (tokens[:, 0] >= 2).any()
     bach, _ = generate_tokens(bundle, range(20), style="bach", temperature=1.0)
     assert (bach[:, 1:] >= 2).any()  # an untrained tiny model plays every voice of a chorale
+
+
+def test_generate_defaults_to_the_model_the_ablation_ranks_best(tmp_path, capsys):
+    """Without --model, generate uses the shipped AR model; the studio's latent tools keep the shipped GAN."""
+    from divertimento.baselines.sample import PIECES_MODEL, load_model
+    from divertimento.sample.model import DEFAULT_MODEL
+
+    sampler = load_model(None)
+    assert sampler.path == PIECES_MODEL and sampler.kind == "ar"
+    assert load_generator(None).path == DEFAULT_MODEL and load_generator(None).G.z_dim > 0
+    code, out, _ = run_cli(["generate", "--out", str(tmp_path / "g"), "--n", "2", "--style", "irish"], capsys)
+    assert code == 0
+    meta = json.loads((tmp_path / "g" / "generated.json").read_text())
+    assert meta["kind"] == "ar" and meta["model"] == str(PIECES_MODEL) and len(meta["pieces"]) == 2
+    for piece in meta["pieces"]:
+        score = symusic.Score(str(tmp_path / "g" / piece["files"]["mid"]))
+        assert sum(len(t.notes) for t in score.tracks) == piece["notes"] > 0

@@ -17,11 +17,15 @@ import torch
 
 from ..errors import UserError
 from ..sample.generate import check_request, draw_style, generate_tokens, piece_seed, seed_pairs, tokens_to_piece
-from ..sample.model import GeneratorBundle, load_generator, resolve_model_path
+from ..sample.model import DEFAULT_MODEL, GeneratorBundle, load_generator, resolve_model_path
 from ..train.checkpoint import module_state, read_file
 from .ar import ARModel
 
 MODEL_KINDS = ("gan", "vae", "ar")
+# What `generate` and `demo` use without --model: the shipped model the ablation ranks best (docs/ablation.md),
+# the autoregressive one. The studio's latent tools (variations, harmonisation, steering) need a latent, so they
+# use the shipped GAN (sample.model.DEFAULT_MODEL).
+PIECES_MODEL = DEFAULT_MODEL.parent / "default_ar_model.safetensors"
 
 
 def model_kind(header: dict) -> str:
@@ -61,6 +65,12 @@ class ModelSampler:
         return bool(module.conditional)
 
     @property
+    def default_temperature(self) -> float:
+        """The model file's recommended sampling temperature (its model card says how it was chosen); 1.0 = the
+        model's own distribution where the file names none."""
+        return float(self.header.get("sampling", {}).get("temperature", 1.0))
+
+    @property
     def has_latent(self) -> bool:
         """Whether truncation applies (a latent z ~ N(0, I) to truncate)."""
         return self.kind in ("gan", "vae")
@@ -68,16 +78,17 @@ class ModelSampler:
     def generate_tokens(self, seeds, style: str | None = None, truncation: float | None = None,
                         temperature: float | None = 1.0, batch_size: int = 256) -> tuple[np.ndarray, list[str]]:
         """Token windows [N, V, T] uint8 (relative to ``low``) and each window's style name; deterministic per
-        (seed, index). ``temperature`` None = the model file's recommended temperature (GAN/VAE) or 1.0 (AR)."""
+        (seed, index). ``temperature`` None = the model file's recommended temperature."""
         if self.bundle is not None:
             return generate_tokens(self.bundle, seeds, style, truncation, temperature, batch_size)
-        return _ar_tokens(self, seeds, style, truncation, 1.0 if temperature is None else temperature, batch_size)
+        temperature = self.default_temperature if temperature is None else temperature
+        return _ar_tokens(self, seeds, style, truncation, temperature, batch_size)
 
     def generate_pieces(self, seeds, style: str | None = None, truncation: float | None = None,
-                        temperature: float | None = 1.0):
+                        temperature: float | None = None):
         pairs = seed_pairs(seeds)
         tokens, styles = self.generate_tokens(pairs, style, truncation, temperature)
-        return [tokens_to_piece(t, self.low, self.manifest, s, f"{self.kind} {s} seed {seed}.{index}")
+        return [tokens_to_piece(t, self.low, self.manifest, s, f"{s} seed {seed}.{index}")
                 for t, s, (seed, index) in zip(tokens, styles, pairs)]
 
 
@@ -103,7 +114,10 @@ def _ar_tokens(sampler: ModelSampler, seeds, style, truncation, temperature, bat
 
 
 def load_model(path: str | Path | None) -> ModelSampler:
-    """A sampler for a GAN, VAE or AR model file (or a run dir holding model.safetensors)."""
+    """A sampler for a GAN, VAE or AR model file (or a run dir holding model.safetensors); None = the shipped
+    model for pieces (``PIECES_MODEL``, or the shipped GAN in an installation without it)."""
+    if path is None and PIECES_MODEL.is_file():
+        path = PIECES_MODEL
     p = resolve_model_path(path)
     header, tensors = read_file(p)
     kind = model_kind(header)

@@ -26,7 +26,9 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--model", default=None, help="model file, checkpoint or run dir (default: the shipped model)")
+    p.add_argument("--model", default=None,
+                   help="GAN, VAE or AR model file, checkpoint or run dir (default: the shipped model the ablation "
+                        "ranks best)")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--n", type=int, default=8, help="number of pieces (default 8)")
     p.add_argument("--style", default=None, help="style to generate; default: drawn by the data's shares")
@@ -41,8 +43,9 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from ..atomic import write_json_atomic
+    from ..baselines.sample import load_model
     from ..sample.export import parse_formats, prepare_out_dir, write_piece_files
-    from ..sample.generate import MAX_PIECES, generate_pieces, load_generator
+    from ..sample.generate import MAX_PIECES
 
     formats = parse_formats(args.formats)
     if args.seeds is not None:
@@ -51,16 +54,17 @@ def run(args) -> int:
         if not 1 <= args.n <= MAX_PIECES:
             raise UserError(f"--n must be 1..{MAX_PIECES} (got {args.n})")
         pairs = [(args.seed, i) for i in range(args.n)]
-    bundle = load_generator(args.model)
-    pieces = generate_pieces(bundle, pairs, args.style, args.truncation, args.temperature)
+    sampler = load_model(args.model)
+    pieces = sampler.generate_pieces(pairs, args.style, args.truncation, args.temperature)
     out = prepare_out_dir(args.out)
     index = []
     for piece, (seed, i) in zip(pieces, pairs):
         stem = f"{piece.meta['style']}-seed{seed}-{i:04d}"
         files = write_piece_files(piece, out, stem, formats)
         index.append({"seed": seed, "index": i, "style": piece.meta["style"], "notes": piece.n_notes, "files": files})
-    write_json_atomic(out / "generated.json", {"model": str(bundle.path), "truncation": args.truncation,
-                                               "temperature": args.temperature or bundle.default_temperature,
+    write_json_atomic(out / "generated.json", {"model": str(sampler.path), "kind": sampler.kind,
+                                               "truncation": args.truncation,
+                                               "temperature": args.temperature or sampler.default_temperature,
                                                "pieces": index})
     print(f"wrote {len(pieces)} pieces ({', '.join(formats)}) to {out}")
     return 0
