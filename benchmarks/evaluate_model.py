@@ -55,7 +55,7 @@ def main() -> None:
                     help="also a table of descriptors per style at sampling temperature T")
     args = ap.parse_args()
     data = load_prepared(args.data)
-    bundle = load_model(args.model)  # GAN, VAE or AR; none = the shipped default for pieces
+    sampler = load_model(args.model)  # GAN, VAE or AR; none = the shipped default for pieces
     rng = np.random.default_rng(0)
     test = data.splits["test"]
     pick = rng.choice(len(test["rolls"]), size=min(args.n, len(test["rolls"])), replace=False)
@@ -64,8 +64,8 @@ def main() -> None:
     results["real test"] = evaluate_windows(test["rolls"][pick], args.data, low=data.low,
                                             style=test["style"][pick].astype(np.int64), style_names=data.style_names)
     for t in (float(x) for x in args.temperatures.split(",")):
-        tokens, styles = bundle.generate_tokens([(123, i) for i in range(args.n)], temperature=t)
-        results[f"model T={t}"] = evaluate_windows(tokens, args.data, low=bundle.low)
+        tokens, styles = sampler.generate_tokens([(123, i) for i in range(args.n)], temperature=t)
+        results[f"model T={t}"] = evaluate_windows(tokens, args.data, low=sampler.low)
     print(f"{args.n} windows per row; reference = train split of {args.data}; {time.perf_counter() - t0:.0f} s")
     print("| set | " + " | ".join(KEYS) + " |")
     print("|---|" + "---|" * len(KEYS))
@@ -75,7 +75,7 @@ def main() -> None:
     if shares:
         print("style shares (last row):", json.dumps({k.split("/")[-1]: round(v, 3) for k, v in shares.items()}))
     if args.per_style is not None:
-        results["per style"] = per_style(bundle, data, args.data, args.n, args.per_style)
+        results["per style"] = per_style(sampler, data, args.data, args.n, args.per_style)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
@@ -84,7 +84,7 @@ def main() -> None:
 STYLE_KEYS = ("QN", "UPC", "poly", "in-scale", "EB")
 
 
-def per_style(bundle, data, data_dir: str, n: int, temperature: float) -> dict:
+def per_style(sampler, data, data_dir: str, n: int, temperature: float) -> dict:
     """Descriptors of n windows per style against (up to n of) that style's test windows; prints a table."""
     test = data.splits["test"]
     out = {}
@@ -93,8 +93,8 @@ def per_style(bundle, data, data_dir: str, n: int, temperature: float) -> dict:
     print("|---|" + "---|" * len(STYLE_KEYS))
     for s, name in enumerate(data.style_names):
         real = test["rolls"][test["style"] == s][:n]
-        tokens, _ = bundle.generate_tokens([(321, i) for i in range(n)], style=name, temperature=temperature)
-        m = evaluate_windows(tokens, data_dir, low=bundle.low, train=None, metrics=["descriptors"])
+        tokens, _ = sampler.generate_tokens([(321, i) for i in range(n)], style=name, temperature=temperature)
+        m = evaluate_windows(tokens, data_dir, low=sampler.low, train=None, metrics=["descriptors"])
         r = evaluate_windows(real, data_dir, low=data.low, train=None, metrics=["descriptors"])
         out[name] = {"model": m, "real": r}
         cells = [f"{m[KEYS[k]]:.3f} / {r[KEYS[k]]:.3f}" for k in STYLE_KEYS]

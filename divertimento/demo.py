@@ -53,7 +53,7 @@ def run_demo(out: str | Path, per_style: int = 2, model: str | None = None, audi
     entries = []
     for style in sampler.style_names:
         pairs = [(DEMO_SEED, i) for i in range(per_style)]
-        for piece, (seed, i) in zip(sampler.generate_pieces(pairs, style=style, temperature=None), pairs):
+        for piece, (seed, i) in zip(sampler.generate_pieces(pairs, style=style), pairs):
             stem = f"{style}-{i + 1:02d}"
             files = write_piece_files(piece, out, stem, formats)
             entries.append({"style": style, "title": f"{style} #{i + 1} (seed {seed}.{i})", "notes": piece.n_notes,

@@ -59,10 +59,11 @@ def draw_style(u: float, style: str | None, names: list[str], shares) -> int:
     return names.index(style) if style is not None else draw_index(u, shares)
 
 
-def home_shift(bundle_manifest: dict, style: int, u: float) -> int:
+def home_shift(manifest: dict, style: int, u: float) -> int:
     """Semitones a key-normalised model's window of ``style`` is moved by, drawn by the data's own key
-    distribution of that style (data/keys.py); 0 for a model trained in all keys."""
-    shares = bundle_manifest.get("key_home_shares")
+    distribution of that style (data/keys.py, stored in the model's data summary); 0 for a model trained in all
+    keys."""
+    shares = manifest.get("key_home_shares")
     return 0 if shares is None else int(SHIFTS[draw_index(u, shares[style])])
 
 

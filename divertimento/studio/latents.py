@@ -29,14 +29,19 @@ def _gumbel(bundle: GeneratorBundle, rng: torch.Generator) -> torch.Tensor:
     return -torch.log(-torch.log(u))  # [V, T, K]
 
 
-def draw(bundle: GeneratorBundle, pair: Pair, style: str | None = None,
-         truncation: float | None = None) -> tuple[torch.Tensor, int, torch.Tensor]:
-    """(z [Z], style index, Gumbel noise [V, T, K]) for a piece, in the very order ``generate_tokens`` draws
-    them, so the studio's piece (s, i) is the CLI's piece (s, i)."""
+def _draws(bundle: GeneratorBundle, pair: Pair, style: str | None, truncation: float | None):
+    """(z [Z], style index, Gumbel noise [V, T, K], the piece's generator after them), in the very order
+    ``generate_tokens`` draws them, so the studio's piece (s, i) is the CLI's piece (s, i)."""
     rng = torch.Generator().manual_seed(piece_seed(*pair))
     z = truncated_normal(bundle.G.z_dim, truncation, rng)
     u = float(torch.rand(1, generator=rng))
-    return z, style_index(bundle, style, u), _gumbel(bundle, rng)
+    return z, style_index(bundle, style, u), _gumbel(bundle, rng), rng
+
+
+def draw(bundle: GeneratorBundle, pair: Pair, style: str | None = None,
+         truncation: float | None = None) -> tuple[torch.Tensor, int, torch.Tensor]:
+    """(z [Z], style index, Gumbel noise [V, T, K]) for a piece, as ``generate_tokens`` draws them."""
+    return _draws(bundle, pair, style, truncation)[:3]
 
 
 def home(bundle: GeneratorBundle, pair: Pair, style: int, truncation: float | None = None) -> int:
@@ -44,10 +49,7 @@ def home(bundle: GeneratorBundle, pair: Pair, style: int, truncation: float | No
     after its latent, style and noise exactly as ``generate_tokens`` draws it; 0 for other models."""
     if "key_home_shares" not in bundle.manifest:
         return 0
-    rng = torch.Generator().manual_seed(piece_seed(*pair))
-    truncated_normal(bundle.G.z_dim, truncation, rng)
-    torch.rand(1, generator=rng)
-    _gumbel(bundle, rng)
+    rng = _draws(bundle, pair, None, truncation)[3]
     return home_shift(bundle.manifest, style, float(torch.rand(1, generator=rng)))
 
 

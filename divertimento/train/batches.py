@@ -16,10 +16,11 @@ class BatchSampler:
         tokens, style = train["rolls"], train["style"].astype(np.int64)
         self.vocab_size = data.manifest["vocab_size"]
         self.home_shares: list[list[float]] | None = None  # per style, where generated windows go back to
+        self.dropped = 0  # windows too wide to move onto the white keys without leaving the range
         if key_normalise:  # replaces random transposition: every window in its white-key position
             shift, ok = normalising_shifts(tokens, data.low, self.vocab_size)
             self.home_shares = home_shift_shares(shift, ok, style, len(data.style_names))
-            self.dropped = int((~ok).sum())  # windows too wide to move without leaving the range
+            self.dropped = int((~ok).sum())
             tokens, style = transpose_tokens(tokens[ok], shift[ok], self.vocab_size).astype(np.uint8), style[ok]
             transpose = False
         # DDP: each process draws from its own interleaved shard of windows

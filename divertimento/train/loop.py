@@ -174,6 +174,10 @@ def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, 
     opt_G, opt_D = make_optimizers(cfg, G, D, E)
     extra = {"E": E} if E is not None else {}
     rng = torch.Generator().manual_seed(cfg.seed * 1000 + info.rank)
+    # the sampler draws nothing when built: building it before the checkpoint's RNG state is restored is safe
+    sampler = BatchSampler(data, cfg.batch_size, cfg.transpose, rng, info.rank, info.world, cfg.key_normalise)
+    if sampler.home_shares is not None:  # every checkpoint and model file remembers where its keys go back to
+        summary["key_home_shares"] = sampler.home_shares
     header = {"config": cfg.to_dict(), "data": summary, "data_dir": str(data_dir)}
     start_step, elapsed_before = 0, 0.0
     if ckpt is not None:
@@ -183,9 +187,6 @@ def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, 
             rng.manual_seed(int(torch.randint(2**62, (1,), generator=rng)) + info.rank)
     if info.main:
         write_json_atomic(out / "config.json", cfg.to_dict())
-    sampler = BatchSampler(data, cfg.batch_size, cfg.transpose, rng, info.rank, info.world, cfg.key_normalise)
-    if sampler.home_shares is not None:  # header holds summary: every checkpoint and model file gets them
-        summary["key_home_shares"] = sampler.home_shares
     loss = GANLoss(G, D, cfg, summary["vocab_size"], rng, E)
     beta = ema_beta(cfg.batch_size * info.world, cfg.ema_kimg)
     stats = StatsLog(out, enabled=info.main)
