@@ -10,7 +10,7 @@ import torch
 from divertimento.baselines.ar import ARModel
 from divertimento.baselines.config import baseline_config_from_dict
 from divertimento.baselines.sample import load_model
-from divertimento.baselines.train import loss_and_stats, train_baseline
+from divertimento.baselines.train import heldout_terms, loss_and_stats, lr_at, train_baseline
 from divertimento.baselines.vae import categorical_nll
 from divertimento.errors import UserError
 
@@ -85,7 +85,7 @@ def test_loss_is_mean_nll():
 def test_trained_ar_samples_deterministically(small_data, tmp_path):
     out = tmp_path / "ar"
     row = train_baseline(small_data, out, baseline_config_from_dict(TINY_AR), progress=False)
-    assert row["step"] == 6 and "AR/nll" in row
+    assert row["step"] == 6 and "AR/nll" in row and row["lr"] == pytest.approx(1e-3)
     assert (out / "model.safetensors").is_file() and (out / "samples" / "final.png").is_file()
     sampler = load_model(out / "model.safetensors")
     assert sampler.kind == "ar" and not sampler.has_latent
@@ -109,3 +109,34 @@ def test_trained_ar_samples_deterministically(small_data, tmp_path):
 
     with pytest.raises(UserError, match="does not match"):
         load_generator(out)
+
+
+def test_cosine_learning_rate_by_hand():
+    cfg = baseline_config_from_dict({**TINY_AR, "steps": 5, "lr": 1e-3, "lr_final": 0.1})
+    # progress 0, 1/4, 1/2, 1: lr * (0.1 + 0.9 * (1 + cos(pi p)) / 2)
+    assert [lr_at(s, cfg) for s in (0, 1, 2, 4)] == pytest.approx([1e-3, 1e-3 * (0.1 + 0.45 * (1 + math.sqrt(0.5))),
+                                                                  5.5e-4, 1e-4])
+    assert lr_at(3, baseline_config_from_dict(TINY_AR)) == 1e-3  # lr_final 1 = constant
+    with pytest.raises(UserError, match="lr_final"):
+        baseline_config_from_dict({**TINY_AR, "lr_final": 1.5})
+
+
+def test_heldout_nll_is_the_val_windows_mean(small_data, tmp_path):
+    from divertimento.data.dataset import load_prepared
+    from divertimento.train.loop import data_summary
+
+    data = load_prepared(small_data)
+    cfg = baseline_config_from_dict(TINY_AR)
+    torch.manual_seed(0)
+    from divertimento.baselines.train import build_baseline
+
+    model = build_baseline(cfg, data_summary(data)).eval()
+    val = data.splits["val"]
+    n = min(len(val["rolls"]), 2048)
+    assert n > 3
+    # one window at a time, straight from the model's log-probabilities
+    per_window = [-model.log_probs(torch.from_numpy(val["rolls"][i : i + 1].astype(np.int64)),
+                                   torch.tensor([int(val["style"][i])])).sum().item() for i in range(n)]
+    terms = heldout_terms(model, cfg, data, batch_size=3)
+    assert terms["heldout/AR/nll"] == pytest.approx(float(np.mean(per_window)), rel=1e-4)
+    assert "heldout/lr" not in terms

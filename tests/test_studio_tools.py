@@ -11,10 +11,10 @@ from divertimento.music.notes import Piece, Track
 from divertimento.music.roll import HOLD
 from divertimento.sample.generate import generate_tokens
 from divertimento.sample.model import load_generator
+from divertimento.sample.originality import Originality
 from divertimento.studio import compose as C
 from divertimento.studio.chain import FREE, InversionOptions, invert
 from divertimento.studio.latents import decode, draw, mix, slerp
-from divertimento.studio.originality import Originality
 from divertimento.studio.service import GenerateRequest, Studio
 from divertimento.studio.simulate import simulate
 from divertimento.studio.steering import Rating, recommend, similarity

@@ -141,6 +141,9 @@ def _same_config(run_dir: Path, cfg, ignore: tuple[str, ...] = ("threads",)) -> 
         return False
     old = json.loads(path.read_text())
     want = cfg.to_dict()
+    # a key added to the config after the run was made is the same when it holds the value every old run had
+    defaults = type(cfg)().to_dict()
+    old = {**{k: v for k, v in defaults.items() if k not in old}, **old}
     return {k: v for k, v in old.items() if k not in ignore} == {k: v for k, v in want.items() if k not in ignore}
 
 

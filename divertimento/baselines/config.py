@@ -32,6 +32,7 @@ class BaselineConfig:
     dropout: float = 0.0  # dropout between LSTM layers (training only)
     # optimiser (Adam)
     lr: float = 1e-3
+    lr_final: float = 1.0  # learning rate at the last step as a fraction of lr, reached by a cosine; 1 = constant
     beta1: float = 0.9
     beta2: float = 0.999
     grad_clip: float = 1.0  # max global gradient norm; 0 = no clipping
@@ -52,6 +53,8 @@ class BaselineConfig:
             raise UserError("batch_size or steps is absurdly large")
         if not self.lr > 0:
             raise UserError("lr must be > 0")
+        if not 0 <= self.lr_final <= 1:
+            raise UserError(f"lr_final must lie in [0, 1] (got {self.lr_final})")
         if self.kl_weight < 0 or self.kl_warmup < 0 or self.grad_clip < 0 or self.sample_count < 0:
             raise UserError("kl_weight, kl_warmup, grad_clip and sample_count must be >= 0")
         if not 0 <= self.dropout < 1:

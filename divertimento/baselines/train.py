@@ -4,9 +4,11 @@ and stats log, with one maximum-likelihood (AR) or ELBO (VAE) update per step.
 No exact resume (the ablation restarts an interrupted baseline run from scratch; runs are minutes long)."""
 
 import json
+import math
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors.torch import save as st_save
 
@@ -52,6 +54,38 @@ def loss_and_stats(model, cfg: BaselineConfig, step: int, tokens: torch.Tensor, 
     nll = categorical_nll(model(tokens, style if model.conditional else None), tokens)
     loss = nll.mean()
     return loss, {"AR/loss": loss.item(), "AR/nll": loss.item(), "AR/nll_per_token": loss.item() / per_window_tokens}
+
+
+def lr_at(step: int, cfg: BaselineConfig) -> float:
+    """Learning rate of update ``step`` (0-based): a cosine from ``lr`` at the first update to ``lr * lr_final``
+    at the last; constant when ``lr_final`` = 1."""
+    if cfg.lr_final == 1.0 or cfg.steps <= 1:
+        return cfg.lr
+    progress = step / (cfg.steps - 1)
+    return cfg.lr * (cfg.lr_final + (1 - cfg.lr_final) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+HELDOUT_WINDOWS = 2048  # val windows the final held-out loss is measured on (the first ones, no transposition)
+
+
+@torch.no_grad()
+def heldout_terms(model, cfg: BaselineConfig, data, batch_size: int = 256) -> dict:
+    """The loss terms on the val split (mean over its first HELDOUT_WINDOWS windows), named ``heldout/<term>``:
+    the training loss alone cannot tell learning from memorising. Empty when there is no val split."""
+    val = data.splits.get("val")
+    if val is None or len(val["rolls"]) == 0:
+        return {}
+    tokens = torch.from_numpy(val["rolls"][:HELDOUT_WINDOWS].astype(np.int64))
+    style = torch.from_numpy(val["style"][:HELDOUT_WINDOWS].astype(np.int64))
+    rng = torch.Generator().manual_seed(0)
+    model.eval()
+    sums: dict[str, float] = {}
+    for a in range(0, len(tokens), batch_size):
+        _, terms = loss_and_stats(model, cfg, cfg.steps, tokens[a : a + batch_size], style[a : a + batch_size], rng)
+        n = len(tokens[a : a + batch_size])
+        for k, v in terms.items():
+            sums[k] = sums.get(k, 0.0) + v * n
+    return {f"heldout/{k}": round(v / len(tokens), 5) for k, v in sums.items() if not k.endswith("/beta")}
 
 
 def _model_tensors(prefix: str, module: torch.nn.Module, tensors: dict) -> None:
@@ -113,8 +147,12 @@ def train_baseline(data_dir: str | Path, out: str | Path, cfg: BaselineConfig, p
     row: dict = {}
     seen = 0
     for step in range(cfg.steps):
+        lr = lr_at(step, cfg)
+        for group in opt.param_groups:
+            group["lr"] = lr
         tokens, style = sampler()
         loss, terms = loss_and_stats(model, cfg, step, tokens, style, rng)
+        terms["lr"] = lr
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.grad_clip > 0:
@@ -135,10 +173,10 @@ def train_baseline(data_dir: str | Path, out: str | Path, cfg: BaselineConfig, p
     if bar is not None:
         bar.close()
     stats.close()
-    model.eval()
     elapsed = round(time.perf_counter() - t0, 1)
+    heldout = heldout_terms(model, cfg, data)
     meta = {"data": summary, "data_dir": str(data_dir), "step": cfg.steps, "elapsed_s": elapsed,
-            "final_stats": row, "params": count_params(model)}
+            "final_stats": row, "heldout": heldout, "params": count_params(model)}
     save_baseline_model(out / "model.safetensors", model, cfg, meta)
     write_json_atomic(out / "summary.json", {k: v for k, v in meta.items() if k != "data"} | {
         "kind": cfg.kind, "config": cfg.to_dict(),

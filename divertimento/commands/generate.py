@@ -1,3 +1,5 @@
+import sys
+
 from ..errors import UserError
 
 
@@ -39,13 +41,20 @@ def add_arguments(p) -> None:
     p.add_argument("--temperature", type=float, default=None,
                    help="sampling temperature of the tokens (default: the model's recommended value)")
     p.add_argument("--formats", default="mid,png", help="comma list of mid,musicxml,ogg,wav,png (default mid,png)")
+    p.add_argument("--keep-copies", action="store_true",
+                   help="keep pieces that are near-copies of a training window (default: such a piece is drawn "
+                        "again, up to 3 times, when the model's training data is on this machine)")
+    p.add_argument("--train-data", default=None,
+                   help="the model's prepared training data, for the near-copy check (default: the data_dir the "
+                        "model file names)")
 
 
 def run(args) -> int:
     from ..atomic import write_json_atomic
     from ..baselines.sample import load_model
     from ..sample.export import parse_formats, prepare_out_dir, write_piece_files
-    from ..sample.generate import MAX_PIECES
+    from ..sample.generate import MAX_PIECES, tokens_to_piece
+    from ..sample.originality import Originality, draw_novel_tokens, resolve_data_dir
 
     formats = parse_formats(args.formats)
     if args.seeds is not None:
@@ -55,16 +64,34 @@ def run(args) -> int:
             raise UserError(f"--n must be 1..{MAX_PIECES} (got {args.n})")
         pairs = [(args.seed, i) for i in range(args.n)]
     sampler = load_model(args.model)
-    pieces = sampler.generate_pieces(pairs, args.style, args.truncation, args.temperature)
+    if args.keep_copies:
+        tokens, styles = sampler.generate_tokens(pairs, args.style, args.truncation, args.temperature)
+        used, figures, status = list(pairs), [None] * len(pairs), "not checked (--keep-copies)"
+    else:
+        originality = Originality(resolve_data_dir(sampler, args.train_data))
+        tokens, styles, used, figures = draw_novel_tokens(sampler, pairs, args.style, args.truncation,
+                                                          args.temperature, originality)
+        status = originality.status
+        if status != "ready":
+            print(f"note: near-copies not checked: originality {status} (give --train-data DIR)", file=sys.stderr)
     out = prepare_out_dir(args.out)
     index = []
-    for piece, (seed, i) in zip(pieces, pairs):
-        stem = f"{piece.meta['style']}-seed{seed}-{i:04d}"
+    for tok, style, (seed, i), drawn, fig in zip(tokens, styles, pairs, used, figures):
+        piece = tokens_to_piece(tok, sampler.low, sampler.manifest, style, f"{style} seed {seed}.{i}")
+        stem = f"{style}-seed{seed}-{i:04d}"
         files = write_piece_files(piece, out, stem, formats)
-        index.append({"seed": seed, "index": i, "style": piece.meta["style"], "notes": piece.n_notes, "files": files})
+        entry = {"seed": seed, "index": i, "style": style, "notes": piece.n_notes, "files": files,
+                 "originality": fig}
+        if tuple(drawn) != (seed, i):
+            entry["redrawn_from_seed_pair"] = list(drawn)
+        index.append(entry)
+    redrawn = sum("redrawn_from_seed_pair" in e for e in index)
+    copies = sum(bool(f and f["near_copy"]) for f in figures)
     write_json_atomic(out / "generated.json", {"model": str(sampler.path), "kind": sampler.kind,
                                                "truncation": args.truncation,
                                                "temperature": args.temperature or sampler.default_temperature,
+                                               "originality": status, "redrawn": redrawn, "near_copies": copies,
                                                "pieces": index})
-    print(f"wrote {len(pieces)} pieces ({', '.join(formats)}) to {out}")
+    checked = f"; {redrawn} near-copies redrawn, {copies} left" if status == "ready" else ""
+    print(f"wrote {len(index)} pieces ({', '.join(formats)}) to {out}{checked}")
     return 0

@@ -96,7 +96,7 @@ def main(argv=None) -> int:
     import torch
 
     from ..sample.model import load_generator
-    from .originality import resolve_data_dir
+    from ..sample.originality import resolve_data_dir
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("what", choices=("harmonise", "stream"))

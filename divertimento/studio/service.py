@@ -9,8 +9,8 @@ import numpy as np
 
 from ..errors import UserError
 from ..sample.model import GeneratorBundle
+from ..sample.originality import Originality, resolve_data_dir
 from . import compose as C
-from .originality import Originality, resolve_data_dir
 from .pieces import StudioPiece
 from .steering import Rating, recommend
 

@@ -1,4 +1,5 @@
-"""The originality figure every studio piece carries: how much of its nearest training window it reproduces.
+"""The originality figure of a generated piece (every studio piece and every ``generate`` output carries one):
+how much of its nearest training window it reproduces.
 
 Uses the evaluation suite's near-copy search (``metrics/copies.py``): a window is the set of its (onset, pitch)
 points, and its score against a training window R is max_t |G n (R + t)| / max(|G|, |R|) over transpositions t.
@@ -18,6 +19,7 @@ import numpy as np
 
 from ..metrics.copies import COPY_THRESHOLD, build_copy_index, copy_scores, longest_copied_ngram
 from ..metrics.decode import decode, to_absolute
+from .generate import piece_seed
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -130,3 +132,38 @@ class Originality:
                         "nearest": self._describe(int(src[j])), "transposition": int(shift[j]),
                         "longest_copied_ngram": int(ngram[mine].max()), "threshold": COPY_THRESHOLD})
         return out
+
+
+MAX_REDRAWS = 3  # fresh draws for a piece that came out a near-copy, before the least-copied draw is kept
+
+
+def redraw_pair(seed: int, index: int, attempt: int) -> tuple[int, int]:
+    """The seed pair of draw ``attempt`` of piece (seed, index): attempt 0 is the pair itself; later attempts depend
+    only on that pair, so a piece's redraws do not change when other pieces are asked for."""
+    return (seed, index) if attempt == 0 else (piece_seed(seed, index), attempt)
+
+
+def draw_novel_tokens(sampler, pairs: list[tuple[int, int]], style: str | None, truncation: float | None,
+                      temperature: float | None, originality: "Originality", redraws: int = MAX_REDRAWS):
+    """Token windows for ``pairs`` (as ``sampler.generate_tokens``) where each near-copy of a training window is
+    drawn again, in the same style, up to ``redraws`` times; the least-copied draw is kept if all are copies.
+    Returns (tokens [N, V, T], style names, the seed pair each piece came from, originality figures or Nones)."""
+    tokens, styles = sampler.generate_tokens(pairs, style, truncation, temperature)
+    tokens, styles = list(tokens), list(styles)
+    used = list(pairs)
+    window, hop = tokens[0].shape[-1], int(sampler.manifest["steps_per_quarter"]) * 4
+    figures = originality.score(tokens, sampler.low, window, hop)
+    for attempt in range(1, redraws + 1):
+        todo = [k for k, f in enumerate(figures) if f is not None and f["near_copy"]]
+        if not todo:
+            break
+        for name in sorted({styles[k] for k in todo}):
+            group = [k for k in todo if styles[k] == name]
+            fresh_pairs = [redraw_pair(*pairs[k], attempt) for k in group]
+            fresh, _ = sampler.generate_tokens(fresh_pairs, name if sampler.conditional else style, truncation,
+                                               temperature)
+            for k, p, t, f in zip(group, fresh_pairs, fresh, originality.score(list(fresh), sampler.low, window,
+                                                                                 hop)):
+                if f["copy_score"] < figures[k]["copy_score"]:
+                    tokens[k], used[k], figures[k] = t, p, f
+    return np.stack(tokens), styles, used, figures
