@@ -38,7 +38,7 @@ def add_arguments(p) -> None:
     p.add_argument("--out", default=None, help="output folder (default runs/ablation, or runs/ablation-quick)")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--budget-steps", type=int, default=None, metavar="N",
-                        help="training steps per run, every variant (default 4000; --quick: 4)")
+                        help="training steps per run, every variant (default 2000; --quick: 4)")
     budget.add_argument("--budget-minutes", type=float, default=None, metavar="M",
                         help="wall-clock minutes per run instead: a timed probe per variant sets its steps")
     p.add_argument("--seeds", default=None, help="training seeds, comma-separated (default 0,1; --quick: 0)")
