@@ -61,3 +61,15 @@ def test_clean_makes_json_safe():
 
     assert clean({"a": float("nan"), "b": [np.float32(1.5), np.int64(2)], "c": float("inf")}) == {
         "a": None, "b": [1.5, 2], "c": None}
+
+
+def test_targets_read_the_corrected_shares_against_the_training_mix():
+    real = {"n": 10, "coverage_by_style": {}, "metrics": {"diversity/coverage": 0.4}}
+    run = _run(0, 0.9, 0.38, 0.52)
+    # raw votes 0.52 / 0.48 against the test split's 0.5 / 0.5 would pass; corrected 0.36 / 0.64 against the
+    # training data's 0.3 / 0.7 is 20 % off for a (0.06 / 0.3) and 8.6 % for b (0.06 / 0.7)
+    run["metrics"].update({"style/shares/adjusted/a": 0.36, "style/shares/adjusted/b": 0.64,
+                           "style/shares/draw_share/a": 0.3, "style/shares/draw_share/b": 0.7})
+    v = {"family": "ar", "description": "", "budget": {"steps": 10}, "runs": [run], "summary": summarise([run])}
+    t = targets({"calibration": {"real val vs test": real}, "variants": {"ar": v}})
+    assert not t["ar"]["styles"] and t["ar"]["max_style_share_error"] == pytest.approx(0.2)

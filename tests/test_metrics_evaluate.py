@@ -156,6 +156,17 @@ def test_style_shares_and_classifier(data):
     assert m["style/shares/tv_distance"] == pytest.approx(m["style/shares/share/folk"] - ref_folk, abs=1e-9)
     assert m["style/shares/missing_styles"] == 1.0
     assert m["style/classifier_accuracy/accuracy"] == ref.style_model.accuracy
+    # corrected shares: against the training split's mix, and never further from all-folk than the raw votes
+    train_style = ref.data.splits["train"]["style"]
+    assert m["style/shares/draw_share/folk"] == pytest.approx(float((train_style == 1).mean()))
+    C = ref.style_model.confusion
+    assert np.diag(C).mean() == pytest.approx(ref.style_model.balanced_accuracy)  # both styles are held out
+    assert m["style/shares/adjusted/folk"] >= m["style/shares/share/folk"] - 1e-9
+    assert m["style/shares/adjusted/folk"] + m["style/shares/adjusted/bach"] == pytest.approx(1.0, abs=1e-3)
+    draw_folk = m["style/shares/draw_share/folk"]
+    assert m["style/shares/max_share_error"] == pytest.approx(
+        max(abs(m["style/shares/adjusted/folk"] - draw_folk) / draw_folk,
+            abs(m["style/shares/adjusted/bach"] - (1 - draw_folk)) / (1 - draw_folk)))
     labelled = WindowSet(folk_only.tokens, 4, ROLES, "labelled", np.ones(len(folk_only), dtype=np.int16),
                          ["bach", "folk"])
     assert evaluate_set(labelled, ref, None, ["style"]).metrics["style/conditioning_accuracy"] > 0.9

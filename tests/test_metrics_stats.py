@@ -173,3 +173,17 @@ def test_longest_copied_ngram_by_hand():
     # rhythm matters: the same pitches in eighths share no transition with the quarter-note line
     eighths = win([(0, 2, 50), (2, 2, 52), (4, 2, 54), (6, 2, 55)])
     assert longest_copied_ngram(decode(eighths[None]), idx.ngrams).tolist() == [1]
+
+
+def test_adjusted_shares_undo_a_known_confusion():
+    from divertimento.metrics.reference import adjusted_shares, confusion_matrix
+
+    # true a/b = 3/7; the classifier calls 20 % of a "b" and 10 % of b "a":
+    # votes for a = 0.8 * 0.3 + 0.1 * 0.7 = 0.31, for b = 0.2 * 0.3 + 0.9 * 0.7 = 0.69
+    C = np.array([[0.8, 0.2], [0.1, 0.9]])
+    assert adjusted_shares([0.31, 0.69], C) == pytest.approx([0.3, 0.7], abs=1e-4)
+    # votes no true mix can produce (all a) go to the nearest one: everything a
+    assert adjusted_shares([1.0, 0.0], C) == pytest.approx([1.0, 0.0], abs=1e-4)
+    # counted by hand: true 0,0,0,1,1 predicted 0,1,0,1,1; class 2 has no windows -> identity row
+    M = confusion_matrix(np.array([0, 0, 0, 1, 1]), np.array([0, 1, 0, 1, 1]), 3)
+    assert np.allclose(M, [[2 / 3, 1 / 3, 0], [0, 1, 0], [0, 0, 1]])

@@ -197,6 +197,9 @@ class StyleModel:
     balanced_accuracy: float
     n_train: int
     n_heldout: int
+    # [S, S] over all style names: row i = how the held-out windows of style i are classified (rows sum to 1; a
+    # style with no held-out window gets the identity row). None when there is no held-out data.
+    confusion: np.ndarray | None = None
 
     def predict(self, vectors: np.ndarray) -> np.ndarray:
         z = self.std.transform(vectors) @ self.coef.T + self.intercept
@@ -205,8 +208,11 @@ class StyleModel:
         return self.classes[np.argmax(z, axis=1)]
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        return {"style/classes": self.classes, "style/coef": self.coef, "style/intercept": self.intercept,
-                "style/mean": self.std.mean, "style/scale": self.std.scale}
+        out = {"style/classes": self.classes, "style/coef": self.coef, "style/intercept": self.intercept,
+               "style/mean": self.std.mean, "style/scale": self.std.scale}
+        if self.confusion is not None:
+            out["style/confusion"] = self.confusion
+        return out
 
     def meta(self) -> dict:
         return {"names": self.names, "accuracy": self.accuracy, "balanced_accuracy": self.balanced_accuracy,
@@ -216,7 +222,7 @@ class StyleModel:
     def from_arrays(cls, a: dict, meta: dict) -> "StyleModel":
         return cls(meta["names"], a["style/classes"], a["style/coef"], a["style/intercept"],
                    Standardizer(a["style/mean"], a["style/scale"]), meta["accuracy"], meta["balanced_accuracy"],
-                   meta["n_train"], meta["n_heldout"])
+                   meta["n_train"], meta["n_heldout"], a.get("style/confusion"))
 
 
 MAX_STYLE_TRAIN = 10_000
@@ -246,7 +252,30 @@ def fit_style_model(x_train, y_train, x_held, y_held, names: list[str], seed: in
         model.accuracy = float((pred == y_held).mean())
         recalls = [float((pred[y_held == c] == c).mean()) for c in np.unique(y_held)]
         model.balanced_accuracy = float(np.mean(recalls))
+        model.confusion = confusion_matrix(y_held, pred, len(names))
     return model
+
+
+def confusion_matrix(true: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
+    """[n, n] row-normalised: row i = the share of windows of true class i predicted as each class; identity row
+    for a class with no windows (nothing is known of its errors, so none are corrected)."""
+    counts = np.zeros((n, n))
+    np.add.at(counts, (np.asarray(true, dtype=np.int64), np.asarray(pred, dtype=np.int64)), 1)
+    rows = counts.sum(1, keepdims=True)
+    return np.where(rows > 0, counts / np.maximum(rows, 1), np.eye(n))
+
+
+def adjusted_shares(votes: np.ndarray, confusion: np.ndarray) -> np.ndarray:
+    """The class mix q that best explains the classifier's vote shares ``votes`` given its confusion C (rows: true
+    class -> predicted): argmin ||C^T q - votes|| over the simplex (adjusted classify-and-count, Forman 2008).
+    A classifier that mistakes 10 % of bach for palestrina would otherwise make every model look short of bach."""
+    from scipy.optimize import nnls
+
+    votes = np.asarray(votes, dtype=np.float64)
+    weight = 100.0  # the sum-to-one row, weighted so that it holds to ~1e-4
+    A = np.vstack([np.asarray(confusion, dtype=np.float64).T, np.full((1, len(votes)), weight)])
+    q, _ = nnls(A, np.concatenate([votes, [weight]]))
+    return q / q.sum() if q.sum() > 0 else q
 
 
 # ---- the reference ----------------------------------------------------------------------------------------------
@@ -277,6 +306,15 @@ class Reference:
     data: object = None  # the PreparedData it came from, when it did (calibration uses its splits)
     split: str = "train"
     extra: dict = field(default_factory=dict)
+
+    def draw_shares(self) -> np.ndarray | None:
+        """The style mix an unconditioned draw should follow: the shares of the training data (models draw styles
+        by them), when the reference comes from a prepared dataset; else the reference's own shares."""
+        splits = getattr(self.data, "splits", None)
+        if splits is not None and "train" in splits and len(splits["train"]["style"]) and self.style_names:
+            c = np.bincount(splits["train"]["style"].astype(np.int64), minlength=len(self.style_names))
+            return c / c.sum()
+        return self.style_shares()
 
     @property
     def X(self) -> np.ndarray:

@@ -15,7 +15,7 @@ from ..music.roll import FIRST_PITCH_TOKEN
 from .copies import COPY_THRESHOLD, build_copy_index, copy_scores, longest_copied_ngram
 from .decode import decode
 from .descriptors import SCALARS, compute_descriptors, descriptor_vectors
-from .reference import Reference, SetStats, TrainSet, _quiet_nan
+from .reference import Reference, SetStats, TrainSet, _quiet_nan, adjusted_shares
 from .registry import METRICS, register, resolve
 from .sets import WindowSet, from_tokens
 from .stats import (
@@ -368,7 +368,13 @@ def style_shares(ctx: Context):
     reference data's train split) next to the reference shares (``ref_share/<style>``); ``tv_distance`` =
     (1/2) sum |share - ref_share| (0 = same mix, 1 = disjoint); ``missing_styles`` = reference styles with at
     least 1 % of the data but under 1 % of the generated windows (mode dropping). With one style the shares are
-    trivially 1 and no classifier is used."""
+    trivially 1 and no classifier is used.
+
+    The raw votes carry the classifier's own errors, and the reference split's mix is not the one models draw by.
+    So, where the classifier has a held-out confusion matrix: ``adjusted/<style>`` = the mix that best explains
+    the votes given those errors (``reference.adjusted_shares``), ``draw_share/<style>`` = the training data's
+    shares (what an unconditioned draw follows), ``adjusted_tv_distance`` = (1/2) sum |adjusted - draw_share| and
+    ``max_share_error`` = max over styles of |adjusted - draw_share| / draw_share."""
     names = ctx.ref.style_names
     ref_sh = ctx.ref.style_shares()
     if not names or ref_sh is None:
@@ -386,6 +392,15 @@ def style_shares(ctx: Context):
     out.update({f"ref_share/{n}": float(ref_sh[i]) for i, n in enumerate(names)})
     out["tv_distance"] = float(0.5 * np.abs(gen_sh - ref_sh).sum())
     out["missing_styles"] = float(((ref_sh >= 0.01) & (gen_sh < 0.01)).sum())
+    draw = ctx.ref.draw_shares()
+    confusion = getattr(ctx.ref.style_model, "confusion", None)
+    if confusion is not None and draw is not None:
+        adj = adjusted_shares(gen_sh, confusion)
+        out.update({f"adjusted/{n}": float(adj[i]) for i, n in enumerate(names)})
+        out.update({f"draw_share/{n}": float(draw[i]) for i, n in enumerate(names)})
+        out["adjusted_tv_distance"] = float(0.5 * np.abs(adj - draw).sum())
+        present = draw > 0
+        out["max_share_error"] = float((np.abs(adj - draw)[present] / draw[present]).max())
     return out
 
 
