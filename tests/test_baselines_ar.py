@@ -140,3 +140,46 @@ def test_heldout_nll_is_the_val_windows_mean(small_data, tmp_path):
     terms = heldout_terms(model, cfg, data, batch_size=3)
     assert terms["heldout/AR/nll"] == pytest.approx(float(np.mean(per_window)), rel=1e-4)
     assert "heldout/lr" not in terms
+
+
+def test_parallel_mask_by_hand():
+    from divertimento.baselines.ar import parallel_mask
+
+    K = 40  # tokens 2.. are pitches; intervals between tokens are intervals between pitches
+    # soprano 26 -> 28 (up a tone); bass was 14, an octave below 26. Parallel octave: bass 16 (up); contrary or
+    # oblique motion is fine: 12 (down, still an octave apart), 14 (repeats: does not move)
+    before = torch.tensor([[26, -1, -1, 14]])
+    chosen = torch.tensor([[28, -1, -1, -1]])
+    m = parallel_mask(before, chosen, 3, K)[0]
+    assert m[16] and m[28]  # an octave below, a unison: both reached moving up with the soprano
+    assert not m[4] and not m[12] and not m[14] and not m[0] and not m[1]  # moving down, repeated, rest, hold
+    assert not m[21]  # a fifth below 28, but the voices were an octave apart before: not parallel
+    # fifths: alto 19 (a fifth below 26) must not go to 21 when the soprano goes 26 -> 28
+    m = parallel_mask(torch.tensor([[26, 19, -1, -1]]), chosen, 1, K)[0]
+    assert m[21] and m[35] and not m[9] and not m[20] and not m[17]  # 35: a fifth above, crossing, still parallel
+    # a silent upper voice, or one that holds its note, constrains nothing
+    assert not parallel_mask(before, torch.tensor([[26, -1, -1, -1]]), 3, K).any()
+    assert not parallel_mask(torch.tensor([[-1, -1, -1, 14]]), chosen, 3, K).any()
+
+
+def test_strict_voice_leading_leaves_no_parallels(small_data, tmp_path):
+    from divertimento.metrics.decode import decode, to_absolute
+    from divertimento.metrics.descriptors import parallel_fifths_octaves_rate
+
+    out = tmp_path / "ar"
+    train_baseline(small_data, out, baseline_config_from_dict({**TINY_AR, "steps": 2}), progress=False)
+    sampler = load_model(out)
+    seeds = [(1, i) for i in range(64)]
+    free, _ = sampler.generate_tokens(seeds, style="bach")
+    strict, _ = sampler.generate_tokens(seeds, style="bach", strict_voice_leading=True)
+    # the descriptor, computed on decoded notes, is the independent judge
+    assert np.nansum(parallel_fifths_octaves_rate(decode(to_absolute(free, sampler.low)))) > 0
+    assert np.nansum(parallel_fifths_octaves_rate(decode(to_absolute(strict, sampler.low)))) == 0
+    # the model file's recommendation is the default; the weights are untouched
+    from divertimento.train.export import set_sampling
+
+    set_sampling(out / "model.safetensors", tmp_path / "strict.safetensors", strict_voice_leading=True)
+    recommended = load_model(tmp_path / "strict.safetensors")
+    assert recommended.strict_voice_leading and not sampler.strict_voice_leading
+    assert np.array_equal(recommended.generate_tokens(seeds, style="bach")[0], strict)
+    assert np.array_equal(recommended.generate_tokens(seeds, style="bach", strict_voice_leading=False)[0], free)

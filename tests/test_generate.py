@@ -67,6 +67,7 @@ def test_generate_writes_files_that_other_tools_read(tiny_run, tmp_path, capsys)
     (["--truncation", "1e9"], "truncation"),
     (["--formats", "mp5"], "unknown format"),
     (["--seeds", "9-3"], "--seeds"),
+    (["--voice-leading", "strict"], "autoregressive"),
 ])
 def test_bad_options_one_line(tiny_run, tmp_path, capsys, args, message):
     code, _, err = run_cli(["generate", "--model", str(tiny_run), "--out", str(tmp_path / "o"), *args], capsys)
@@ -145,6 +146,7 @@ def test_generate_defaults_to_the_model_the_ablation_ranks_best(tmp_path, capsys
     assert code == 0
     meta = json.loads((tmp_path / "g" / "generated.json").read_text())
     assert meta["kind"] == "ar" and meta["model"] == str(PIECES_MODEL) and len(meta["pieces"]) == 2
+    assert meta["strict_voice_leading"] and sampler.strict_voice_leading  # the shipped file recommends it
     for piece in meta["pieces"]:
         score = symusic.Score(str(tmp_path / "g" / piece["files"]["mid"]))
         assert sum(len(t.notes) for t in score.tracks) == piece["notes"] > 0

@@ -12,6 +12,29 @@ log-likelihood (nats per window); sampled token by token with a temperature and 
 import torch
 from torch import nn
 
+from ..music.roll import FIRST_PITCH_TOKEN, HOLD
+
+
+def parallel_mask(before: torch.Tensor, chosen: torch.Tensor, v: int, vocab_size: int) -> torch.Tensor:
+    """[B, K] True where voice v's candidate token would make a parallel fifth or octave with a voice above it.
+
+    ``before`` [B, V]: each voice's token pitch at the previous onset slice (-1 = silent); ``chosen`` [B, V]: the
+    voices above v already chosen at this step, as pitch tokens where they sound (-1 = silent). The rule is the
+    evaluation suite's (``metrics.descriptors.parallel_fifths_octaves_rate``): both voices sound in both slices,
+    both change pitch, in the same direction, and the interval between them is a fifth (or a unison/octave),
+    compound intervals included, before and after."""
+    cand = torch.arange(vocab_size).view(1, -1)  # [1, K]
+    pv = before[:, v : v + 1]  # [B, 1]
+    v_moves = (cand >= FIRST_PITCH_TOKEN) & (pv >= 0) & (cand != pv)  # [B, K]
+    mask = torch.zeros(before.shape[0], vocab_size, dtype=torch.bool)
+    for u in range(v):
+        pu, qu = before[:, u : u + 1], chosen[:, u : u + 1]
+        u_moves = (pu >= 0) & (qu >= 0) & (qu != pu)  # [B, 1]
+        ib, ia = (pu - pv).abs() % 12, (qu - cand).abs() % 12
+        perfect = ((ib == 7) & (ia == 7)) | ((ib == 0) & (ia == 0))
+        mask |= u_moves & v_moves & (torch.sign(qu - pu) == torch.sign(cand - pv)) & perfect
+    return mask
+
 
 class ARModel(nn.Module):
     def __init__(
@@ -74,21 +97,35 @@ class ARModel(nn.Module):
         return logp.gather(-1, tokens.long().unsqueeze(-1)).squeeze(-1)
 
     @torch.no_grad()
-    def sample(self, style: torch.Tensor | None, noise: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    def sample(self, style: torch.Tensor | None, noise: torch.Tensor, temperature: float = 1.0,
+               strict_voice_leading: bool = False) -> torch.Tensor:
         """Token windows [B, V, T] (int64) by ancestral sampling: x = argmax(logits / temperature + noise), with
-        noise [B, V, T, K] standard Gumbel (Gumbel-max = a categorical draw); zero noise gives greedy decoding."""
+        noise [B, V, T, K] standard Gumbel (Gumbel-max = a categorical draw); zero noise gives greedy decoding.
+        ``strict_voice_leading``: a voice never takes a note that makes parallel fifths or octaves with a voice above
+        it (``parallel_mask``); the draw is then from the model's distribution with those notes removed."""
         B, V, T = noise.shape[0], self.n_voices, self.n_steps
         offsets = self._offsets()
         out = torch.zeros(B, V, T, dtype=torch.long)
         prev = self.start.view(1, 1, -1).expand(B, 1, -1)
         state = None
+        sounding = torch.full((B, V), -1, dtype=torch.long)  # pitch token each voice sounds (-1: silent)
+        before = sounding.clone()  # ... at the last step where some voice started a note (the previous slice)
         for t in range(T):
             h, state = self.lstm(self._inputs(prev, t, style), state)
             h = h[:, 0]  # [B, H]
             ctx = h
+            sounding_now = sounding.clone()  # filled voice by voice with what sounds at this step
             for v in range(V):
-                tok = (self._head(v, ctx) / temperature + noise[:, v, t]).argmax(dim=-1)  # [B]
+                logits = self._head(v, ctx) / temperature + noise[:, v, t]
+                if strict_voice_leading and v > 0:
+                    logits = logits.masked_fill(parallel_mask(before, sounding_now, v, self.vocab_size), -torch.inf)
+                tok = logits.argmax(dim=-1)  # [B]
                 out[:, v, t] = tok
                 ctx = ctx + self.voice_embed(tok + offsets[v])
+                sounding_now[:, v] = torch.where(tok >= FIRST_PITCH_TOKEN, tok,
+                                                 torch.where(tok == HOLD, sounding[:, v], -1))
+            onset = (out[:, :, t] >= FIRST_PITCH_TOKEN).any(dim=1, keepdim=True)  # [B, 1]
+            before = torch.where(onset, sounding_now, before)
+            sounding = sounding_now
             prev = self.in_embed(out[:, :, t] + offsets.view(1, V)).reshape(B, 1, -1)
         return out

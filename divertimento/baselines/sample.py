@@ -71,28 +71,38 @@ class ModelSampler:
         return float(self.header.get("sampling", {}).get("temperature", 1.0))
 
     @property
+    def strict_voice_leading(self) -> bool:
+        """Whether the model file recommends sampling with no parallel fifths or octaves (AR models only)."""
+        return bool(self.header.get("sampling", {}).get("strict_voice_leading", False))
+
+    @property
     def has_latent(self) -> bool:
         """Whether truncation applies (a latent z ~ N(0, I) to truncate)."""
         return self.kind in ("gan", "vae")
 
     def generate_tokens(self, seeds, style: str | None = None, truncation: float | None = None,
-                        temperature: float | None = 1.0, batch_size: int = 256) -> tuple[np.ndarray, list[str]]:
+                        temperature: float | None = 1.0, batch_size: int = 256,
+                        strict_voice_leading: bool | None = None) -> tuple[np.ndarray, list[str]]:
         """Token windows [N, V, T] uint8 (relative to ``low``) and each window's style name; deterministic per
-        (seed, index). ``temperature`` None = the model file's recommended temperature."""
+        (seed, index). ``temperature`` and ``strict_voice_leading`` None = the model file's recommendation."""
         if self.bundle is not None:
+            if strict_voice_leading:
+                raise UserError("strict voice leading applies to the autoregressive model (it picks voice by voice)")
             return generate_tokens(self.bundle, seeds, style, truncation, temperature, batch_size)
         temperature = self.default_temperature if temperature is None else temperature
-        return _ar_tokens(self, seeds, style, truncation, temperature, batch_size)
+        strict = self.strict_voice_leading if strict_voice_leading is None else strict_voice_leading
+        return _ar_tokens(self, seeds, style, truncation, temperature, batch_size, strict)
 
     def generate_pieces(self, seeds, style: str | None = None, truncation: float | None = None,
-                        temperature: float | None = None):
+                        temperature: float | None = None, strict_voice_leading: bool | None = None):
         pairs = seed_pairs(seeds)
-        tokens, styles = self.generate_tokens(pairs, style, truncation, temperature)
+        tokens, styles = self.generate_tokens(pairs, style, truncation, temperature,
+                                              strict_voice_leading=strict_voice_leading)
         return [tokens_to_piece(t, self.low, self.manifest, s, f"{s} seed {seed}.{index}")
                 for t, s, (seed, index) in zip(tokens, styles, pairs)]
 
 
-def _ar_tokens(sampler: ModelSampler, seeds, style, truncation, temperature, batch_size):
+def _ar_tokens(sampler: ModelSampler, seeds, style, truncation, temperature, batch_size, strict: bool):
     pairs = seed_pairs(seeds)
     names = sampler.style_names
     check_request(pairs, style, names, temperature)
@@ -109,7 +119,7 @@ def _ar_tokens(sampler: ModelSampler, seeds, style, truncation, temperature, bat
     for a in range(0, len(pairs), batch_size):
         s = torch.tensor(s_all[a : a + batch_size])
         out.append(model.sample(s if model.conditional else None, torch.stack(noise_all[a : a + batch_size]),
-                                temperature))
+                                temperature, strict))
     return torch.cat(out).numpy().astype(np.uint8), [names[i] for i in s_all]
 
 

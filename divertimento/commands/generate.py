@@ -41,6 +41,9 @@ def add_arguments(p) -> None:
     p.add_argument("--temperature", type=float, default=None,
                    help="sampling temperature of the tokens (default: the model's recommended value)")
     p.add_argument("--formats", default="mid,png", help="comma list of mid,musicxml,ogg,wav,png (default mid,png)")
+    p.add_argument("--voice-leading", choices=("strict", "free"), default=None,
+                   help="strict: no parallel fifths or octaves between voices (autoregressive models); default: "
+                        "what the model file recommends (strict for the shipped default)")
     p.add_argument("--keep-copies", action="store_true",
                    help="keep pieces that are near-copies of a training window (default: such a piece is drawn "
                         "again, up to 3 times, when the model's training data is on this machine)")
@@ -64,13 +67,14 @@ def run(args) -> int:
             raise UserError(f"--n must be 1..{MAX_PIECES} (got {args.n})")
         pairs = [(args.seed, i) for i in range(args.n)]
     sampler = load_model(args.model)
+    options = {} if args.voice_leading is None else {"strict_voice_leading": args.voice_leading == "strict"}
     if args.keep_copies:
-        tokens, styles = sampler.generate_tokens(pairs, args.style, args.truncation, args.temperature)
+        tokens, styles = sampler.generate_tokens(pairs, args.style, args.truncation, args.temperature, **options)
         used, figures, status = list(pairs), [None] * len(pairs), "not checked (--keep-copies)"
     else:
         originality = Originality(resolve_data_dir(sampler, args.train_data))
         tokens, styles, used, figures = draw_novel_tokens(sampler, pairs, args.style, args.truncation,
-                                                          args.temperature, originality)
+                                                          args.temperature, originality, **options)
         status = originality.status
         if status != "ready":
             print(f"note: near-copies not checked: originality {status} (give --train-data DIR)", file=sys.stderr)
@@ -90,6 +94,9 @@ def run(args) -> int:
     write_json_atomic(out / "generated.json", {"model": str(sampler.path), "kind": sampler.kind,
                                                "truncation": args.truncation,
                                                "temperature": args.temperature or sampler.default_temperature,
+                                               "strict_voice_leading": options.get(
+                                                   "strict_voice_leading",
+                                                   sampler.kind == "ar" and sampler.strict_voice_leading),
                                                "originality": status, "redrawn": redrawn, "near_copies": copies,
                                                "pieces": index})
     checked = f"; {redrawn} near-copies redrawn, {copies} left" if status == "ready" else ""

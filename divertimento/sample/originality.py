@@ -144,11 +144,12 @@ def redraw_pair(seed: int, index: int, attempt: int) -> tuple[int, int]:
 
 
 def draw_novel_tokens(sampler, pairs: list[tuple[int, int]], style: str | None, truncation: float | None,
-                      temperature: float | None, originality: "Originality", redraws: int = MAX_REDRAWS):
+                      temperature: float | None, originality: "Originality", redraws: int = MAX_REDRAWS, **options):
     """Token windows for ``pairs`` (as ``sampler.generate_tokens``) where each near-copy of a training window is
     drawn again, in the same style, up to ``redraws`` times; the least-copied draw is kept if all are copies.
-    Returns (tokens [N, V, T], style names, the seed pair each piece came from, originality figures or Nones)."""
-    tokens, styles = sampler.generate_tokens(pairs, style, truncation, temperature)
+    ``options`` go to every ``generate_tokens`` call. Returns (tokens [N, V, T], style names, the seed pair each
+    piece came from, originality figures or Nones)."""
+    tokens, styles = sampler.generate_tokens(pairs, style, truncation, temperature, **options)
     tokens, styles = list(tokens), list(styles)
     used = list(pairs)
     window, hop = tokens[0].shape[-1], int(sampler.manifest["steps_per_quarter"]) * 4
@@ -161,7 +162,7 @@ def draw_novel_tokens(sampler, pairs: list[tuple[int, int]], style: str | None, 
             group = [k for k in todo if styles[k] == name]
             fresh_pairs = [redraw_pair(*pairs[k], attempt) for k in group]
             fresh, _ = sampler.generate_tokens(fresh_pairs, name if sampler.conditional else style, truncation,
-                                               temperature)
+                                               temperature, **options)
             for k, p, t, f in zip(group, fresh_pairs, fresh, originality.score(list(fresh), sampler.low, window,
                                                                                  hop)):
                 if f["copy_score"] < figures[k]["copy_score"]:

@@ -28,6 +28,28 @@ def export_model(source: str | Path, out: str | Path, temperature: float | None 
     return meta
 
 
-if __name__ == "__main__":
+def set_sampling(source: str | Path, out: str | Path, **values) -> dict:
+    """Copy of a model file (GAN, VAE or AR) whose header recommends these sampling settings (``temperature``,
+    ``strict_voice_leading``); the weights are untouched. ``generate`` and ``demo`` use the recommendation."""
+    import json
+
+    from safetensors.torch import save as st_save
+
+    from ..atomic import write_bytes_atomic
+
+    header, tensors = read_file(Path(source))
+    if header.get("kind") == KIND_CHECKPOINT:
+        raise UserError(f"{source} is a training checkpoint; export a model file first")
+    header["sampling"] = {**header.get("sampling", {}), **values}
+    write_bytes_atomic(Path(out), st_save(tensors, metadata={"divertimento": json.dumps(header)}))
+    return header
+
+
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "--sampling":
+    # python -m divertimento.train.export --sampling MODEL OUT temperature=1.0 strict_voice_leading=true
+    pairs = dict(a.split("=", 1) for a in sys.argv[4:])
+    parsed = {k: (v.lower() == "true") if v.lower() in ("true", "false") else float(v) for k, v in pairs.items()}
+    print(f"sampling {set_sampling(sys.argv[2], sys.argv[3], **parsed)['sampling']} -> {sys.argv[3]}")
+elif __name__ == "__main__":
     meta = export_model(sys.argv[1], sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else None)
     print(f"exported step {meta['step']} -> {sys.argv[2]}")
