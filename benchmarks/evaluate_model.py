@@ -33,6 +33,8 @@ KEYS = {
     "dup": "diversity/dup_rate",
     "copy": "novelty/copy_rate",
     "styleTV": "style/shares/tv_distance",
+    "style err": "style/shares/max_share_error",
+    "par": "descriptors/parallel_fifths_octaves_rate",
 }
 
 
@@ -66,6 +68,10 @@ def main() -> None:
     for t in (float(x) for x in args.temperatures.split(",")):
         tokens, styles = sampler.generate_tokens([(123, i) for i in range(args.n)], temperature=t)
         results[f"model T={t}"] = evaluate_windows(tokens, args.data, low=sampler.low)
+    if sampler.kind == "ar" and sampler.strict_voice_leading:  # what the recommended voice leading changes
+        tokens, _ = sampler.generate_tokens([(123, i) for i in range(args.n)], temperature=t,
+                                            strict_voice_leading=False)
+        results[f"model T={t}, free voice leading"] = evaluate_windows(tokens, args.data, low=sampler.low)
     print(f"{args.n} windows per row; reference = train split of {args.data}; {time.perf_counter() - t0:.0f} s")
     print("| set | " + " | ".join(KEYS) + " |")
     print("|---|" + "---|" * len(KEYS))
@@ -81,7 +87,7 @@ def main() -> None:
             json.dump(results, f, indent=1)
 
 
-STYLE_KEYS = ("QN", "UPC", "poly", "in-scale", "EB")
+STYLE_KEYS = ("QN", "UPC", "poly", "in-scale", "EB", "par")
 
 
 def per_style(sampler, data, data_dir: str, n: int, temperature: float) -> dict:
