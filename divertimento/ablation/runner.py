@@ -35,7 +35,7 @@ from .evaluate import Evaluator
 from .variants import Variant
 
 SCHEMA = 1
-DEFAULT_BUDGET_STEPS = 2000  # per variant and seed: 13 variants x 2 seeds take about 2.5 h on 2 cores
+DEFAULT_BUDGET_STEPS = 2000  # per variant and seed: 13 variants x 2 seeds took 2.2 h on 2 cores
 QUICK_BUDGET_STEPS = 4
 DEFAULT_N = 1000  # windows sampled per run (the "no exact duplicates among 1,000 samples")
 QUICK_N = 200

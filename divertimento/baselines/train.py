@@ -173,6 +173,7 @@ def train_baseline(data_dir: str | Path, out: str | Path, cfg: BaselineConfig, p
     if bar is not None:
         bar.close()
     stats.close()
+    model.eval()
     elapsed = round(time.perf_counter() - t0, 1)
     heldout = heldout_terms(model, cfg, data)
     meta = {"data": summary, "data_dir": str(data_dir), "step": cfg.steps, "elapsed_s": elapsed,
