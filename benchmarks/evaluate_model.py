@@ -68,7 +68,7 @@ def main() -> None:
     for t in (float(x) for x in args.temperatures.split(",")):
         tokens, styles = sampler.generate_tokens([(123, i) for i in range(args.n)], temperature=t)
         results[f"model T={t}"] = evaluate_windows(tokens, args.data, low=sampler.low)
-    if sampler.kind == "ar" and sampler.strict_voice_leading:  # what the recommended voice leading changes
+    if sampler.strict_voice_leading:  # what the recommended voice leading changes
         tokens, _ = sampler.generate_tokens([(123, i) for i in range(args.n)], temperature=t,
                                             strict_voice_leading=False)
         results[f"model T={t}, free voice leading"] = evaluate_windows(tokens, args.data, low=sampler.low)

@@ -150,3 +150,16 @@ def test_generate_defaults_to_the_model_the_ablation_ranks_best(tmp_path, capsys
     for piece in meta["pieces"]:
         score = symusic.Score(str(tmp_path / "g" / piece["files"]["mid"]))
         assert sum(len(t.notes) for t in score.tracks) == piece["notes"] > 0
+
+
+def test_a_voice_leading_recommendation_in_a_gan_file_is_ignored(tiny_run, tmp_path):
+    """Strict voice leading is the AR sampler's; a GAN file whose header asks for it samples as before."""
+    from divertimento.baselines.sample import load_model
+    from divertimento.train.export import set_sampling
+
+    model = tiny_run / "model.safetensors"
+    set_sampling(model, tmp_path / "gan.safetensors", strict_voice_leading=True)
+    sampler = load_model(tmp_path / "gan.safetensors")
+    assert sampler.kind == "gan" and not sampler.strict_voice_leading
+    plain = load_model(model).generate_tokens([(4, i) for i in range(3)])[0]
+    assert np.array_equal(sampler.generate_tokens([(4, i) for i in range(3)])[0], plain)

@@ -72,8 +72,9 @@ class ModelSampler:
 
     @property
     def strict_voice_leading(self) -> bool:
-        """Whether the model file recommends sampling with no parallel fifths or octaves (AR models only)."""
-        return bool(self.header.get("sampling", {}).get("strict_voice_leading", False))
+        """Whether the model file recommends sampling with no parallel fifths or octaves (AR models only: False
+        for a GAN or VAE whatever its header says)."""
+        return self.ar is not None and bool(self.header.get("sampling", {}).get("strict_voice_leading", False))
 
     @property
     def has_latent(self) -> bool:

@@ -3,21 +3,19 @@ and stats log, with one maximum-likelihood (AR) or ELBO (VAE) update per step.
 
 No exact resume (the ablation restarts an interrupted baseline run from scratch; runs are minutes long)."""
 
-import json
 import math
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import save as st_save
 
-from ..atomic import write_bytes_atomic, write_json_atomic
+from ..atomic import write_json_atomic
 from ..data.dataset import load_prepared
 from ..errors import UserError
 from ..models.generator import Generator, count_params
 from ..train.batches import BatchSampler
-from ..train.checkpoint import KIND_MODEL, SCHEMA
+from ..train.checkpoint import KIND_MODEL, SCHEMA, write_file
 from ..train.loop import data_summary
 from ..train.stats import StatsLog
 from .ar import ARModel
@@ -107,7 +105,7 @@ def save_baseline_model(path: Path, model, cfg: BaselineConfig, meta: dict) -> N
         config = cfg.to_dict()
     header = dict(meta, config=config, baseline={"kind": cfg.kind, "config": cfg.to_dict()}, schema=SCHEMA,
                   kind=KIND_MODEL)
-    write_bytes_atomic(path, st_save(tensors, metadata={"divertimento": json.dumps(header)}))
+    write_file(path, header, tensors)
 
 
 def _prepare_out(out: Path) -> None:

@@ -94,9 +94,8 @@ def run(args) -> int:
     write_json_atomic(out / "generated.json", {"model": str(sampler.path), "kind": sampler.kind,
                                                "truncation": args.truncation,
                                                "temperature": args.temperature or sampler.default_temperature,
-                                               "strict_voice_leading": options.get(
-                                                   "strict_voice_leading",
-                                                   sampler.kind == "ar" and sampler.strict_voice_leading),
+                                               "strict_voice_leading": options.get("strict_voice_leading",
+                                                                                   sampler.strict_voice_leading),
                                                "originality": status, "redrawn": redrawn, "near_copies": copies,
                                                "pieces": index})
     checked = f"; {redrawn} near-copies redrawn, {copies} left" if status == "ready" else ""

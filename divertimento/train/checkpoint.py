@@ -70,13 +70,19 @@ def save_training_checkpoint(path: Path, *, G, D, G_ema, opt_G, opt_D, rng: torc
     header = dict(meta, schema=SCHEMA, kind=KIND_CHECKPOINT, step=step,
                   opt_G=_flatten_optimizer("opt_G", opt_G.state_dict(), tensors),
                   opt_D=_flatten_optimizer("opt_D", opt_D.state_dict(), tensors))
-    write_bytes_atomic(path, st_save(tensors, metadata={"divertimento": json.dumps(header)}))
+    write_file(path, header, tensors)
 
 
 def save_model(path: Path, G_ema, meta: dict) -> None:
     tensors: dict[str, torch.Tensor] = {}
     _module_tensors("G_ema", G_ema, tensors)
     header = dict(meta, schema=SCHEMA, kind=KIND_MODEL)
+    write_file(path, header, tensors)
+
+
+def write_file(path: Path, header: dict, tensors: dict[str, torch.Tensor]) -> None:
+    """A checkpoint or model file (safetensors, the header as JSON metadata), written atomically: what
+    ``read_file`` reads."""
     write_bytes_atomic(path, st_save(tensors, metadata={"divertimento": json.dumps(header)}))
 
 

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError
-from .checkpoint import KIND_CHECKPOINT, latest_checkpoint, module_state, read_file, save_model
+from .checkpoint import KIND_CHECKPOINT, latest_checkpoint, module_state, read_file, save_model, write_file
 
 
 def export_model(source: str | Path, out: str | Path, temperature: float | None = None) -> dict:
@@ -31,17 +31,11 @@ def export_model(source: str | Path, out: str | Path, temperature: float | None 
 def set_sampling(source: str | Path, out: str | Path, **values) -> dict:
     """Copy of a model file (GAN, VAE or AR) whose header recommends these sampling settings (``temperature``,
     ``strict_voice_leading``); the weights are untouched. ``generate`` and ``demo`` use the recommendation."""
-    import json
-
-    from safetensors.torch import save as st_save
-
-    from ..atomic import write_bytes_atomic
-
     header, tensors = read_file(Path(source))
     if header.get("kind") == KIND_CHECKPOINT:
         raise UserError(f"{source} is a training checkpoint; export a model file first")
     header["sampling"] = {**header.get("sampling", {}), **values}
-    write_bytes_atomic(Path(out), st_save(tensors, metadata={"divertimento": json.dumps(header)}))
+    write_file(Path(out), header, tensors)
     return header
 
 
