@@ -11,7 +11,9 @@ from .errors import UserError
 COMMANDS = {
     "prepare": ("divertimento.commands.prepare", "turn corpora or MIDI folders into training windows"),
     "data-info": ("divertimento.commands.data_info", "summarise a prepared dataset"),
-    "train": ("divertimento.commands.train", "train a GAN on prepared data"),
+    "train": ("divertimento.commands.train", "train a model of any family (gan, vae, mle) on prepared data"),
+    "export": ("divertimento.commands.export", "a model file from a run or checkpoint, with sampling recommendations"),
+    "models": ("divertimento.commands.models", "list the shipped models by name"),
     "generate": ("divertimento.commands.generate", "write new pieces from a model"),
     "demo": ("divertimento.commands.demo", "a gallery of pieces across all styles from the shipped model"),
     "evaluate": ("divertimento.commands.evaluate", "measure quality, diversity and novelty of a set of pieces"),

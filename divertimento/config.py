@@ -11,22 +11,33 @@ from pathlib import Path
 
 from .errors import UserError
 
+# The optimiser and EMA settings each family is trained with unless the config names its own: the GAN follows
+# stylegan2-ada (Adam 0.5/0.99, EMA of G), the likelihood families plain Adam with gradient clipping.
+FAMILY_DEFAULTS = {
+    "gan": {"lr": 2e-4, "beta1": 0.5, "beta2": 0.99, "grad_clip": 0.0, "ema_kimg": 10.0},
+    "vae": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "grad_clip": 1.0, "ema_kimg": 0.0},
+    "mle": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "grad_clip": 1.0, "ema_kimg": 0.0},
+}
+
 
 @dataclass(frozen=True)
 class TrainConfig:
-    # run
-    seed: int = 0  # seeds init, latents, Gumbel noise and batch order
-    steps: int = 10000  # generator updates
-    batch_size: int = 64  # windows per D and G step (per process under DDP)
+    # which model family this run trains (models/factory.py): gan (token GAN), vae (ELBO, the GAN's generator as
+    # decoder) or mle (autoregressive sequence model, maximum likelihood)
+    family: str = "gan"
+    # run: the same meaning in every family
+    seed: int = 0  # seeds init, latents, sampling noise and batch order
+    steps: int = 10000  # updates of the model that is sampled (G for the GAN), one batch each
+    batch_size: int = 64  # windows per update (per process under torchrun)
     threads: int = 0  # torch CPU threads; 0 = torch's default
-    # model
-    z_dim: int = 128  # latent size
-    style_dim: int = 32  # G's style embedding size
-    g_channels: int = 256  # G width at the bar resolution
-    d_channels: int = 256  # D width at the bar resolution
-    conditional: bool = True  # condition G and D on style; False = one unconditional model
-    # objective
-    loss: str = "nonsat"  # nonsat (the seed's, non-saturating G), minimax, hinge, wgan-gp
+    # shared model sizes
+    conditional: bool = True  # condition on style; False = one unconditional model
+    style_dim: int = 32  # style embedding size
+    z_dim: int = 128  # latent size (gan, vae)
+    g_channels: int = 256  # generator / VAE decoder width at the bar resolution (gan, vae)
+    # gan
+    d_channels: int = 256  # D width at the bar resolution (and the VAE-GAN encoder's)
+    loss: str = "nonsat"  # adversarial objective by name (losses/adversarial.py): nonsat, minimax, hinge, wgan-gp
     gp_weight: float = 10.0  # lambda of WGAN-GP's gradient penalty (wgan-gp only)
     d_steps: int = 1  # D updates per G update (WGAN-GP papers use 5)
     r1_gamma: float = 0.0  # R1 penalty gamma; 0 = off
@@ -39,33 +50,49 @@ class TrainConfig:
     # VAE-GAN (Larsen et al. 2016): weight of the ELBO (nats per token) that also trains G as the decoder of an
     # encoder on real windows, giving G a likelihood signal for pitch content next to D's; 0 = off
     recon_weight: float = 0.0
-    # optimiser
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
+    lr_d: float = 2e-4  # discriminator learning rate
+    # EMA of the sampled model's weights: half-life in thousands of training windows (stylegan2-ada's ema_kimg);
+    # 0 = off (gan only)
+    ema_kimg: float = 10.0
+    # train on windows moved onto the white-key diatonic set (data/keys.py) instead of transposed at random;
+    # generated windows are moved back to keys drawn from the data's own key distribution per style (gan only)
+    key_normalise: bool = False
+    # vae
+    enc_channels: int = 256  # encoder width at the bar resolution
+    kl_weight: float = 1.0  # beta of the KL term; 1 = the true ELBO
+    kl_warmup: int = 1000  # steps over which the KL weight ramps linearly from 0 to kl_weight; 0 = no ramp
+    # mle: an LSTM over steps, voice by voice within a step
+    hidden: int = 256  # LSTM hidden size
+    layers: int = 2  # LSTM layers
+    embed: int = 32  # per-voice token embedding size at the LSTM input
+    dropout: float = 0.0  # dropout between LSTM layers (training only)
+    # optimiser of the sampled model (Adam); the family's defaults come from FAMILY_DEFAULTS
+    lr: float = 2e-4
+    lr_final: float = 1.0  # lr at the end of the decay as a fraction of lr, reached by a cosine; 1 = constant
+    # updates over which the cosine runs; 0 = the run's steps. A fixed horizon makes the schedule independent of the
+    # step budget, so a run stopped early and resumed with a larger budget matches one run to the end exactly
+    lr_decay_steps: int = 0
     beta1: float = 0.5
     beta2: float = 0.99
-    # EMA of G's weights: half-life in thousands of training windows (stylegan2-ada's ema_kimg); 0 = off
-    ema_kimg: float = 10.0
+    grad_clip: float = 0.0  # max global gradient norm of the sampled model; 0 = no clipping
     # data
     transpose: bool = True  # apply the dataset's train-split transposition range
-    # train on windows moved onto the white-key diatonic set (data/keys.py) instead of transposed at random;
-    # generated windows are moved back to keys drawn from the data's own key distribution per style
-    key_normalise: bool = False
-    init_from: str = ""  # run dir or checkpoint whose G, D and G_ema weights start this run (fine-tuning); "" = none
+    init_from: str = ""  # run dir or checkpoint whose weights start this run (fine-tuning); "" = none
     # bookkeeping
     log_every: int = 50  # steps between stats lines (jsonl + TensorBoard)
     sample_every: int = 1000  # steps between sample grids (PNG + MIDI) from fixed seeds
-    sample_count: int = 16  # pieces per grid
+    sample_count: int = 16  # pieces per grid; 0 = no grids
     ckpt_every: int = 500  # steps between checkpoints; a killed run loses at most this many steps
     keep_ckpts: int = 3  # newest checkpoints kept
 
     def validate(self) -> "TrainConfig":
-        from .losses.adversarial import OBJECTIVES
-
-        if self.loss not in OBJECTIVES:
-            raise UserError(f"loss {self.loss!r} unknown; choose one of {', '.join(OBJECTIVES)}")
+        """Types and ranges; names of registries (family, loss) are checked by the registries themselves when
+        the run is built, so this low layer does not import them."""
+        if self.family not in FAMILY_DEFAULTS:
+            raise UserError(f"family {self.family!r} unknown; choose one of {', '.join(FAMILY_DEFAULTS)}")
         positive = ("steps", "batch_size", "z_dim", "g_channels", "d_channels", "d_steps", "r1_interval",
-                    "log_every", "sample_every", "ckpt_every", "keep_ckpts", "pack")
+                    "log_every", "sample_every", "ckpt_every", "keep_ckpts", "pack", "style_dim", "enc_channels",
+                    "hidden", "layers", "embed")
         for name in positive:
             if getattr(self, name) < 1:
                 raise UserError(f"{name} must be >= 1 (got {getattr(self, name)})")
@@ -73,9 +100,16 @@ class TrainConfig:
             raise UserError("batch_size must be divisible by pack (and even when ms_weight > 0)")
         if self.batch_size > 4096 or self.steps > 10_000_000:
             raise UserError("batch_size or steps is absurdly large")
-        for name in ("lr_g", "lr_d", "gumbel_tau"):
+        for name in ("lr", "lr_d", "gumbel_tau"):
             if not getattr(self, name) > 0:
                 raise UserError(f"{name} must be > 0")
+        if not 0 <= self.lr_final <= 1:
+            raise UserError(f"lr_final must lie in [0, 1] (got {self.lr_final})")
+        if min(self.kl_weight, self.kl_warmup, self.grad_clip, self.sample_count, self.ema_kimg,
+               self.lr_decay_steps) < 0:
+            raise UserError("kl_weight, kl_warmup, grad_clip, sample_count, ema_kimg and lr_decay_steps must be >= 0")
+        if not 0 <= self.dropout < 1:
+            raise UserError("dropout must lie in [0, 1)")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise UserError("betas must lie in [0, 1)")
         return self
@@ -116,7 +150,12 @@ def config_from_dict(d: dict, base: TrainConfig | None = None) -> TrainConfig:
     if unknown:
         raise UserError(f"unknown config key(s): {', '.join(unknown)}")
     values = {k: coerce_field(k, types[k], v) for k, v in d.items()}
-    return dataclasses.replace(base or TrainConfig(), **values).validate()
+    if base is None or values.get("family", base.family) != base.family:
+        family = values.get("family", "gan")
+        if family not in FAMILY_DEFAULTS:
+            raise UserError(f"family {family!r} unknown; choose one of {', '.join(FAMILY_DEFAULTS)}")
+        base = TrainConfig(family=family, **FAMILY_DEFAULTS[family])
+    return dataclasses.replace(base, **values).validate()
 
 
 def load_config(path: str | None, overrides: list[str]) -> TrainConfig:

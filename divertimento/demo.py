@@ -5,8 +5,8 @@ import time
 from pathlib import Path
 
 from .atomic import write_bytes_atomic
-from .baselines.sample import load_model
 from .sample.export import prepare_out_dir, write_piece_files
+from .sample.sampler import load_sampler
 
 DEMO_SEED = 7
 
@@ -47,7 +47,7 @@ h1 {{ font-weight: 600; }} h2 {{ margin-top: 2rem; text-transform: capitalize; }
 
 def run_demo(out: str | Path, per_style: int = 2, model: str | None = None, audio: str = "ogg") -> Path:
     t0 = time.perf_counter()
-    sampler = load_model(model)
+    sampler = load_sampler(model)
     out = prepare_out_dir(out)
     formats = ["mid", audio, "png"]
     entries = []
@@ -59,6 +59,6 @@ def run_demo(out: str | Path, per_style: int = 2, model: str | None = None, audi
             entries.append({"style": style, "title": f"{style} #{i + 1} (seed {seed}.{i})", "notes": piece.n_notes,
                             "files": files})
     step = sampler.header.get("step", "?")
-    note = (f"{len(entries)} four-bar pieces from {sampler.path.name} ({sampler.kind}, step {step}), "
+    note = (f"{len(entries)} four-bar pieces from {sampler.path.name} ({sampler.family}, step {step}), "
             f"generated in {time.perf_counter() - t0:.0f} s on this machine. Same seed, same music.")
     return write_index(out, entries, "divertimento demo", note)

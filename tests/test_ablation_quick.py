@@ -42,7 +42,7 @@ def test_quick_ablation_writes_everything(quick):
             assert 0 <= r["metrics"]["diversity/coverage"] <= 1 and "novelty/copy_rate" in r["metrics"]
             assert set(r["coverage_by_style"]) == {"bach", "folk"}
             assert "temperature" in r["sweeps"]
-            assert ("truncation" in r["sweeps"]) == (v["family"] != "ar")
+            assert ("truncation" in r["sweeps"]) == (v["family"] != "mle")
         s = v["summary"]["metrics"]["quality/precision"]
         assert s["n"] == 2 and s["mean"] == pytest.approx(np.mean([r["metrics"]["quality/precision"]
                                                                    for r in v["runs"]]))
@@ -56,7 +56,7 @@ def test_quick_ablation_writes_everything(quick):
     md = (out / "results.md").read_text()
     assert md.startswith("> **QUICK RUN — NOT RESULTS.**")
     for row in ("| *real val vs test* (n=10) |", "| **vanilla** | gan | 3 |", "| **vae** | vae | 3 |",
-                "| **ar** | ar | 3 |", "## Issue targets", "## Coverage per style", "## Sampling sweeps"):
+                "| **ar** | mle | 3 |", "## Issue targets", "## Coverage per style", "## Sampling sweeps"):
         assert row in md, row
 
 

@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from divertimento.ablation.variants import RUN_KEYS, load_variants, select_variants
-from divertimento.baselines.config import BaselineConfig
 from divertimento.config import TrainConfig, config_from_dict
 from divertimento.errors import UserError
 
@@ -29,8 +28,8 @@ def test_shipped_variants():
     for name, keys in TOOLS.items():
         cfg = v[name].build_config({"steps": 10, "seed": 3}).to_dict()
         assert {k for k in cfg if cfg[k] != base[k]} == keys, name
-    # default = configs/default.json as `divertimento train --config configs/default.json` reads it
-    shipped = json.loads((ROOT / "configs" / "default.json").read_text())
+    # default = configs/gan-base.json as `divertimento train --config configs/gan-base.json` reads it
+    shipped = json.loads((ROOT / "configs" / "gan-base.json").read_text())
     want = config_from_dict(dict(shipped, steps=10, seed=3)).to_dict()
     got = v["default"].build_config({"steps": 10, "seed": 3, "threads": shipped.get("threads", 0),
                                      "log_every": shipped["log_every"], "sample_every": shipped["sample_every"],
@@ -43,9 +42,9 @@ def test_shipped_variants():
     plain = v["default"].build_config({"steps": 10, "seed": 3}).to_dict()
     assert {k for k in keys if keys[k] != plain[k]} == {"key_normalise"} and keys["key_normalise"]
     assert {k for k in vae if vae[k] != keys[k]} == {"recon_weight"} and vae["recon_weight"] == 1.0
-    for name in ("vae", "ar"):
-        cfg = v[name].build_config({"steps": 5}, {"batch_size": 16, "mbstd_group": 2})  # GAN-only key skipped
-        assert isinstance(cfg, BaselineConfig) and cfg.kind == name and cfg.batch_size == 16 and cfg.steps == 5
+    for name, family in (("vae", "vae"), ("ar", "mle")):
+        cfg = v[name].build_config({"steps": 5}, {"batch_size": 16})
+        assert cfg.family == family and cfg.batch_size == 16 and cfg.steps == 5 and cfg.beta1 == 0.9
 
 
 def test_select_variants():

@@ -11,11 +11,16 @@ import pytest
 
 from .conftest import TINY
 
+# every family trains under torchrun through the one trainer
+FAMILIES = {"gan": {}, "mle": {"family": "mle", "hidden": 16, "layers": 1, "embed": 4}}
+
 
 @pytest.mark.slow
-def test_two_process_training_stays_in_sync(small_data, tmp_path):
+@pytest.mark.parametrize("family", FAMILIES)
+def test_two_process_training_stays_in_sync(small_data, tmp_path, family):
     out = tmp_path / "ddp"
-    sets = [arg for k, v in dict(TINY, steps=6, ckpt_every=3).items() for arg in ("--set", f"{k}={v}")]
+    config = dict(TINY, steps=6, ckpt_every=3, **FAMILIES[family])
+    sets = [arg for k, v in config.items() for arg in ("--set", f"{k}={v}")]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "divertimento.cli", "train", "--data", str(small_data), "--out", str(out), "--quiet", *sets]
     env = dict(os.environ, OMP_NUM_THREADS="1")

@@ -8,7 +8,12 @@ import pytest
 import symusic
 
 from divertimento.cli import main
-from divertimento.sample.generate import generate_tokens, load_generator, piece_seed
+from divertimento.models.factory import DEFAULT_MODEL, SHIPPED, STUDIO_MODEL
+from divertimento.models.files import read_file
+from divertimento.sample.draw import piece_seed
+from divertimento.sample.pieces import metric_velocities
+from divertimento.sample.sampler import load_sampler
+from divertimento.train.export import export_model
 
 
 def run_cli(args, capsys):
@@ -18,21 +23,21 @@ def run_cli(args, capsys):
 
 
 def test_same_seed_same_music_other_seed_other_music(tiny_run):
-    bundle = load_generator(tiny_run)
-    a, sa = generate_tokens(bundle, [(0, i) for i in range(6)])
-    b, sb = generate_tokens(bundle, [(0, i) for i in range(6)])
-    c, _ = generate_tokens(bundle, [(1, i) for i in range(6)])
+    bundle = load_sampler(tiny_run)
+    a, sa = bundle.generate_tokens([(0, i) for i in range(6)])
+    b, sb = bundle.generate_tokens([(0, i) for i in range(6)])
+    c, _ = bundle.generate_tokens([(1, i) for i in range(6)])
     assert np.array_equal(a, b) and sa == sb
     assert not any(np.array_equal(x, y) for x in a for y in c)
     # a piece does not depend on what else is in the batch
-    one, _ = generate_tokens(bundle, [(0, 3)])
+    one, _ = bundle.generate_tokens([(0, 3)])
     assert np.array_equal(one[0], a[3])
     assert piece_seed(0, 1) != piece_seed(1, 0)
 
 
 def test_style_is_respected_and_unknown_style_refused(tiny_run, tmp_path, capsys):
-    bundle = load_generator(tiny_run)
-    _, styles = generate_tokens(bundle, [(0, i) for i in range(5)], style="folk")
+    bundle = load_sampler(tiny_run)
+    _, styles = bundle.generate_tokens([(0, i) for i in range(5)], style="folk")
     assert styles == ["folk"] * 5
     code, _, err = run_cli(["generate", "--model", str(tiny_run), "--style", "klezmer", "--out", str(tmp_path)],
                            capsys)
@@ -67,7 +72,7 @@ def test_generate_writes_files_that_other_tools_read(tiny_run, tmp_path, capsys)
     (["--truncation", "1e9"], "truncation"),
     (["--formats", "mp5"], "unknown format"),
     (["--seeds", "9-3"], "--seeds"),
-    (["--voice-leading", "strict"], "autoregressive"),
+    (["--voice-leading", "strict"], "voice by voice"),
 ])
 def test_bad_options_one_line(tiny_run, tmp_path, capsys, args, message):
     code, _, err = run_cli(["generate", "--model", str(tiny_run), "--out", str(tmp_path / "o"), *args], capsys)
@@ -87,8 +92,6 @@ def test_missing_model_and_unwritable_out(tiny_run, tmp_path, capsys):
 def test_model_from_another_layout_is_refused(tiny_run, tmp_path, capsys):
     from safetensors.torch import load_file, save_file
 
-    from divertimento.train.checkpoint import read_file
-
     header, _ = read_file(tiny_run / "model.safetensors")
     header["data"]["vocab_size"] += 5  # a model whose token vocabulary is not this one's
     tensors = load_file(str(tiny_run / "model.safetensors"))
@@ -107,8 +110,6 @@ def test_fluidsynth_missing_is_a_clear_message(tiny_run, tmp_path, capsys, monke
 
 
 def test_metric_velocities_follow_the_bar():
-    from divertimento.sample.generate import metric_velocities
-
     # 16th grid: step 0 downbeat, 8 half-bar, 4 and 12 beats, 2 an off-beat; the soprano gets +6
     starts = np.array([0, 2, 4, 8, 12, 16])
     assert metric_velocities(starts, 4, voice=1).tolist() == [92, 72, 80, 86, 80, 92]
@@ -119,7 +120,7 @@ def test_a_style_keeps_its_instrumentation(tiny_run, small_data):
     """Voices a style never plays in training (the folk tunes are one line) stay silent when generating it."""
     from divertimento.data.dataset import load_prepared
 
-    bundle = load_generator(tiny_run)
+    bundle = load_sampler(tiny_run)
     train = load_prepared(small_data).splits["train"]
     names = bundle.style_names
     for s in range(len(names)):
@@ -128,24 +129,22 @@ def test_a_style_keeps_its_instrumentation(tiny_run, small_data):
         assert np.allclose(bundle.manifest["voice_use"][s], expected, atol=1e-4)
     folk = names.index("folk")
     assert bundle.manifest["voice_use"][folk][1:] == [0.0, 0.0, 0.0]
-    tokens, _ = generate_tokens(bundle, range(20), style="folk", temperature=1.0)
+    tokens, _ = bundle.generate_tokens(range(20), style="folk", temperature=1.0)
     assert (tokens[:, 1:] == 0).all() and (tokens[:, 0] >= 2).any()
-    bach, _ = generate_tokens(bundle, range(20), style="bach", temperature=1.0)
+    bach, _ = bundle.generate_tokens(range(20), style="bach", temperature=1.0)
     assert (bach[:, 1:] >= 2).any()  # an untrained tiny model plays every voice of a chorale
 
 
 def test_generate_defaults_to_the_model_the_ablation_ranks_best(tmp_path, capsys):
-    """Without --model, generate uses the shipped AR model; the studio's latent tools keep the shipped GAN."""
-    from divertimento.baselines.sample import PIECES_MODEL, load_model
-    from divertimento.sample.model import DEFAULT_MODEL
-
-    sampler = load_model(None)
-    assert sampler.path == PIECES_MODEL and sampler.kind == "ar"
-    assert load_generator(None).path == DEFAULT_MODEL and load_generator(None).G.z_dim > 0
+    """Without --model, generate uses the shipped mle model; the studio's latent tools use the shipped GAN."""
+    sampler = load_sampler(None)
+    assert DEFAULT_MODEL == "mle" and sampler.path == SHIPPED["mle"][0] and sampler.family == "mle"
+    studio = load_sampler(STUDIO_MODEL)
+    assert studio.family == "gan" and studio.G.z_dim > 0
     code, out, _ = run_cli(["generate", "--out", str(tmp_path / "g"), "--n", "2", "--style", "irish"], capsys)
     assert code == 0
     meta = json.loads((tmp_path / "g" / "generated.json").read_text())
-    assert meta["kind"] == "ar" and meta["model"] == str(PIECES_MODEL) and len(meta["pieces"]) == 2
+    assert meta["family"] == "mle" and meta["model"] == str(SHIPPED["mle"][0]) and len(meta["pieces"]) == 2
     assert meta["strict_voice_leading"] and sampler.strict_voice_leading  # the shipped file recommends it
     for piece in meta["pieces"]:
         score = symusic.Score(str(tmp_path / "g" / piece["files"]["mid"]))
@@ -153,13 +152,11 @@ def test_generate_defaults_to_the_model_the_ablation_ranks_best(tmp_path, capsys
 
 
 def test_a_voice_leading_recommendation_in_a_gan_file_is_ignored(tiny_run, tmp_path):
-    """Strict voice leading is the AR sampler's; a GAN file whose header asks for it samples as before."""
-    from divertimento.baselines.sample import load_model
-    from divertimento.train.export import set_sampling
-
+    """Strict voice leading needs a model that picks voice by voice; a GAN file whose header asks for it samples
+    as before."""
     model = tiny_run / "model.safetensors"
-    set_sampling(model, tmp_path / "gan.safetensors", strict_voice_leading=True)
-    sampler = load_model(tmp_path / "gan.safetensors")
-    assert sampler.kind == "gan" and not sampler.strict_voice_leading
-    plain = load_model(model).generate_tokens([(4, i) for i in range(3)])[0]
+    export_model(model, tmp_path / "gan.safetensors", {"strict_voice_leading": True})
+    sampler = load_sampler(tmp_path / "gan.safetensors")
+    assert sampler.family == "gan" and not sampler.strict_voice_leading
+    plain = load_sampler(model).generate_tokens([(4, i) for i in range(3)])[0]
     assert np.array_equal(sampler.generate_tokens([(4, i) for i in range(3)])[0], plain)

@@ -13,8 +13,7 @@ from divertimento.data.keys import (
     sounding_pitch_classes,
 )
 from divertimento.music.notes import Piece, Track
-from divertimento.sample.generate import generate_tokens, load_generator
-from divertimento.sample.model import GeneratorBundle
+from divertimento.sample.sampler import Sampler, load_sampler
 from divertimento.studio import compose as C
 from divertimento.studio import latents
 
@@ -113,13 +112,13 @@ def test_training_windows_are_on_the_white_keys(small_data):
 
 
 def test_generated_windows_go_back_to_the_data_keys(keyed_run):
-    bundle = load_generator(keyed_run)
+    bundle = load_sampler(keyed_run)
     shares = np.asarray(bundle.manifest["key_home_shares"])
     assert shares.shape == (len(bundle.style_names), 12) and np.allclose(shares.sum(1), 1.0)
     pairs = [(3, i) for i in range(40)]
-    placed, styles = generate_tokens(bundle, pairs)
+    placed, styles = bundle.generate_tokens(pairs)
     plain_manifest = {k: v for k, v in bundle.manifest.items() if k != "key_home_shares"}
-    raw, _ = generate_tokens(GeneratorBundle(bundle.G, dict(bundle.header, data=plain_manifest), bundle.path), pairs)
+    raw, _ = Sampler(bundle.G, dict(bundle.header, data=plain_manifest), bundle.path).generate_tokens(pairs)
     for pair, p, r, s in zip(pairs, placed, raw, styles):
         pitched = r >= 2
         assert np.array_equal(p >= 2, pitched) and np.array_equal(p[~pitched], r[~pitched])
@@ -144,7 +143,7 @@ def expected_move(raw: np.ndarray, home: int, vocab: int) -> int:
 
 
 def test_harmonised_melody_stays_in_its_own_key(keyed_run):
-    bundle = load_generator(keyed_run)
+    bundle = load_sampler(keyed_run)
     d_major = np.array([62, 64, 66, 67, 69, 71, 73, 74] * 2)  # a D major scale, twice, one note a beat
     notes = np.array([[4 * i, 4, p, 80] for i, p in enumerate(d_major)], dtype=np.int32)
     tune = Piece("scale", 4, [Track("melody", 0, False, notes)], np.array([[0, 16, 4, 4]], dtype=np.int32), 100.0,

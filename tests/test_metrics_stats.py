@@ -176,7 +176,8 @@ def test_longest_copied_ngram_by_hand():
 
 
 def test_adjusted_shares_undo_a_known_confusion():
-    from divertimento.metrics.reference import adjusted_shares, confusion_matrix
+    from divertimento.metrics.share_correction import adjusted_shares
+    from divertimento.metrics.style_classifier import confusion_matrix
 
     # true a/b = 3/7; the classifier calls 20 % of a "b" and 10 % of b "a":
     # votes for a = 0.8 * 0.3 + 0.1 * 0.7 = 0.31, for b = 0.2 * 0.3 + 0.9 * 0.7 = 0.69

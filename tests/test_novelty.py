@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from divertimento.baselines.sample import load_model
 from divertimento.cli import main
 from divertimento.data.dataset import load_prepared
 from divertimento.sample.originality import Originality, draw_novel_tokens, redraw_pair
+from divertimento.sample.sampler import load_sampler
 
 
 class CopyingSampler:
@@ -35,7 +35,7 @@ class CopyingSampler:
 @pytest.fixture(scope="module")
 def setup(tiny_run, small_data):
     data = load_prepared(small_data)
-    return load_model(tiny_run), data.splits["train"]["rolls"], Originality(small_data)
+    return load_sampler(tiny_run), data.splits["train"]["rolls"], Originality(small_data)
 
 
 def test_near_copies_are_redrawn_in_their_style_from_their_own_seed(setup):
@@ -79,7 +79,7 @@ def test_generate_records_each_piece_originality(tiny_run, small_data, tmp_path,
     g = json.loads((out / "generated.json").read_text())
     assert g["originality"] == "ready" and g["near_copies"] == 0
     orig = Originality(small_data)
-    sampler = load_model(tiny_run)
+    sampler = load_sampler(tiny_run)
     for p in g["pieces"]:
         pair = tuple(p.get("redrawn_from_seed_pair", (p["seed"], p["index"])))
         tok, _ = sampler.generate_tokens([pair], p["style"])

@@ -9,9 +9,8 @@ from divertimento.data.dataset import load_prepared
 from divertimento.errors import UserError
 from divertimento.music.notes import Piece, Track
 from divertimento.music.roll import HOLD
-from divertimento.sample.generate import generate_tokens
-from divertimento.sample.model import load_generator
 from divertimento.sample.originality import Originality
+from divertimento.sample.sampler import load_sampler
 from divertimento.studio import compose as C
 from divertimento.studio.chain import FREE, InversionOptions, invert
 from divertimento.studio.latents import decode, draw, mix, slerp
@@ -23,7 +22,7 @@ from divertimento.studio.stream import LiveStream
 
 @pytest.fixture(scope="module")
 def bundle(tiny_run):
-    return load_generator(tiny_run)
+    return load_sampler(tiny_run)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +33,7 @@ def studio(bundle, small_data):
 def test_one_window_is_the_generate_piece(bundle):
     for pair in [(0, 0), (3, 5)]:
         p = C.compose(bundle, pair, temperature=1.0)
-        ref, styles = generate_tokens(bundle, [pair], temperature=1.0)
+        ref, styles = bundle.generate_tokens([pair], temperature=1.0)
         assert np.array_equal(p.tokens, ref[0]) and p.style == styles[0]
 
 

@@ -11,14 +11,14 @@ from fastapi.testclient import TestClient
 
 from divertimento.music.notes import Piece, Track
 from divertimento.music.write import write_midi, write_musicxml
-from divertimento.sample.model import load_generator
+from divertimento.sample.sampler import load_sampler
 from divertimento.studio.service import Studio
 from divertimento.web.app import create_app
 
 
 @pytest.fixture(scope="module")
 def client(tiny_run, small_data, tmp_path_factory):
-    studio = Studio(load_generator(tiny_run), str(small_data))
+    studio = Studio(load_sampler(tiny_run), str(small_data))
     app = create_app(studio, tmp_path_factory.mktemp("studio-data"))
     with TestClient(app) as c:
         yield c

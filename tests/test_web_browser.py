@@ -30,11 +30,11 @@ def free_port() -> int:
 def server(tiny_run, small_data, tmp_path_factory):
     import uvicorn
 
-    from divertimento.sample.model import load_generator
+    from divertimento.sample.sampler import load_sampler
     from divertimento.studio.service import Studio
     from divertimento.web.app import create_app
 
-    app = create_app(Studio(load_generator(tiny_run), str(small_data)), tmp_path_factory.mktemp("browser-data"))
+    app = create_app(Studio(load_sampler(tiny_run), str(small_data)), tmp_path_factory.mktemp("browser-data"))
     port = free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     t = threading.Thread(target=srv.run, daemon=True)

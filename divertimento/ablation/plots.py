@@ -7,10 +7,10 @@ import numpy as np
 
 from ..train.loop import read_stats
 
-FAMILY_MARKER = {"gan": "o", "vae": "s", "ar": "^"}
+FAMILY_MARKER = {"gan": "o", "vae": "s", "mle": "^"}
 # training curves: per family, the stats keys worth watching
 CURVES = {"gan": ("D/loss", "G/adv", "D/real_score", "D/fake_score"), "vae": ("VAE/recon", "VAE/kl"),
-          "ar": ("AR/nll_per_token",)}
+          "mle": ("MLE/nll_per_token",)}
 
 
 def _plt():

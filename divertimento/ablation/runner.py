@@ -11,6 +11,7 @@ Re-running with the same OUT reuses finished runs and their evaluations (an inte
 checkpoint; an interrupted baseline run restarts), so a killed ablation continues where it stopped.
 """
 
+import hashlib
 import json
 import math
 import os
@@ -25,13 +26,17 @@ import numpy as np
 import torch
 
 from ..atomic import write_json_atomic
-from ..baselines.sample import load_model
-from ..baselines.train import train_baseline
 from ..data.dataset import load_prepared
 from ..errors import UserError
+from ..metrics.cache import code_fingerprint
+from ..metrics.sweep import sweep
+from ..models.files import latest_checkpoint
 from ..models.generator import count_params
-from ..train.loop import read_stats
+from ..sample.sampler import load_sampler
+from ..train.loop import read_stats, train
 from .evaluate import Evaluator
+from .plots import write_plots
+from .table import render_markdown, summarise
 from .variants import Variant
 
 SCHEMA = 1
@@ -149,23 +154,16 @@ def _same_config(run_dir: Path, cfg, ignore: tuple[str, ...] = ("threads",)) -> 
 
 def train_variant(variant: Variant, cfg, data_dir: Path, run_dir: Path, runs_root: Path) -> dict:
     """Train one run unless its model file already exists with the same config; returns its summary.json.
-    An interrupted GAN run with the same config resumes from its latest checkpoint; anything else interrupted
-    starts again from scratch."""
+    An interrupted run with the same config resumes from its latest checkpoint; anything else interrupted starts
+    again from scratch."""
     if (run_dir / "model.safetensors").is_file():
         if not _same_config(run_dir, cfg):
             raise UserError(f"{run_dir} holds a finished run with another config; use another --out (or delete it)")
         return json.loads((run_dir / "summary.json").read_text())
-    if variant.family == "gan":
-        from ..train.checkpoint import latest_checkpoint
-        from ..train.loop import train
-
-        resume = run_dir.exists() and latest_checkpoint(run_dir) is not None and _same_config(run_dir, cfg)
-        if run_dir.exists() and not resume:
-            _remove_partial(run_dir, runs_root)
-        train(data_dir, run_dir, cfg, resume=resume, progress=False)
-    else:
+    resume = run_dir.exists() and latest_checkpoint(run_dir) is not None and _same_config(run_dir, cfg)
+    if run_dir.exists() and not resume:
         _remove_partial(run_dir, runs_root)
-        train_baseline(data_dir, run_dir, cfg, progress=False)
+    train(data_dir, run_dir, cfg, resume=resume, progress=False)
     return json.loads((run_dir / "summary.json").read_text())
 
 
@@ -177,26 +175,15 @@ def probe_steps_per_second(variant: Variant, settings: AblationSettings, probes_
     cfg = variant.build_config(keys, settings.overrides)
     probe_dir = probes_root / variant.name
     _remove_partial(probe_dir, probes_root)
-    if variant.family == "gan":
-        from ..train.loop import train
-
-        train(settings.data, probe_dir, cfg, progress=False)
-    else:
-        train_baseline(settings.data, probe_dir, cfg, progress=False)
+    train(settings.data, probe_dir, cfg, progress=False)
     rows = read_stats(probe_dir)
     _remove_partial(probe_dir, probes_root)
     dt = rows[-1]["seconds"] - rows[0]["seconds"]
     return (rows[-1]["step"] - rows[0]["step"]) / max(dt, 0.05)
 
 
-def _sampler_params(sampler) -> int:
-    return count_params(sampler.ar if sampler.ar is not None else sampler.bundle.G)
-
-
 def evaluate_run(sampler, evaluator: Evaluator, settings: AblationSettings, label: str) -> dict:
     """Sample n windows at (sample_seed, i), evaluate them, then the sweeps (each point: n fresh samples)."""
-    from ..metrics.sweep import sweep
-
     seeds = [(settings.sample_seed, i) for i in range(settings.n_samples)]
     names = sampler.style_names
     t = time.perf_counter()
@@ -222,15 +209,11 @@ def evaluate_run(sampler, evaluator: Evaluator, settings: AblationSettings, labe
 
         sweeps[param] = sweep(sample, list(values), evaluator.ref, evaluator.train, param, seed=evaluator.seed)
     return {"metrics": metrics, "coverage_by_style": by_style, "sweeps": sweeps, "sample_seconds": round(sample_s, 2),
-            "eval_seconds": round(eval_s, 2), "sampler_params": _sampler_params(sampler)}
+            "eval_seconds": round(eval_s, 2), "sampler_params": count_params(sampler.module)}
 
 
 def eval_key(settings: AblationSettings, data_hash: str, model: Path) -> dict:
     """Everything an evaluation depends on: a cached evaluation is reused only when all of it is unchanged."""
-    import hashlib
-
-    from ..metrics.reference import code_fingerprint
-
     return {"model_sha256": hashlib.sha256(model.read_bytes()).hexdigest(), "data": data_hash,
             "reference_split": settings.reference_split, "n": settings.n_samples,
             "sample_seed": settings.sample_seed, "temperature": settings.temperature,
@@ -254,7 +237,7 @@ def run_one(variant: Variant, seed: int, steps: int, settings: AblationSettings,
         if old.get("key") == key:
             ev = old["evaluation"]
     if ev is None:
-        sampler = load_model(run_dir / "model.safetensors")
+        sampler = load_sampler(run_dir / "model.safetensors")
         ev = clean(evaluate_run(sampler, evaluator, settings, f"{variant.name} seed {seed}"))
         write_json_atomic(cached, {"key": key, "evaluation": ev})
     if not settings.keep_checkpoints and (run_dir / "checkpoints").is_dir():
@@ -281,9 +264,6 @@ def machine_info(threads: int) -> dict:
 def run_ablation(settings: AblationSettings, say=None) -> dict:
     """Run the ablation described by ``settings``; writes OUT/results.json, results.md and plots; returns the
     results dict (what results.json holds)."""
-    from .plots import write_plots
-    from .table import render_markdown, summarise
-
     settings = settings.validate()
     say = say or (lambda s: print(s, file=sys.stderr, flush=True))
     if settings.threads > 0:

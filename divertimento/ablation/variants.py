@@ -2,12 +2,12 @@
 
 A variant file::
 
-    {"family": "gan" | "vae" | "ar",      # which trainer
+    {"family": "gan" | "vae" | "mle",     # which model family (models/factory.py)
      "order": 10,                         # position in tables and plots
      "description": "one line",
      "base": "vanilla",                   # optional: start from another variant's resolved config
      "config_file": "../default.json",    # optional: start from a config file (relative to this file)
-     "config": {...}}                     # TrainConfig keys (gan) or BaselineConfig keys (vae, ar)
+     "config": {...}}                     # TrainConfig keys
 
 Run keys (steps, seed, threads, log/sample/checkpoint intervals) are set by the runner from the budget, so a
 variant says only what the model and objective are.
@@ -17,12 +17,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..baselines.config import BaselineConfig, baseline_config_from_dict
-from ..config import TrainConfig, config_from_dict
+from ..config import FAMILY_DEFAULTS, TrainConfig, config_from_dict
 from ..errors import UserError
 
-FAMILIES = ("gan", "vae", "ar")
-# keys the runner owns; a variant file may hold them (config_file: ../default.json does) but they are overwritten
+# keys the runner owns; a variant file may hold them (config_file: ../gan-base.json does) but they are overwritten
 RUN_KEYS = ("steps", "seed", "threads", "log_every", "sample_every", "sample_count", "ckpt_every", "keep_ckpts")
 
 
@@ -34,22 +32,16 @@ def default_variants_dir() -> Path:
 @dataclass(frozen=True)
 class Variant:
     name: str  # file stem, e.g. "vanilla+ms"
-    family: str  # gan, vae or ar
+    family: str  # gan, vae or mle
     description: str
     config: dict  # resolved config keys (without run keys)
     order: int = 0
     path: str = ""
 
-    def build_config(self, run: dict, overrides: dict | None = None) -> TrainConfig | BaselineConfig:
-        """The typed config for one run: the variant's keys, then ``overrides`` (applied where the family knows the
-        key), then the run keys (steps, seed, ...)."""
-        known = TrainConfig.__dataclass_fields__ if self.family == "gan" else BaselineConfig.__dataclass_fields__
-        d = dict(self.config)
-        d.update({k: v for k, v in (overrides or {}).items() if k in known})
-        d.update({k: v for k, v in run.items() if k in known})
-        if self.family == "gan":
-            return config_from_dict(d)
-        return baseline_config_from_dict(dict(d, kind=self.family))
+    def build_config(self, run: dict, overrides: dict | None = None) -> TrainConfig:
+        """The typed config for one run: the variant's keys, then ``overrides``, then the run keys (steps, seed,
+        ...)."""
+        return config_from_dict({**self.config, **(overrides or {}), **run, "family": self.family})
 
 
 def _read(path: Path) -> dict:
@@ -87,8 +79,8 @@ def load_variants(directory: str | Path | None = None) -> dict[str, Variant]:
             raise UserError(f"variant bases form a cycle: {' -> '.join(chain + (name,))}")
         path, d = raw[name]
         family = d.get("family")
-        if family not in FAMILIES:
-            raise UserError(f"variant {path}: family must be one of {', '.join(FAMILIES)} (got {family!r})")
+        if family not in FAMILY_DEFAULTS:
+            raise UserError(f"variant {path}: family must be one of {', '.join(FAMILY_DEFAULTS)} (got {family!r})")
         config: dict = {}
         if "base" in d:
             base = resolve(d["base"], chain + (name,))

@@ -59,7 +59,7 @@ def add_arguments(p) -> None:
                    help="only the real held-out calibration row (not: repeated window, copies, random notes)")
     p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="config override for every variant whose family has the key (e.g. batch_size=32)")
+                   help="config override for every variant (e.g. batch_size=32)")
     p.add_argument("--keep-checkpoints", action="store_true", help="keep GAN training checkpoints of finished runs")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
@@ -67,7 +67,6 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from ..ablation.runner import QUICK_N, AblationSettings, run_ablation
     from ..ablation.variants import load_variants, select_variants
-    from ..baselines.config import BaselineConfig
     from ..config import TrainConfig
 
     variants = load_variants(args.variants_dir)
@@ -77,14 +76,14 @@ def run(args) -> int:
         return 0
     chosen = select_variants(variants, args.variants)
     overrides = {}
-    known = set(TrainConfig.__dataclass_fields__) | set(BaselineConfig.__dataclass_fields__)
+    known = set(TrainConfig.__dataclass_fields__)
     for item in args.set:
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep:
             raise UserError(f"--set wants key=value (got {item!r})")
         if key not in known:
-            raise UserError(f"--set {key}: not a key of TrainConfig or BaselineConfig")
+            raise UserError(f"--set {key}: not a key of TrainConfig")
         overrides[key] = value
     quick = args.quick
     seeds = _ints(args.seeds, "--seeds") if args.seeds is not None else ([0] if quick else [0, 1])

@@ -10,7 +10,8 @@ from ..errors import UserError
 
 def add_arguments(p) -> None:
     p.add_argument("generated", metavar="GENERATED",
-                   help="a folder (or file) of MIDI/MusicXML/ABC, a prepared data dir, or a model file / run dir")
+                   help="a folder (or file) of MIDI/MusicXML/ABC, a prepared data dir, a shipped model's name "
+                        "(divertimento models) or a model file / run dir of any family")
     p.add_argument("--reference", required=True, metavar="DATA_DIR", help="prepared dataset to compare with")
     p.add_argument("--out", required=True, metavar="DIR", help="output dir for metrics.json and report.html")
     p.add_argument("--train", default=None, metavar="DATA_DIR",
@@ -26,7 +27,8 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for subsets and model samples")
     p.add_argument("--style", default=None, help="model samples: generate only this style")
     p.add_argument("--truncation", type=float, default=None, help="model samples: latent truncation")
-    p.add_argument("--temperature", type=float, default=1.0, help="model samples: sampling temperature")
+    p.add_argument("--temperature", type=float, default=None,
+                   help="model samples: sampling temperature (default: the model's recommended value, as generate)")
     p.add_argument("--sweep", default=None, metavar="V1,V2,...",
                    help="model only: also evaluate over these truncation (or --sweep-param) values and plot "
                         "quality against diversity")
@@ -46,8 +48,12 @@ def run(args) -> int:
     from ..metrics.reference import load_reference, load_train
     from ..metrics.registry import resolve
     from ..metrics.report import render
-    from ..metrics.sets import is_model_path, load_generated, load_model, sample_model
+    from ..metrics.sets import is_model_path, load_generated
     from ..metrics.suite import evaluate_set
+    from ..metrics.sweep import parse_values, sweep
+    from ..models.factory import SHIPPED
+    from ..sample.sampler import load_sampler
+    from ..sample.windows import sample_window_set
 
     say = (lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
     out = Path(args.out)
@@ -56,15 +62,19 @@ def run(args) -> int:
     if args.n is not None and args.n < 1:
         raise UserError("--n must be at least 1")
     names = resolve(args.metrics)
-    if args.sweep and not is_model_path(args.generated):
-        raise UserError("--sweep needs a model (a .safetensors file or a run dir) as GENERATED")
+    is_model = args.generated in SHIPPED or is_model_path(args.generated)
+    if args.sweep and not is_model:
+        raise UserError("--sweep needs a model (a shipped name, a .safetensors file or a run dir) as GENERATED")
     t0 = time.perf_counter()
     data = load_prepared(args.reference)
     train_data = load_prepared(args.train) if args.train else data
     say(f"reading {args.generated}")
-    gen = load_generated(args.generated, data.manifest, n=args.n, split=args.split, seed=args.seed,
-                         style=args.style, truncation=args.truncation, temperature=args.temperature,
-                         progress=not args.quiet)
+    sampler = load_sampler(args.generated) if is_model else None
+    if sampler is not None:
+        gen = sample_window_set(sampler, args.n or 1000, args.seed, args.style, args.truncation, args.temperature)
+    else:
+        gen = load_generated(args.generated, data.manifest, n=args.n, split=args.split, seed=args.seed,
+                             progress=not args.quiet)
     say(f"reference statistics of {args.reference} ({args.reference_split})")
     ref = load_reference(data, args.reference_split, seed=args.seed)
     train = load_train(train_data)
@@ -84,17 +94,14 @@ def run(args) -> int:
         calibration = calibrate(ref, train, names, len(gen), args.seed)
     sweep_result = None
     if args.sweep:
-        from ..metrics.sweep import parse_values, sweep
-
         values = parse_values(args.sweep)
-        bundle = load_model(args.generated)
         n = args.n or 1000
 
         def sample(v):
             kw = {"truncation": v} if args.sweep_param == "truncation" else {"temperature": v,
                                                                               "truncation": args.truncation}
             kw.setdefault("temperature", args.temperature)
-            return sample_model(bundle, n, args.seed, args.style, **kw)
+            return sample_window_set(sampler, n, args.seed, args.style, **kw)
 
         sweep_result = sweep(sample, values, ref, train, args.sweep_param, seed=args.seed, progress=say)
         if calibration:

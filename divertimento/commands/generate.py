@@ -29,8 +29,8 @@ def parse_seeds(text: str) -> list[int]:
 
 def add_arguments(p) -> None:
     p.add_argument("--model", default=None,
-                   help="GAN, VAE or AR model file, checkpoint or run dir (default: the shipped model the ablation "
-                        "ranks best)")
+                   help="a shipped model's name (divertimento models), or a model file, checkpoint or run dir of "
+                        "any family (default: the shipped default)")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--n", type=int, default=8, help="number of pieces (default 8)")
     p.add_argument("--style", default=None, help="style to generate; default: drawn by the data's shares")
@@ -53,11 +53,13 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    # imported here: the CLI builds every command's parser, and only the command that runs should pay for torch
     from ..atomic import write_json_atomic
-    from ..baselines.sample import load_model
+    from ..sample.draw import MAX_PIECES
     from ..sample.export import parse_formats, prepare_out_dir, write_piece_files
-    from ..sample.generate import MAX_PIECES, tokens_to_piece
     from ..sample.originality import Originality, draw_novel_tokens, resolve_data_dir
+    from ..sample.pieces import tokens_to_piece
+    from ..sample.sampler import load_sampler
 
     formats = parse_formats(args.formats)
     if args.seeds is not None:
@@ -66,7 +68,7 @@ def run(args) -> int:
         if not 1 <= args.n <= MAX_PIECES:
             raise UserError(f"--n must be 1..{MAX_PIECES} (got {args.n})")
         pairs = [(args.seed, i) for i in range(args.n)]
-    sampler = load_model(args.model)
+    sampler = load_sampler(args.model)
     options = {} if args.voice_leading is None else {"strict_voice_leading": args.voice_leading == "strict"}
     if args.keep_copies:
         tokens, styles = sampler.generate_tokens(pairs, args.style, args.truncation, args.temperature, **options)
@@ -91,7 +93,7 @@ def run(args) -> int:
         index.append(entry)
     redrawn = sum("redrawn_from_seed_pair" in e for e in index)
     copies = sum(bool(f and f["near_copy"]) for f in figures)
-    write_json_atomic(out / "generated.json", {"model": str(sampler.path), "kind": sampler.kind,
+    write_json_atomic(out / "generated.json", {"model": str(sampler.path), "family": sampler.family,
                                                "truncation": args.truncation,
                                                "temperature": args.temperature or sampler.default_temperature,
                                                "strict_voice_leading": options.get("strict_voice_leading",

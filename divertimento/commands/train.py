@@ -1,7 +1,11 @@
+"""divertimento train --data DIR --out RUN --config FILE: the one trainer, for the family the config names."""
+
 def add_arguments(p) -> None:
     p.add_argument("--data", required=True, help="a prepared dataset directory (from `divertimento prepare`)")
     p.add_argument("--out", required=True, help="run directory to create (or continue with --resume)")
-    p.add_argument("--config", default=None, help="JSON config file (keys of divertimento.config.TrainConfig)")
+    p.add_argument("--config", default=None,
+                   help="JSON config file (divertimento.config.TrainConfig keys; its family key picks gan, vae or "
+                        "mle, e.g. configs/mle.json)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one config key")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ..errors import UserError
+
 
 @dataclass(frozen=True)
 class Objective:
@@ -52,6 +54,12 @@ register(Objective(
     g_loss=lambda f: -f.mean(),
     needs_gradient_penalty=True,
 ))
+
+
+def objective(name: str) -> Objective:
+    if name not in OBJECTIVES:
+        raise UserError(f"loss {name!r} unknown; choose one of {', '.join(OBJECTIVES)}")
+    return OBJECTIVES[name]
 
 
 def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, style, eps: torch.Tensor) -> torch.Tensor:

@@ -4,10 +4,10 @@ term behind a weight where 0 means off, every term reported by name."""
 import torch
 import torch.nn.functional as F
 
-from ..baselines.vae import categorical_nll, gaussian_kl_standard
 from ..config import TrainConfig
 from ..models.generator import gumbel_one_hot
-from .adversarial import OBJECTIVES, gradient_penalty, mode_seeking_ratio, r1_penalty
+from .adversarial import gradient_penalty, mode_seeking_ratio, objective, r1_penalty
+from .likelihood import categorical_nll, gaussian_kl_standard
 
 
 def one_hot_tokens(tokens: torch.Tensor, vocab_size: int) -> torch.Tensor:
@@ -18,7 +18,7 @@ def one_hot_tokens(tokens: torch.Tensor, vocab_size: int) -> torch.Tensor:
 class GANLoss:
     def __init__(self, G, D, cfg: TrainConfig, vocab_size: int, generator: torch.Generator, E=None):
         self.G, self.D, self.E, self.cfg, self.vocab_size = G, D, E, cfg, vocab_size
-        self.objective = OBJECTIVES[cfg.loss]
+        self.objective = objective(cfg.loss)
         self.rng = generator  # all noise (latents, Gumbel, GP mixing) comes from here, so resume is exact
 
     def sample_z(self, n: int) -> torch.Tensor:

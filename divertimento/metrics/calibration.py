@@ -15,8 +15,11 @@ import numpy as np
 
 from ..atomic import write_json_atomic
 from ..music.roll import FIRST_PITCH_TOKEN, HOLD, REST
-from .reference import Reference, TrainSet, cache_key, cache_root
+from .cache import cache_key, cache_root
+from .reference import Reference, TrainSet
+from .registry import resolve
 from .sets import WindowSet, from_prepared
+from .suite import evaluate_set
 
 CAL_SETS = ("real test vs train", "one window repeated", "copies of training windows", "random notes")
 MAX_CAL = 1000
@@ -78,9 +81,6 @@ def calibration_sets(ref: Reference, train: TrainSet | None, n: int, seed: int =
 def calibrate(ref: Reference, train: TrainSet | None, metrics: list[str] | None, n_generated: int,
               seed: int = 0, use_cache: bool = True) -> dict:
     """{"n": size, "sets": {set name: {metric key: value}}}, from the cache when possible."""
-    from .registry import resolve
-    from .suite import evaluate_set
-
     names = resolve(metrics)
     test = _test_windows(ref)
     n = max(1, min(n_generated, MAX_CAL, len(test) if test is not None else MAX_CAL))

@@ -1,4 +1,9 @@
-"""The metric registry: ``@register("diversity/coverage")``; the CLI validates ``--metrics`` against it."""
+"""The metric registry: ``@register("diversity/coverage")``; the CLI validates ``--metrics`` against it.
+
+It imports no metric: the group modules (quality, diversity, novelty, style) import ``register``, and ``suite``
+imports them, in the order their keys appear in results. The package's ``__init__`` imports ``suite``, so METRICS
+is full as soon as anything under ``divertimento.metrics`` is imported.
+"""
 
 import fnmatch
 from collections.abc import Callable
@@ -34,8 +39,6 @@ def register(name: str, needs_train: bool = False):
 
 def resolve(selection: list[str] | str | None) -> list[str]:
     """Metric names from names, groups ("novelty") or globs ("diversity/*"), in registry order; None = all."""
-    from . import suite  # noqa: F401  (registers the metrics)
-
     if selection is None:
         return list(METRICS)
     if isinstance(selection, str):

@@ -4,11 +4,13 @@ import base64
 import html
 import io
 import math
+from collections import Counter
 
 import numpy as np
 
 from .calibration import CAL_SETS
 from .descriptors import LENGTH_LABELS, SCALARS
+from .stats import kde_pair
 
 HEADLINE = (
     ("quality/precision", "share of generated windows that look like some real one (1 best)"),
@@ -65,6 +67,7 @@ def _png(fig) -> str:
 
 
 def _plots(ev, sweep=None) -> list[tuple[str, str]]:
+    # matplotlib is imported only to draw (about 0.6 s, and pyplot must come after the Agg backend is chosen).
     import matplotlib
 
     matplotlib.use("Agg")
@@ -114,8 +117,6 @@ def _plots(ev, sweep=None) -> list[tuple[str, str]]:
     out.append(("Note lengths, inter-onset intervals and scale degrees (mean share per window)", _png(fig)))
     # 3. intra-set distances
     if "pairwise" in ctx.memo:
-        from .stats import kde_pair
-
         g, r = ctx.memo["pairwise"]
         if len(g) >= 2 and len(r) >= 2:
             grid, pg, pr = kde_pair(g, r)
@@ -239,8 +240,6 @@ def render(ev, calibration: dict | None = None, skipped: list[dict] | None = Non
         parts.append("<h2>Sweep values</h2><table><tr><th>" + html.escape(sweep["param"]) + "</th>" + "".join(
             f"<th>{html.escape(k)}</th>" for k in sweep["keys"]) + "</tr>" + rows + "</table>")
     if skipped:
-        from collections import Counter
-
         counts = Counter(s["reason"] for s in skipped)
         parts.append("<h2>Skipped files</h2><table><tr><th class='l'>reason</th><th>files</th></tr>" + "".join(
             f"<tr><td class='l'>{html.escape(r)}</td><td>{c}</td></tr>" for r, c in counts.most_common()) + "</table>")

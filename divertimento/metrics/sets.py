@@ -12,8 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
+from ..data.dataset import load_prepared
+from ..data.windows import DEFAULT_METERS, WindowSpec, cut_windows
 from ..errors import UserError
+from ..music.layouts import get_layout
+from ..music.read import SUFFIXES, UnreadableFile, read_piece
 from .decode import to_absolute
 
 MODEL_SUFFIXES = (".safetensors", ".pt", ".ckpt")
@@ -53,9 +58,6 @@ class WindowSet:
 
 def window_spec_from_manifest(manifest: dict):
     """The WindowSpec a prepared dataset (or a model trained on one) was cut with."""
-    from ..data.windows import DEFAULT_METERS, WindowSpec
-    from ..music.layouts import get_layout
-
     layout = get_layout(manifest.get("layout", "satb"))
     if not layout.monophonic:
         raise UserError(f"evaluation supports monophonic layouts (satb); the reference uses {layout.name!r}")
@@ -76,8 +78,6 @@ def from_tokens(tokens: np.ndarray, low: int, steps_per_quarter: int = 4, roles:
 
 def from_prepared(data, split: str) -> WindowSet:
     """Windows of one split of a prepared dataset (a ``PreparedData`` or its directory)."""
-    from ..data.dataset import load_prepared
-
     if not hasattr(data, "splits"):
         data = load_prepared(data)
     m = data.manifest
@@ -96,8 +96,6 @@ def from_prepared(data, split: str) -> WindowSet:
 
 
 def _music_files(root: Path) -> tuple[list[Path], list[dict]]:
-    from ..music.read import SUFFIXES
-
     files, other = [], []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
@@ -112,9 +110,6 @@ def _music_files(root: Path) -> tuple[list[Path], list[dict]]:
 
 def from_files(path: str | os.PathLike, manifest: dict, progress: bool = False) -> WindowSet:
     """Every window of every music file under ``path`` (a file or a folder), cut like the reference."""
-    from ..data.windows import cut_windows
-    from ..music.read import UnreadableFile, read_piece
-
     root = Path(path)
     if not root.exists():
         raise UserError(f"{root} does not exist")
@@ -126,8 +121,6 @@ def from_files(path: str | os.PathLike, manifest: dict, progress: bool = False) 
     rolls, sources = [], []
     it = files
     if progress and len(files) > 50:
-        from tqdm import tqdm
-
         it = tqdm(files, desc="reading", unit="file", leave=False)
     for f in it:
         try:
@@ -154,7 +147,7 @@ def from_files(path: str | os.PathLike, manifest: dict, progress: bool = False) 
                      None, None, sources, skipped, len(files))
 
 
-# ---- models (the generator's interface, behind one adapter) ----------------------------------------------------
+# ---- telling a model path from music ----------------------------------------------------
 
 
 def is_model_path(path: str | os.PathLike) -> bool:
@@ -172,41 +165,10 @@ def is_model_path(path: str | os.PathLike) -> bool:
     return has_model(p) or has_model(p / "checkpoints")
 
 
-def load_model(path):
-    """The generator bundle for a model file or run dir (imports torch only here)."""
-    from ..sample.generate import load_generator
-
-    return load_generator(path)
-
-
-def sample_model(bundle, n: int, seed: int = 0, style: str | None = None, truncation: float | None = None,
-                 temperature: float = 1.0) -> WindowSet:
-    """n windows from a generator bundle. Adapter over ``sample.generate.generate_tokens``: the only place that
-    knows its signature (seeds in, (tokens relative to bundle.low, per-window style names) out)."""
-    from ..sample.generate import generate_tokens
-
-    tokens, styles = generate_tokens(bundle, list(range(seed, seed + n)), style=style, truncation=truncation,
-                                     temperature=temperature)
-    m = bundle.manifest
-    names = list(m.get("style_names", []))
-    labels = None
-    if names and len(styles) == len(tokens):
-        labels = np.asarray([names.index(s) if s in names else -1 for s in styles], dtype=np.int16)
-    roles = tuple(m.get("roles", ())) or None
-    label = f"{getattr(bundle, 'path', 'model')}"
-    if truncation is not None:
-        label += f" (truncation {truncation})"
-    if temperature != 1.0:
-        label += f" (temperature {temperature})"
-    return from_tokens(tokens, bundle.low, int(m.get("steps_per_quarter", 4)), roles or (), label, labels,
-                       names or None)
-
-
 def load_generated(path: str | os.PathLike, manifest: dict, n: int | None = None, split: str = "test",
-                   seed: int = 0, style: str | None = None, truncation: float | None = None,
-                   temperature: float = 1.0, progress: bool = False) -> WindowSet:
-    """GENERATED of ``divertimento evaluate``: a music file or folder, a prepared dataset dir (its ``split``), or
-    a model file / run dir (n samples, default 1000)."""
+                   seed: int = 0, progress: bool = False) -> WindowSet:
+    """GENERATED of ``divertimento evaluate`` when it is music: a music file or folder, or a prepared dataset dir
+    (its ``split``). Models are sampled by the caller (``sample.windows.sample_window_set``)."""
     p = Path(path)
     if not p.exists():
         raise UserError(f"{p} does not exist")
@@ -214,9 +176,6 @@ def load_generated(path: str | os.PathLike, manifest: dict, n: int | None = None
         ws = from_prepared(p, split)
         if len(ws) == 0:
             raise UserError(f"split {split!r} of {p} has no windows")
-    elif is_model_path(p):
-        bundle = load_model(p)
-        ws = sample_model(bundle, n or 1000, seed, style, truncation, temperature)
     else:
         ws = from_files(p, manifest, progress=progress)
         if len(ws) == 0:

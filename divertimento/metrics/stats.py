@@ -1,6 +1,8 @@
 """Set-level statistics: KDE overlap/KL, distances, Frechet distance, precision/recall/density/coverage, NDB/JSD.
 
-Pure numpy/scipy functions on arrays; the registered metrics in ``suite.py`` decide what goes in.
+Pure numpy/scipy functions on arrays; the metric modules (``quality.py``, ``diversity.py``, ``novelty.py``) decide
+what goes in. scipy is imported inside the functions that use it: scipy.signal and scipy.stats take about 2 s
+each to import, which every importer of the metrics package would pay.
 """
 
 import numpy as np

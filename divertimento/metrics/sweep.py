@@ -6,6 +6,7 @@ from collections.abc import Callable
 from ..errors import UserError
 from .reference import Reference, TrainSet
 from .sets import WindowSet
+from .suite import evaluate_set
 
 SWEEP_METRICS = ("quality/precision", "quality/density", "quality/frechet_descriptor_distance", "diversity/recall",
                  "diversity/coverage", "diversity/pairwise_distance", "diversity/dup_rate", "novelty/copy_rate")
@@ -26,8 +27,6 @@ def parse_values(text: str) -> list[float]:
 def sweep(sample: Callable[[float], WindowSet], values: list[float], ref: Reference, train: TrainSet | None,
           param: str = "truncation", metrics=None, seed: int = 0, progress=None) -> dict:
     """{"param", "keys", "points": [{"value", "metrics"}]}: one evaluation of ``sample(value)`` per value."""
-    from .suite import evaluate_set
-
     names = list(metrics or [m for m in SWEEP_METRICS if train is not None or not m.startswith("novelty")])
     points = []
     for v in values:

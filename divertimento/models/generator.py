@@ -51,6 +51,23 @@ class Generator(nn.Module):
         logits = self.head(h)  # [B, V*K, T]
         return logits.reshape(len(z), self.n_voices, self.vocab_size, self.n_steps).transpose(2, 3)
 
+    supports_strict_voice_leading = False  # every voice is drawn at once: no voice can see the voice above it
+
+    @property
+    def latent_dim(self) -> int:
+        """Size of the latent a sample is drawn from (the sampler draws z ~ N(0, I) of this size)."""
+        return self.z_dim
+
+    @torch.no_grad()
+    def sample(self, style: torch.Tensor | None, noise: torch.Tensor, temperature: float = 1.0,
+               z: torch.Tensor | None = None, strict_voice_leading: bool = False) -> torch.Tensor:
+        """Token windows [B, V, T] (int64): every token at once, x = argmax(G(z, s) / temperature + noise), with
+        noise [B, V, T, K] standard Gumbel (Gumbel-max = a categorical draw per voice and step). Voices are drawn
+        independently given z, so there is no voice-by-voice rule to enforce: strict voice leading is refused."""
+        if strict_voice_leading:
+            raise ValueError("strict voice leading needs a model that picks voice by voice (family mle)")
+        return (self(z, style) / temperature + noise).argmax(-1)
+
 
 def gumbel_one_hot(logits: torch.Tensor, tau: float = 1.0, generator: torch.Generator | None = None,
                    hard: bool = True) -> torch.Tensor:

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..metrics.copies import COPY_THRESHOLD, build_copy_index, copy_scores, longest_copied_ngram
 from ..metrics.decode import decode, to_absolute
-from .generate import piece_seed
+from .draw import piece_seed
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..sample.model import GeneratorBundle
+from ..sample.sampler import Sampler
 
 FREE = -1  # target value meaning "G decides"
 
@@ -31,11 +31,11 @@ class InversionOptions:
     spread: float = 0.3  # standard deviation of the perturbations of the starts
 
 
-def bar_steps(bundle: GeneratorBundle) -> int:
+def bar_steps(bundle: Sampler) -> int:
     return 4 * int(bundle.manifest["steps_per_quarter"])
 
 
-def invert(bundle: GeneratorBundle, target: np.ndarray, style: int, anchor: torch.Tensor,
+def invert(bundle: Sampler, target: np.ndarray, style: int, anchor: torch.Tensor,
            opts: InversionOptions = InversionOptions(), seed: int = 0) -> tuple[torch.Tensor, float]:
     """Latent [Z] near ``anchor`` whose window agrees with ``target`` [V, T] (tokens, FREE where G decides),
     and the mean log-probability G then gives the targets (0 = certain; -log K = chance)."""
@@ -76,7 +76,7 @@ def invert(bundle: GeneratorBundle, target: np.ndarray, style: int, anchor: torc
     return z[best].detach().clone(), float(-nll[best] / n)
 
 
-def n_windows(total_steps: int, bundle: GeneratorBundle) -> int:
+def n_windows(total_steps: int, bundle: Sampler) -> int:
     """Windows needed to cover ``total_steps`` with a hop of 3 bars."""
     T, hop = bundle.G.n_steps, bundle.G.n_steps - bar_steps(bundle)
     return 1 if total_steps <= T else 1 + -(-(total_steps - T) // hop)
@@ -101,7 +101,7 @@ def below_melody_bias(melody_window: np.ndarray, n_voices: int, vocab: int) -> t
     return bias
 
 
-def render(bundle: GeneratorBundle, anchors: torch.Tensor, style: int, noises: list[torch.Tensor | None],
+def render(bundle: Sampler, anchors: torch.Tensor, style: int, noises: list[torch.Tensor | None],
            temperature: float = 1.0, melody: np.ndarray | None = None, context: np.ndarray | None = None,
            n_steps: int | None = None, opts: InversionOptions = InversionOptions(), seed: int = 0,
            keep_below_melody: bool = False):
@@ -146,7 +146,7 @@ def render(bundle: GeneratorBundle, anchors: torch.Tensor, style: int, noises: l
     return out, torch.stack(latents), fits
 
 
-def decode_one(bundle: GeneratorBundle, z: torch.Tensor, style: int, noise: torch.Tensor | None,
+def decode_one(bundle: Sampler, z: torch.Tensor, style: int, noise: torch.Tensor | None,
                temperature: float, bias: torch.Tensor | None = None) -> np.ndarray:
     from .latents import decode
 

@@ -31,8 +31,8 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from ..atomic import write_json_atomic
     from ..sample.export import parse_formats, prepare_out_dir, safe_stem, write_piece_files
-    from ..sample.model import load_generator
     from . import compose as C
+    from .latents import load_studio_model
     from .service import Studio
 
     formats = parse_formats(args.formats)
@@ -40,7 +40,7 @@ def run(args) -> int:
         raise UserError("harmonise needs a melody file")
     if not 0 <= args.distance <= 1 or not 1 <= args.n <= 64:
         raise UserError("--distance must lie in 0..1 and --n in 1..64")
-    bundle = load_generator(args.model)
+    bundle = load_studio_model(args.model)
     if args.style is not None and args.style not in bundle.style_names:
         raise UserError(f"unknown style {args.style!r}; this model knows {', '.join(bundle.style_names)}")
     studio = Studio(bundle, args.train_data)

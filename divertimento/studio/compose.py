@@ -12,8 +12,8 @@ from ..data.keys import normalising_shifts
 from ..errors import UserError
 from ..music.notes import Piece
 from ..music.roll import FIRST_PITCH_TOKEN, HOLD, REST, notes_to_tokens
-from ..sample.generate import piece_seed
-from ..sample.model import GeneratorBundle
+from ..sample.draw import piece_seed
+from ..sample.sampler import Sampler
 from .chain import FREE, InversionOptions, bar_steps, n_windows, render
 from .latents import Pair, draw, home, mix, noise_for, slerp, style_index
 from .pieces import StudioPiece
@@ -34,12 +34,12 @@ def check_form(form: str) -> str:
     return form
 
 
-def bars_of_windows(bundle: GeneratorBundle, w: int) -> int:
+def bars_of_windows(bundle: Sampler, w: int) -> int:
     bar = bar_steps(bundle)
     return (bundle.G.n_steps + (bundle.G.n_steps - bar) * (w - 1)) // bar
 
 
-def _letter_anchors(bundle: GeneratorBundle, pair: Pair, letters: list[str], truncation: float | None,
+def _letter_anchors(bundle: Sampler, pair: Pair, letters: list[str], truncation: float | None,
                     first: torch.Tensor) -> dict[str, torch.Tensor]:
     """One anchor per distinct letter: the piece's own latent for the first, fresh latents for the others."""
     out = {letters[0]: first}
@@ -48,7 +48,7 @@ def _letter_anchors(bundle: GeneratorBundle, pair: Pair, letters: list[str], tru
     return out
 
 
-def compose(bundle: GeneratorBundle, pair: Pair, style: str | None = None, truncation: float | None = None,
+def compose(bundle: Sampler, pair: Pair, style: str | None = None, truncation: float | None = None,
             temperature: float = 1.0, bars: int = 4, form: str | None = None,
             opts: InversionOptions = CHAIN) -> StudioPiece:
     """A piece of ``bars`` bars (through-composed: each window's anchor a step of a random walk from the last),
@@ -87,14 +87,14 @@ def compose(bundle: GeneratorBundle, pair: Pair, style: str | None = None, trunc
                              "join_fit": [round(f, 3) for f in fits[1:]], "home": home(bundle, pair, s, truncation)})
 
 
-def _noises(bundle: GeneratorBundle, p: StudioPiece) -> list[torch.Tensor]:
+def _noises(bundle: Sampler, p: StudioPiece) -> list[torch.Tensor]:
     if p.meta.get("noise_by") == "window":
         return [noise_for(bundle, p.noise, w) for w in range(len(p.form))]
     letters = list(dict.fromkeys(p.form))
     return [noise_for(bundle, p.noise, letters.index(c)) for c in p.form]
 
 
-def variations(bundle: GeneratorBundle, parent: StudioPiece, n: int, distance: float, seed: int,
+def variations(bundle: Sampler, parent: StudioPiece, n: int, distance: float, seed: int,
                opts: InversionOptions = CHAIN) -> list[StudioPiece]:
     """n pieces whose anchors lie at ``distance`` (0..1, see ``latents.mix``) from the parent's, one fresh
     direction per section letter; same style, form, length and sampling noise as the parent. A harmonisation
@@ -122,7 +122,7 @@ def variations(bundle: GeneratorBundle, parent: StudioPiece, n: int, distance: f
     return out
 
 
-def interpolate(bundle: GeneratorBundle, a: StudioPiece, b: StudioPiece, steps: int,
+def interpolate(bundle: Sampler, a: StudioPiece, b: StudioPiece, steps: int,
                 temperature: float | None = None) -> list[StudioPiece]:
     """``steps`` one-window pieces along the great circle from a's first latent to b's (both ends included).
     The first half samples with a's style and noise, the second with b's, so both ends are a and b again."""
@@ -149,7 +149,7 @@ def _fresh_letters(form: str, n: int) -> str:
     return "".join([c for c in pool if c not in form][:n])
 
 
-def continue_piece(bundle: GeneratorBundle, parent: StudioPiece, bars: int, seed: int,
+def continue_piece(bundle: Sampler, parent: StudioPiece, bars: int, seed: int,
                    opts: InversionOptions = CHAIN) -> StudioPiece:
     """The parent followed by ``bars`` new bars that grow out of its last bar (the new windows are inverted so
     their first bar is that bar), their anchors a random walk on from the parent's last latent."""
@@ -179,7 +179,7 @@ def continue_piece(bundle: GeneratorBundle, parent: StudioPiece, bars: int, seed
 # ---- harmonisation ---------------------------------------------------------------------------------------------
 
 
-def melody_from_piece(piece: Piece, bundle: GeneratorBundle, max_bars: int = MAX_BARS) -> tuple[np.ndarray, dict]:
+def melody_from_piece(piece: Piece, bundle: Sampler, max_bars: int = MAX_BARS) -> tuple[np.ndarray, dict]:
     """Soprano tokens [T] of a piece's melody (its top line; a one-line tune is its melody), aligned so that
     downbeats fall on the studio's barlines (a pickup is padded with rests), moved by octaves into the model's
     pitch range, cut to ``max_bars``. Returns the tokens and notes on what was done."""
@@ -225,7 +225,7 @@ def melody_from_piece(piece: Piece, bundle: GeneratorBundle, max_bars: int = MAX
     return tokens, info
 
 
-def harmonise(bundle: GeneratorBundle, melody: np.ndarray, style: str | None, pair: Pair,
+def harmonise(bundle: Sampler, melody: np.ndarray, style: str | None, pair: Pair,
               temperature: float = 1.0, title: str = "melody", opts: InversionOptions = HARMONISE,
               truncation: float | None = None, keep_below: bool = True) -> StudioPiece:
     """Alto, tenor and bass for a given soprano line [T] (tokens relative to the model's low pitch): each window's
@@ -255,7 +255,7 @@ def harmonise(bundle: GeneratorBundle, melody: np.ndarray, style: str | None, pa
                              "noise_by": "window", "home": key})
 
 
-def _melody_to_white_keys(bundle: GeneratorBundle, melody: np.ndarray) -> tuple[np.ndarray, int]:
+def _melody_to_white_keys(bundle: Sampler, melody: np.ndarray) -> tuple[np.ndarray, int]:
     """A key-normalised model harmonises on the white keys: the melody moved there (data/keys.py), and the shift
     that takes the result back to the melody's own key. Other models: the melody as it is, 0."""
     if "key_home_shares" not in bundle.manifest:

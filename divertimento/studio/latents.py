@@ -7,13 +7,22 @@ import numpy as np
 import torch
 
 from ..errors import UserError
-from ..sample.generate import draw_index, home_shift, piece_seed, silence_unused_voices, truncated_normal
-from ..sample.model import GeneratorBundle
+from ..models.factory import STUDIO_MODEL
+from ..sample.draw import draw_index, gumbel_noise, piece_seed, truncated_normal
+from ..sample.pieces import silence_unused_voices
+from ..sample.sampler import Sampler, load_sampler
 
 Pair = tuple[int, int]  # (run seed, piece index), the identity of a drawn piece
 
 
-def style_index(bundle: GeneratorBundle, style: str | None, u: float = 0.0) -> int:
+def load_studio_model(model: str | None) -> Sampler:
+    """The studio's model: a shipped name or path (default STUDIO_MODEL); one clear line when it has no latent."""
+    sampler = load_sampler(model or STUDIO_MODEL)
+    sampler.G  # noqa: B018  (raises the one-line refusal for a model without a latent)
+    return sampler
+
+
+def style_index(bundle: Sampler, style: str | None, u: float = 0.0) -> int:
     """Index of ``style``; None draws one by the training data's shares from the uniform number ``u``."""
     names = bundle.style_names
     if style is None:
@@ -23,52 +32,38 @@ def style_index(bundle: GeneratorBundle, style: str | None, u: float = 0.0) -> i
     return names.index(style)
 
 
-def _gumbel(bundle: GeneratorBundle, rng: torch.Generator) -> torch.Tensor:
-    G = bundle.G
-    u = torch.rand(G.n_voices, G.n_steps, G.vocab_size, generator=rng).clamp_(1e-9, 1 - 1e-9)
-    return -torch.log(-torch.log(u))  # [V, T, K]
-
-
-def _draws(bundle: GeneratorBundle, pair: Pair, style: str | None, truncation: float | None):
-    """(z [Z], style index, Gumbel noise [V, T, K], the piece's generator after them), in the very order
-    ``generate_tokens`` draws them, so the studio's piece (s, i) is the CLI's piece (s, i)."""
-    rng = torch.Generator().manual_seed(piece_seed(*pair))
-    z = truncated_normal(bundle.G.z_dim, truncation, rng)
-    u = float(torch.rand(1, generator=rng))
-    return z, style_index(bundle, style, u), _gumbel(bundle, rng), rng
-
-
-def draw(bundle: GeneratorBundle, pair: Pair, style: str | None = None,
+def draw(bundle: Sampler, pair: Pair, style: str | None = None,
          truncation: float | None = None) -> tuple[torch.Tensor, int, torch.Tensor]:
-    """(z [Z], style index, Gumbel noise [V, T, K]) for a piece, as ``generate_tokens`` draws them."""
-    return _draws(bundle, pair, style, truncation)[:3]
+    """(z [Z], style index, Gumbel noise [V, T, K]) of a piece: the sampler's own draws, so the studio's piece
+    (s, i) is the CLI's piece (s, i)."""
+    bundle.G  # noqa: B018  (a latent model, or the clear error that this tool needs one)
+    d = bundle.draw(*pair, style=style, truncation=truncation)
+    return d.z, d.style, d.noise
 
 
-def home(bundle: GeneratorBundle, pair: Pair, style: int, truncation: float | None = None) -> int:
-    """The key a key-normalised model's piece ``pair`` is heard in (semitones from the white-key position), drawn
-    after its latent, style and noise exactly as ``generate_tokens`` draws it; 0 for other models."""
-    if "key_home_shares" not in bundle.manifest:
-        return 0
-    rng = _draws(bundle, pair, None, truncation)[3]
-    return home_shift(bundle.manifest, style, float(torch.rand(1, generator=rng)))
+def home(bundle: Sampler, pair: Pair, style: int, truncation: float | None = None) -> int:
+    """The key a key-normalised model's piece ``pair`` is heard in (semitones from the white-key position), as
+    the sampler draws it for that style; 0 for other models."""
+    return bundle.draw(*pair, style=bundle.style_names[style], truncation=truncation).home
 
 
-def noise_for(bundle: GeneratorBundle, pair: Pair, section: int = 0) -> torch.Tensor:
+def noise_for(bundle: Sampler, pair: Pair, section: int = 0) -> torch.Tensor:
     """Gumbel noise [V, T, K] of a piece's section: section 0 is the piece's own (as drawn by ``draw``); other
     sections of a long form get their own, so different sections do not share their sampling choices."""
     if section == 0:
         return draw(bundle, pair)[2]
     rng = torch.Generator().manual_seed(piece_seed(piece_seed(*pair), section))
-    return _gumbel(bundle, rng)
+    G = bundle.G
+    return gumbel_noise((G.n_voices, G.n_steps, G.vocab_size), rng)
 
 
-def gaussian(bundle: GeneratorBundle, seed: int, n: int, truncation: float | None = None) -> torch.Tensor:
+def gaussian(bundle: Sampler, seed: int, n: int, truncation: float | None = None) -> torch.Tensor:
     """n fresh latents [n, Z] from one seed."""
     rng = torch.Generator().manual_seed(piece_seed(seed, 1 << 20))
     return torch.stack([truncated_normal(bundle.G.z_dim, truncation, rng) for _ in range(n)])
 
 
-def decode(bundle: GeneratorBundle, z: torch.Tensor, style: torch.Tensor | int, noise: torch.Tensor | None,
+def decode(bundle: Sampler, z: torch.Tensor, style: torch.Tensor | int, noise: torch.Tensor | None,
            temperature: float = 1.0, bias: torch.Tensor | None = None) -> np.ndarray:
     """Tokens [B, V, T] uint8 of latents [B, Z]: argmax of logits / temperature + Gumbel noise (the
     Gumbel-max trick, i.e. a sample at that temperature; no noise = the most likely token). ``bias`` [K] is

@@ -95,8 +95,8 @@ def stream_figures(bundle, bars: int = 8) -> dict:
 def main(argv=None) -> int:
     import torch
 
-    from ..sample.model import load_generator
     from ..sample.originality import resolve_data_dir
+    from .latents import load_studio_model
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("what", choices=("harmonise", "stream"))
@@ -106,7 +106,7 @@ def main(argv=None) -> int:
     ap.add_argument("--bars", type=int, default=8)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    bundle = load_generator(args.model)
+    bundle = load_studio_model(args.model)
     if args.what == "harmonise":
         data = resolve_data_dir(bundle, args.data)
         if data is None:

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from ..music.notes import Piece
-from ..sample.generate import DEFAULT_SOUND, STYLE_SOUND, tokens_to_piece
-from ..sample.model import GeneratorBundle
+from ..sample.pieces import DEFAULT_SOUND, STYLE_SOUND, tokens_to_piece
+from ..sample.sampler import Sampler
 
 
 @dataclass
@@ -36,7 +36,7 @@ class StudioPiece:
         each piece keeps one key (see latents.home); 0 for other models."""
         return int(self.meta.get("home", 0))
 
-    def to_piece(self, bundle: GeneratorBundle) -> Piece:
+    def to_piece(self, bundle: Sampler) -> Piece:
         p = tokens_to_piece(self.tokens, bundle.low + self.home, bundle.manifest, self.style, self.title)
         if self.tempo:
             p.tempo_qpm = float(self.tempo)
@@ -46,7 +46,7 @@ class StudioPiece:
         program, tempo = STYLE_SOUND.get(self.style, DEFAULT_SOUND)
         return program, float(self.tempo or tempo)
 
-    def notes(self, bundle: GeneratorBundle) -> list[list[int]]:
+    def notes(self, bundle: Sampler) -> list[list[int]]:
         """[[voice, start step, length in steps, MIDI pitch], ...] for drawing and the in-page synth."""
         out = []
         for v, track in enumerate(self.to_piece(bundle).tracks):

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import UserError
-from ..sample.model import GeneratorBundle
 from ..sample.originality import Originality, resolve_data_dir
+from ..sample.sampler import Sampler
 from . import compose as C
 from .pieces import StudioPiece
 from .steering import Rating, recommend
@@ -31,7 +31,7 @@ class GenerateRequest:
 
 
 class Studio:
-    def __init__(self, bundle: GeneratorBundle, train_data: str | None = None, max_parallel: int = 2):
+    def __init__(self, bundle: Sampler, train_data: str | None = None, max_parallel: int = 2):
         self.bundle = bundle
         self.originality = Originality(resolve_data_dir(bundle, train_data))
         self.originality.start()

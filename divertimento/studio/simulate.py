@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from ..music.roll import FIRST_PITCH_TOKEN
-from ..sample.model import GeneratorBundle
+from ..sample.sampler import Sampler
 from .compose import compose
 from .steering import Rating, recommend, similarity
 
@@ -34,7 +34,7 @@ def measures(tokens: np.ndarray) -> dict[str, float]:
             "rising": float(s[-3:].mean() - s[:3].mean()) if len(s) >= 6 else -99.0}
 
 
-def make_rules(bundle: GeneratorBundle, seed: int = 12345, n: int = 200) -> dict:
+def make_rules(bundle: Sampler, seed: int = 12345, n: int = 200) -> dict:
     base = [compose(bundle, (seed, i)) for i in range(n)]
     m = [measures(p.tokens) for p in base]
     reg_q = float(np.quantile([x["register"] for x in m], 0.75))
@@ -51,7 +51,7 @@ def make_rules(bundle: GeneratorBundle, seed: int = 12345, n: int = 200) -> dict
     return {"rules": rules, "base_rate": base_rate}
 
 
-def simulate(bundle: GeneratorBundle, rule, listeners: int = 5, rounds: int = 6, per_round: int = 8,
+def simulate(bundle: Sampler, rule, listeners: int = 5, rounds: int = 6, per_round: int = 8,
              mode: str = "steered", seed: int = 0) -> dict:
     """Hit rate per round (round 0 = no ratings yet) averaged over listeners, and diversity of what was given.
     mode: steered (full), latent-only (proposals near liked latents, no preference model), random (unsteered)."""
@@ -82,7 +82,7 @@ def simulate(bundle: GeneratorBundle, rule, listeners: int = 5, rounds: int = 6,
 
 
 def main(argv=None) -> int:
-    from ..sample.model import load_generator
+    from .latents import load_studio_model
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None)
@@ -95,7 +95,7 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    bundle = load_generator(args.model)
+    bundle = load_studio_model(args.model)
     t0 = time.perf_counter()
     made = make_rules(bundle)
     result = {"model": str(bundle.path), "base_rate": made["base_rate"], "rules": {}}

@@ -19,8 +19,8 @@ from ..metrics.copies import build_copy_index, copy_scores
 from ..metrics.decode import decode as decode_windows
 from ..metrics.decode import to_absolute
 from ..music.roll import FIRST_PITCH_TOKEN, REST
-from ..sample.generate import piece_seed
-from ..sample.model import GeneratorBundle
+from ..sample.draw import piece_seed
+from ..sample.sampler import Sampler
 from .latents import decode, draw, mix, noise_for
 from .pieces import StudioPiece
 
@@ -77,7 +77,7 @@ def similarity(a: np.ndarray, b: np.ndarray, low: int, spq: int = 4) -> np.ndarr
     return copy_scores(ia, ib, candidates=len(b))[0]
 
 
-def style_weights(bundle: GeneratorBundle, ratings: list[Rating]) -> np.ndarray:
+def style_weights(bundle: Sampler, ratings: list[Rating]) -> np.ndarray:
     names = bundle.style_names
     likes = np.zeros(len(names))
     dislikes = np.zeros(len(names))
@@ -88,7 +88,7 @@ def style_weights(bundle: GeneratorBundle, ratings: list[Rating]) -> np.ndarray:
     return w / w.sum()
 
 
-def recommend(bundle: GeneratorBundle, ratings: list[Rating], n: int, seed: int, truncation: float | None = None,
+def recommend(bundle: Sampler, ratings: list[Rating], n: int, seed: int, truncation: float | None = None,
               temperature: float = 1.0, pool: int | None = None, explore: float = 0.125,
               use_model: bool = True) -> list[StudioPiece]:
     """n one-window pieces for a listener with these ratings (see the module docstring)."""

@@ -17,8 +17,9 @@ import numpy as np
 import torch
 
 from ..errors import UserError
-from ..sample.generate import DEFAULT_SOUND, STYLE_SOUND, piece_seed
-from ..sample.model import GeneratorBundle
+from ..sample.draw import piece_seed
+from ..sample.pieces import DEFAULT_SOUND, STYLE_SOUND
+from ..sample.sampler import Sampler
 from .chain import FREE, InversionOptions, bar_steps, invert
 from .latents import decode, draw, home, mix, style_index
 
@@ -31,7 +32,7 @@ _DIRECTIONS: dict[int, tuple[torch.Tensor, float]] = {}
 _DIR_LOCK = threading.Lock()
 
 
-def density_direction(bundle: GeneratorBundle, n: int = 256, seed: int = 2024) -> tuple[torch.Tensor, float]:
+def density_direction(bundle: Sampler, n: int = 256, seed: int = 2024) -> tuple[torch.Tensor, float]:
     """Unit latent direction [Z] along which the number of notes grows fastest (ridge regression of notes per
     window on z over n samples), and the correlation of the fit. Memoised per model."""
     key = id(bundle.G)
@@ -75,7 +76,7 @@ class Bar:
 class LiveStream:
     """Call ``next_bar()`` for each bar; ``set(...)`` any time between calls (thread-safe)."""
 
-    def __init__(self, bundle: GeneratorBundle, seed: int = 0, style: str | None = None, intensity: float = 0.5,
+    def __init__(self, bundle: Sampler, seed: int = 0, style: str | None = None, intensity: float = 0.5,
                  tempo: float | None = None, speed: float = 0.2, opts: InversionOptions = STREAM):
         self.bundle, self.seed, self.speed, self.opts = bundle, seed, speed, opts
         self._lock = threading.Lock()

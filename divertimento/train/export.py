@@ -1,49 +1,30 @@
-"""Turn a training checkpoint into a model file (G_ema + metadata only): what ``train`` writes at its last step,
-for any intermediate step. ``python -m divertimento.train.export RUN_OR_CKPT OUT.safetensors [TEMPERATURE]``"""
+"""Model files from runs: the model file of any checkpoint (what ``train`` writes at its last step), and sampling
+recommendations (temperature, strict voice leading) written into a model file's header. ``divertimento export``."""
 
-import sys
 from pathlib import Path
 
 from ..errors import UserError
-from .checkpoint import KIND_CHECKPOINT, latest_checkpoint, module_state, read_file, save_model, write_file
+from ..models.factory import resolve_model_path
+from ..models.files import KIND_CHECKPOINT, KIND_MODEL, latest_checkpoint, read_file, write_file
+
+SAMPLING_KEYS = ("temperature", "strict_voice_leading")
 
 
-def export_model(source: str | Path, out: str | Path, temperature: float | None = None) -> dict:
-    """Model file from a checkpoint; ``temperature`` records the recommended sampling temperature."""
-    source = Path(source)
-    ckpt = latest_checkpoint(source) if source.is_dir() else source
-    if ckpt is None:
-        raise UserError(f"no checkpoint in {source}")
-    header, tensors = read_file(ckpt)
-    if header["kind"] != KIND_CHECKPOINT:
-        raise UserError(f"{ckpt} is already a model file")
-    from ..sample.model import build_generator
-
-    G = build_generator(header["config"], header["data"])
-    G.load_state_dict(module_state(tensors, "G_ema"))
-    meta = {k: v for k, v in header.items() if k not in ("opt_G", "opt_D", "schema", "kind")}
-    if temperature is not None:
-        meta["sampling"] = {"temperature": temperature}
-    save_model(Path(out), G, meta)
-    return meta
-
-
-def set_sampling(source: str | Path, out: str | Path, **values) -> dict:
-    """Copy of a model file (GAN, VAE or AR) whose header recommends these sampling settings (``temperature``,
-    ``strict_voice_leading``); the weights are untouched. ``generate`` and ``demo`` use the recommendation."""
-    header, tensors = read_file(Path(source))
-    if header.get("kind") == KIND_CHECKPOINT:
-        raise UserError(f"{source} is a training checkpoint; export a model file first")
-    header["sampling"] = {**header.get("sampling", {}), **values}
+def export_model(source: str | Path, out: str | Path, sampling: dict | None = None) -> dict:
+    """A model file at ``out`` from a run dir (its model.safetensors, else its newest checkpoint), a checkpoint
+    or a model file, with ``sampling`` merged into its recommendations; the weights are copied untouched.
+    Returns the new header."""
+    path = Path(source)
+    if path.is_dir() and not (path / "model.safetensors").is_file():
+        path = latest_checkpoint(path) or path
+    header, tensors = read_file(resolve_model_path(path))
+    if header["kind"] == KIND_CHECKPOINT:
+        keep = tuple(f"{name}." for name in header.get("model_modules", ["model"]))
+        tensors = {k: v for k, v in tensors.items() if k.startswith(keep)}
+        header = {k: v for k, v in header.items() if k not in ("optimizers", "model_modules")}
+    unknown = sorted(set(sampling or {}) - set(SAMPLING_KEYS))
+    if unknown:
+        raise UserError(f"unknown sampling setting(s) {', '.join(unknown)}; known: {', '.join(SAMPLING_KEYS)}")
+    header = dict(header, kind=KIND_MODEL, sampling={**header.get("sampling", {}), **(sampling or {})})
     write_file(Path(out), header, tensors)
     return header
-
-
-if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "--sampling":
-    # python -m divertimento.train.export --sampling MODEL OUT temperature=1.0 strict_voice_leading=true
-    pairs = dict(a.split("=", 1) for a in sys.argv[4:])
-    parsed = {k: (v.lower() == "true") if v.lower() in ("true", "false") else float(v) for k, v in pairs.items()}
-    print(f"sampling {set_sampling(sys.argv[2], sys.argv[3], **parsed)['sampling']} -> {sys.argv[3]}")
-elif __name__ == "__main__":
-    meta = export_model(sys.argv[1], sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else None)
-    print(f"exported step {meta['step']} -> {sys.argv[2]}")

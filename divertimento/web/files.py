@@ -9,7 +9,10 @@ import re
 import threading
 from pathlib import Path
 
-from ..sample.model import GeneratorBundle
+from ..music.plot import write_pianoroll_png
+from ..music.render import render_audio
+from ..music.write import write_midi, write_musicxml
+from ..sample.sampler import Sampler
 from ..studio.pieces import StudioPiece
 
 NAME_RE = re.compile(r"([0-9a-f]{32})\.(mid|musicxml|ogg|png)")
@@ -39,7 +42,7 @@ class OutputDir:
         assert re.fullmatch(r"[0-9a-f]{32}", pid) and fmt in MEDIA
         return self.root / f"{pid}.{fmt}"
 
-    def ensure(self, pid: str, fmt: str, piece: StudioPiece, bundle: GeneratorBundle) -> Path:
+    def ensure(self, pid: str, fmt: str, piece: StudioPiece, bundle: Sampler) -> Path:
         """The file, made now if it is not there yet (one maker per file at a time)."""
         out = self.path(pid, fmt)
         if out.is_file():
@@ -49,21 +52,12 @@ class OutputDir:
                 return out
             music = piece.to_piece(bundle)
             if fmt == "mid":
-                from ..music.write import write_midi
-
                 write_midi(music, out)
             elif fmt == "musicxml":
-                from ..music.write import write_musicxml
-
                 write_musicxml(music, out)
             elif fmt == "png":
-                from ..music.plot import write_pianoroll_png
-
                 write_pianoroll_png(music, out)
             else:
-                from ..music.render import render_audio
-                from ..music.write import write_midi
-
                 midi = self.root / f".{pid}.render.mid"
                 write_midi(music, midi)
                 try:

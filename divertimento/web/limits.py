@@ -3,9 +3,10 @@ and counted while reading for chunked bodies."""
 
 import json
 
-UPLOAD_PATHS = ("/api/harmonise",)
+from .uploads import MAX_UPLOAD
+
 MAX_BODY = 64 * 1024  # JSON bodies
-MAX_UPLOAD_BODY = 1 * 2**20 + 64 * 1024  # a 1 MiB file plus multipart overhead
+MAX_UPLOAD_BODY = MAX_UPLOAD + 64 * 1024  # a whole uploaded file plus multipart overhead
 
 
 class BodyTooLarge(Exception):
@@ -20,6 +21,7 @@ class BodyLimit:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
+        # the one route that takes a file (routes_pieces.harmonise); every other body is JSON
         limit = MAX_UPLOAD_BODY if path == "/api/harmonise" else MAX_BODY
         for k, v in scope.get("headers", []):
             if k == b"content-length":

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 ID = r"^[0-9a-f]{32}$"
 SEED = Field(None, ge=0, le=2**31 - 1, description="random seed; omitted = a fresh random one")
+MAX_BARS = 32  # the longest piece /api/generate makes
 
 
 class Strict(BaseModel):
@@ -17,7 +18,7 @@ class GenerateBody(Strict):
     seed: int | None = SEED
     style: str | None = Field(None, max_length=40, description="a style of the model; omitted = drawn by the "
                                                                "training data's shares")
-    bars: int = Field(4, ge=1, le=32, description="length in 4/4 bars (ignored when form is given)")
+    bars: int = Field(4, ge=1, le=MAX_BARS, description="length in 4/4 bars (ignored when form is given)")
     form: str | None = Field(None, pattern=r"^[A-Ha-h]{1,10}$",
                              description="section letters, e.g. AABA: one 4-bar window each, joined by a bar")
     truncation: float | None = Field(None, ge=0.1, le=3.0, allow_inf_nan=False,

@@ -139,6 +139,3 @@ class _Tx:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.raw.execute("ROLLBACK" if exc_type else "COMMIT")
-
-    def executescript(self, script: str):
-        return self.raw.executescript(script)

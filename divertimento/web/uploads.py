@@ -12,6 +12,9 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import defusedxml.ElementTree as DET
+from defusedxml import DefusedXmlException
+
 from ..errors import UserError
 
 MAX_UPLOAD = 1 * 2**20  # bytes of an uploaded file
@@ -21,9 +24,6 @@ MAX_XML_ELEMENTS = 400_000
 
 
 def check_xml(data: bytes) -> None:
-    import defusedxml.ElementTree as DET
-    from defusedxml import DefusedXmlException
-
     try:
         root = DET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as e:
@@ -51,8 +51,6 @@ def _from_mxl(data: bytes) -> bytes:
     names = [i.filename for i in infos]
     score = None
     if "META-INF/container.xml" in names:
-        import defusedxml.ElementTree as DET
-
         try:
             container = DET.fromstring(_read_member(z, "META-INF/container.xml"))
             for el in container.iter():

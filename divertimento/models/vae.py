@@ -1,47 +1,16 @@
-"""Variational auto-encoder baseline (Kingma & Welling 2014) whose decoder is the GAN's Generator.
+"""Variational auto-encoder (Kingma & Welling 2014) whose decoder is the GAN's Generator.
 
 q(z | x, s) = N(mu(x, s), diag exp(logvar(x, s))) from an encoder over the one-hot window; p(z) = N(0, I);
-p(x | z, s) = prod over voices v and steps t of Categorical(x_vt; softmax(G(z, s)_vt)). Per window, in nats:
-
-    ELBO(x) = E_q[log p(x | z, s)] - KL(q(z | x, s) || p(z))
-    recon   = -log p(x | z, s) at one reparameterised z = mu + exp(logvar / 2) * eps   (a 1-sample estimate)
-    kl      = 1/2 sum_j (mu_j^2 + exp(logvar_j) - 1 - logvar_j)
-    loss    = recon + beta * kl     (beta = kl_weight, ramped from 0 over kl_warmup steps; beta = 1 is the ELBO)
-
-Samples draw z ~ N(0, I) and each token from the decoder's categorical, exactly as the GAN's generate_tokens
-draws a GAN sample (Gumbel-max with per-piece noise), so VAE and GAN samples go through one sampling path.
+p(x | z, s) = prod over voices v and steps t of Categorical(x_vt; softmax(G(z, s)_vt)). Its training terms (the
+ELBO) live in ``losses/likelihood.py``. Samples draw z ~ N(0, I) and each token from the decoder's categorical,
+exactly as a GAN sample is drawn, so VAE and GAN samples go through one sampling path.
 """
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ..models.discriminator import VOICE_EMBED, pitch_class_map
-from ..models.generator import Generator
-
-
-def gaussian_kl_standard(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, diag e^logvar) || N(0, I)) per row: 1/2 sum_j (mu_j^2 + e^logvar_j - 1 - logvar_j). [B, Z] -> [B]."""
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(dim=-1)
-
-
-def gaussian_kl(mu1: torch.Tensor, logvar1: torch.Tensor, mu2: torch.Tensor, logvar2: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu1, diag e^logvar1) || N(mu2, diag e^logvar2)) per row, summed over the last axis:
-    1/2 sum_j (logvar2_j - logvar1_j + (e^logvar1_j + (mu1_j - mu2_j)^2) / e^logvar2_j - 1)."""
-    return 0.5 * (logvar2 - logvar1 + (logvar1.exp() + (mu1 - mu2).pow(2)) / logvar2.exp() - 1).sum(dim=-1)
-
-
-def categorical_nll(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-    """-log p(tokens) per window in nats, summed over voices and steps: logits [B, V, T, K], tokens [B, V, T] -> [B]."""
-    logp = torch.log_softmax(logits, dim=-1)
-    return -logp.gather(-1, tokens.long().unsqueeze(-1)).squeeze(-1).flatten(1).sum(dim=1)
-
-
-def kl_weight_at(step: int, kl_weight: float, warmup: int) -> float:
-    """beta at optimiser step ``step`` (0-based): kl_weight * min(1, (step + 1) / warmup); kl_weight when warmup = 0."""
-    if warmup <= 0:
-        return kl_weight
-    return kl_weight * min(1.0, (step + 1) / warmup)
+from .discriminator import VOICE_EMBED, pitch_class_map
+from .generator import Generator
 
 
 class Encoder(nn.Module):
@@ -92,12 +61,3 @@ class VAE(nn.Module):
     def __init__(self, encoder: Encoder, decoder: Generator):
         super().__init__()
         self.encoder, self.decoder = encoder, decoder
-
-    def elbo_terms(self, tokens: torch.Tensor, style: torch.Tensor, generator: torch.Generator | None = None):
-        """(recon [B], kl [B]) in nats per window for int tokens [B, V, T]; one reparameterised z per window."""
-        one_hot = F.one_hot(tokens.long(), self.decoder.vocab_size).float()
-        mu, logvar = self.encoder(one_hot, style)
-        eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype)
-        z = mu + (0.5 * logvar).exp() * eps
-        logits = self.decoder(z, style)
-        return categorical_nll(logits, tokens), gaussian_kl_standard(mu, logvar)

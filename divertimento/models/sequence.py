@@ -1,4 +1,4 @@
-"""Autoregressive maximum-likelihood baseline: an LSTM over the window's steps, voice by voice within a step.
+"""The sequence model (family ``mle``): an LSTM over the window's steps, voice by voice within a step.
 
     p(x | s) = prod_t prod_v p(x_{t,v} | x_{<t}, x_{t,<v}, s)
 
@@ -96,13 +96,17 @@ class ARModel(nn.Module):
         logp = torch.log_softmax(self(tokens, style), dim=-1)
         return logp.gather(-1, tokens.long().unsqueeze(-1)).squeeze(-1)
 
+    latent_dim = 0  # no latent: a sample is its noise alone
+    supports_strict_voice_leading = True  # a voice is drawn knowing the voices above it at the same step
+
     @torch.no_grad()
     def sample(self, style: torch.Tensor | None, noise: torch.Tensor, temperature: float = 1.0,
-               strict_voice_leading: bool = False) -> torch.Tensor:
+               z: torch.Tensor | None = None, strict_voice_leading: bool = False) -> torch.Tensor:
         """Token windows [B, V, T] (int64) by ancestral sampling: x = argmax(logits / temperature + noise), with
         noise [B, V, T, K] standard Gumbel (Gumbel-max = a categorical draw); zero noise gives greedy decoding.
         ``strict_voice_leading``: a voice never takes a note that makes parallel fifths or octaves with a voice above
-        it (``parallel_mask``); the draw is then from the model's distribution with those notes removed."""
+        it (``parallel_mask``); the draw is then from the model's distribution with those notes removed. ``z`` is
+        unused (the model has no latent); it is accepted so every family samples through one call."""
         B, V, T = noise.shape[0], self.n_voices, self.n_steps
         offsets = self._offsets()
         out = torch.zeros(B, V, T, dtype=torch.long)

@@ -1,0 +1,19 @@
+"""divertimento models: the shipped models, by name, with their family and what they are for."""
+
+def add_arguments(p) -> None:
+    pass
+
+
+def run(args) -> int:
+    from ..models.factory import DEFAULT_MODEL, SHIPPED
+    from ..models.files import read_file
+
+    for name, (path, about) in SHIPPED.items():
+        if not path.is_file():
+            print(f"{name:8s} (missing from this installation)")
+            continue
+        header, _ = read_file(path)
+        default = "  [default]" if name == DEFAULT_MODEL else ""
+        print(f"{name:8s} {header['family']:4s} step {header.get('step', '?'):>6}  {about}{default}")
+    print("any command that takes a model also takes a model file, a checkpoint or a run dir")
+    return 0

@@ -1,0 +1,24 @@
+"""What a model must remember of its data to generate and to refuse mismatched checkpoints."""
+
+import numpy as np
+
+from ..music.roll import FIRST_PITCH_TOKEN
+from .dataset import PreparedData
+
+
+def data_summary(data: PreparedData) -> dict:
+    m = data.manifest
+    train = data.splits["train"]
+    counts = np.bincount(train["style"], minlength=len(m["style_names"]))
+    # per style and voice, the share of training windows in which the voice plays a note
+    plays = (train["rolls"] >= FIRST_PITCH_TOKEN).any(-1).astype(np.float64)  # [N, V]
+    voice_use = np.stack([plays[train["style"] == s].mean(0) if counts[s] else np.ones(plays.shape[1])
+                          for s in range(len(counts))])
+    return {
+        "layout": m["layout"], "roles": m["roles"], "monophonic": m["monophonic"],
+        "steps_per_quarter": m["steps_per_quarter"], "window_steps": m["window_steps"],
+        "pitch_range": m["pitch_range"], "vocab_size": m["vocab_size"], "style_names": m["style_names"],
+        "style_shares": (counts / max(counts.sum(), 1)).round(6).tolist(), "meters": m["meters"],
+        "content_hash": m["content_hash"], "train_windows": int(counts.sum()),
+        "voice_use": voice_use.round(4).tolist(),
+    }

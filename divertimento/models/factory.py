@@ -1,0 +1,124 @@
+"""The one place that knows the model families: build a family's sampled module from a config, load a model
+file of any family, and name the shipped models.
+
+Adding a family: its module in its own file under models/ (with ``latent_dim`` and ``sample``), one ``Family``
+entry here; the trainer's likelihood recipe trains any module whose family names a ``loss`` (losses/).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..config import TrainConfig, config_from_dict
+from ..errors import UserError
+from .files import KIND_MODEL, latest_checkpoint, module_state, read_file
+from .generator import Generator
+from .sequence import ARModel
+from .vae import VAE, Encoder
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+def build_generator(cfg: TrainConfig, data: dict) -> Generator:
+    return Generator(n_voices=len(data["roles"]), vocab_size=data["vocab_size"], n_steps=data["window_steps"],
+                     z_dim=cfg.z_dim, n_styles=len(data["style_names"]), style_dim=cfg.style_dim,
+                     channels=cfg.g_channels, conditional=cfg.conditional)
+
+
+def build_sequence(cfg: TrainConfig, data: dict) -> ARModel:
+    return ARModel(n_voices=len(data["roles"]), vocab_size=data["vocab_size"], n_steps=data["window_steps"],
+                   n_styles=len(data["style_names"]), style_dim=cfg.style_dim, hidden=cfg.hidden,
+                   layers=cfg.layers, embed=cfg.embed, dropout=cfg.dropout, conditional=cfg.conditional)
+
+
+def build_vae(cfg: TrainConfig, data: dict) -> VAE:
+    enc = Encoder(len(data["roles"]), data["vocab_size"], data["window_steps"], cfg.z_dim,
+                  len(data["style_names"]), cfg.style_dim, cfg.enc_channels, cfg.conditional, data["pitch_range"][0])
+    return VAE(enc, build_generator(cfg, data))
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    summary: str  # one line for `divertimento models`
+    build: Callable[[TrainConfig, dict], torch.nn.Module]  # the module the trainer optimises
+    sampled: Callable[[torch.nn.Module], torch.nn.Module]  # the part of it a model file stores and samples
+    build_sampled: Callable[[TrainConfig, dict], torch.nn.Module]  # that part alone, to load a model file into
+
+
+FAMILIES: dict[str, Family] = {f.name: f for f in (
+    Family("gan", "token GAN: a style-conditional generator trained against a discriminator",
+           build_generator, lambda m: m, build_generator),
+    Family("vae", "variational auto-encoder whose decoder is the GAN's generator, trained on the ELBO",
+           build_vae, lambda m: m.decoder, build_generator),
+    Family("mle", "autoregressive sequence model (LSTM, voice by voice) trained by maximum likelihood",
+           build_sequence, lambda m: m, build_sequence),
+)}
+
+
+def family(name: str) -> Family:
+    if name not in FAMILIES:
+        raise UserError(f"model family {name!r} unknown; this divertimento knows {', '.join(FAMILIES)}")
+    return FAMILIES[name]
+
+
+# The models that ship inside the package, by name. `generate`, `demo` and `evaluate` use DEFAULT_MODEL when given
+# none; the studio uses STUDIO_MODEL, and refuses a model without a latent in one line.
+SHIPPED = {
+    "mle": (ASSETS / "mle.safetensors", "the autoregressive model the ablation ranks best (docs/model-card.md)"),
+    "gan": (ASSETS / "gan.safetensors", "the key-normalised VAE-GAN generator; has a latent for the studio's tools"),
+}
+DEFAULT_MODEL = "mle"
+STUDIO_MODEL = "gan"  # the studio's tools move in a latent space (inversion, variations, morphs)
+
+
+def resolve_model_path(model: str | Path | None) -> Path:
+    """A model file from a shipped model's name, a model file, a checkpoint or a run dir; None = the default."""
+    if model is None:
+        model = DEFAULT_MODEL
+    if isinstance(model, str) and model in SHIPPED:
+        path = SHIPPED[model][0]
+        if not path.is_file():
+            raise UserError(f"shipped model {model!r} is missing from this installation ({path.name})")
+        return path
+    p = Path(model)
+    if p.is_dir():
+        if (p / "model.safetensors").is_file():
+            return p / "model.safetensors"
+        ckpt = latest_checkpoint(p)
+        if ckpt is None:
+            raise UserError(f"{p} holds no model.safetensors and no checkpoints")
+        return ckpt
+    if not p.exists() and not p.suffix and "/" not in str(model):
+        raise UserError(f"no model named {model!r}; shipped models: {', '.join(SHIPPED)} (or give a path)")
+    return p
+
+
+def load_module(header: dict, tensors: dict, path: Path) -> torch.nn.Module:
+    """The sampled module of a model file or checkpoint, in eval mode with frozen weights. A checkpoint holds
+    the training modules too; ``model`` is always the sampled one (the EMA generator for a GAN)."""
+    fam = family(header.get("family", "?"))
+    try:
+        cfg = config_from_dict(header["config"])
+        module = fam.build_sampled(cfg, header["data"])
+        module.load_state_dict(module_state(tensors, "model"))
+    except (KeyError, RuntimeError, ValueError, TypeError) as e:
+        raise UserError(f"{path} does not match this divertimento's {fam.name} model "
+                        f"({str(e).splitlines()[0][:100]})") from None
+    module.eval()
+    for param in module.parameters():
+        param.requires_grad_(False)
+    return module
+
+
+def load(model: str | Path | None) -> tuple[dict, torch.nn.Module, Path]:
+    """(header, sampled module, path) of a model given by shipped name or path; None = the default model."""
+    path = resolve_model_path(model)
+    header, tensors = read_file(path)
+    return header, load_module(header, tensors, path), path
+
+
+def is_model_file(header: dict) -> bool:
+    return header.get("kind") == KIND_MODEL

@@ -1,0 +1,108 @@
+"""The one recipe for a piece's random draws. Piece (seed, index) draws, from its own generator seeded by
+``piece_seed(seed, index)`` and in this order: its latent (models with one), a uniform for its style, its
+Gumbel sampling noise, and a uniform for its key (key-normalised models). Every command, the studio and the
+ablation draw through ``draw_piece``, so the same (seed, index) is the same music everywhere and whatever else is
+generated in the batch.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..data.keys import SHIFTS
+from ..errors import UserError
+
+MAX_PIECES = 10_000  # per call; more is almost surely a typo (and would take minutes)
+
+
+def piece_seed(seed: int, index: int = 0) -> int:
+    """A 63-bit seed for piece ``index`` of a run started with ``seed``; (s, 0) is what ``--seeds s`` uses."""
+    return int(np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint64)[0] & (2**63 - 1))
+
+
+def seed_pairs(seeds) -> list[tuple[int, int]]:
+    """(seed, index) pairs from ints (s means (s, 0)) or pairs."""
+    return [tuple(s) if isinstance(s, (tuple, list)) else (int(s), 0) for s in seeds]
+
+
+def check_request(pairs: list, style: str | None, names: list[str], temperature: float,
+                  truncation: float | None = None) -> None:
+    """The bounds every sampler enforces, with the same one-line messages."""
+    if not pairs:
+        raise UserError("no seeds to generate from")
+    if len(pairs) > MAX_PIECES:
+        raise UserError(f"{len(pairs)} pieces requested; at most {MAX_PIECES} per call")
+    if not 0.05 <= temperature <= 10:
+        raise UserError(f"temperature must lie in 0.05..10 (got {temperature})")
+    if truncation is not None and not 0.05 <= truncation <= 10:
+        raise UserError(f"truncation must lie in 0.05..10 (got {truncation})")
+    if style is not None and style not in names:
+        raise UserError(f"unknown style {style!r}; this model knows {', '.join(names)}")
+
+
+def draw_index(u: float, shares) -> int:
+    """Index drawn by ``shares`` (any non-negative weights) from a uniform ``u`` in [0, 1)."""
+    shares = np.asarray(shares, dtype=np.float64)
+    return int(min(np.searchsorted(np.cumsum(shares), u * shares.sum()), len(shares) - 1))
+
+
+def draw_style(u: float, style: str | None, names: list[str], shares) -> int:
+    """The requested style's index, or one drawn by the training data's shares from a uniform ``u``."""
+    return names.index(style) if style is not None else draw_index(u, shares)
+
+
+def home_shift(manifest: dict, style: int, u: float) -> int:
+    """Semitones a key-normalised model's window of ``style`` is moved by, drawn by the data's own key
+    distribution of that style (data/keys.py, stored in the model's data summary); 0 for a model trained in all
+    keys."""
+    shares = manifest.get("key_home_shares")
+    return 0 if shares is None else int(SHIFTS[draw_index(u, shares[style])])
+
+
+def truncated_normal(n: int, truncation: float | None, rng: torch.Generator) -> torch.Tensor:
+    """N(0, 1) latents; with a truncation T, entries beyond |T| are redrawn (the truncation trick)."""
+    z = torch.randn(n, generator=rng)
+    if truncation is None:
+        return z
+    for _ in range(1000):
+        bad = z.abs() > truncation
+        if not bad.any():
+            break
+        z[bad] = torch.randn(int(bad.sum()), generator=rng)
+    return z.clamp(-truncation, truncation)
+
+
+def gumbel_noise(shape: tuple[int, ...], rng: torch.Generator) -> torch.Tensor:
+    """Standard Gumbel noise: argmax(logits + noise) is a draw from softmax(logits)."""
+    u = torch.rand(shape, generator=rng).clamp_(1e-9, 1 - 1e-9)
+    return -torch.log(-torch.log(u))
+
+
+@dataclass(frozen=True)
+class DrawSpec:
+    """What a model needs drawn for one piece."""
+
+    latent_dim: int  # 0: no latent is drawn
+    noise_shape: tuple[int, int, int]  # (V, T, K) Gumbel noise per voice, step and token
+    names: list[str]  # style names
+    shares: list[float]  # the training data's style shares (unrequested styles are drawn by them)
+    manifest: dict  # the model's data summary (key distribution of key-normalised models)
+
+
+@dataclass(frozen=True)
+class PieceDraw:
+    z: torch.Tensor | None  # [Z] latent, None for a model without one
+    style: int  # style index
+    noise: torch.Tensor  # [V, T, K] Gumbel noise
+    home: int  # semitones the piece is moved by (key-normalised models; 0 otherwise)
+
+
+def draw_piece(spec: DrawSpec, seed: int, index: int, style: str | None = None,
+               truncation: float | None = None) -> PieceDraw:
+    rng = torch.Generator().manual_seed(piece_seed(seed, index))
+    z = truncated_normal(spec.latent_dim, truncation, rng) if spec.latent_dim else None
+    s = draw_style(float(torch.rand(1, generator=rng)), style, spec.names, spec.shares)
+    noise = gumbel_noise(spec.noise_shape, rng)
+    home = home_shift(spec.manifest, s, float(torch.rand(1, generator=rng)))
+    return PieceDraw(z, s, noise, home)

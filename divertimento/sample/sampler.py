@@ -1,0 +1,135 @@
+"""The one sampler every command uses: a loaded model of any family behind one interface.
+
+    sampler = load_sampler("mle")                       # a shipped model's name, a model file or a run dir
+    tokens, styles = sampler.generate_tokens([(7, i) for i in range(1000)])
+    pieces = sampler.generate_pieces([(7, 0), (7, 1)], style="bach")
+
+Each piece's random draws come from ``draw.draw_piece`` (latent, style, noise, key, in that order); the model
+owns how those draws become tokens (``module.sample``). Commands never branch on the family.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..data.keys import place_in_key
+from ..errors import UserError
+from ..models.factory import load
+from .draw import DrawSpec, PieceDraw, check_request, draw_piece, seed_pairs
+from .pieces import silence_unused_voices, tokens_to_piece
+
+
+class Sampler:
+    def __init__(self, module: torch.nn.Module, header: dict, path: Path):
+        self.module = module  # the family's sampled module, eval mode (``latent_dim``, ``sample``)
+        self.header = header  # the model file's metadata: family, config, data summary, step, sampling, ...
+        self.path = path
+
+    @property
+    def family(self) -> str:
+        return self.header["family"]
+
+    @property
+    def manifest(self) -> dict:
+        return self.header["data"]
+
+    @property
+    def low(self) -> int:
+        return self.manifest["pitch_range"][0]
+
+    @property
+    def style_names(self) -> list[str]:
+        return self.manifest["style_names"]
+
+    @property
+    def style_shares(self) -> list[float]:
+        return self.manifest["style_shares"]
+
+    @property
+    def conditional(self) -> bool:
+        return bool(self.module.conditional)
+
+    @property
+    def has_latent(self) -> bool:
+        """Whether pieces come from a latent z ~ N(0, I) (truncation and the studio's latent tools apply)."""
+        return self.module.latent_dim > 0
+
+    @property
+    def G(self) -> torch.nn.Module:
+        """The latent decoder, for the studio's latent tools (inversion, variations, morphs); a clear error for a
+        model without a latent."""
+        if not self.has_latent:
+            raise UserError(f"this tool moves in a model's latent space; {self.path.name} ({self.family}) has none: "
+                            "use a gan or vae model (divertimento models)")
+        return self.module
+
+    @property
+    def default_temperature(self) -> float:
+        """The model file's recommended sampling temperature (its model card says how it was chosen); 1.0 = the
+        model's own distribution where the file names none."""
+        return float(self.header.get("sampling", {}).get("temperature", 1.0))
+
+    @property
+    def strict_voice_leading(self) -> bool:
+        """Whether the model file recommends sampling with no parallel fifths or octaves (ignored for a model that
+        cannot: one that draws every voice at once)."""
+        recommended = bool(self.header.get("sampling", {}).get("strict_voice_leading", False))
+        return recommended and self.module.supports_strict_voice_leading
+
+    def draw_spec(self) -> DrawSpec:
+        m = self.module
+        return DrawSpec(m.latent_dim, (m.n_voices, m.n_steps, m.vocab_size), self.style_names, self.style_shares,
+                        self.manifest)
+
+    def draw(self, seed: int, index: int, style: str | None = None, truncation: float | None = None) -> PieceDraw:
+        return draw_piece(self.draw_spec(), seed, index, style, truncation)
+
+    def tokens_from_draws(self, draws: list[PieceDraw], temperature: float, strict_voice_leading: bool,
+                          batch_size: int = 256) -> np.ndarray:
+        """Token windows [N, V, T] uint8 (relative to ``low``) from prepared draws, in the data's keys."""
+        out = []
+        for a in range(0, len(draws), batch_size):
+            part = draws[a : a + batch_size]
+            style = torch.tensor([d.style for d in part]) if self.conditional else None
+            z = torch.stack([d.z for d in part]) if self.has_latent else None
+            try:
+                tokens = self.module.sample(style, torch.stack([d.noise for d in part]), temperature, z=z,
+                                            strict_voice_leading=strict_voice_leading)
+            except ValueError as e:
+                raise UserError(f"{self.family} model: {e}") from None
+            out.append(tokens)
+        styles = [d.style for d in draws]
+        tokens = silence_unused_voices(torch.cat(out).numpy().astype(np.uint8), styles, self.manifest)
+        if "key_home_shares" in self.manifest:
+            tokens = place_in_key(tokens, np.asarray([d.home for d in draws]), self.module.vocab_size)
+        return tokens
+
+    def generate_tokens(self, seeds, style: str | None = None, truncation: float | None = None,
+                        temperature: float | None = None, batch_size: int = 256,
+                        strict_voice_leading: bool | None = None) -> tuple[np.ndarray, list[str]]:
+        """Token windows [N, V, T] uint8 (relative to ``low``) and each window's style name; deterministic per
+        (seed, index). ``temperature`` and ``strict_voice_leading`` None = the model file's recommendation."""
+        pairs = seed_pairs(seeds)
+        temperature = self.default_temperature if temperature is None else temperature
+        strict = self.strict_voice_leading if strict_voice_leading is None else strict_voice_leading
+        check_request(pairs, style, self.style_names, temperature, truncation)
+        if truncation is not None and not self.has_latent:
+            raise UserError(f"truncation applies to models with a latent (gan, vae); {self.family} has none")
+        draws = [self.draw(seed, index, style, truncation) for seed, index in pairs]
+        tokens = self.tokens_from_draws(draws, temperature, strict, batch_size)
+        return tokens, [self.style_names[d.style] for d in draws]
+
+    def generate_pieces(self, seeds, style: str | None = None, truncation: float | None = None,
+                        temperature: float | None = None, strict_voice_leading: bool | None = None):
+        pairs = seed_pairs(seeds)
+        tokens, styles = self.generate_tokens(pairs, style, truncation, temperature,
+                                              strict_voice_leading=strict_voice_leading)
+        return [tokens_to_piece(t, self.low, self.manifest, s, f"{s} seed {seed}.{index}")
+                for t, s, (seed, index) in zip(tokens, styles, pairs)]
+
+
+def load_sampler(model: str | Path | None = None) -> Sampler:
+    """A sampler for a shipped model's name, a model file, a checkpoint or a run dir; None = the default model."""
+    header, module, path = load(model)
+    return Sampler(module, header, path)

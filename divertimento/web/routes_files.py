@@ -1,0 +1,26 @@
+"""Downloads: a stored piece as MIDI, MusicXML, OGG audio or a piano-roll PNG, made on first request."""
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse
+
+from ..errors import UserError
+from ..sample.export import safe_stem
+from .context import Ctx
+from .files import MEDIA, parse_name
+
+router = APIRouter(tags=["files"])
+
+
+@router.get("/files/{name}")
+def get_file(name: str, ctx: Ctx):
+    """A piece as MIDI, MusicXML, OGG audio or piano-roll PNG: /files/<piece id>.<mid|musicxml|ogg|png>."""
+    parsed = parse_name(name)
+    if parsed is None:
+        raise HTTPException(404, "not found")
+    pid, fmt = parsed
+    p = ctx.load_piece(pid)
+    try:
+        path = ctx.files.ensure(pid, fmt, p, ctx.bundle)
+    except UserError as e:  # e.g. no FluidSynth on this machine
+        raise HTTPException(503, str(e)) from None
+    return FileResponse(path, media_type=MEDIA[fmt], filename=f"{safe_stem(p.title)}.{fmt}")

@@ -1,0 +1,49 @@
+"""Listener profiles, their likes and dislikes, and new pieces steered by them ("for you")."""
+
+from fastapi import APIRouter, HTTPException
+from fastapi import Path as PathParam
+
+from ..studio.steering import Rating
+from . import schemas as S
+from .context import Context, Ctx, new_seed
+
+router = APIRouter(tags=["listeners"])
+
+
+def _check_listener(ctx: Context, listener_id: str) -> dict:
+    prof = ctx.store.get_listener(listener_id)
+    if prof is None:
+        raise HTTPException(404, "no such listener")
+    return prof
+
+
+@router.post("/api/listeners")
+def new_listener(body: S.ListenerBody, ctx: Ctx):
+    """A listener profile; keep its id to rate and to ask for pieces "for you"."""
+    return {"id": ctx.store.add_listener(body.name), "name": body.name}
+
+
+@router.get("/api/listeners/{listener_id}")
+def get_listener(ctx: Ctx, listener_id: str = PathParam(pattern=S.ID)):
+    return _check_listener(ctx, listener_id)
+
+
+@router.post("/api/ratings")
+def rate(body: S.RatingBody, ctx: Ctx):
+    """Like (1), dislike (-1) or un-rate (0) a piece."""
+    _check_listener(ctx, body.listener_id)
+    if ctx.store.get_piece(body.piece_id) is None:
+        raise HTTPException(404, "no such piece")
+    ctx.store.rate(body.listener_id, body.piece_id, body.value)
+    prof = ctx.store.get_listener(body.listener_id)
+    return {"ok": True, "likes": prof["likes"], "dislikes": prof["dislikes"]}
+
+
+@router.post("/api/for-you")
+def for_you(body: S.ForYouBody, ctx: Ctx):
+    """New pieces steered toward what this listener liked (and away from what they disliked), diverse among
+    themselves and never near-copies of the liked pieces."""
+    _check_listener(ctx, body.listener_id)
+    rated = ctx.store.rated_pieces(body.listener_id)
+    pieces = ctx.studio.for_you([Rating(p, v) for p, v in rated], body.n, new_seed(body.seed))
+    return ctx.reply(pieces, ratings_used=len(rated))

@@ -1,0 +1,101 @@
+"""The live stream: endless music over a WebSocket, one bar a message, paced to stay a little ahead of the
+listener's playback, with style, intensity and tempo changeable while it plays."""
+
+import asyncio
+import json
+import time
+
+from fastapi import APIRouter, Query, WebSocket
+from pydantic import ValidationError
+from starlette.websockets import WebSocketDisconnect
+
+from ..errors import UserError
+from ..studio.stream import LiveStream
+from . import schemas as S
+from .context import STEPS_PER_BAR, Context, Ctx, new_seed
+
+MAX_STREAM_BARS = 2000  # bars per stream connection (~1.5 hours at 100 qpm); reconnect for more
+LOOKAHEAD_BARS = 1.5  # bars a stream stays ahead of the listener's clock
+MAX_MESSAGE = 4096  # characters of one client message
+START_DELAY_S = 0.3  # when the first bar starts playing, after it is sent
+
+router = APIRouter()
+
+
+@router.websocket("/api/stream")
+async def stream(ws: WebSocket, ctx: Ctx, seed: int | None = Query(None, ge=0, le=2**31 - 1),
+                 style: str | None = Query(None, max_length=40),
+                 intensity: float = Query(0.5, ge=0.0, le=1.0), tempo: float | None = Query(None, ge=40, le=220)):
+    """Bars as JSON messages ({"type": "bar", "notes": [[voice, step, length, pitch], ...], ...}), paced to
+    stay LOOKAHEAD_BARS ahead of playback; send {"type": "set", "style"/"intensity"/"tempo": ...} any time,
+    or {"type": "stop"}."""
+    if not ctx.knows_style(style):
+        await ws.close(code=1008, reason="unknown style")
+        return
+    if ctx.streams.locked():
+        await ws.close(code=1013, reason="too many streams; try again later")
+        return
+    async with ctx.streams:
+        await ws.accept()
+        bundle = ctx.bundle
+        live = await asyncio.to_thread(LiveStream, bundle, new_seed(seed), style, intensity, tempo)
+        await ws.send_json({"type": "hello", "styles": bundle.style_names, "steps_per_bar": STEPS_PER_BAR,
+                            "roles": bundle.manifest["roles"], "lookahead_bars": LOOKAHEAD_BARS})
+        stop = asyncio.Event()
+        receiver = asyncio.create_task(_receive(ws, ctx, live, stop))
+        try:
+            await _send_bars(ws, live, stop)
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            stop.set()
+            receiver.cancel()
+            try:
+                await ws.close()
+            except (RuntimeError, WebSocketDisconnect):
+                pass  # the client has gone already
+
+
+async def _send_bars(ws: WebSocket, live: LiveStream, stop: asyncio.Event) -> None:
+    """Up to MAX_STREAM_BARS bars, each sent LOOKAHEAD_BARS before it plays, until ``stop`` is set."""
+    clock = None  # when the next bar starts playing, on this server's monotonic clock
+    for _ in range(MAX_STREAM_BARS):
+        if stop.is_set():
+            break
+        bar = await asyncio.to_thread(live.next_bar)
+        now = time.monotonic()
+        clock = now + START_DELAY_S if clock is None else clock
+        await ws.send_json(bar.to_json())
+        clock += bar.duration_s
+        wait = clock - LOOKAHEAD_BARS * bar.duration_s - time.monotonic()
+        if wait > 0:
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=wait)
+            except TimeoutError:
+                pass
+
+
+async def _receive(ws: WebSocket, ctx: Context, live: LiveStream, stop: asyncio.Event) -> None:
+    """Apply the client's settings messages until it says stop or goes away; then set ``stop``."""
+    try:
+        while not stop.is_set():
+            text = await ws.receive_text()
+            if len(text) > MAX_MESSAGE:
+                await ws.send_json({"type": "error", "detail": "message too long"})
+                continue
+            try:
+                msg = json.loads(text)
+                if isinstance(msg, dict) and msg.get("type") == "stop":
+                    break
+                s = S.StreamSettings.model_validate(msg)
+                if not ctx.knows_style(s.style):
+                    raise UserError(f"unknown style {s.style!r}")
+                live.set(s.style, s.intensity, s.tempo)
+                await ws.send_json({"type": "ack", "style": ctx.bundle.style_names[live.style],
+                                    "intensity": live.intensity, "tempo": live.tempo})
+            except (ValueError, ValidationError, UserError) as e:
+                await ws.send_json({"type": "error", "detail": str(e).splitlines()[0][:200]})
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        stop.set()
