@@ -20,7 +20,7 @@ COMMANDS = {
     "compare": ("divertimento.commands.compare", "side-by-side table of several evaluations"),
     "ablate": ("divertimento.commands.ablate", "train every ablation variant and baseline under one budget, "
                                                "evaluate, tabulate"),
-    "compose": ("divertimento.studio.command", "harmonise a melody, long forms, variations from the command line"),
+    "compose": ("divertimento.commands.compose", "harmonise a melody, long forms, variations from the command line"),
     "serve": ("divertimento.commands.serve", "the web studio: generate, play, rate, harmonise, stream"),
 }
 

@@ -190,8 +190,8 @@ def test_compose_command(tiny_run, small_data, tmp_path):
     import argparse
     import json
 
+    from divertimento.commands import compose as command
     from divertimento.music.write import write_midi
-    from divertimento.studio import command
 
     p = argparse.ArgumentParser()
     command.add_arguments(p)

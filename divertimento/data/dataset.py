@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..music.roll import FIRST_PITCH_TOKEN
+from .prepare import content_hash
 from .split import SPLITS
 
 SUPPORTED_FORMAT = 1
@@ -35,8 +36,6 @@ class PreparedData:
 def load_prepared(root: str | Path, verify: bool = True) -> PreparedData:
     """Open a ``prepare`` output; refuses a folder without a manifest, from a newer format, or whose shards do
     not match the manifest's content hash (a half-written or edited dataset)."""
-    from .prepare import content_hash
-
     root = Path(root)
     mpath = root / "manifest.json"
     if not root.is_dir():

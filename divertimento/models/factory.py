@@ -13,7 +13,7 @@ import torch
 
 from ..config import TrainConfig, config_from_dict
 from ..errors import UserError
-from .files import KIND_MODEL, latest_checkpoint, module_state, read_file
+from .files import latest_checkpoint, module_state, read_file
 from .generator import Generator
 from .sequence import ARModel
 from .vae import VAE, Encoder
@@ -120,5 +120,3 @@ def load(model: str | Path | None) -> tuple[dict, torch.nn.Module, Path]:
     return header, load_module(header, tensors, path), path
 
 
-def is_model_file(header: dict) -> bool:
-    return header.get("kind") == KIND_MODEL

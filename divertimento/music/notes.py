@@ -11,10 +11,6 @@ import numpy as np
 START, DURATION, PITCH, VELOCITY = range(4)
 
 
-def empty_notes() -> np.ndarray:
-    return np.zeros((0, 4), dtype=np.int32)
-
-
 @dataclass
 class Track:
     name: str  # part name as read ("Soprano", "Violin I", ...); used to assign voices

@@ -6,10 +6,12 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..music.notes import Piece
+from ..music.plot import write_pianoroll_png
+from ..music.render import check_renderer, render_audio
+from ..music.write import write_midi, write_musicxml
 
 FORMATS = ("mid", "musicxml", "ogg", "wav", "png")
 AUDIO = ("ogg", "wav")
-SUFFIX = {"mid": ".mid", "musicxml": ".musicxml", "ogg": ".ogg", "wav": ".wav", "png": ".png"}
 
 
 def parse_formats(text: str) -> list[str]:
@@ -19,8 +21,6 @@ def parse_formats(text: str) -> list[str]:
     if bad or not formats:
         raise UserError(f"unknown format(s) {', '.join(bad) or '(none)'}; choose from {', '.join(FORMATS)}")
     if any(f in AUDIO for f in formats):
-        from ..music.render import check_renderer
-
         check_renderer()  # fail before generating anything, not after
     return list(dict.fromkeys(formats))
 
@@ -44,8 +44,6 @@ def safe_stem(text: str) -> str:
 
 def write_piece_files(piece: Piece, out: Path, stem: str, formats: list[str]) -> dict[str, str]:
     """Write one piece in each format; audio is rendered from the MIDI written alongside (or a temp one)."""
-    from ..music.write import write_midi, write_musicxml
-
     paths: dict[str, str] = {}
     midi = out / f"{stem}.mid"
     needs_midi = "mid" in formats or any(f in AUDIO for f in formats)
@@ -58,13 +56,9 @@ def write_piece_files(piece: Piece, out: Path, stem: str, formats: list[str]) ->
         paths["musicxml"] = f"{stem}.musicxml"
     for fmt in AUDIO:
         if fmt in formats:
-            from ..music.render import render_audio
-
             render_audio(midi, out / f"{stem}.{fmt}")
             paths[fmt] = f"{stem}.{fmt}"
     if "png" in formats:
-        from ..music.plot import write_pianoroll_png
-
         write_pianoroll_png(piece, out / f"{stem}.png")
         paths["png"] = f"{stem}.png"
     if needs_midi and "mid" not in formats:

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.dataset import load_prepared
 from ..metrics.copies import COPY_THRESHOLD, build_copy_index, copy_scores, longest_copied_ngram
 from ..metrics.decode import decode, to_absolute
+from ..metrics.reference import load_train
 from .draw import piece_seed
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -56,7 +58,6 @@ class Originality:
     def __init__(self, data_dir: Path | None):
         self.data_dir = data_dir
         self._train = None
-        self._titles: list[str] = []
         self._error: str | None = None if data_dir else "training data not found on this machine"
         self._loaded = threading.Event()
         self._lock = threading.Lock()
@@ -79,9 +80,6 @@ class Originality:
             if self._loaded.is_set():
                 return
             try:
-                from ..data.dataset import load_prepared
-                from ..metrics.reference import load_train
-
                 data = load_prepared(self.data_dir, verify=False)
                 self._train = load_train(data)
                 pieces_json = Path(self.data_dir) / "pieces.json"

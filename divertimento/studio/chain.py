@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ..sample.sampler import Sampler
+from .latents import decode
 
 FREE = -1  # target value meaning "G decides"
 
@@ -148,6 +149,4 @@ def render(bundle: Sampler, anchors: torch.Tensor, style: int, noises: list[torc
 
 def decode_one(bundle: Sampler, z: torch.Tensor, style: int, noise: torch.Tensor | None,
                temperature: float, bias: torch.Tensor | None = None) -> np.ndarray:
-    from .latents import decode
-
     return decode(bundle, z[None], style, None if noise is None else noise[None], temperature, bias)[0]

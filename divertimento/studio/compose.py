@@ -10,6 +10,7 @@ import torch
 from ..data.dataset import transpose_tokens
 from ..data.keys import normalising_shifts
 from ..errors import UserError
+from ..music.layouts import fit_satb
 from ..music.notes import Piece
 from ..music.roll import FIRST_PITCH_TOKEN, HOLD, REST, notes_to_tokens
 from ..sample.draw import piece_seed
@@ -32,11 +33,6 @@ def check_form(form: str) -> str:
     if not FORM_RE.fullmatch(form):
         raise UserError(f"form must be 1..{MAX_FORM} letters A-H, e.g. AABA (got {form!r})")
     return form
-
-
-def bars_of_windows(bundle: Sampler, w: int) -> int:
-    bar = bar_steps(bundle)
-    return (bundle.G.n_steps + (bundle.G.n_steps - bar) * (w - 1)) // bar
 
 
 def _letter_anchors(bundle: Sampler, pair: Pair, letters: list[str], truncation: float | None,
@@ -183,8 +179,6 @@ def melody_from_piece(piece: Piece, bundle: Sampler, max_bars: int = MAX_BARS) -
     """Soprano tokens [T] of a piece's melody (its top line; a one-line tune is its melody), aligned so that
     downbeats fall on the studio's barlines (a pickup is padded with rests), moved by octaves into the model's
     pitch range, cut to ``max_bars``. Returns the tokens and notes on what was done."""
-    from ..music.layouts import fit_satb
-
     voices = fit_satb(piece)
     if isinstance(voices, str):
         raise UserError(f"no melody found: {voices}")

@@ -8,7 +8,7 @@ import torch
 
 from ..errors import UserError
 from ..models.factory import STUDIO_MODEL
-from ..sample.draw import draw_index, gumbel_noise, piece_seed, truncated_normal
+from ..sample.draw import draw_index, gumbel_noise, piece_seed
 from ..sample.pieces import silence_unused_voices
 from ..sample.sampler import Sampler, load_sampler
 
@@ -55,12 +55,6 @@ def noise_for(bundle: Sampler, pair: Pair, section: int = 0) -> torch.Tensor:
     rng = torch.Generator().manual_seed(piece_seed(piece_seed(*pair), section))
     G = bundle.G
     return gumbel_noise((G.n_voices, G.n_steps, G.vocab_size), rng)
-
-
-def gaussian(bundle: Sampler, seed: int, n: int, truncation: float | None = None) -> torch.Tensor:
-    """n fresh latents [n, Z] from one seed."""
-    rng = torch.Generator().manual_seed(piece_seed(seed, 1 << 20))
-    return torch.stack([truncated_normal(bundle.G.z_dim, truncation, rng) for _ in range(n)])
 
 
 def decode(bundle: Sampler, z: torch.Tensor, style: torch.Tensor | int, noise: torch.Tensor | None,

@@ -16,13 +16,21 @@ import json
 import time
 
 import numpy as np
+import torch
+
+from ..data.dataset import load_prepared
+from ..metrics.decode import decode, to_absolute
+from ..sample.originality import resolve_data_dir
+from .chain import InversionOptions
+from .compose import HARMONISE, compose, harmonise
+from .latents import load_studio_model
+from .stream import LiveStream, density_direction
 
 CONSONANT = (0, 3, 4, 7, 8, 9)
 
 
 def sounding(tokens: np.ndarray, low: int) -> np.ndarray:
     """[V, T] MIDI pitch sounding at each step (-1 silent)."""
-    from ..metrics.decode import decode, to_absolute
 
     return decode(to_absolute(tokens[None], low)).pitch[0].astype(np.int64)
 
@@ -41,10 +49,6 @@ def voicing(tokens: np.ndarray, low: int) -> tuple[float, float]:
 
 def harmonise_figures(bundle, data_dir, n: int = 8, styles=("bach", "folk-german", "irish"),
                       target: str = "bach") -> dict:
-    from ..data.dataset import load_prepared
-    from .chain import InversionOptions
-    from .compose import HARMONISE, compose, harmonise
-
     val = load_prepared(data_dir, verify=False).splits["val"]
     names = bundle.style_names
     out = {}
@@ -73,8 +77,6 @@ def harmonise_figures(bundle, data_dir, n: int = 8, styles=("bach", "folk-german
 
 
 def stream_figures(bundle, bars: int = 8) -> dict:
-    from .stream import LiveStream, density_direction
-
     _, corr = density_direction(bundle)
     out = {"density_direction_fit_r": round(corr, 3), "by_intensity": {}}
     for inten in (0.0, 0.25, 0.5, 0.75, 1.0):
@@ -93,11 +95,6 @@ def stream_figures(bundle, bars: int = 8) -> dict:
 
 
 def main(argv=None) -> int:
-    import torch
-
-    from ..sample.originality import resolve_data_dir
-    from .latents import load_studio_model
-
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("what", choices=("harmonise", "stream"))
     ap.add_argument("--model", default=None)

@@ -3,7 +3,6 @@
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from ..music.notes import Piece
 from ..sample.pieces import DEFAULT_SOUND, STYLE_SOUND, tokens_to_piece
@@ -52,9 +51,6 @@ class StudioPiece:
         for v, track in enumerate(self.to_piece(bundle).tracks):
             out += [[v, int(n[0]), int(n[1]), int(n[2])] for n in track.notes]
         return sorted(out, key=lambda r: (r[1], r[0]))
-
-    def latent_tensor(self) -> torch.Tensor:
-        return torch.from_numpy(np.asarray(self.latents, dtype=np.float32))
 
     # ---- bytes for storage (SQLite blobs): numpy arrays without pickle ----
 

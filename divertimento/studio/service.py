@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import UserError
+from ..music.read import UnreadableFile, read_piece
 from ..sample.originality import Originality, resolve_data_dir
 from ..sample.sampler import Sampler
 from . import compose as C
@@ -94,8 +95,6 @@ class Studio:
                                            title)])[0]
 
     def harmonise_file(self, path, style: str | None, seed: int, title: str | None = None) -> StudioPiece:
-        from ..music.read import UnreadableFile, read_piece
-
         try:
             piece = read_piece(path, int(self.bundle.manifest["steps_per_quarter"]))
         except UnreadableFile as e:

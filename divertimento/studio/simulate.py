@@ -16,10 +16,12 @@ import json
 import time
 
 import numpy as np
+import torch
 
 from ..music.roll import FIRST_PITCH_TOKEN
 from ..sample.sampler import Sampler
 from .compose import compose
+from .latents import load_studio_model
 from .steering import Rating, recommend, similarity
 
 
@@ -82,8 +84,6 @@ def simulate(bundle: Sampler, rule, listeners: int = 5, rounds: int = 6, per_rou
 
 
 def main(argv=None) -> int:
-    from .latents import load_studio_model
-
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None)
     ap.add_argument("--listeners", type=int, default=5)
@@ -92,7 +92,6 @@ def main(argv=None) -> int:
     ap.add_argument("--modes", default="steered,latent-only,random")
     ap.add_argument("--out", default=None, help="write the figures as JSON here")
     args = ap.parse_args(argv)
-    import torch
 
     torch.set_num_threads(1)
     bundle = load_studio_model(args.model)

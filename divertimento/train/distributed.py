@@ -55,14 +55,6 @@ def average_gradients(module: torch.nn.Module, info: DistInfo) -> None:
         offset += n
 
 
-def average_scalar(value: float, info: DistInfo) -> float:
-    if info.world <= 1:
-        return value
-    t = torch.tensor([value], dtype=torch.float64)
-    dist.all_reduce(t)
-    return float(t.item()) / info.world
-
-
 def shutdown(info: DistInfo) -> None:
     if info.world > 1 and dist.is_initialized():
         dist.destroy_process_group()

@@ -9,6 +9,8 @@ Every piece is written as MIDI, MusicXML, audio and a piano-roll (``--formats``)
 each piece's originality figure.
 """
 
+from pathlib import Path
+
 from ..errors import UserError
 
 
@@ -31,9 +33,9 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from ..atomic import write_json_atomic
     from ..sample.export import parse_formats, prepare_out_dir, safe_stem, write_piece_files
-    from . import compose as C
-    from .latents import load_studio_model
-    from .service import Studio
+    from ..studio import compose as C
+    from ..studio.latents import load_studio_model
+    from ..studio.service import Studio
 
     formats = parse_formats(args.formats)
     if args.tool == "harmonise" and not args.melody:
@@ -46,8 +48,6 @@ def run(args) -> int:
     studio = Studio(bundle, args.train_data)
     temp = studio.temperature(None)
     if args.tool == "harmonise":
-        from pathlib import Path
-
         if not Path(args.melody).is_file():
             raise UserError(f"{args.melody} is not a file")
         pieces = [studio.harmonise_file(args.melody, args.style, args.seed)]
