@@ -5,11 +5,10 @@ checkpoint.
 """
 
 import dataclasses
-import json
 from dataclasses import dataclass, fields
-from pathlib import Path
 
 from .errors import UserError
+from .json_file import read_json_object
 
 # The optimiser and EMA settings each family is trained with unless the config names its own: the GAN follows
 # stylegan2-ada (Adam 0.5/0.99, EMA of G), the likelihood families plain Adam with gradient clipping.
@@ -161,14 +160,7 @@ def config_from_dict(d: dict, base: TrainConfig | None = None) -> TrainConfig:
 def load_config(path: str | None, overrides: list[str]) -> TrainConfig:
     d: dict = {}
     if path:
-        try:
-            d = json.loads(Path(path).read_text())
-        except OSError as e:
-            raise UserError(f"cannot read config {path}: {e.strerror}") from None
-        except ValueError as e:
-            raise UserError(f"config {path} is not valid JSON: {e}") from None
-        if not isinstance(d, dict):
-            raise UserError(f"config {path} must hold a JSON object")
+        d = read_json_object(path, "config")
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep:

@@ -13,12 +13,12 @@ Run keys (steps, seed, threads, log/sample/checkpoint intervals) are set by the 
 variant says only what the model and objective are.
 """
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import FAMILY_DEFAULTS, TrainConfig, config_from_dict
 from ..errors import UserError
+from ..json_file import read_json_object
 
 # keys the runner owns; a variant file may hold them (config_file: ../gan-base.json does) but they are overwritten
 RUN_KEYS = ("steps", "seed", "threads", "log_every", "sample_every", "sample_count", "ckpt_every", "keep_ckpts")
@@ -45,14 +45,7 @@ class Variant:
 
 
 def _read(path: Path) -> dict:
-    try:
-        d = json.loads(path.read_text())
-    except OSError as e:
-        raise UserError(f"cannot read variant {path}: {e.strerror}") from None
-    except ValueError as e:
-        raise UserError(f"variant {path} is not valid JSON: {e}") from None
-    if not isinstance(d, dict):
-        raise UserError(f"variant {path} must hold a JSON object")
+    d = read_json_object(path, "variant")
     unknown = sorted(set(d) - {"family", "order", "description", "base", "config_file", "config"})
     if unknown:
         raise UserError(f"variant {path}: unknown key(s) {', '.join(unknown)}")
@@ -88,7 +81,7 @@ def load_variants(directory: str | Path | None = None) -> dict[str, Variant]:
                 raise UserError(f"variant {name!r} ({family}) cannot be based on {base.name!r} ({base.family})")
             config.update(base.config)
         if "config_file" in d:
-            config.update(_read_config_file(path.parent / d["config_file"]))
+            config.update(read_json_object(path.parent / d["config_file"], "config file"))
         config.update(d.get("config", {}))
         config = {k: v for k, v in config.items() if k not in RUN_KEYS}
         v = Variant(name, family, str(d.get("description", "")), config, int(d.get("order", 0)), str(path))
@@ -99,16 +92,6 @@ def load_variants(directory: str | Path | None = None) -> dict[str, Variant]:
     for name in raw:
         resolve(name, ())
     return dict(sorted(resolved.items(), key=lambda kv: (kv[1].order, kv[0])))
-
-
-def _read_config_file(path: Path) -> dict:
-    try:
-        d = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise UserError(f"cannot read config file {path}: {e}") from None
-    if not isinstance(d, dict):
-        raise UserError(f"config file {path} must hold a JSON object")
-    return d
 
 
 def select_variants(variants: dict[str, Variant], names: str | list[str] | None) -> list[Variant]:

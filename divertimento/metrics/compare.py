@@ -1,10 +1,10 @@
 """Side-by-side tables of several evaluations (metrics.json files or the directories holding them)."""
 
-import json
 import math
 from pathlib import Path
 
 from ..errors import UserError
+from ..json_file import read_json_object
 
 DEFAULT_KEYS_PREFIXES = ("quality/", "diversity/", "novelty/", "style/")
 
@@ -36,12 +36,7 @@ def _flatten(d: dict, prefix: str = "") -> dict:
 
 def load_metrics(path: str | Path) -> tuple[str, dict]:
     f = find_metrics(path)
-    try:
-        data = json.loads(f.read_text())
-    except (OSError, ValueError) as e:
-        raise UserError(f"{f} is not a readable metrics file ({e})") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{f} is not a metrics file (expected a JSON object)")
+    data = read_json_object(f, "metrics file")
     label = f.parent.name if f.name == "metrics.json" else f.stem
     return label, _flatten(data)
 

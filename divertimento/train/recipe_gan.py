@@ -75,24 +75,21 @@ class GANRecipe:
     def sampled_optimizer(self) -> torch.optim.Optimizer:
         return self.opt_G
 
+    def _update_D(self, d_loss: torch.Tensor, d_stats: dict, stats) -> None:
+        self.opt_D.zero_grad(set_to_none=True)
+        d_loss.backward()
+        average_gradients(self.D, self.info)
+        self.opt_D.step()
+        stats.add(d_stats)
+
     def step(self, step: int, batches, stats) -> None:
         cfg, info, G, D, E, loss = self.cfg, self.info, self.G, self.D, self.E, self.loss
         D.requires_grad_(True)
         for k in range(cfg.d_steps):
             real, style = batches()
-            d_loss, d_stats = loss.dmain(real, style)
-            self.opt_D.zero_grad(set_to_none=True)
-            d_loss.backward()
-            average_gradients(D, info)
-            self.opt_D.step()
-            stats.add(d_stats)
+            self._update_D(*loss.dmain(real, style), stats)
             if cfg.r1_gamma > 0 and (step * cfg.d_steps + k) % cfg.r1_interval == 0:
-                r_loss, r_stats = loss.dreg(real, style)
-                self.opt_D.zero_grad(set_to_none=True)
-                r_loss.backward()
-                average_gradients(D, info)
-                self.opt_D.step()
-                stats.add(r_stats)
+                self._update_D(*loss.dreg(real, style), stats)
         # G phase: styles drawn like the data's, so a conditional G learns every style in proportion
         real, style = batches()
         D.requires_grad_(False)
