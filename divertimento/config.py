@@ -16,13 +16,15 @@ FAMILY_DEFAULTS = {
     "gan": {"lr": 2e-4, "beta1": 0.5, "beta2": 0.99, "grad_clip": 0.0, "ema_kimg": 10.0},
     "vae": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "grad_clip": 1.0, "ema_kimg": 0.0},
     "mle": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "grad_clip": 1.0, "ema_kimg": 0.0},
+    "guided": {"lr": 2e-4, "beta1": 0.5, "beta2": 0.99, "grad_clip": 0.0, "ema_kimg": 0.0},
 }
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     # which model family this run trains (models/factory.py): gan (token GAN), vae (ELBO, the GAN's generator as
-    # decoder) or mle (autoregressive sequence model, maximum likelihood)
+    # decoder), mle (autoregressive sequence model, maximum likelihood) or guided (a critic that resamples a
+    # trained model's candidates)
     family: str = "gan"
     # run: the same meaning in every family
     seed: int = 0  # seeds init, latents, sampling noise and batch order
@@ -65,7 +67,12 @@ class TrainConfig:
     layers: int = 2  # LSTM layers
     embed: int = 32  # per-voice token embedding size at the LSTM input
     dropout: float = 0.0  # dropout between LSTM layers (training only)
-    # optimiser of the sampled model (Adam); the family's defaults come from FAMILY_DEFAULTS
+    # guided: the critic (a discriminator of d_channels width) learns real windows against base_model's samples
+    base_model: str = ""  # the proposal: a shipped model's name, a model file or a run dir (family mle)
+    candidates: int = 8  # K candidates drawn per piece at sampling time; 1 = the proposal alone
+    beta: float = 1.0  # the candidates are resampled by (D / (1 - D))^beta; 0 = the proposal's own distribution
+    rerank: str = "critic"  # critic, or likelihood: the control that resamples by the proposal's own likelihood
+    # optimiser of the trained model (Adam; the critic's for guided); the family's defaults come from FAMILY_DEFAULTS
     lr: float = 2e-4
     lr_final: float = 1.0  # lr at the end of the decay as a fraction of lr, reached by a cosine; 1 = constant
     # updates over which the cosine runs; 0 = the run's steps. A fixed horizon makes the schedule independent of the
@@ -107,6 +114,15 @@ class TrainConfig:
         if min(self.kl_weight, self.kl_warmup, self.grad_clip, self.sample_count, self.ema_kimg,
                self.lr_decay_steps) < 0:
             raise UserError("kl_weight, kl_warmup, grad_clip, sample_count, ema_kimg and lr_decay_steps must be >= 0")
+        if not 1 <= self.candidates <= 64:
+            raise UserError(f"candidates must lie in 1..64 (got {self.candidates})")
+        if not 0 <= self.beta <= 100:
+            raise UserError(f"beta must lie in 0..100 (got {self.beta})")
+        if self.rerank not in ("critic", "likelihood"):
+            raise UserError(f"rerank must be critic or likelihood (got {self.rerank!r})")
+        if self.family == "guided" and not self.base_model:
+            raise UserError("family guided needs base_model: the model whose candidates the critic resamples "
+                            "(e.g. base_model=mle)")
         if not 0 <= self.dropout < 1:
             raise UserError("dropout must lie in [0, 1)")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):

@@ -143,7 +143,7 @@ def test_heldout_nll_is_the_val_windows_mean(small_data, tmp_path):
     # one window at a time, straight from the model's log-probabilities
     per_window = [-model.log_probs(torch.from_numpy(val["rolls"][i : i + 1].astype(np.int64)),
                                    torch.tensor([int(val["style"][i])])).sum().item() for i in range(n)]
-    terms = recipe.heldout(data, batch_size=3)
+    terms = recipe.finish(data, batch_size=3)
     assert terms["heldout/MLE/nll"] == pytest.approx(float(np.mean(per_window)), rel=1e-4)
     assert "heldout/lr" not in terms
 

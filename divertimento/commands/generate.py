@@ -27,6 +27,20 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+def parse_options(items: list[str]) -> dict:
+    """KEY=VALUE pairs; numbers become floats, anything else stays a string (the family checks both)."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--option wants key=value (got {item!r})")
+        try:
+            out[key.strip()] = float(value)
+        except ValueError:
+            out[key.strip()] = value.strip()
+    return out
+
+
 def add_arguments(p) -> None:
     p.add_argument("--model", default=None,
                    help="a shipped model's name (divertimento models), or a model file, checkpoint or run dir of "
@@ -44,6 +58,9 @@ def add_arguments(p) -> None:
     p.add_argument("--voice-leading", choices=("strict", "free"), default=None,
                    help="strict: no parallel fifths or octaves between voices (autoregressive models); default: "
                         "what the model file recommends (strict for the shipped default)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a sampling option of the model's family, e.g. beta=0.5 or rerank=likelihood for a guided "
+                        "model (default: what the model file recommends)")
     p.add_argument("--keep-copies", action="store_true",
                    help="keep pieces that are near-copies of a training window (default: such a piece is drawn "
                         "again, up to 3 times, when the model's training data is on this machine)")
@@ -70,6 +87,8 @@ def run(args) -> int:
         pairs = [(args.seed, i) for i in range(args.n)]
     sampler = load_sampler(args.model)
     options = {} if args.voice_leading is None else {"strict_voice_leading": args.voice_leading == "strict"}
+    if args.option:
+        options["options"] = parse_options(args.option)
     if args.keep_copies:
         tokens, styles = sampler.generate_tokens(pairs, args.style, args.truncation, args.temperature, **options)
         used, figures, status = list(pairs), [None] * len(pairs), "not checked (--keep-copies)"
@@ -98,6 +117,7 @@ def run(args) -> int:
                                                "temperature": args.temperature or sampler.default_temperature,
                                                "strict_voice_leading": options.get("strict_voice_leading",
                                                                                    sampler.strict_voice_leading),
+                                               "options": sampler.options(options.get("options")),
                                                "originality": status, "redrawn": redrawn, "near_copies": copies,
                                                "pieces": index})
     checked = f"; {redrawn} near-copies redrawn, {copies} left" if status == "ready" else ""

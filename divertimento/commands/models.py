@@ -8,12 +8,13 @@ def run(args) -> int:
     from ..models.factory import DEFAULT_MODEL, SHIPPED
     from ..models.files import read_file
 
+    print(f"{'NAME':8s} {'FAMILY':6s} {'STEPS':>6s}  ABOUT  (--model takes a NAME, a model file, a checkpoint or "
+          "a run dir)")
     for name, (path, about) in SHIPPED.items():
         if not path.is_file():
             print(f"{name:8s} (missing from this installation)")
             continue
         header, _ = read_file(path)
         default = "  [default]" if name == DEFAULT_MODEL else ""
-        print(f"{name:8s} {header['family']:4s} step {header.get('step', '?'):>6}  {about}{default}")
-    print("any command that takes a model also takes a model file, a checkpoint or a run dir")
+        print(f"{name:8s} {header['family']:6s} {header.get('step', '?'):>6}  {about}{default}")
     return 0

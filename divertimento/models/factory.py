@@ -15,6 +15,7 @@ from ..config import TrainConfig, config_from_dict
 from ..errors import UserError
 from .files import latest_checkpoint, module_state, read_file
 from .generator import Generator
+from .guided import GuidedSampler, build_critic
 from .sequence import ARModel
 from .vae import VAE, Encoder
 
@@ -39,22 +40,33 @@ def build_vae(cfg: TrainConfig, data: dict) -> VAE:
     return VAE(enc, build_generator(cfg, data))
 
 
+def build_guided(cfg: TrainConfig, data: dict, header: dict) -> GuidedSampler:
+    """A guided sampler shaped like a model file's: its proposal rebuilt from the header's ``base`` entry."""
+    base = header["base"]
+    proposal = family(base["family"]).build_sampled(config_from_dict(base["config"]), data, base)
+    return GuidedSampler(proposal, build_critic(cfg, data), cfg.candidates, cfg.beta, cfg.rerank)
+
+
 @dataclass(frozen=True)
 class Family:
     name: str
     summary: str  # one line for `divertimento models`
-    build: Callable[[TrainConfig, dict], torch.nn.Module]  # the module the trainer optimises
-    sampled: Callable[[torch.nn.Module], torch.nn.Module]  # the part of it a model file stores and samples
-    build_sampled: Callable[[TrainConfig, dict], torch.nn.Module]  # that part alone, to load a model file into
+    # the module a model file stores and samples, shaped by the file's config, data summary and header
+    build_sampled: Callable[[TrainConfig, dict, dict], torch.nn.Module]
+    # likelihood families: the module the trainer optimises, and the part of it that is sampled
+    build: Callable[[TrainConfig, dict], torch.nn.Module] | None = None
+    sampled: Callable[[torch.nn.Module], torch.nn.Module] | None = None
 
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("gan", "token GAN: a style-conditional generator trained against a discriminator",
-           build_generator, lambda m: m, build_generator),
+           lambda cfg, data, header: build_generator(cfg, data)),
     Family("vae", "variational auto-encoder whose decoder is the GAN's generator, trained on the ELBO",
-           build_vae, lambda m: m.decoder, build_generator),
+           lambda cfg, data, header: build_generator(cfg, data), build_vae, lambda m: m.decoder),
     Family("mle", "autoregressive sequence model (LSTM, voice by voice) trained by maximum likelihood",
-           build_sequence, lambda m: m, build_sequence),
+           lambda cfg, data, header: build_sequence(cfg, data), build_sequence, lambda m: m),
+    Family("guided", "a trained model's K candidates resampled by a calibrated critic's density ratio",
+           build_guided),
 )}
 
 
@@ -102,7 +114,7 @@ def load_module(header: dict, tensors: dict, path: Path) -> torch.nn.Module:
     fam = family(header.get("family", "?"))
     try:
         cfg = config_from_dict(header["config"])
-        module = fam.build_sampled(cfg, header["data"])
+        module = fam.build_sampled(cfg, header["data"], header)
         module.load_state_dict(module_state(tensors, "model"))
     except (KeyError, RuntimeError, ValueError, TypeError) as e:
         raise UserError(f"{path} does not match this divertimento's {fam.name} model "

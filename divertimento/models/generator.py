@@ -52,6 +52,12 @@ class Generator(nn.Module):
         return logits.reshape(len(z), self.n_voices, self.vocab_size, self.n_steps).transpose(2, 3)
 
     supports_strict_voice_leading = False  # every voice is drawn at once: no voice can see the voice above it
+    sampling_options = ()  # no per-call knobs beyond temperature and voice leading
+
+    @property
+    def noise_shape(self) -> tuple[int, int, int]:
+        """The Gumbel noise a piece draws: one value per voice, step and token."""
+        return (self.n_voices, self.n_steps, self.vocab_size)
 
     @property
     def latent_dim(self) -> int:

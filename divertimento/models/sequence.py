@@ -98,6 +98,12 @@ class ARModel(nn.Module):
 
     latent_dim = 0  # no latent: a sample is its noise alone
     supports_strict_voice_leading = True  # a voice is drawn knowing the voices above it at the same step
+    sampling_options = ()  # no per-call knobs beyond temperature and voice leading
+
+    @property
+    def noise_shape(self) -> tuple[int, int, int]:
+        """The Gumbel noise a piece draws: one value per voice, step and token."""
+        return (self.n_voices, self.n_steps, self.vocab_size)
 
     @torch.no_grad()
     def sample(self, style: torch.Tensor | None, noise: torch.Tensor, temperature: float = 1.0,

@@ -79,52 +79,67 @@ class Sampler:
 
     def draw_spec(self) -> DrawSpec:
         m = self.module
-        return DrawSpec(m.latent_dim, (m.n_voices, m.n_steps, m.vocab_size), self.style_names, self.style_shares,
-                        self.manifest)
+        return DrawSpec(m.latent_dim, m.noise_shape, self.style_names, self.style_shares, self.manifest)
+
+    def options(self, overrides: dict | None = None) -> dict:
+        """The family's own sampling knobs (``module.sampling_options``, e.g. a guided sampler's beta): the model
+        file's recommendation, then ``overrides``; a knob the family does not have is one clear error."""
+        names = self.module.sampling_options
+        unknown = sorted(set(overrides or {}) - set(names))
+        if unknown:
+            known = ", ".join(names) or "none"
+            raise UserError(f"{self.family} model has no sampling option {', '.join(unknown)} (it has: {known})")
+        recommended = {k: v for k, v in self.header.get("sampling", {}).items() if k in names}
+        return {**recommended, **(overrides or {})}
 
     def draw(self, seed: int, index: int, style: str | None = None, truncation: float | None = None) -> PieceDraw:
         return draw_piece(self.draw_spec(), seed, index, style, truncation)
 
     def tokens_from_draws(self, draws: list[PieceDraw], temperature: float, strict_voice_leading: bool,
-                          batch_size: int = 256) -> np.ndarray:
-        """Token windows [N, V, T] uint8 (relative to ``low``) from prepared draws, in the data's keys."""
-        out = []
-        for a in range(0, len(draws), batch_size):
-            part = draws[a : a + batch_size]
-            style = torch.tensor([d.style for d in part]) if self.conditional else None
-            z = torch.stack([d.z for d in part]) if self.has_latent else None
-            try:
-                tokens = self.module.sample(style, torch.stack([d.noise for d in part]), temperature, z=z,
-                                            strict_voice_leading=strict_voice_leading)
-            except ValueError as e:
-                raise UserError(f"{self.family} model: {e}") from None
-            out.append(tokens)
-        styles = [d.style for d in draws]
-        tokens = silence_unused_voices(torch.cat(out).numpy().astype(np.uint8), styles, self.manifest)
+                          options: dict | None = None) -> np.ndarray:
+        """Token windows [N, V, T] uint8 (relative to ``low``) from one batch of draws, in the data's keys."""
+        style = torch.tensor([d.style for d in draws]) if self.conditional else None
+        z = torch.stack([d.z for d in draws]) if self.has_latent else None
+        try:
+            tokens = self.module.sample(style, torch.stack([d.noise for d in draws]), temperature, z=z,
+                                        strict_voice_leading=strict_voice_leading, **(options or {}))
+        except ValueError as e:
+            raise UserError(f"{self.family} model: {e}") from None
+        tokens = silence_unused_voices(tokens.numpy().astype(np.uint8), [d.style for d in draws], self.manifest)
         if "key_home_shares" in self.manifest:
             tokens = place_in_key(tokens, np.asarray([d.home for d in draws]), self.module.vocab_size)
         return tokens
 
     def generate_tokens(self, seeds, style: str | None = None, truncation: float | None = None,
                         temperature: float | None = None, batch_size: int = 256,
-                        strict_voice_leading: bool | None = None) -> tuple[np.ndarray, list[str]]:
+                        strict_voice_leading: bool | None = None,
+                        options: dict | None = None) -> tuple[np.ndarray, list[str]]:
         """Token windows [N, V, T] uint8 (relative to ``low``) and each window's style name; deterministic per
-        (seed, index). ``temperature`` and ``strict_voice_leading`` None = the model file's recommendation."""
+        (seed, index). ``temperature``, ``strict_voice_leading`` and the family's ``options`` default to the model
+        file's recommendation. Pieces are drawn batch by batch (a guided sampler's draws hold K candidates'
+        noise), about ``batch_size`` windows' worth at a time."""
         pairs = seed_pairs(seeds)
         temperature = self.default_temperature if temperature is None else temperature
         strict = self.strict_voice_leading if strict_voice_leading is None else strict_voice_leading
         check_request(pairs, style, self.style_names, temperature, truncation)
         if truncation is not None and not self.has_latent:
             raise UserError(f"truncation applies to models with a latent (gan, vae); {self.family} has none")
-        draws = [self.draw(seed, index, style, truncation) for seed, index in pairs]
-        tokens = self.tokens_from_draws(draws, temperature, strict, batch_size)
-        return tokens, [self.style_names[d.style] for d in draws]
+        opts = self.options(options)
+        # windows a piece samples: the leading axes of its noise before (V, T, vocab), e.g. a guided sampler's K
+        per_batch = max(1, batch_size // int(np.prod(self.module.noise_shape[:-3])))
+        tokens, styles = [], []
+        for a in range(0, len(pairs), per_batch):
+            draws = [self.draw(seed, index, style, truncation) for seed, index in pairs[a : a + per_batch]]
+            tokens.append(self.tokens_from_draws(draws, temperature, strict, opts))
+            styles += [self.style_names[d.style] for d in draws]
+        return np.concatenate(tokens), styles
 
     def generate_pieces(self, seeds, style: str | None = None, truncation: float | None = None,
-                        temperature: float | None = None, strict_voice_leading: bool | None = None):
+                        temperature: float | None = None, strict_voice_leading: bool | None = None,
+                        options: dict | None = None):
         pairs = seed_pairs(seeds)
         tokens, styles = self.generate_tokens(pairs, style, truncation, temperature,
-                                              strict_voice_leading=strict_voice_leading)
+                                              strict_voice_leading=strict_voice_leading, options=options)
         return [tokens_to_piece(t, self.low, self.manifest, s, f"{s} seed {seed}.{index}")
                 for t, s, (seed, index) in zip(tokens, styles, pairs)]
 

@@ -129,7 +129,8 @@ def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, 
     batches = BatchSampler(data, cfg.batch_size, cfg.transpose, rng, info.rank, info.world, cfg.key_normalise)
     if batches.home_shares is not None:  # every checkpoint and model file remembers where its keys go back to
         summary["key_home_shares"] = batches.home_shares
-    header = {"family": cfg.family, "config": cfg.to_dict(), "data": summary, "data_dir": str(data_dir)}
+    header = {"family": cfg.family, "config": cfg.to_dict(), "data": summary, "data_dir": str(data_dir),
+              **recipe.extra_header}
     start_step, elapsed_before = 0, 0.0
     if ckpt is not None:
         old = load_training_state(ckpt, modules=recipe.modules(), optimizers=recipe.optimizers(), rng=rng)
@@ -184,7 +185,7 @@ def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, 
     if info.main:
         model_modules = recipe.model_modules()
         meta = dict(header, step=cfg.steps, elapsed_s=round(elapsed_before + time.perf_counter() - t0, 1),
-                    final_stats=row, heldout=recipe.heldout(data), params=count_params(model_modules["model"]),
+                    final_stats=row, heldout=recipe.finish(data), params=count_params(model_modules["model"]),
                     processes=info.world, processes_in_sync=synced)
         save_model(out / "model.safetensors", model_modules, meta)
         write_json_atomic(out / "summary.json", {k: v for k, v in meta.items() if k != "data"} | {

@@ -49,6 +49,8 @@ class GANRecipe:
         # windows drawn per step, all processes together: d_steps real batches for D, one for G
         self.windows_per_step = cfg.batch_size * (cfg.d_steps + 1) * info.world
 
+    extra_header: dict = {}  # config and data say all a model file needs
+
     @property
     def trained(self) -> dict:
         """Modules the optimisers update (what init_from fills and torchrun broadcasts), with the checkpoint
@@ -105,5 +107,5 @@ class GANRecipe:
         stats.add(g_stats)
         update_ema(self.G_ema, G, self.beta)
 
-    def heldout(self, data) -> dict:
+    def finish(self, data) -> dict:
         return {}  # a GAN has no likelihood to measure on held-out windows

@@ -22,6 +22,8 @@ class LikelihoodRecipe:
         self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
         self.windows_per_step = cfg.batch_size * info.world
 
+    extra_header: dict = {}  # config and data say all a model file needs
+
     @property
     def trained(self) -> dict:
         """The sampled module as ``model`` and, where the family trains more (the VAE's encoder), the rest by its
@@ -62,7 +64,7 @@ class LikelihoodRecipe:
         stats.add(terms)
 
     @torch.no_grad()
-    def heldout(self, data, batch_size: int = 256) -> dict:
+    def finish(self, data, batch_size: int = 256) -> dict:
         """The loss terms on the val split (mean over its first HELDOUT_WINDOWS windows), named
         ``heldout/<term>``; empty when there is no val split. Its own noise stream: the run's is untouched."""
         val = data.splits.get("val")

@@ -1,9 +1,18 @@
-"""Which recipe trains which family: the GAN its two-player recipe, every likelihood family the generic one."""
+"""Which recipe trains which family: the GAN its two-player recipe, every likelihood family the generic one, a
+guided sampler its critic.
+
+A recipe has: ``trained`` (modules the optimisers update, by name) and ``init_sources`` (the checkpoint prefix each
+is initialised from by init_from), ``start()`` (after init and broadcast), ``modules()`` / ``optimizers()``
+(everything a checkpoint holds), ``model_modules()`` (what the model file holds; ``model`` is sampled),
+``sampled_optimizer`` (the one the learning-rate schedule drives), ``step(step, batches, stats)``,
+``windows_per_step``, ``extra_header`` (what the model file must remember beyond config and data) and
+``finish(data)`` (after the last step: held-out figures, and any fitting the model file needs)."""
 
 from .recipe_gan import GANRecipe
+from .recipe_guided import GuidedRecipe
 from .recipe_likelihood import LikelihoodRecipe
 
-RECIPES = {"gan": GANRecipe, "vae": LikelihoodRecipe, "mle": LikelihoodRecipe}
+RECIPES = {"gan": GANRecipe, "vae": LikelihoodRecipe, "mle": LikelihoodRecipe, "guided": GuidedRecipe}
 
 
 def make_recipe(cfg, summary: dict, rng, info):

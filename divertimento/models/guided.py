@@ -1,0 +1,95 @@
+"""Discriminator-guided sampling (family ``guided``): a proposal model draws K candidate windows per piece and one
+is kept with probability proportional to w_k = (D_k / (1 - D_k))^beta = exp(beta * logit_k).
+
+An optimal discriminator between real windows and the proposal's gives D / (1 - D) = p_data / p_model, so with
+beta = 1 and K large the kept window follows p_data (importance resampling: Azadi et al. 2019, discriminator
+rejection sampling; Deng et al. 2020, residual energy-based models); beta = 0 keeps a uniformly chosen candidate,
+i.e. a plain draw from the proposal. The critic's logits are calibrated on held-out windows (Platt scaling, as
+Turner et al. 2019 calibrate D for Metropolis-Hastings GANs) before they are read as log density ratios.
+
+``rerank = "likelihood"`` is the control: the same K candidates resampled by the proposal's own log-likelihood,
+w_k = exp(beta * log p(x_k)), so a gain of the critic over it is the critic's and not best-of-K's.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .discriminator import Discriminator
+
+RERANKS = ("critic", "likelihood")
+MAX_BETA = 100.0
+
+
+def build_critic(cfg, data: dict) -> Discriminator:
+    """The critic: the token GAN's discriminator, judging each window alone (no minibatch-std, no packing), so its
+    score is a property of the window and can be read as a density ratio."""
+    return Discriminator(n_voices=len(data["roles"]), vocab_size=data["vocab_size"], n_steps=data["window_steps"],
+                         n_styles=len(data["style_names"]), channels=cfg.d_channels, conditional=cfg.conditional,
+                         mbstd_group=0, pack=1, use_spectral_norm=cfg.spectral_norm, pitch_low=data["pitch_range"][0])
+
+
+def resample_choice(scores: torch.Tensor, beta: float, gumbel: torch.Tensor) -> torch.Tensor:
+    """Index [B] of the kept candidate per row of ``scores`` [B, C]: a draw from softmax(beta * scores) by the
+    Gumbel-max trick with the given standard Gumbel noise [B, C]."""
+    return (beta * scores + gumbel).argmax(dim=1)
+
+
+def resample_weights(scores: torch.Tensor, beta: float) -> torch.Tensor:
+    """The normalised resampling weights [B, C] that ``resample_choice`` draws from: softmax(beta * scores)."""
+    return torch.softmax(beta * scores, dim=1)
+
+
+class GuidedSampler(nn.Module):
+    def __init__(
+        self,
+        base: nn.Module,  # the proposal: a sampled module without a latent (family mle), frozen
+        critic: Discriminator,  # real vs proposal windows; higher = more real
+        candidates: int = 8,  # K windows drawn per piece; 1 = the proposal alone
+        beta: float = 1.0,  # exponent of the density ratio; 0 = the proposal's own distribution
+        rerank: str = "critic",  # critic, or likelihood (the control)
+    ):
+        super().__init__()
+        if base.latent_dim:
+            raise ValueError("guided sampling needs a proposal without a latent (family mle)")
+        self.base, self.critic = base, critic
+        self.candidates, self.beta, self.rerank = candidates, beta, rerank
+        # Platt scaling of the critic's logit, a * score + b, fitted on held-out windows after training
+        self.register_buffer("calibration", torch.tensor([1.0, 0.0]))
+        for name in ("n_voices", "n_steps", "vocab_size", "conditional", "supports_strict_voice_leading"):
+            setattr(self, name, getattr(base, name))
+
+    latent_dim = 0
+    sampling_options = ("beta", "rerank")  # what a sampler may set per call (the model file recommends values)
+
+    @property
+    def noise_shape(self) -> tuple[int, int, int, int]:
+        """Per piece: K candidates' Gumbel noise [V, T, vocab], plus one more column whose [k, 0, 0] entry is the
+        Gumbel noise of the resampling draw."""
+        return (self.candidates, self.n_voices, self.n_steps, self.vocab_size + 1)
+
+    def log_ratio(self, tokens: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
+        """Calibrated critic logit [B] of token windows [B, V, T]: the estimate of log p_data(x) / p_model(x)."""
+        score = self.critic(F.one_hot(tokens, self.vocab_size).float(), style)
+        return self.calibration[0] * score + self.calibration[1]
+
+    @torch.no_grad()
+    def sample(self, style: torch.Tensor | None, noise: torch.Tensor, temperature: float = 1.0,
+               z: torch.Tensor | None = None, strict_voice_leading: bool = False, beta: float | None = None,
+               rerank: str | None = None) -> torch.Tensor:
+        beta = self.beta if beta is None else float(beta)
+        rerank = self.rerank if rerank is None else rerank
+        if not 0 <= beta <= MAX_BETA:
+            raise ValueError(f"beta must lie in 0..{MAX_BETA:g} (got {beta})")
+        if rerank not in RERANKS:
+            raise ValueError(f"rerank must be one of {', '.join(RERANKS)} (got {rerank!r})")
+        B, C, V, T, _ = noise.shape
+        flat_style = None if style is None else style.repeat_interleave(C)
+        cand = self.base.sample(flat_style, noise[..., :-1].reshape(B * C, V, T, -1), temperature,
+                                strict_voice_leading=strict_voice_leading)  # [B*C, V, T]
+        if rerank == "critic":
+            scores = self.log_ratio(cand, flat_style)
+        else:
+            scores = self.base.log_probs(cand, flat_style).sum(dim=(1, 2))  # nats per window
+        keep = resample_choice(scores.view(B, C), beta, noise[:, :, 0, 0, -1])
+        return cand.view(B, C, V, T)[torch.arange(B), keep]

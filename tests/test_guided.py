@@ -1,0 +1,126 @@
+"""Discriminator-guided sampling: the resampling weights and the calibration by hand, the guided family trained by
+the one trainer, its control, resume, and its refusals."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from divertimento.cli import main
+from divertimento.config import config_from_dict
+from divertimento.errors import UserError
+from divertimento.losses.calibration import fit_platt
+from divertimento.models.files import list_checkpoints, read_file
+from divertimento.models.guided import resample_choice, resample_weights
+from divertimento.sample.sampler import load_sampler
+from divertimento.train.loop import train
+
+BASE = {"family": "mle", "steps": 4, "batch_size": 8, "hidden": 16, "layers": 1, "embed": 4, "style_dim": 4,
+        "log_every": 2, "sample_count": 0, "threads": 1}
+GUIDED = {"family": "guided", "steps": 4, "batch_size": 8, "d_channels": 32, "candidates": 4, "log_every": 2,
+          "sample_count": 2, "ckpt_every": 2, "threads": 1}
+
+
+@pytest.fixture(scope="module")
+def base_run(small_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("guided") / "base"
+    train(small_data, out, config_from_dict(BASE), progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def guided_run(small_data, base_run, tmp_path_factory):
+    out = tmp_path_factory.mktemp("guided") / "critic"
+    train(small_data, out, config_from_dict(dict(GUIDED, base_model=str(base_run))), progress=False)
+    return out
+
+
+def test_resampling_weights_by_hand():
+    # scores are log density ratios: log 1, log 2, log 3 -> weights (D / (1 - D))^beta = 1 : 2^beta : 3^beta
+    scores = torch.log(torch.tensor([[1.0, 2.0, 3.0]]))
+    assert resample_weights(scores, 1.0)[0].tolist() == pytest.approx([1 / 6, 2 / 6, 3 / 6])
+    assert resample_weights(scores, 2.0)[0].tolist() == pytest.approx([1 / 14, 4 / 14, 9 / 14])
+    assert resample_weights(scores, 0.0)[0].tolist() == pytest.approx([1 / 3] * 3)  # the proposal's own draw
+    # Gumbel-max: the kept index is argmax(beta * score + g); with g = (1.0, 0.2, 0): 1.0, 0.2 + ln 2 = 0.89,
+    # ln 3 = 1.10 -> candidate 2 at beta 1; at beta 0 only g counts -> candidate 0
+    g = torch.tensor([[1.0, 0.2, 0.0]])
+    assert resample_choice(scores, 1.0, g).tolist() == [2]
+    assert resample_choice(scores, 0.0, g).tolist() == [0]
+
+
+def test_platt_scaling_recovers_a_known_logistic_and_stays_finite_when_separable():
+    g = torch.Generator().manual_seed(0)
+    s = torch.randn(20000, generator=g) * 2
+    y = (torch.rand(20000, generator=g) < torch.sigmoid(1.5 * s - 0.5)).float()
+    a, b = fit_platt(s, y)
+    assert a == pytest.approx(1.5, abs=0.06) and b == pytest.approx(-0.5, abs=0.06)
+    # perfectly separated scores: Platt's smoothed targets (n + 1) / (n + 2) keep the fit finite
+    a, b = fit_platt(torch.tensor([-2.0, -1.0, 1.0, 2.0]), torch.tensor([0.0, 0.0, 1.0, 1.0]))
+    assert math.isfinite(a) and 0 < a < 10
+    # at the largest score the calibrated probability is the smoothed target 3 / 4, not 1
+    assert torch.sigmoid(torch.tensor(2.0 * a + b)).item() == pytest.approx(0.75, abs=0.05)
+
+
+def test_guided_model_file_and_its_sampling(guided_run, base_run):
+    header, tensors = read_file(guided_run / "model.safetensors")
+    assert header["family"] == "guided" and header["base"]["family"] == "mle"
+    assert "heldout/critic/accuracy" in header["heldout"]
+    sampler = load_sampler(guided_run)
+    base = load_sampler(base_run)
+    assert sampler.module.calibration.tolist() != [1.0, 0.0]  # fitted on held-out windows
+    pairs = [(3, i) for i in range(6)]
+    a, styles = sampler.generate_tokens(pairs)
+    b, _ = sampler.generate_tokens(pairs[::-1], batch_size=4)
+    assert np.array_equal(a, b[::-1])  # deterministic per piece, whatever else is in the batch
+    # beta = 0: the kept window is the candidate the resampling noise alone picks, a plain proposal draw
+    zero, _ = sampler.generate_tokens(pairs, options={"beta": 0.0})
+    m = sampler.module
+    for (seed, index), got in zip(pairs, zero):
+        d = sampler.draw(seed, index)
+        k = int(d.noise[:, 0, 0, -1].argmax())
+        style = torch.tensor([d.style]) if m.conditional else None
+        want = m.base.sample(style, d.noise[k : k + 1, ..., :-1], 1.0)[0].numpy()
+        want[np.asarray(sampler.manifest["voice_use"][d.style]) < 0.01] = 0
+        assert np.array_equal(got, want)
+    # the control (the proposal's own likelihood) reranks the same candidates: every kept window is one of them
+    control, _ = sampler.generate_tokens(pairs, options={"rerank": "likelihood", "beta": 50.0})
+    d = sampler.draw(*pairs[0])
+    style = torch.tensor([d.style] * m.candidates) if m.conditional else None
+    cands = m.base.sample(style, d.noise[..., :-1], 1.0)
+    logp = m.base.log_probs(cands, style).sum(dim=(1, 2))
+    best = cands[int(logp.argmax())].numpy()  # beta 50: best-of-K by likelihood, for all practical purposes
+    best[np.asarray(sampler.manifest["voice_use"][d.style]) < 0.01] = 0
+    assert np.array_equal(control[0], best)
+    assert base.generate_tokens(pairs)[0].shape == a.shape
+
+
+def test_guided_resume_is_exact(small_data, base_run, tmp_path):
+    cfg = dict(GUIDED, base_model=str(base_run), r1_gamma=1.0, r1_interval=2)
+    train(small_data, tmp_path / "straight", config_from_dict(dict(cfg, steps=4)), progress=False)
+    train(small_data, tmp_path / "stopped", config_from_dict(dict(cfg, steps=2)), progress=False)
+    train(small_data, tmp_path / "stopped", config_from_dict(dict(cfg, steps=4)), resume=True, progress=False)
+    _, a = read_file(list_checkpoints(tmp_path / "straight")[-1])
+    _, b = read_file(list_checkpoints(tmp_path / "stopped")[-1])
+    assert set(a) == set(b)
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_guided_refusals(small_data, tiny_run, guided_run, tmp_path, capsys):
+    with pytest.raises(UserError, match="base_model"):
+        config_from_dict({"family": "guided"})
+    with pytest.raises(UserError, match="gan model"):  # a proposal with a latent
+        train(small_data, tmp_path / "x", config_from_dict(dict(GUIDED, base_model=str(tiny_run))), progress=False)
+    with pytest.raises(UserError, match="other data"):  # the shipped mle learnt other data
+        train(small_data, tmp_path / "y", config_from_dict(dict(GUIDED, base_model="mle")), progress=False)
+    for option, message in (("beta=1000", "beta must lie"), ("rerank=vibes", "rerank must be"),
+                            ("candidates=3", "no sampling option candidates")):
+        code = main(["generate", "--model", str(guided_run), "--n", "1", "--out", str(tmp_path / "o"),
+                     "--option", option])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1 and message in err[0], err
+    assert main(["generate", "--model", str(tiny_run), "--n", "1", "--out", str(tmp_path / "p"),
+                 "--option", "beta=1"]) == 2
+    assert "has no sampling option beta" in capsys.readouterr().err
+
