@@ -67,6 +67,10 @@ class TrainConfig:
     layers: int = 2  # LSTM layers
     embed: int = 32  # per-voice token embedding size at the LSTM input
     dropout: float = 0.0  # dropout between LSTM layers (training only)
+    # adversarial fine-tuning of the mle model (from init_from): weight of the policy-gradient term beside the NLL,
+    # both per token; 0 = plain maximum likelihood
+    adv_weight: float = 0.0
+    adv_kl: float = 0.1  # the reward's charge per nat of drift from the starting model (a KL penalty); 0 = none
     # guided: the critic (a discriminator of d_channels width) learns real windows against base_model's samples
     base_model: str = ""  # the proposal: a shipped model's name, a model file or a run dir (family mle)
     candidates: int = 8  # K candidates drawn per piece at sampling time; 1 = the proposal alone
@@ -112,8 +116,11 @@ class TrainConfig:
         if not 0 <= self.lr_final <= 1:
             raise UserError(f"lr_final must lie in [0, 1] (got {self.lr_final})")
         if min(self.kl_weight, self.kl_warmup, self.grad_clip, self.sample_count, self.ema_kimg,
-               self.lr_decay_steps) < 0:
-            raise UserError("kl_weight, kl_warmup, grad_clip, sample_count, ema_kimg and lr_decay_steps must be >= 0")
+               self.lr_decay_steps, self.adv_weight, self.adv_kl) < 0:
+            raise UserError("kl_weight, kl_warmup, grad_clip, sample_count, ema_kimg, lr_decay_steps, adv_weight "
+                            "and adv_kl must be >= 0")
+        if self.adv_weight > 0 and self.family != "mle":
+            raise UserError(f"adv_weight fine-tunes the sequence model (family mle), not {self.family}")
         if not 1 <= self.candidates <= 64:
             raise UserError(f"candidates must lie in 1..64 (got {self.candidates})")
         if not 0 <= self.beta <= 100:

@@ -7,8 +7,8 @@ Output folder::
     OUT/plots/*.png       quality vs diversity, per-style coverage and shares, training curves, sweeps
     OUT/runs/<variant>/seed-<s>/   run dirs (model.safetensors, stats.jsonl, summary.json, samples, evaluation)
 
-Re-running with the same OUT reuses finished runs and their evaluations (an interrupted GAN run resumes from its
-checkpoint; an interrupted baseline run restarts), so a killed ablation continues where it stopped.
+Re-running with the same OUT reuses finished runs and their evaluations (an interrupted run resumes from its
+latest checkpoint), so a killed ablation continues where it stopped.
 """
 
 import hashlib

@@ -60,7 +60,7 @@ def add_arguments(p) -> None:
     p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="config override for every variant (e.g. batch_size=32)")
-    p.add_argument("--keep-checkpoints", action="store_true", help="keep GAN training checkpoints of finished runs")
+    p.add_argument("--keep-checkpoints", action="store_true", help="keep the training checkpoints of finished runs")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
 

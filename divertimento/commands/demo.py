@@ -1,7 +1,8 @@
 def add_arguments(p) -> None:
     p.add_argument("--out", default="demo-out", help="gallery directory (default ./demo-out)")
     p.add_argument("--per-style", type=int, default=2, help="pieces per style (default 2)")
-    p.add_argument("--model", default=None, help="model to use (default: the shipped model)")
+    p.add_argument("--model", default=None, help="a shipped model's name, or a model file, checkpoint or run dir "
+                        "(default: the shipped default, see divertimento models)")
     p.add_argument("--audio", default="ogg", choices=("ogg", "wav"), help="audio format (default ogg)")
 
 

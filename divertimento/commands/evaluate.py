@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from ..errors import UserError
+from .sampling_options import parse_options
 
 
 def add_arguments(p) -> None:
@@ -32,7 +33,11 @@ def add_arguments(p) -> None:
     p.add_argument("--sweep", default=None, metavar="V1,V2,...",
                    help="model only: also evaluate over these truncation (or --sweep-param) values and plot "
                         "quality against diversity")
-    p.add_argument("--sweep-param", default="truncation", choices=("truncation", "temperature"))
+    p.add_argument("--sweep-param", default="truncation",
+                   help="truncation, temperature, or a sampling option of the model's family (e.g. beta for a "
+                        "guided model)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="model samples: a sampling option of the model's family, as generate --option")
     p.add_argument("--no-calibration", action="store_true", help="skip the calibration sets")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
 
@@ -71,7 +76,13 @@ def run(args) -> int:
     say(f"reading {args.generated}")
     sampler = load_sampler(args.generated) if is_model else None
     if sampler is not None:
-        gen = sample_window_set(sampler, args.n or 1000, args.seed, args.style, args.truncation, args.temperature)
+        options = parse_options(args.option)
+        if args.sweep and args.sweep_param not in ("truncation", "temperature"):
+            sampler.options({args.sweep_param: 0})  # a knob this family has, or one clear error now
+        gen = sample_window_set(sampler, args.n or 1000, args.seed, args.style, args.truncation, args.temperature,
+                                options)
+    elif args.option:
+        raise UserError("--option applies to model samples (GENERATED is music)")
     else:
         gen = load_generated(args.generated, data.manifest, n=args.n, split=args.split, seed=args.seed,
                              progress=not args.quiet)
@@ -98,9 +109,11 @@ def run(args) -> int:
         n = args.n or 1000
 
         def sample(v):
-            kw = {"truncation": v} if args.sweep_param == "truncation" else {"temperature": v,
-                                                                              "truncation": args.truncation}
-            kw.setdefault("temperature", args.temperature)
+            kw = {"truncation": args.truncation, "temperature": args.temperature, "options": dict(options)}
+            if args.sweep_param in ("truncation", "temperature"):
+                kw[args.sweep_param] = v
+            else:
+                kw["options"][args.sweep_param] = v
             return sample_window_set(sampler, n, args.seed, args.style, **kw)
 
         sweep_result = sweep(sample, values, ref, train, args.sweep_param, seed=args.seed, progress=say)

@@ -1,6 +1,7 @@
 import sys
 
 from ..errors import UserError
+from .sampling_options import parse_options
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -25,20 +26,6 @@ def parse_seeds(text: str) -> list[int]:
     if not seeds:
         raise UserError("--seeds is empty")
     return seeds
-
-
-def parse_options(items: list[str]) -> dict:
-    """KEY=VALUE pairs; numbers become floats, anything else stays a string (the family checks both)."""
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UserError(f"--option wants key=value (got {item!r})")
-        try:
-            out[key.strip()] = float(value)
-        except ValueError:
-            out[key.strip()] = value.strip()
-    return out
 
 
 def add_arguments(p) -> None:

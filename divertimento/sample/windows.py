@@ -7,11 +7,12 @@ from .sampler import Sampler
 
 
 def sample_window_set(sampler: Sampler, n: int, seed: int = 0, style: str | None = None,
-                      truncation: float | None = None, temperature: float | None = None) -> WindowSet:
+                      truncation: float | None = None, temperature: float | None = None,
+                      options: dict | None = None) -> WindowSet:
     """n windows, pieces (seed + i, 0) for i < n, as ``generate --seeds`` draws them; ``temperature`` None = the
     model file's recommendation, as in ``generate``."""
     tokens, styles = sampler.generate_tokens(list(range(seed, seed + n)), style=style, truncation=truncation,
-                                             temperature=temperature)
+                                             temperature=temperature, options=options)
     names = sampler.style_names
     labels = np.asarray([names.index(s) for s in styles], dtype=np.int16)
     label = f"{sampler.path}"
@@ -19,5 +20,7 @@ def sample_window_set(sampler: Sampler, n: int, seed: int = 0, style: str | None
         label += f" (truncation {truncation})"
     if temperature is not None:
         label += f" (temperature {temperature})"
+    for k, v in (options or {}).items():
+        label += f" ({k} {v})"
     m = sampler.manifest
     return from_tokens(tokens, sampler.low, int(m["steps_per_quarter"]), tuple(m["roles"]), label, labels, names)

@@ -13,8 +13,8 @@ from ..config import TrainConfig, config_from_dict
 from ..data.dataset import load_prepared
 from ..data.summary import data_summary
 from ..errors import UserError
+from ..models.factory import resolve_model_path
 from ..models.files import (
-    KIND_CHECKPOINT,
     checkpoint_name,
     latest_checkpoint,
     list_checkpoints,
@@ -53,15 +53,15 @@ def _prepare_run_dir(out: Path, resume: bool, info: DistInfo) -> Path | None:
     return None
 
 
-def _init_weights(source: str, summary: dict, recipe) -> None:
-    """Start the recipe's trained modules from another run of the same family and data (fine-tuning)."""
+def _init_weights(source: str, summary: dict, recipe, recipe_family: str) -> None:
+    """Start the recipe's trained modules from another run, checkpoint or model file of the same family and data
+    (fine-tuning); modules the source lacks (a critic, an encoder) keep their fresh weights."""
     path = Path(source)
-    ckpt = latest_checkpoint(path) if path.is_dir() else path
-    if ckpt is None:
-        raise UserError(f"init_from: no checkpoint in {source}")
+    # a run dir: its newest checkpoint (it holds every trained module), else its model file
+    ckpt = (latest_checkpoint(path) or resolve_model_path(path)) if path.is_dir() else resolve_model_path(source)
     header, tensors = read_file(ckpt)
-    if header.get("kind") != KIND_CHECKPOINT:
-        raise UserError(f"init_from: {ckpt} is not a training checkpoint")
+    if header.get("family") != recipe_family:
+        raise UserError(f"init_from: {ckpt} is a {header.get('family')} model; this run trains {recipe_family}")
     if header["data"]["content_hash"] != summary["content_hash"]:
         raise UserError(f"init_from: {ckpt} was trained on other data")
     try:
@@ -121,7 +121,7 @@ def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, 
     rng = torch.Generator().manual_seed(cfg.seed * 1000 + info.rank)
     recipe = make_recipe(cfg, summary, rng, info)
     if cfg.init_from and ckpt is None:
-        _init_weights(cfg.init_from, summary, recipe)
+        _init_weights(cfg.init_from, summary, recipe, cfg.family)
     for module in recipe.trained.values():
         broadcast_module(module, info)
     recipe.start()

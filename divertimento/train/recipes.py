@@ -8,6 +8,7 @@ is initialised from by init_from), ``start()`` (after init and broadcast), ``mod
 ``windows_per_step``, ``extra_header`` (what the model file must remember beyond config and data) and
 ``finish(data)`` (after the last step: held-out figures, and any fitting the model file needs)."""
 
+from .recipe_adversarial import AdversarialRecipe
 from .recipe_gan import GANRecipe
 from .recipe_guided import GuidedRecipe
 from .recipe_likelihood import LikelihoodRecipe
@@ -16,4 +17,6 @@ RECIPES = {"gan": GANRecipe, "vae": LikelihoodRecipe, "mle": LikelihoodRecipe, "
 
 
 def make_recipe(cfg, summary: dict, rng, info):
+    if cfg.family == "mle" and cfg.adv_weight > 0:  # the sequence model, fine-tuned adversarially
+        return AdversarialRecipe(cfg, summary, rng, info)
     return RECIPES[cfg.family](cfg, summary, rng, info)

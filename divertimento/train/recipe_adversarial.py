@@ -1,0 +1,88 @@
+"""Adversarial fine-tuning of the sequence model (family mle with adv_weight > 0): start from a trained model,
+keep its maximum-likelihood loss every step, and add a policy-gradient term whose reward is a critic's judgement
+of the model's own free-running windows (losses/policy_gradient.py), anchored by a KL penalty to the start.
+
+Each step: one critic update (real windows against fresh samples, non-saturating loss), then one model update of
+NLL(real) + adv_weight * REINFORCE(samples), both per token. Logged: the samples' entropy per token (the negative
+log-likelihood of the model's own samples), so a gain that is only a lower temperature shows as a falling entropy.
+"""
+
+import copy
+
+import torch
+import torch.nn.functional as F
+
+from ..config import TrainConfig
+from ..errors import UserError
+from ..losses.adversarial import objective
+from ..losses.policy_gradient import reinforce_terms
+from ..models.guided import build_critic
+from ..sample.draw import gumbel_noise
+from .distributed import DistInfo, average_gradients
+from .recipe_likelihood import LikelihoodRecipe
+
+
+class AdversarialRecipe(LikelihoodRecipe):
+    def __init__(self, cfg: TrainConfig, summary: dict, rng: torch.Generator, info: DistInfo):
+        if not cfg.init_from:
+            raise UserError("adversarial fine-tuning (adv_weight > 0) starts from a trained model: set init_from "
+                            "to its run dir, checkpoint or model file")
+        super().__init__(cfg, summary, rng, info)
+        self.critic = build_critic(cfg, summary)
+        self.opt_D = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr_d, betas=(0.5, 0.99))
+        self.reference = None
+        self.loss_D = objective("nonsat")
+        self.windows_per_step = 3 * cfg.batch_size * info.world  # real for D and NLL, samples for both
+
+    @property
+    def trained(self) -> dict:
+        return {"model": self.net, "critic": self.critic}
+
+    def start(self) -> None:
+        """The reference is the model as the run starts (after init_from); a resumed run restores its own."""
+        super().start()
+        self.reference = copy.deepcopy(self.net).eval().requires_grad_(False)
+
+    def modules(self) -> dict:
+        return self.trained | {"reference": self.reference}
+
+    def optimizers(self) -> dict:
+        return {"opt": self.opt, "opt_D": self.opt_D}
+
+    def model_modules(self) -> dict:
+        return {"model": self.net}
+
+    def _critic(self, tokens: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        return self.critic(F.one_hot(tokens.long(), self.net.vocab_size).float(), style)
+
+    def step(self, step: int, batches, stats) -> None:
+        cfg, net = self.cfg, self.net
+        cond = (lambda s: s) if net.conditional else (lambda s: None)
+        real, style = batches()
+        # free-running samples at temperature 1: the distribution the model defines, which the critic judges
+        net.eval()  # no dropout while sampling: the sample is the model's, not a perturbed one's
+        fake = net.sample(cond(style), gumbel_noise((len(style), *net.noise_shape), self.rng))
+        net.train()
+        r, f = self._critic(real, style), self._critic(fake, style)
+        d_loss = self.loss_D.d_loss(r, f)
+        self.opt_D.zero_grad(set_to_none=True)
+        d_loss.backward()
+        average_gradients(self.critic, self.info)
+        self.opt_D.step()
+        n_tokens = real[0].numel()
+        nll, terms = self.loss_fn(net, cfg, step, real, style, self.rng)
+        logp = net.log_probs(fake, cond(style)).sum(dim=(1, 2))  # [B] with gradient
+        with torch.no_grad():
+            logp_ref = self.reference.log_probs(fake, cond(style)).sum(dim=(1, 2))
+            logit = self._critic(fake, style)
+        pg, pg_terms = reinforce_terms(logp, logp_ref, logit, cfg.adv_kl)
+        loss = nll / n_tokens + cfg.adv_weight * pg / n_tokens
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        average_gradients(net, self.info)
+        if cfg.grad_clip > 0:
+            terms["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip))
+        self.opt.step()
+        terms |= pg_terms | {"D/loss": d_loss.item(), "D/real_score": r.mean().item(),
+                             "D/fake_score": f.mean().item(), "ADV/entropy_per_token": -logp.mean().item() / n_tokens}
+        stats.add(terms)
