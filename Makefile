@@ -29,7 +29,9 @@ test: setup
 	$(BIN)/ruff check divertimento tests benchmarks
 	$(BIN)/pytest -q
 
+# the benchmarks read the default prepared dataset; made once if missing
 bench: setup
+	@[ -f data/default/manifest.json ] || $(BIN)/divertimento prepare --out data/default
 	$(BIN)/python benchmarks/bench_prepare.py
 	$(BIN)/python benchmarks/bench_train_generate.py
 	$(BIN)/python benchmarks/bench_metrics.py data/default

@@ -1,7 +1,9 @@
 """Figures for a model card: a model's samples against held-out real data, next to real test windows.
 
-    python benchmarks/evaluate_model.py [--model divertimento/assets/default_model.safetensors] --data data/default \
-        [--n 1000] [--temperatures 0.05,0.5,1.0]
+    python benchmarks/evaluate_model.py [--model mle] --data data/default [--n 1000] [--temperatures 0.05,0.5,1.0]
+
+--model: a shipped model's name (``divertimento models``: mle, the default, or gan), a model file, a checkpoint or
+a run dir, of any family.
 
 Rows: real test windows vs the train split (the best a model can do), then the model at each sampling
 temperature. Reference = the data's train split, novelty against the train split.
@@ -15,9 +17,9 @@ import time
 
 import numpy as np
 
-from divertimento.baselines.sample import load_model
 from divertimento.data.dataset import load_prepared
 from divertimento.metrics import evaluate_windows
+from divertimento.sample.sampler import load_sampler
 
 KEYS = {
     "QN": "descriptors/qualified_note_rate",
@@ -48,7 +50,7 @@ def row(name: str, m: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default=None)
+    ap.add_argument("--model", default=None, help="shipped model name or path (default: the shipped default)")
     ap.add_argument("--data", default="data/default")
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--temperatures", default="0.05,0.5,1.0")
@@ -57,7 +59,7 @@ def main() -> None:
                     help="also a table of descriptors per style at sampling temperature T")
     args = ap.parse_args()
     data = load_prepared(args.data)
-    sampler = load_model(args.model)  # GAN, VAE or AR; none = the shipped default for pieces
+    sampler = load_sampler(args.model)  # any family (gan, vae, mle); None = the shipped default model
     rng = np.random.default_rng(0)
     test = data.splits["test"]
     pick = rng.choice(len(test["rolls"]), size=min(args.n, len(test["rolls"])), replace=False)
@@ -72,7 +74,8 @@ def main() -> None:
         tokens, _ = sampler.generate_tokens([(123, i) for i in range(args.n)], temperature=t,
                                             strict_voice_leading=False)
         results[f"model T={t}, free voice leading"] = evaluate_windows(tokens, args.data, low=sampler.low)
-    print(f"{args.n} windows per row; reference = train split of {args.data}; {time.perf_counter() - t0:.0f} s")
+    print(f"{sampler.family} model {sampler.path}; {args.n} windows per row; reference = train split of {args.data}; "
+          f"{time.perf_counter() - t0:.0f} s")
     print("| set | " + " | ".join(KEYS) + " |")
     print("|---|" + "---|" * len(KEYS))
     for name, m in results.items():

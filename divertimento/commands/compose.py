@@ -17,7 +17,8 @@ from ..errors import UserError
 def add_arguments(p) -> None:
     p.add_argument("tool", choices=("harmonise", "form", "long", "vary"), help="what to make")
     p.add_argument("melody", nargs="?", default=None, help="harmonise: a MIDI, MusicXML or ABC file")
-    p.add_argument("--model", default=None, help="a shipped model's name, or a model file, checkpoint or run dir with a latent "
+    p.add_argument("--model", default=None,
+                   help="a shipped model's name, or a model file, checkpoint or run dir with a latent "
                         "(gan, vae; default: the shipped gan)")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--style", default=None, help="style (default: drawn by the data's shares)")

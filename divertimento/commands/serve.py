@@ -6,7 +6,8 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--model", default=None, help="a shipped model's name, or a model file, checkpoint or run dir with a latent "
+    p.add_argument("--model", default=None,
+                   help="a shipped model's name, or a model file, checkpoint or run dir with a latent "
                         "(gan, vae; default: the shipped gan)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
