@@ -1,8 +1,10 @@
 """The one place that knows the model families: build a family's sampled module from a config, load a model
 file of any family, and name the shipped models.
 
-Adding a family: its module in its own file under models/ (with ``latent_dim`` and ``sample``), one ``Family``
-entry here; the trainer's likelihood recipe trains any module whose family names a ``loss`` (losses/).
+Adding a family: its module in its own file under models/ (with ``latent_dim``, ``noise_shape``,
+``sampling_options``, ``supports_strict_voice_leading`` and ``sample``), one ``Family`` entry here; the
+trainer's likelihood recipe trains it once its loss is in ``losses.likelihood.LIKELIHOOD_LOSSES``
+(docs/architecture.md).
 """
 
 from collections.abc import Callable
