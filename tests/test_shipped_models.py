@@ -47,8 +47,9 @@ def test_shipped_model_draws_the_pinned_music(name):
 def test_models_lists_every_shipped_model(capsys):
     assert main(["models"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("NAME") and [line.split()[:2] for line in lines[1:]] == [["mle", "mle"], ["gan", "gan"]]
+    assert lines[0].startswith("NAME") and [line.split()[:2] for line in lines[1:3]] == [["mle", "mle"], ["gan", "gan"]]
     assert "[default]" in lines[1]
+    assert [line.split(":")[0].strip() for line in lines[4:]] == ["gan", "vae", "mle", "guided"]
 
 
 def test_unknown_model_name_is_one_clear_line(tmp_path, capsys):
