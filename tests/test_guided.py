@@ -112,7 +112,7 @@ def test_guided_refusals(small_data, tiny_run, guided_run, tmp_path, capsys):
         config_from_dict({"family": "guided"})
     with pytest.raises(UserError, match="gan model"):  # a proposal with a latent
         train(small_data, tmp_path / "x", config_from_dict(dict(GUIDED, base_model=str(tiny_run))), progress=False)
-    with pytest.raises(UserError, match="other data"):  # the shipped mle learnt other data
+    with pytest.raises(UserError, match="another shape"):  # the shipped mle learnt six styles, not these two
         train(small_data, tmp_path / "y", config_from_dict(dict(GUIDED, base_model="mle")), progress=False)
     for option, message in (("beta=1000", "beta must lie"), ("rerank=vibes", "rerank must be"),
                             ("candidates=3", "no sampling option candidates")):

@@ -22,3 +22,16 @@ def data_summary(data: PreparedData) -> dict:
         "content_hash": m["content_hash"], "train_windows": int(counts.sum()),
         "voice_use": voice_use.round(4).tolist(),
     }
+
+
+# What a model's tensors and tokens are shaped by: a model can start from (or propose for) another dataset only when
+# these agree. The content may differ: fine-tuning on other music is a use, not an error.
+SHAPE_KEYS = ("layout", "roles", "steps_per_quarter", "window_steps", "pitch_range", "vocab_size", "style_names")
+
+
+def shape_mismatch(a: dict, b: dict) -> str | None:
+    """The first way two data summaries differ in shape (``"vocab_size 60 vs 58"``), or None when they agree."""
+    for key in SHAPE_KEYS:
+        if a.get(key) != b.get(key):
+            return f"{key} {a.get(key)} vs {b.get(key)}"
+    return None

@@ -11,7 +11,7 @@ from tqdm import tqdm
 from ..atomic import write_json_atomic
 from ..config import TrainConfig, config_from_dict
 from ..data.dataset import load_prepared
-from ..data.summary import data_summary
+from ..data.summary import data_summary, shape_mismatch
 from ..errors import UserError
 from ..models.factory import resolve_model_path
 from ..models.files import (
@@ -62,8 +62,9 @@ def _init_weights(source: str, summary: dict, recipe, recipe_family: str) -> Non
     header, tensors = read_file(ckpt)
     if header.get("family") != recipe_family:
         raise UserError(f"init_from: {ckpt} is a {header.get('family')} model; this run trains {recipe_family}")
-    if header["data"]["content_hash"] != summary["content_hash"]:
-        raise UserError(f"init_from: {ckpt} was trained on other data")
+    mismatch = shape_mismatch(header["data"], summary)
+    if mismatch:
+        raise UserError(f"init_from: {ckpt} was trained on data of another shape ({mismatch})")
     try:
         for name, module in recipe.trained.items():
             state = module_state(tensors, recipe.init_sources[name])

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from ..config import TrainConfig
+from ..data.summary import shape_mismatch
 from ..errors import UserError
 from ..losses.adversarial import objective, r1_penalty
 from ..losses.calibration import fit_platt, two_sample_figures
@@ -23,9 +24,9 @@ class GuidedRecipe:
     def __init__(self, cfg: TrainConfig, summary: dict, rng: torch.Generator, info: DistInfo):
         self.cfg, self.info, self.rng = cfg, info, rng
         base_header, base, base_path = load(cfg.base_model)
-        if base_header["data"]["content_hash"] != summary["content_hash"]:
-            raise UserError(f"base_model {base_path} was trained on other data; train the critic on its data "
-                            f"({base_header.get('data_dir', 'unknown')})")
+        mismatch = shape_mismatch(base_header["data"], summary)
+        if mismatch:
+            raise UserError(f"base_model {base_path} was trained on data of another shape ({mismatch})")
         if base.latent_dim or base_header["family"] == "guided":
             raise UserError(f"base_model {base_path} is a {base_header['family']} model; guided sampling resamples "
                             "a model without a latent (family mle)")
