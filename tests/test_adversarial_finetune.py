@@ -10,6 +10,7 @@ from divertimento.config import config_from_dict
 from divertimento.errors import UserError
 from divertimento.losses.policy_gradient import reinforce_terms
 from divertimento.models.files import list_checkpoints, read_file
+from divertimento.train.export import export_model
 from divertimento.train.loop import train
 
 BASE = {"family": "mle", "steps": 3, "batch_size": 8, "hidden": 16, "layers": 1, "embed": 4, "style_dim": 4,
@@ -67,3 +68,12 @@ def test_finetune_refusals(small_data, tiny_run, tmp_path):
         train(small_data, tmp_path / "b", config_from_dict(dict(TUNE, init_from=str(tiny_run))), progress=False)
     with pytest.raises(UserError, match="family mle"):
         config_from_dict({"family": "vae", "adv_weight": 1.0})
+
+
+def test_a_finetuned_model_is_sampled_as_its_start(small_data, base_run, tmp_path):
+    export_model(base_run, tmp_path / "start.safetensors", {"temperature": 0.9, "strict_voice_leading": True})
+    out = tmp_path / "tuned"
+    train(small_data, out, config_from_dict(dict(TUNE, steps=1, init_from=str(tmp_path / "start.safetensors"))),
+          progress=False)
+    header, _ = read_file(out / "model.safetensors")
+    assert header["sampling"] == {"temperature": 0.9, "strict_voice_leading": True}

@@ -53,9 +53,10 @@ def _prepare_run_dir(out: Path, resume: bool, info: DistInfo) -> Path | None:
     return None
 
 
-def _init_weights(source: str, summary: dict, recipe, recipe_family: str) -> None:
+def _init_weights(source: str, summary: dict, recipe, recipe_family: str) -> dict:
     """Start the recipe's trained modules from another run, checkpoint or model file of the same family and data
-    (fine-tuning); modules the source lacks (a critic, an encoder) keep their fresh weights."""
+    shape (fine-tuning); modules the source lacks (a critic, an encoder) keep their fresh weights. Returns the
+    source's header."""
     path = Path(source)
     # a run dir: its newest checkpoint (it holds every trained module), else its model file
     ckpt = (latest_checkpoint(path) or resolve_model_path(path)) if path.is_dir() else resolve_model_path(source)
@@ -72,6 +73,7 @@ def _init_weights(source: str, summary: dict, recipe, recipe_family: str) -> Non
                 module.load_state_dict(state)
     except RuntimeError as e:
         raise UserError(f"init_from: {ckpt} has another architecture ({str(e).splitlines()[0][:80]})") from None
+    return header
 
 
 def _write_samples(sampler: Sampler, out: Path, step: int, count: int) -> None:
@@ -121,8 +123,11 @@ def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, 
     torch.manual_seed(cfg.seed)
     rng = torch.Generator().manual_seed(cfg.seed * 1000 + info.rank)
     recipe = make_recipe(cfg, summary, rng, info)
+    inherited = {}
     if cfg.init_from and ckpt is None:
-        _init_weights(cfg.init_from, summary, recipe, cfg.family)
+        # a fine-tuned model is sampled as its start was, unless its recipe says otherwise
+        source = _init_weights(cfg.init_from, summary, recipe, cfg.family)
+        inherited = {"sampling": source["sampling"]} if "sampling" in source else {}
     for module in recipe.trained.values():
         broadcast_module(module, info)
     recipe.start()
@@ -131,11 +136,13 @@ def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, 
     if batches.home_shares is not None:  # every checkpoint and model file remembers where its keys go back to
         summary["key_home_shares"] = batches.home_shares
     header = {"family": cfg.family, "config": cfg.to_dict(), "data": summary, "data_dir": str(data_dir),
-              **recipe.extra_header}
+              **inherited, **recipe.extra_header}
     start_step, elapsed_before = 0, 0.0
     if ckpt is not None:
         old = load_training_state(ckpt, modules=recipe.modules(), optimizers=recipe.optimizers(), rng=rng)
         start_step, elapsed_before = old["step"], old.get("elapsed_s", 0.0)
+        if "sampling" in old:  # what the run recorded when it started (inherited from its init_from)
+            header["sampling"] = old["sampling"]
         if info.world > 1:  # each rank resumes its own noise stream, derived from the saved one
             rng.manual_seed(int(torch.randint(2**62, (1,), generator=rng)) + info.rank)
     if info.main:
