@@ -53,6 +53,9 @@ ROOT = HERE.parent
 FAMILY_CONFIGS = {"gan": ROOT / "configs" / "gan-base.json", "vae": None, "mle": ROOT / "configs" / "mle.json"}
 REFERENCE_BATCH = 16  # the MuseGAN tutorial's batch size
 COUNT_BATCH = 8  # windows the FLOPs are counted on (several: D's minibatch std mixes a batch)
+# single-window calls stop after this many seconds per model (at least MIN_CALLS): on a busy machine one mle call
+# can take seconds, and 30 of them would dominate the run
+LATENCY_BUDGET_S, MIN_CALLS = 20.0, 5
 
 
 def family_config(name: str):
@@ -65,13 +68,38 @@ def matmul_peak(threads: int, n: int, repeats: int) -> float:
     ``threads`` torch threads: the rate a perfectly blocked kernel reaches here, what utilisation is a share of."""
     torch.set_num_threads(threads)
     a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b  # warm-up: thread pool and caches
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < 0.5:  # warm-up: thread pool, caches and the cores' clock
+        a @ b
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
         a @ b
         best = min(best, time.perf_counter() - t0)
     return 2 * n**3 / best / 1e9
+
+
+def machine_busy_s() -> float | None:
+    """CPU seconds every process on the machine has used since boot, plus the time a virtual machine's host gave
+    its cores to others (steal), from Linux's /proc/stat; None elsewhere."""
+    try:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
+    except (OSError, ValueError):
+        return None
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def others_share(start: tuple, end: tuple) -> float | None:
+    """Share of the machine's cores that other processes used between two (machine busy s, own CPU s, wall s)
+    readings: what this run had to share its cores with."""
+    if start[0] is None or end[0] is None:
+        return None
+    others = (end[0] - start[0]) - (end[1] - start[1])
+    return max(others, 0.0) / ((end[2] - start[2]) * (os.cpu_count() or 1))
+
+
+def cpu_reading() -> tuple:
+    return machine_busy_s(), time.process_time(), time.perf_counter()
 
 
 def timed_steps(step, warmup: int, steps: int) -> float:
@@ -184,17 +212,18 @@ def train_reference(data, summary: dict, args) -> dict:
 
 
 def generation_speed(sampler: Sampler, n_windows: int, n_calls: int, **kw) -> dict:
-    """Windows/s of one generate_tokens call of n_windows, and single-window latency over n_calls calls."""
+    """Windows/s of one generate_tokens call of n_windows, and single-window latency over up to n_calls calls
+    (fewer when they take over LATENCY_BUDGET_S, never fewer than MIN_CALLS)."""
     sampler.generate_tokens([(0, 0)], **kw)  # warm-up
     t0 = time.perf_counter()
     sampler.generate_tokens([(1, i) for i in range(n_windows)], **kw)
     batch_s = time.perf_counter() - t0
-    lat = []
-    for i in range(n_calls):
+    lat: list[float] = []
+    while len(lat) < n_calls and (len(lat) < MIN_CALLS or sum(lat) < LATENCY_BUDGET_S):
         t0 = time.perf_counter()
-        sampler.generate_tokens([(2, i)], **kw)
+        sampler.generate_tokens([(2, len(lat))], **kw)
         lat.append(time.perf_counter() - t0)
-    return {"windows": n_windows, "windows_per_s": n_windows / batch_s, "calls": n_calls,
+    return {"windows": n_windows, "windows_per_s": n_windows / batch_s, "calls": len(lat),
             "latency_ms_p50": 1000 * statistics.median(lat), "latency_ms_p95": 1000 * float(np.percentile(lat, 95))}
 
 
@@ -217,32 +246,38 @@ def print_tables(res: dict, args) -> None:
     print(f"peak: {m['matmul']} float32 matmul, best of {m['matmul_repeats']}: {m['peak_gflops_before']:.1f} GFLOP/s "
           f"before training, {m['peak_gflops_after']:.1f} after; shares below are of {m['peak_gflops']:.1f}")
     low, high = sorted((m["peak_gflops_before"], m["peak_gflops_after"]))
-    if high > 1.2 * low:  # the same matmul 20 % slower at one end: other work shared the cores meanwhile
-        print(f"WARNING: the two peaks differ by {100 * (high / low - 1):.0f} %: other processes shared the cores "
-              f"(load average {m['loadavg_before']:.1f} before, {m['loadavg_after']:.1f} after); figures are noisy")
+    others = m["others_cpu_share"]
+    if others is not None:
+        print(f"other processes used {100 * others:.0f} % of the machine's {os.cpu_count()} cores during this run")
+    # a busy machine: other processes' work, or the same matmul 20 % slower at one end. torch's threads then wait
+    # for descheduled peers, which slows small-op work (mle sampling, one step at a time) far more than the matmul
+    if high > 1.2 * low or (others or 0.0) > 0.1:
+        print(f"WARNING: the cores were shared (the peaks are {100 * (high / low - 1):.0f} % apart): figures are "
+              "noisy; rerun on a quiet machine")
     ref = res["train"]["musegan-ref"]["windows_per_s"]
-    head = (f"{'model':12s} {'batch':>5s} {'params':>7s} {'fwd MFLOP/window':>24s} {'GFLOP/step':>10s} "
+    head = (f"{'model':12s} {'batch':>5s} {'params':>7s} {'fwd MFLOP/window':>28s} {'GFLOP/step':>10s} "
             f"{'steps/s':>7s} {'windows/s':>9s} {'GFLOP/s':>7s} {'% peak':>6s} {'x ref':>6s}")
     print(head + "\n" + "-" * len(head))
     for name, f in res["train"].items():
         fwd = " + ".join(f"{k} {v:.1f}" if len(f["fwd_mflop_per_window"]) > 1 else f"{v:.1f}"
                          for k, v in f["fwd_mflop_per_window"].items())
-        print(f"{name:12s} {f['batch']:5d} {f['params'] / 1e6:6.2f}M {fwd:>24s} {f['train_gflop_per_step']:10.2f} "
+        print(f"{name:12s} {f['batch']:5d} {f['params'] / 1e6:6.2f}M {fwd:>28s} {f['train_gflop_per_step']:10.2f} "
               f"{f['steps_per_s']:7.2f} {f['windows_per_s']:9.0f} {f['gflop_per_s']:7.2f} "
               f"{100 * f['share_of_peak']:6.1f} {f['windows_per_s'] / ref:6.2f}")
     print("windows/s as the trainer logs it: the windows a step draws (a GAN: one batch per D update and one for "
           "the G update;\nthe reference counted the same way). FLOPs: weight layers only, training = 3x forward, "
           "gradient penalties 6x (flops.py).")
     print(f"\ngeneration through Sampler.generate_tokens: one call of {args.gen_windows} windows (batches of 256), "
-          f"then {args.calls} single-window calls")
-    head = f"{'model':50s} {'windows/s':>9s} {'p50 ms':>7s} {'p95 ms':>7s}"
+          f"then up to {args.calls} single-window calls ({LATENCY_BUDGET_S:.0f} s at most per model)")
+    head = f"{'model':50s} {'windows/s':>9s} {'p50 ms':>7s} {'p95 ms':>7s} {'calls':>5s}"
     print(head + "\n" + "-" * len(head))
     for label, g in res["generate"].items():
-        print(f"{label:50s} {g['windows_per_s']:9.0f} {g['latency_ms_p50']:7.1f} {g['latency_ms_p95']:7.1f}")
+        print(f"{label:50s} {g['windows_per_s']:9.0f} {g['latency_ms_p50']:7.1f} {g['latency_ms_p95']:7.1f} "
+              f"{g['calls']:5d}")
 
 
 QUICK = {"warmup": 1, "steps": 2, "gen_windows": 32, "calls": 3, "matmul": 1024, "repeats": 2}
-FULL = {"warmup": 3, "steps": 16, "gen_windows": 1024, "calls": 30, "matmul": 2048, "repeats": 8}
+FULL = {"warmup": 4, "steps": 32, "gen_windows": 1024, "calls": 30, "matmul": 2048, "repeats": 8}
 
 
 def parse_args(argv=None):
@@ -275,7 +310,7 @@ def main(argv=None) -> int:
               "point --data at any prepared folder (e.g. `divertimento prepare music21:bach --out /tmp/bach`)",
               file=sys.stderr)
         return 2
-    t_start, load_before = time.perf_counter(), os.getloadavg()[0]
+    start = cpu_reading()
     torch.set_num_threads(args.threads)
     data = load_prepared(args.data)
     summary = data_summary(data)
@@ -294,10 +329,10 @@ def main(argv=None) -> int:
            "machine": {"torch": torch.__version__, "threads": args.threads, "cpu": platform.processor() or None,
                        "matmul": f"{args.matmul}x{args.matmul}", "matmul_repeats": args.repeats,
                        "peak_gflops_before": before, "peak_gflops_after": after, "peak_gflops": peak,
-                       "loadavg_before": load_before, "loadavg_after": os.getloadavg()[0]},
+                       "others_cpu_share": others_share(start, cpu_reading())},
            "settings": {k: getattr(args, k) for k in FULL}, "train": train, "generate": generate}
     print_tables(res, args)
-    print(f"\nrun took {time.perf_counter() - t_start:.0f} s")
+    print(f"\nrun took {time.perf_counter() - start[2]:.0f} s")
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1))
     return 0
