@@ -1,1 +1,1 @@
-"""Adversarial losses (a registry) and the loss object that runs the named training phases."""
+"""Training objectives: adversarial (a registry), likelihood, policy gradient, and critic calibration."""

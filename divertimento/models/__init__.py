@@ -1,1 +1,1 @@
-"""Generator and discriminator over token windows [B, V, T] (V voices, T steps, vocabulary K per step)."""
+"""Every model family, one file each, and the factory that builds and loads them (models/factory.py)."""

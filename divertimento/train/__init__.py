@@ -1,1 +1,1 @@
-"""Training: batches, the loop, EMA, checkpoints, stats and DDP."""
+"""The one trainer for every family (loop.py), its recipes, checkpoints with exact resume, stats and torchrun."""
