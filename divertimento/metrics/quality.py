@@ -10,6 +10,7 @@ from .mgeval import mgeval_distances
 from .prdc import prdc_scores
 from .registry import register
 from .stats import frechet_distance
+from .two_sample import classifier_two_sample
 
 
 def _nanmean(x) -> float:
@@ -87,3 +88,12 @@ def density(ctx: Context):
     """Naeem et al. 2020: mean number of reference k-NN balls holding a generated window, divided by k. About 1
     for a set drawn like the reference; above 1 when generated windows crowd the dense regions."""
     return prdc_scores(ctx)["density"]
+
+
+@register("quality/two_sample_accuracy")
+def two_sample_accuracy(ctx: Context):
+    """Classifier two-sample test between G and R on the standardised descriptor vectors (metrics/two_sample.py):
+    held-out accuracy of a gradient-boosted classifier telling them apart. 0.5 = indistinguishable."""
+    real = ctx.ref.std.transform(ctx.ref.stats.vectors)
+    return classifier_two_sample(real, ctx.X, ctx.seed)
+
