@@ -12,7 +12,8 @@ import pytest
 from .conftest import TINY
 
 # every family trains under torchrun through the one trainer
-FAMILIES = {"gan": {}, "mle": {"family": "mle", "hidden": 16, "layers": 1, "embed": 4}}
+FAMILIES = {"gan": {}, "vae": {"family": "vae", "enc_channels": 32},
+            "mle": {"family": "mle", "hidden": 16, "layers": 1, "embed": 4}}
 
 
 @pytest.mark.slow
