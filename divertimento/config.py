@@ -71,6 +71,9 @@ class TrainConfig:
     # both per token; 0 = plain maximum likelihood
     adv_weight: float = 0.0
     adv_kl: float = 0.1  # the reward's charge per nat of drift from the starting model (a KL penalty); 0 = none
+    # a guided model (name, file or run dir) whose trained, calibrated critic starts the fine-tune's critic and
+    # calibrates its reward, as Transformer-GAN starts from a pretrained discriminator; "" = a fresh critic
+    critic_init: str = ""
     # guided: the critic (a discriminator of d_channels width) learns real windows against base_model's samples
     base_model: str = ""  # the proposal: a shipped model's name, a model file or a run dir (family mle)
     candidates: int = 8  # K candidates drawn per piece at sampling time; 1 = the proposal alone

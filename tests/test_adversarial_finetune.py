@@ -77,3 +77,21 @@ def test_a_finetuned_model_is_sampled_as_its_start(small_data, base_run, tmp_pat
           progress=False)
     header, _ = read_file(out / "model.safetensors")
     assert header["sampling"] == {"temperature": 0.9, "strict_voice_leading": True}
+
+
+def test_finetune_can_start_from_a_guided_models_critic(small_data, base_run, tmp_path):
+    guided = tmp_path / "guided"
+    train(small_data, guided, config_from_dict({"family": "guided", "base_model": str(base_run), "steps": 2,
+                                                "batch_size": 8, "d_channels": 32, "candidates": 2,
+                                                "sample_count": 0, "threads": 1}), progress=False)
+    out = tmp_path / "tuned"
+    cfg = dict(TUNE, steps=1, init_from=str(base_run), critic_init=str(guided), lr_d=1e-12, sample_count=0)
+    train(small_data, out, config_from_dict(cfg), progress=False)
+    _, src = read_file(guided / "model.safetensors")
+    _, ckpt = read_file(list_checkpoints(out)[-1])
+    # one critic step at a vanishing learning rate: the fine-tune's critic is the guided model's
+    for k, v in ckpt.items():
+        if k.startswith("critic."):
+            assert torch.allclose(v, src["model." + k], atol=1e-6), k
+    with pytest.raises(UserError, match="critic_init"):
+        train(small_data, tmp_path / "bad", config_from_dict(dict(cfg, critic_init=str(base_run))), progress=False)

@@ -13,13 +13,33 @@ import torch
 import torch.nn.functional as F
 
 from ..config import TrainConfig
+from ..data.summary import shape_mismatch
 from ..errors import UserError
 from ..losses.adversarial import objective
 from ..losses.policy_gradient import reinforce_terms
+from ..models.factory import resolve_model_path
+from ..models.files import module_state, read_file
 from ..models.guided import build_critic
 from ..sample.draw import gumbel_noise
 from .distributed import DistInfo, average_gradients
 from .recipe_likelihood import LikelihoodRecipe
+
+
+def load_pretrained_critic(critic, source: str, summary: dict) -> tuple[float, float]:
+    """Fill ``critic`` with a guided model's critic; returns that critic's calibration (a, b)."""
+    header, tensors = read_file(resolve_model_path(source))
+    if header.get("family") != "guided":
+        raise UserError(f"critic_init: {source} is a {header.get('family')} model; give a guided model's run or file")
+    mismatch = shape_mismatch(header["data"], summary)
+    if mismatch:
+        raise UserError(f"critic_init: {source} was trained on data of another shape ({mismatch})")
+    try:
+        critic.load_state_dict(module_state(tensors, "model.critic"))
+    except RuntimeError as e:
+        raise UserError(f"critic_init: {source}'s critic has another size (set d_channels to "
+                        f"{header['config']['d_channels']}): {str(e).splitlines()[0][:80]}") from None
+    a, b = tensors["model.calibration"].tolist()
+    return float(a), float(b)
 
 
 class AdversarialRecipe(LikelihoodRecipe):
@@ -29,6 +49,9 @@ class AdversarialRecipe(LikelihoodRecipe):
                             "to its run dir, checkpoint or model file")
         super().__init__(cfg, summary, rng, info)
         self.critic = build_critic(cfg, summary)
+        self.calibration = (1.0, 0.0)  # the reward is a * logit + b: the critic's log-ratio estimate
+        if cfg.critic_init:
+            self.calibration = load_pretrained_critic(self.critic, cfg.critic_init, summary)
         self.opt_D = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr_d, betas=(0.5, 0.99))
         self.reference = None
         self.loss_D = objective("nonsat")
@@ -74,7 +97,8 @@ class AdversarialRecipe(LikelihoodRecipe):
         logp = net.log_probs(fake, cond(style)).sum(dim=(1, 2))  # [B] with gradient
         with torch.no_grad():
             logp_ref = self.reference.log_probs(fake, cond(style)).sum(dim=(1, 2))
-            logit = self._critic(fake, style)
+            a, b = self.calibration
+            logit = a * self._critic(fake, style) + b
         pg, pg_terms = reinforce_terms(logp, logp_ref, logit, cfg.adv_kl)
         loss = nll / n_tokens + cfg.adv_weight * pg / n_tokens
         self.opt.zero_grad(set_to_none=True)
