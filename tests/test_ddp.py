@@ -2,10 +2,8 @@
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import warnings
 
 import pytest
 
@@ -25,13 +23,8 @@ def test_two_process_training_stays_in_sync(small_data, tmp_path, family):
            "-m", "divertimento.cli", "train", "--data", str(small_data), "--out", str(out), "--quiet", *sets]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
-    if proc.returncode != 0:
-        # Seen twice in about 10 full-suite runs, never alone: a start-up failure of torchrun's rendezvous. One
-        # more try from scratch, with the first failure shown as a warning; a real bug fails both times.
-        warnings.warn(f"torchrun failed once, retrying: {proc.stderr[-1500:]}", stacklevel=1)
-        shutil.rmtree(out, ignore_errors=True)
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count("trained to step 6") == 1  # the main process reports; the other leaves quietly
     summary = json.loads((out / "summary.json").read_text())
     assert summary["processes"] == 2
     assert summary["processes_in_sync"] is True

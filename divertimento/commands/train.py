@@ -1,5 +1,9 @@
 """divertimento train --data DIR --out RUN --config FILE: the one trainer, for the family the config names."""
 
+import os
+import sys
+
+
 def add_arguments(p) -> None:
     p.add_argument("--data", required=True, help="a prepared dataset directory (from `divertimento prepare`)")
     p.add_argument("--out", required=True, help="run directory to create (or continue with --resume)")
@@ -17,5 +21,15 @@ def run(args) -> int:
 
     cfg = load_config(args.config, args.set)
     row = train(args.data, args.out, cfg, resume=args.resume, progress=not args.quiet)
-    print(f"trained to step {row.get('step')} in {row.get('seconds')} s -> {args.out}/model.safetensors")
+    rank = int(os.environ.get("RANK", "0"))
+    if rank == 0:
+        print(f"trained to step {row.get('step')} in {row.get('seconds')} s -> {args.out}/model.safetensors")
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        # A torchrun worker leaves at once, its work done and written. Left to interpreter shutdown, a gloo worker
+        # thread may still be destroying the last collective's work object; freeing a Python-owned tensor then
+        # needs the GIL during finalisation and the process aborts ("terminate called without an active
+        # exception", about 6 % of launches under load; upstream PyTorch issue 190489).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
