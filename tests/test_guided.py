@@ -67,7 +67,6 @@ def test_guided_model_file_and_its_sampling(guided_run, base_run):
     assert header["family"] == "guided" and header["base"]["family"] == "mle"
     assert "heldout/critic/accuracy" in header["heldout"]
     sampler = load_sampler(guided_run)
-    base = load_sampler(base_run)
     assert sampler.module.calibration.tolist() != [1.0, 0.0]  # fitted on held-out windows
     pairs = [(3, i) for i in range(6)]
     a, styles = sampler.generate_tokens(pairs)
@@ -92,7 +91,6 @@ def test_guided_model_file_and_its_sampling(guided_run, base_run):
     best = cands[int(logp.argmax())].numpy()  # beta 50: best-of-K by likelihood, for all practical purposes
     best[np.asarray(sampler.manifest["voice_use"][d.style]) < 0.01] = 0
     assert np.array_equal(control[0], best)
-    assert base.generate_tokens(pairs)[0].shape == a.shape
 
 
 def test_guided_resume_is_exact(small_data, base_run, tmp_path):

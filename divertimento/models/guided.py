@@ -29,6 +29,11 @@ def build_critic(cfg, data: dict) -> Discriminator:
                          mbstd_group=0, pack=1, use_spectral_norm=cfg.spectral_norm, pitch_low=data["pitch_range"][0])
 
 
+def critic_scores(critic: Discriminator, tokens: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
+    """The critic's raw logits [B] of int token windows [B, V, T]."""
+    return critic(F.one_hot(tokens.long(), critic.vocab_size).float(), style)
+
+
 def resample_choice(scores: torch.Tensor, beta: float, gumbel: torch.Tensor) -> torch.Tensor:
     """Index [B] of the kept candidate per row of ``scores`` [B, C]: a draw from softmax(beta * scores) by the
     Gumbel-max trick with the given standard Gumbel noise [B, C]."""
@@ -70,8 +75,7 @@ class GuidedSampler(nn.Module):
 
     def log_ratio(self, tokens: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
         """Calibrated critic logit [B] of token windows [B, V, T]: the estimate of log p_data(x) / p_model(x)."""
-        score = self.critic(F.one_hot(tokens, self.vocab_size).float(), style)
-        return self.calibration[0] * score + self.calibration[1]
+        return self.calibration[0] * critic_scores(self.critic, tokens, style) + self.calibration[1]
 
     @torch.no_grad()
     def sample(self, style: torch.Tensor | None, noise: torch.Tensor, temperature: float = 1.0,

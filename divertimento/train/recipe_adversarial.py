@@ -10,7 +10,6 @@ log-likelihood of the model's own samples), so a gain that is only a lower tempe
 import copy
 
 import torch
-import torch.nn.functional as F
 
 from ..config import TrainConfig
 from ..data.summary import shape_mismatch
@@ -19,7 +18,7 @@ from ..losses.adversarial import objective
 from ..losses.policy_gradient import reinforce_terms
 from ..models.factory import resolve_model_path
 from ..models.files import module_state, read_file
-from ..models.guided import build_critic
+from ..models.guided import build_critic, critic_scores
 from ..sample.draw import gumbel_noise
 from .distributed import DistInfo, average_gradients
 from .recipe_likelihood import LikelihoodRecipe
@@ -75,9 +74,6 @@ class AdversarialRecipe(LikelihoodRecipe):
     def model_modules(self) -> dict:
         return {"model": self.net}
 
-    def _critic(self, tokens: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        return self.critic(F.one_hot(tokens.long(), self.net.vocab_size).float(), style)
-
     def step(self, step: int, batches, stats) -> None:
         cfg, net = self.cfg, self.net
         cond = (lambda s: s) if net.conditional else (lambda s: None)
@@ -86,7 +82,7 @@ class AdversarialRecipe(LikelihoodRecipe):
         net.eval()  # no dropout while sampling: the sample is the model's, not a perturbed one's
         fake = net.sample(cond(style), gumbel_noise((len(style), *net.noise_shape), self.rng))
         net.train()
-        r, f = self._critic(real, style), self._critic(fake, style)
+        r, f = critic_scores(self.critic, real, style), critic_scores(self.critic, fake, style)
         d_loss = self.loss_D.d_loss(r, f)
         self.opt_D.zero_grad(set_to_none=True)
         d_loss.backward()
@@ -98,7 +94,7 @@ class AdversarialRecipe(LikelihoodRecipe):
         with torch.no_grad():
             logp_ref = self.reference.log_probs(fake, cond(style)).sum(dim=(1, 2))
             a, b = self.calibration
-            logit = a * self._critic(fake, style) + b
+            logit = a * critic_scores(self.critic, fake, style) + b
         pg, pg_terms = reinforce_terms(logp, logp_ref, logit, cfg.adv_kl)
         loss = nll / n_tokens + cfg.adv_weight * pg / n_tokens
         self.opt.zero_grad(set_to_none=True)

@@ -55,8 +55,7 @@ class GANRecipe:
     def trained(self) -> dict:
         """Modules the optimisers update (what init_from fills and torchrun broadcasts), with the checkpoint
         prefix each is read from when another run initialises this one: G starts from the EMA generator."""
-        found = {"G": self.G, "D": self.D} | ({"E": self.E} if self.E is not None else {})
-        return found
+        return {"G": self.G, "D": self.D} | ({"E": self.E} if self.E is not None else {})
 
     init_sources = {"G": "model", "D": "D", "E": "E"}
 

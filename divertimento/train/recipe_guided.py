@@ -12,7 +12,7 @@ from ..errors import UserError
 from ..losses.adversarial import objective, r1_penalty
 from ..losses.calibration import fit_platt, two_sample_figures
 from ..models.factory import load
-from ..models.guided import GuidedSampler, build_critic
+from ..models.guided import GuidedSampler, build_critic, critic_scores
 from ..sample.draw import gumbel_noise
 from .distributed import DistInfo, average_gradients
 
@@ -72,14 +72,11 @@ class GuidedRecipe:
         return base.sample(style if base.conditional else None, noise, self.temperature,
                            strict_voice_leading=self.strict)
 
-    def scores(self, tokens: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        return self.critic(F.one_hot(tokens.long(), self.model.vocab_size).float(), style)
-
     def step(self, step: int, batches, stats) -> None:
         cfg = self.cfg
         real, style = batches()
         fake = self.proposal(style, self.rng)  # the same styles: the critic judges music, not style shares
-        r, f = self.scores(real, style), self.scores(fake, style)
+        r, f = critic_scores(self.critic, real, style), critic_scores(self.critic, fake, style)
         loss = self.loss.d_loss(r, f)
         terms = {"D/loss": loss.item(), "D/real_score": r.mean().item(), "D/fake_score": f.mean().item(),
                  "D/accuracy": 0.5 * ((r > 0).float().mean() + (f < 0).float().mean()).item()}
@@ -106,7 +103,7 @@ class GuidedRecipe:
         style = torch.from_numpy(val["style"][:n].astype(np.int64))
         fake = torch.cat([self.proposal(style[a : a + 256], torch.Generator().manual_seed(CALIBRATION_SEED + a))
                           for a in range(0, n, 256)])
-        scores = torch.cat([self.scores(real, style), self.scores(fake, style)])
+        scores = torch.cat([critic_scores(self.critic, real, style), critic_scores(self.critic, fake, style)])
         labels = torch.cat([torch.ones(n), torch.zeros(n)])
         a, b = fit_platt(scores, labels)
         self.model.calibration.copy_(torch.tensor([a, b]))
