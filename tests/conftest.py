@@ -55,3 +55,17 @@ def tiny_run(small_data, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "tiny"
     train(small_data, out, config_from_dict(TINY), progress=False)
     return out
+
+
+TINY_MLE = {"family": "mle", "steps": 40, "batch_size": 16, "hidden": 32, "layers": 1, "embed": 8, "style_dim": 4,
+            "lr": 3e-3, "log_every": 10, "sample_count": 0, "ckpt_every": 40, "threads": 1}
+
+
+@pytest.fixture(scope="session")
+def tiny_mle_run(small_data, tmp_path_factory) -> Path:
+    """A tiny sequence model (family mle) trained by the real trainer: what the studio's tools run on."""
+    from divertimento.train.loop import train
+
+    out = tmp_path_factory.mktemp("runs") / "tiny-mle"
+    train(small_data, out, config_from_dict(TINY_MLE), progress=False)
+    return out

@@ -15,9 +15,9 @@ from divertimento.data.keys import (
 from divertimento.music.notes import Piece, Track
 from divertimento.sample.sampler import Sampler, load_sampler
 from divertimento.studio import compose as C
-from divertimento.studio import latents
+from divertimento.studio.engine import Engine
 
-from .conftest import TINY
+from .conftest import TINY_MLE
 
 LOW, VOCAB = 36, 60  # MIDI 36 (a C) .. 93, as in the embedded data
 H, R = 1, 0
@@ -88,7 +88,7 @@ def keyed_run(small_data, tmp_path_factory):
     from divertimento.train.loop import train
 
     out = tmp_path_factory.mktemp("runs") / "keyed"
-    train(small_data, out, config_from_dict(dict(TINY, key_normalise=True)), progress=False)
+    train(small_data, out, config_from_dict(dict(TINY_MLE, key_normalise=True)), progress=False)
     return out
 
 
@@ -118,17 +118,18 @@ def test_generated_windows_go_back_to_the_data_keys(keyed_run):
     pairs = [(3, i) for i in range(40)]
     placed, styles = bundle.generate_tokens(pairs)
     plain_manifest = {k: v for k, v in bundle.manifest.items() if k != "key_home_shares"}
-    raw, _ = Sampler(bundle.G, dict(bundle.header, data=plain_manifest), bundle.path).generate_tokens(pairs)
+    raw, _ = Sampler(bundle.module, dict(bundle.header, data=plain_manifest), bundle.path).generate_tokens(pairs)
     for pair, p, r, s in zip(pairs, placed, raw, styles):
         pitched = r >= 2
         assert np.array_equal(p >= 2, pitched) and np.array_equal(p[~pitched], r[~pitched])
-        home = latents.home(bundle, pair, bundle.style_names.index(s))
+        home = bundle.draw(*pair, style=s).home
         assert shares[bundle.style_names.index(s)][home + 5] > 0  # a key its style uses
         if pitched.any():
             moved = np.unique(p[pitched].astype(int) - r[pitched])
-            assert len(moved) == 1 and moved[0] == expected_move(r, home, bundle.G.vocab_size)
+            assert len(moved) == 1 and moved[0] == expected_move(r, home, bundle.module.vocab_size)
     # the studio's one-window piece is the same music, heard in the same key
-    piece = C.compose(bundle, pairs[5], temperature=bundle.default_temperature)
+    engine = Engine(bundle)
+    piece = C.compose(engine, pairs[5], temperature=bundle.default_temperature)
     assert np.array_equal(piece.tokens, raw[5])
     notes = piece.to_piece(bundle).tracks[0].notes
     assert notes[:, 2].tolist() == [bundle.low + int(t) - 2 + piece.home for t in raw[5][0] if t >= 2]
@@ -143,12 +144,12 @@ def expected_move(raw: np.ndarray, home: int, vocab: int) -> int:
 
 
 def test_harmonised_melody_stays_in_its_own_key(keyed_run):
-    bundle = load_sampler(keyed_run)
     d_major = np.array([62, 64, 66, 67, 69, 71, 73, 74] * 2)  # a D major scale, twice, one note a beat
     notes = np.array([[4 * i, 4, p, 80] for i, p in enumerate(d_major)], dtype=np.int32)
     tune = Piece("scale", 4, [Track("melody", 0, False, notes)], np.array([[0, 16, 4, 4]], dtype=np.int32), 100.0,
                  {})
-    melody, _ = C.melody_from_piece(tune, bundle)
-    h = C.harmonise(bundle, melody, None, (0, 0), bundle.default_temperature)
+    engine = Engine(load_sampler(keyed_run))
+    melody, _ = C.melody_from_piece(tune, engine)
+    h = C.harmonise(engine, melody, None, (0, 0), engine.temperature)
     assert h.home == 2  # harmonised on the white keys, heard a tone up
-    assert h.to_piece(bundle).tracks[0].notes[:, 2].tolist() == d_major.tolist()
+    assert h.to_piece(engine).tracks[0].notes[:, 2].tolist() == d_major.tolist()

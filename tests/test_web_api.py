@@ -11,14 +11,14 @@ from fastapi.testclient import TestClient
 
 from divertimento.music.notes import Piece, Track
 from divertimento.music.write import write_midi, write_musicxml
-from divertimento.sample.sampler import load_sampler
+from divertimento.studio.engine import load_studio_model
 from divertimento.studio.service import Studio
 from divertimento.web.app import create_app
 
 
 @pytest.fixture(scope="module")
-def client(tiny_run, small_data, tmp_path_factory):
-    studio = Studio(load_sampler(tiny_run), str(small_data))
+def client(tiny_mle_run, small_data, tmp_path_factory):
+    studio = Studio(load_studio_model(str(tiny_mle_run)), str(small_data))
     app = create_app(studio, tmp_path_factory.mktemp("studio-data"))
     with TestClient(app) as c:
         yield c
@@ -53,7 +53,7 @@ def test_page_docs_health_and_info(client):
     h = client.get("/health").json()
     assert h["status"] == "ok" and h["styles"] == ["bach", "folk"]
     info = client.get("/api/info").json()
-    assert info["max_pieces"] == 16 and info["styles"] == ["bach", "folk"]
+    assert info["max_pieces"] == 16 and info["styles"] == ["bach", "folk"] and info["harmony_styles"] == ["bach"]
 
 
 def test_generate_returns_playable_pieces_with_originality(client, two):
@@ -67,7 +67,7 @@ def test_generate_returns_playable_pieces_with_originality(client, two):
     again = client.post("/api/generate", json={"n": 2, "seed": 5, "style": "bach"}).json()["pieces"]
     assert [p["notes"] for p in again] == [p["notes"] for p in two]
     long = client.post("/api/generate", json={"n": 1, "seed": 1, "form": "AABA"}).json()["pieces"][0]
-    assert long["bars"] == 13 and long["form"] == "AABA" and long["kind"] == "long-form"
+    assert long["bars"] == 16 and long["form"] == "AABA" and long["kind"] == "long-form"
     assert client.post("/api/generate", json={"n": 1, "bars": 8, "seed": 2}).json()["pieces"][0]["bars"] == 8
 
 
@@ -147,8 +147,11 @@ def test_harmonise_uploads(client, tmp_path):
     assert sop == [[s, d, pitch] for s, d, pitch, _ in melody_piece().tracks[0].notes.tolist()]
     write_musicxml(melody_piece(), tmp_path / "tune.musicxml")
     xml = (tmp_path / "tune.musicxml").read_bytes()
-    r = _upload(client, "whatever.bin", xml, style="folk")
-    assert r.status_code == 200 and r.json()["pieces"][0]["style"] == "folk"
+    r = _upload(client, "whatever.bin", xml, style="bach")
+    assert r.status_code == 200 and r.json()["pieces"][0]["style"] == "bach"
+    # the test data's folk tunes are melody only: a clear refusal that names the styles that can harmonise
+    r = _upload(client, "tune.musicxml", xml, style="folk")
+    assert r.status_code == 400 and "styles that can: bach" in r.json()["detail"]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("META-INF/container.xml", '<container><rootfiles><rootfile full-path="s.xml"/></rootfiles>'
@@ -159,7 +162,7 @@ def test_harmonise_uploads(client, tmp_path):
     r = _upload(client, "tune.abc", abc, style="bach")
     assert r.status_code == 200, r.text
     assert [n[3] for n in r.json()["pieces"][0]["notes"] if n[0] == 0][:4] == [67, 69, 71, 72]
-    again = client.post("/api/harmonise/piece", json={"piece_id": p["id"], "style": "folk", "seed": 1})
+    again = client.post("/api/harmonise/piece", json={"piece_id": p["id"], "style": "bach", "seed": 1})
     assert again.status_code == 200 and [n for n in again.json()["pieces"][0]["notes"] if n[0] == 0] == \
         [n for n in p["notes"] if n[0] == 0]
 

@@ -27,14 +27,15 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tiny_run, small_data, tmp_path_factory):
+def server(tiny_mle_run, small_data, tmp_path_factory):
     import uvicorn
 
-    from divertimento.sample.sampler import load_sampler
+    from divertimento.studio.engine import load_studio_model
     from divertimento.studio.service import Studio
     from divertimento.web.app import create_app
 
-    app = create_app(Studio(load_sampler(tiny_run), str(small_data)), tmp_path_factory.mktemp("browser-data"))
+    studio = Studio(load_studio_model(str(tiny_mle_run)), str(small_data))
+    app = create_app(studio, tmp_path_factory.mktemp("browser-data"))
     port = free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     t = threading.Thread(target=srv.run, daemon=True)
@@ -122,7 +123,9 @@ def test_a_composer_session(server, browser, tmp_path):
 
     # harmonise an uploaded melody
     page.set_input_files("#melody-file", str(melody_file(tmp_path / "tune.mid")))
-    page.select_option("#harm-style", "folk")
+    # only styles with accompanying voices are offered (the test data's folk tunes are melody only)
+    assert page.eval_on_selector_all("#harm-style option", "os => os.map(o => o.value)") == ["bach"]
+    page.select_option("#harm-style", "bach")
     page.click("#harmonise-btn")
     page.wait_for_function("() => document.querySelectorAll('.card').length === 5")
     assert "harmonised" in page.locator(".card").first.inner_text()

@@ -17,16 +17,36 @@ from divertimento.web.store import Store
 
 def piece(k: int) -> StudioPiece:
     tok = np.full((4, 64), k % 50 + 2, np.uint8)
-    z = np.full((1, 16), k, np.float32)
-    return StudioPiece(tok, "bach", z, z, "A", (k, 0), 1.0, "generated", f"p{k}", meta={"k": k})
+    return StudioPiece(tok, "bach", "A", (k, 0), 1.0, "generated", f"p{k}", meta={"k": k})
 
 
 def test_pieces_round_trip(tmp_path):
     store = Store(tmp_path / "s.sqlite")
     (pid,) = store.add_pieces([piece(7)])
     back = store.get_piece(pid)
-    assert np.array_equal(back.tokens, piece(7).tokens) and np.array_equal(back.latents, piece(7).latents)
+    assert np.array_equal(back.tokens, piece(7).tokens)
     assert back.meta == {"k": 7} and back.noise == (7, 0) and store.get_piece("0" * 32) is None
+
+
+def test_a_store_from_the_latent_studio_keeps_its_pieces(tmp_path):
+    """A store written when pieces carried GAN latents: the latent columns go, the pieces and ratings stay."""
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    c = sqlite3.connect(path)
+    c.executescript("""CREATE TABLE pieces (id TEXT PRIMARY KEY, created REAL NOT NULL, header TEXT NOT NULL,
+                       tokens BLOB NOT NULL, anchors BLOB NOT NULL, latents BLOB NOT NULL);""")
+    header = dict(piece(3).header(), z_dim=16)
+    c.execute("INSERT INTO pieces VALUES (?, ?, ?, ?, ?, ?)", ("a" * 32, 1.0, json.dumps(header),
+                                                               piece(3).tokens.tobytes(), b"\0" * 64, b"\0" * 64))
+    c.commit()
+    c.close()
+    store = Store(path)
+    assert np.array_equal(store.get_piece("a" * 32).tokens, piece(3).tokens)
+    (pid,) = store.add_pieces([piece(4)])
+    assert store.get_piece(pid).title == "p4"
+    cols = [r[1] for r in sqlite3.connect(path).execute("PRAGMA table_info(pieces)")]
+    assert cols == ["id", "created", "header", "tokens"]
 
 
 def test_concurrent_ratings_lose_no_writes(tmp_path):
@@ -86,13 +106,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_serve_command(tiny_run, small_data, tmp_path):
+def test_serve_command(tiny_run, tiny_mle_run, small_data, tmp_path):
     from divertimento.cli import main
 
-    assert main(["serve", "--model", str(tiny_run), "--port", "0"]) == 2
+    assert main(["serve", "--model", str(tiny_mle_run), "--port", "0"]) == 2
+    assert main(["serve", "--model", str(tiny_run), "--data-dir", str(tmp_path / "d")]) == 2  # a latent model
     assert main(["serve", "--model", str(tmp_path / "missing"), "--data-dir", str(tmp_path / "d")]) == 2
     port = free_port()
-    cmd = [sys.executable, "-m", "divertimento.cli", "serve", "--model", str(tiny_run), "--port", str(port),
+    cmd = [sys.executable, "-m", "divertimento.cli", "serve", "--model", str(tiny_mle_run), "--port", str(port),
            "--data-dir", str(tmp_path / "data"), "--train-data", str(small_data)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

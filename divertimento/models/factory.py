@@ -79,13 +79,13 @@ def family(name: str) -> Family:
 
 
 # The models that ship inside the package, by name. `generate`, `demo` and `evaluate` use DEFAULT_MODEL when given
-# none; the studio uses STUDIO_MODEL, and refuses a model without a latent in one line.
+# none, and so does the studio (STUDIO_MODEL), which refuses a model it cannot sample with given notes in one line.
 SHIPPED = {
     "mle": (ASSETS / "mle.safetensors", "the autoregressive model the ablation ranks best (docs/model-card.md)"),
     "gan": (ASSETS / "gan.safetensors", "the key-normalised VAE-GAN generator; has a latent for the studio's tools"),
 }
 DEFAULT_MODEL = "mle"
-STUDIO_MODEL = "gan"  # the studio's tools move in a latent space (inversion, variations, morphs)
+STUDIO_MODEL = DEFAULT_MODEL  # the studio's tools sample the same model with some notes given (studio/engine.py)
 
 
 def resolve_model_path(model: str | Path | None) -> Path:

@@ -9,6 +9,8 @@ modelled exactly rather than as independent voices. Trained by teacher forcing o
 log-likelihood (nats per window); sampled token by token with a temperature and per-piece Gumbel noise.
 """
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
@@ -105,6 +107,57 @@ class ARModel(nn.Module):
         """The Gumbel noise a piece draws: one value per voice, step and token."""
         return (self.n_voices, self.n_steps, self.vocab_size)
 
+    def begin(self, batch: int, length: int) -> "Decoding":
+        """The state of ancestral sampling before step 0, for ``batch`` rows of ``length`` steps (<= n_steps)."""
+        silent = torch.full((batch, self.n_voices), -1, dtype=torch.long)
+        return Decoding(self.start.view(1, 1, -1).expand(batch, 1, -1), None, silent, silent.clone(),
+                        torch.zeros(batch, self.n_voices, length, dtype=torch.long))
+
+    @torch.no_grad()
+    def step(self, dec: "Decoding", t: int, style: torch.Tensor | None, noise: torch.Tensor, temperature: float,
+             strict_voice_leading: bool = False, given: torch.Tensor | None = None,
+             bias: torch.Tensor | None = None, holds_need_a_note: bool = False) -> torch.Tensor:
+        """Draw step t of every row into ``dec.out`` and advance ``dec``; voice by voice, soprano first.
+
+        noise [B, V, K]: standard Gumbel; given [B, V] (or None): a token a voice must take at this step, -1 where
+        the model draws; bias [B, V, K] (or None): added to the logits before the temperature (-inf forbids);
+        ``holds_need_a_note``: a silent voice may not draw HOLD (which would hold nothing: silence by another name,
+        a way around a bias that forbids REST).
+        Returns log q(given) [B]: the log-probability the sampling distribution (temperature, bias and voice-leading
+        mask included) gave the forced tokens at this step, each clamped at LOG_FLOOR; 0 where nothing is forced.
+        A sequential Monte Carlo sampler weighs its particles by it (``models/smc.py``)."""
+        B, V = noise.shape[0], self.n_voices
+        offsets = self._offsets()
+        h, dec.state = self.lstm(self._inputs(dec.prev, t, style), dec.state)
+        ctx = h[:, 0]  # [B, H]
+        sounding_now = dec.sounding.clone()  # filled voice by voice with what sounds at this step
+        logq = torch.zeros(B)
+        for v in range(V):
+            logits = self._head(v, ctx)
+            if bias is not None:
+                logits = logits + bias[:, v]
+            if holds_need_a_note:
+                logits[:, HOLD] = logits[:, HOLD].masked_fill(dec.sounding[:, v] < 0, -torch.inf)
+            logits = logits / temperature
+            if strict_voice_leading and v > 0:
+                logits = logits.masked_fill(parallel_mask(dec.before, sounding_now, v, self.vocab_size), -torch.inf)
+            tok = (logits + noise[:, v]).argmax(dim=-1)  # [B]
+            if given is not None:
+                forced = given[:, v] >= 0
+                if forced.any():
+                    logp = torch.log_softmax(logits, dim=-1).gather(1, given[:, v].clamp_min(0)[:, None])[:, 0]
+                    logq = logq + torch.where(forced, logp.nan_to_num(LOG_FLOOR).clamp_min(LOG_FLOOR), 0.0)
+                    tok = torch.where(forced, given[:, v], tok)
+            dec.out[:, v, t] = tok
+            ctx = ctx + self.voice_embed(tok + offsets[v])
+            sounding_now[:, v] = torch.where(tok >= FIRST_PITCH_TOKEN, tok,
+                                             torch.where(tok == HOLD, dec.sounding[:, v], -1))
+        onset = (dec.out[:, :, t] >= FIRST_PITCH_TOKEN).any(dim=1, keepdim=True)  # [B, 1]
+        dec.before = torch.where(onset, sounding_now, dec.before)
+        dec.sounding = sounding_now
+        dec.prev = self.in_embed(dec.out[:, :, t] + offsets.view(1, V)).reshape(B, 1, -1)
+        return logq
+
     @torch.no_grad()
     def sample(self, style: torch.Tensor | None, noise: torch.Tensor, temperature: float = 1.0,
                z: torch.Tensor | None = None, strict_voice_leading: bool = False) -> torch.Tensor:
@@ -113,29 +166,28 @@ class ARModel(nn.Module):
         ``strict_voice_leading``: a voice never takes a note that makes parallel fifths or octaves with a voice above
         it (``parallel_mask``); the draw is then from the model's distribution with those notes removed. ``z`` is
         unused (the model has no latent); it is accepted so every family samples through one call."""
-        B, V, T = noise.shape[0], self.n_voices, self.n_steps
-        offsets = self._offsets()
-        out = torch.zeros(B, V, T, dtype=torch.long)
-        prev = self.start.view(1, 1, -1).expand(B, 1, -1)
-        state = None
-        sounding = torch.full((B, V), -1, dtype=torch.long)  # pitch token each voice sounds (-1: silent)
-        before = sounding.clone()  # ... at the last step where some voice started a note (the previous slice)
-        for t in range(T):
-            h, state = self.lstm(self._inputs(prev, t, style), state)
-            h = h[:, 0]  # [B, H]
-            ctx = h
-            sounding_now = sounding.clone()  # filled voice by voice with what sounds at this step
-            for v in range(V):
-                logits = self._head(v, ctx) / temperature + noise[:, v, t]
-                if strict_voice_leading and v > 0:
-                    logits = logits.masked_fill(parallel_mask(before, sounding_now, v, self.vocab_size), -torch.inf)
-                tok = logits.argmax(dim=-1)  # [B]
-                out[:, v, t] = tok
-                ctx = ctx + self.voice_embed(tok + offsets[v])
-                sounding_now[:, v] = torch.where(tok >= FIRST_PITCH_TOKEN, tok,
-                                                 torch.where(tok == HOLD, sounding[:, v], -1))
-            onset = (out[:, :, t] >= FIRST_PITCH_TOKEN).any(dim=1, keepdim=True)  # [B, 1]
-            before = torch.where(onset, sounding_now, before)
-            sounding = sounding_now
-            prev = self.in_embed(out[:, :, t] + offsets.view(1, V)).reshape(B, 1, -1)
-        return out
+        dec = self.begin(noise.shape[0], self.n_steps)
+        for t in range(self.n_steps):
+            self.step(dec, t, style, noise[:, :, t], temperature, strict_voice_leading)
+        return dec.out
+
+
+LOG_FLOOR = -30.0  # a forced token the sampling distribution rules out still leaves its particle a tiny weight
+
+
+@dataclass
+class Decoding:
+    """Running state of ancestral sampling, one row per sample (``ARModel.begin`` / ``step``)."""
+
+    prev: torch.Tensor  # [B, 1, V*E] the previous step's token embeddings (what the LSTM reads next)
+    state: tuple | None  # the LSTM's (h, c)
+    sounding: torch.Tensor  # [B, V] pitch token each voice sounds (-1: silent)
+    before: torch.Tensor  # [B, V] ... at the last step where some voice started a note (the previous slice)
+    out: torch.Tensor  # [B, V, L] tokens drawn so far
+
+    def select(self, rows: torch.Tensor) -> None:
+        """Keep rows ``rows`` [B] (indices, repeats allowed): what resampling particles does."""
+        self.prev, self.sounding, self.before, self.out = (x[rows] for x in (self.prev, self.sounding, self.before,
+                                                                              self.out))
+        if self.state is not None:
+            self.state = tuple(x[:, rows] for x in self.state)

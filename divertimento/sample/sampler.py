@@ -96,8 +96,10 @@ class Sampler:
         return draw_piece(self.draw_spec(), seed, index, style, truncation)
 
     def tokens_from_draws(self, draws: list[PieceDraw], temperature: float, strict_voice_leading: bool,
-                          options: dict | None = None) -> np.ndarray:
-        """Token windows [N, V, T] uint8 (relative to ``low``) from one batch of draws, in the data's keys."""
+                          options: dict | None = None, in_key: bool = True) -> np.ndarray:
+        """Token windows [N, V, T] uint8 (relative to ``low``) from one batch of draws, in the data's keys
+        (``in_key`` False: a key-normalised model's windows as drawn, on the white keys; each draw's ``home`` is
+        the key it would be heard in)."""
         style = torch.tensor([d.style for d in draws]) if self.conditional else None
         z = torch.stack([d.z for d in draws]) if self.has_latent else None
         try:
@@ -106,7 +108,7 @@ class Sampler:
         except ValueError as e:
             raise UserError(f"{self.family} model: {e}") from None
         tokens = silence_unused_voices(tokens.numpy().astype(np.uint8), [d.style for d in draws], self.manifest)
-        if "key_home_shares" in self.manifest:
+        if in_key and "key_home_shares" in self.manifest:
             tokens = place_in_key(tokens, np.asarray([d.home for d in draws]), self.module.vocab_size)
         return tokens
 

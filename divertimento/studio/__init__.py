@@ -1,5 +1,6 @@
-"""Composing tools over a trained generator: forms and long pieces, variations, interpolation, continuation,
+"""Composing tools over a trained sequence model: forms and long pieces, variations, morphs, continuation,
 harmonisation of a given melody, originality figures, personalised steering and a live stream of bars.
 
-Every tool is a latent-space operation (``latents.py``) rendered through latent inversion and window chaining
-(``chain.py``); ``service.Studio`` bundles them with originality scoring for the web app and the CLI."""
+Every tool is the engine's windowed sampling with some tokens given (``engine.py``; given tokens beyond a window's
+context are honoured by sequential Monte Carlo, ``models/smc.py``); ``service.Studio`` bundles the tools with
+originality scoring for the web app and the CLI."""

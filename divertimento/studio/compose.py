@@ -1,6 +1,7 @@
-"""Composing tools on top of the generator: pieces of any length and form, variations, interpolation,
-continuation and harmonisation of a given melody. All are latent operations (``latents.py``) rendered through
-the window chain (``chain.py``); none of them changes the model."""
+"""Composing tools on a sequence model: pieces of any length and form, variations, morphs, continuation and
+harmonisation of a given melody. Every tool is the engine's windowed sampling (``engine.py``) with some tokens given:
+nothing for a new piece, the bars a piece continues from, the cells a variation keeps, the cells two pieces share in
+a morph, the melody a harmonisation keeps. None of them changes the model."""
 
 import re
 
@@ -10,22 +11,20 @@ import torch
 from ..data.dataset import transpose_tokens
 from ..data.keys import normalising_shifts
 from ..errors import UserError
+from ..models.smc import FREE
 from ..music.layouts import fit_satb
 from ..music.notes import Piece
 from ..music.roll import FIRST_PITCH_TOKEN, HOLD, REST, notes_to_tokens
-from ..sample.draw import piece_seed
-from ..sample.sampler import Sampler
-from .chain import FREE, InversionOptions, bar_steps, n_windows, render
-from .latents import Pair, draw, home, mix, noise_for, slerp, style_index
+from ..sample.draw import draw_index
+from .engine import GIVEN_PARTICLES, Engine, Pair, rng_for
 from .pieces import StudioPiece
 
 MAX_BARS = 32  # longest piece the studio makes or harmonises (a minute or two of music)
 MAX_FORM = 10  # sections in a form string
-THROUGH_STEP = 0.5  # latent distance between successive windows of a through-composed piece
+SECTION_BARS = 4  # bars per section letter (one window)
+MORPH_FREE = 0.3  # share of cells a morph point redraws between the ones it takes from either end
 FORM_RE = re.compile(rf"[A-H]{{1,{MAX_FORM}}}")
-
-HARMONISE = InversionOptions(steps=80, lr=0.2, prior=0.05, restarts=4)
-CHAIN = InversionOptions(steps=40, lr=0.2, prior=0.05, restarts=2)
+LETTERS = [chr(c) for c in list(range(ord("A"), ord("Z") + 1)) + list(range(ord("a"), ord("z") + 1))]
 
 
 def check_form(form: str) -> str:
@@ -35,147 +34,138 @@ def check_form(form: str) -> str:
     return form
 
 
-def _letter_anchors(bundle: Sampler, pair: Pair, letters: list[str], truncation: float | None,
-                    first: torch.Tensor) -> dict[str, torch.Tensor]:
-    """One anchor per distinct letter: the piece's own latent for the first, fresh latents for the others."""
-    out = {letters[0]: first}
-    for k, letter in enumerate(letters[1:], start=1):
-        out[letter] = draw(bundle, (piece_seed(*pair), k), None, truncation)[0]
-    return out
+def sections(form: str, n_steps: int, bar: int) -> list[tuple[str, int, int]]:
+    """(letter, first step, end step) of each section of a piece of ``n_steps`` in ``form``: SECTION_BARS bars each,
+    the last one cut at the piece's end."""
+    size = SECTION_BARS * bar
+    return [(c, i * size, min((i + 1) * size, n_steps)) for i, c in enumerate(form) if i * size < n_steps]
 
 
-def compose(bundle: Sampler, pair: Pair, style: str | None = None, truncation: float | None = None,
-            temperature: float = 1.0, bars: int = 4, form: str | None = None,
-            opts: InversionOptions = CHAIN) -> StudioPiece:
-    """A piece of ``bars`` bars (through-composed: each window's anchor a step of a random walk from the last),
-    or in a ``form`` such as AABA (one window per letter; equal letters share their anchor and noise, so a
-    section comes back, joined smoothly to what precedes it). One window without a form is exactly the piece
-    ``generate`` makes from the same (seed, index)."""
+def through_form(n_steps: int, bar: int, used: str = "") -> str:
+    """Distinct letters, one per section, for through-composed music (none of ``used``)."""
+    n = -(-n_steps // (SECTION_BARS * bar))
+    return "".join([c for c in LETTERS if c not in used][:n])
+
+
+def compose(engine: Engine, pair: Pair, style: str | None = None, temperature: float | None = None,
+            bars: int = 4, form: str | None = None) -> StudioPiece:
+    """A piece of ``bars`` bars, each later window growing out of the last bars before it, or in a ``form`` such as
+    AABA (SECTION_BARS bars per letter; a letter heard again is its section again, note for note). Its first
+    window is exactly the piece ``generate`` makes from the same (seed, index)."""
     if not 1 <= bars <= MAX_BARS:
         raise UserError(f"bars must be 1..{MAX_BARS} (got {bars})")
-    z0, s, noise0 = draw(bundle, pair, style, truncation)
-    bar = bar_steps(bundle)
+    temp = temperature or engine.temperature
+    first, s, home = engine.first_window(pair, style, temp)
+    bar, T = engine.bar, engine.n_steps
     if form:
         form = check_form(form)
-        letters = list(dict.fromkeys(form))
-        anchors_by = _letter_anchors(bundle, pair, letters, truncation, z0)
-        anchors = torch.stack([anchors_by[c] for c in form])
-        noises = [noise0 if c == letters[0] else noise_for(bundle, pair, letters.index(c)) for c in form]
-        n_steps = None
+        size = SECTION_BARS * bar
+        made = {form[0]: first[:, :size]}
+        tokens = first[:, :size]
+        for i, c in enumerate(form[1:], start=1):
+            if c not in made:
+                made[c] = engine.extend(tokens, size, s, rng_for(*pair, 1, i), temperature=temp)
+            tokens = np.concatenate([tokens, made[c]], axis=1)
         kind = "long-form"
     else:
-        W = n_windows(bars * bar, bundle)
-        form = "".join(chr(ord("A") + min(w, 25)) for w in range(W)) if W > 1 else "A"
-        anchors = [z0]
-        for w in range(1, W):
-            eps = draw(bundle, (piece_seed(*pair), w), None, truncation)[0]
-            anchors.append(mix(anchors[-1], eps, THROUGH_STEP))
-        anchors = torch.stack(anchors)
-        noises = [noise0] + [noise_for(bundle, pair, w) for w in range(1, W)]
-        n_steps = bars * bar
-        kind = "generated" if W == 1 else "long-form"
-    tokens, latents, fits = render(bundle, anchors, s, noises, temperature, n_steps=n_steps, opts=opts,
-                                   seed=piece_seed(*pair) % 100_000)
-    name = bundle.style_names[s]
+        n = bars * bar
+        tokens = first[:, :n] if n <= T else np.concatenate(
+            [first, engine.extend(first, n - T, s, rng_for(*pair, 1), temperature=temp)], axis=1)
+        form = through_form(n, bar)
+        kind = "generated" if n <= T else "long-form"
+    name = engine.style_names[s]
     title = f"{name} {pair[0]}.{pair[1]}" + (f" {form}" if len(form) > 1 else "")
-    return StudioPiece(tokens, name, anchors.numpy(), latents.numpy(), form, pair, temperature, kind, title,
-                       meta={"seed": pair[0], "index": pair[1], "truncation": truncation,
-                             "join_fit": [round(f, 3) for f in fits[1:]], "home": home(bundle, pair, s, truncation)})
+    return StudioPiece(tokens.astype(np.uint8), name, form, pair, temp, kind, title,
+                       meta={"seed": pair[0], "index": pair[1], "home": home})
 
 
-def _noises(bundle: Sampler, p: StudioPiece) -> list[torch.Tensor]:
-    if p.meta.get("noise_by") == "window":
-        return [noise_for(bundle, p.noise, w) for w in range(len(p.form))]
-    letters = list(dict.fromkeys(p.form))
-    return [noise_for(bundle, p.noise, letters.index(c)) for c in p.form]
+def _cells_kept(engine: Engine, shape: tuple[int, int], distance: float, rng: torch.Generator,
+                keep_voice0: bool) -> np.ndarray:
+    """[V, n] True where a variation keeps its parent's token: each (voice, bar) cell is redrawn with probability
+    ``distance``; a locked melody (voice 0) is always kept."""
+    V, n = shape
+    bars = -(-n // engine.bar)
+    redraw = (torch.rand(V, bars, generator=rng) < distance).numpy()
+    if keep_voice0:
+        redraw[0] = False
+    return ~np.repeat(redraw, engine.bar, axis=1)[:, :n]
 
 
-def variations(bundle: Sampler, parent: StudioPiece, n: int, distance: float, seed: int,
-               opts: InversionOptions = CHAIN) -> list[StudioPiece]:
-    """n pieces whose anchors lie at ``distance`` (0..1, see ``latents.mix``) from the parent's, one fresh
-    direction per section letter; same style, form, length and sampling noise as the parent. A harmonisation
-    keeps its melody and is harmonised again from the moved anchors."""
-    s = style_index(bundle, parent.style)
-    letters = list(dict.fromkeys(parent.form))
-    base = {c: torch.from_numpy(parent.anchors[parent.form.index(c)].copy()) for c in letters}
-    noises = _noises(bundle, parent)
+def variations(engine: Engine, parent: StudioPiece, n: int, distance: float, seed: int) -> list[StudioPiece]:
+    """n pieces that keep each (voice, bar) cell of the parent with probability 1 - ``distance`` and redraw the
+    rest so that they fit what is kept, before and after (sequential Monte Carlo); 0 = the parent, 1 = a new piece
+    in the same style and form (a harmonisation keeps its melody: 1 = a new harmonisation). A section letter heard
+    again is its varied section again."""
+    if not 0.0 <= distance <= 1.0:
+        raise UserError(f"distance must lie in 0..1 (got {distance})")
+    s = engine.style_index(parent.style)
+    src = parent.tokens.astype(np.int64)
+    bias_for = _below_melody(engine) if parent.melody_locked else None
     out = []
     for k in range(n):
-        eps = {c: draw(bundle, (piece_seed(seed, k), j), None, None)[0] for j, c in enumerate(letters)}
-        anchors = torch.stack([mix(base[c], eps[c], distance) for c in parent.form])
-        melody = parent.tokens[0] if parent.melody_locked else None
-        o = HARMONISE if parent.melody_locked else opts
-        if len(parent.form) == 1 and melody is None:
-            o = InversionOptions(steps=0)
-        tokens, latents, fits = render(bundle, anchors, s, noises, parent.temperature, melody=melody,
-                                       n_steps=parent.tokens.shape[1], opts=o, seed=seed + k,
-                                       keep_below_melody=melody is not None)
-        out.append(StudioPiece(tokens, parent.style, anchors.numpy(), latents.numpy(), parent.form, parent.noise,
-                               parent.temperature, "variation", f"{parent.title} var {k + 1} (d={distance:g})",
-                               parent.melody_locked, meta={**{k2: v for k2, v in parent.meta.items()
-                                                              if k2 in ("noise_by", "home")},
-                                                           "distance": distance, "variation_seed": seed}))
+        rng = rng_for(seed, k)
+        keep = _cells_kept(engine, src.shape, distance, rng, parent.melody_locked)
+        made: dict[str, np.ndarray] = {}
+        tokens = np.zeros((src.shape[0], 0), dtype=np.int64)
+        for letter, a, b in sections(parent.form, src.shape[1], engine.bar):
+            if letter not in made:
+                given = np.where(keep[:, a:b], src[:, a:b], FREE)
+                made[letter] = engine.extend(tokens if a else None, b - a, s, rng, given, GIVEN_PARTICLES,
+                                             bias_for, parent.temperature)
+            tokens = np.concatenate([tokens, made[letter][:, : b - a]], axis=1)
+        out.append(StudioPiece(tokens.astype(np.uint8), parent.style, parent.form, parent.noise, parent.temperature,
+                               "variation", f"{parent.title} var {k + 1} (d={distance:g})", parent.melody_locked,
+                               meta={**{key: v for key, v in parent.meta.items() if key in ("home",)},
+                                     "distance": distance, "variation_seed": seed,
+                                     "kept_share": round(float(keep.mean()), 3)}))
     return out
 
 
-def interpolate(bundle: Sampler, a: StudioPiece, b: StudioPiece, steps: int,
+def interpolate(engine: Engine, a: StudioPiece, b: StudioPiece, steps: int,
                 temperature: float | None = None) -> list[StudioPiece]:
-    """``steps`` one-window pieces along the great circle from a's first latent to b's (both ends included).
-    The first half samples with a's style and noise, the second with b's, so both ends are a and b again."""
+    """``steps`` one-window pieces morphing from a's first window to b's (both ends included). Each (voice, bar)
+    cell has a fixed random rank u; at position t a cell is b's where u < t (1 + g) - g, a's where u > t (1 + g),
+    and redrawn by the model in between (g = MORPH_FREE), so the morph passes through music that fits both
+    ends. The first half has a's style, the second b's."""
     if steps < 2:
         raise UserError("interpolation needs at least 2 steps")
-    za, zb = torch.from_numpy(a.latents[0].copy()), torch.from_numpy(b.latents[0].copy())
-    na, nb = _noises(bundle, a)[0], _noises(bundle, b)[0]
+    L = min(engine.n_steps, a.tokens.shape[1], b.tokens.shape[1])
+    ta, tb = a.tokens[:, :L].astype(np.int64), b.tokens[:, :L].astype(np.int64)
+    rng = rng_for(a.noise[0], a.noise[1], b.noise[0], b.noise[1])
+    u = np.repeat(torch.rand(ta.shape[0], -(-L // engine.bar), generator=rng).numpy(), engine.bar, axis=1)[:, :L]
     out = []
     for i in range(steps):
         t = i / (steps - 1)
         src = a if t < 0.5 else b
-        z = slerp(za, zb, t)
-        s = style_index(bundle, src.style)
-        temp = temperature if temperature is not None else src.temperature
-        tokens, latents, _ = render(bundle, z[None], s, [na if t < 0.5 else nb], temp,
-                                    opts=InversionOptions(steps=0))
-        out.append(StudioPiece(tokens, src.style, z[None].numpy(), latents.numpy(), "A", src.noise, temp,
-                               "interpolation", f"{a.title} -> {b.title} t={t:.2f}", meta={"t": t, "home": src.home}))
+        given = np.where(u < t * (1 + MORPH_FREE) - MORPH_FREE, tb, np.where(u > t * (1 + MORPH_FREE), ta, FREE))
+        temp = temperature or src.temperature
+        tokens = engine.window(engine.style_index(src.style), given, rng_for(a.noise[0], 5, i), GIVEN_PARTICLES,
+                               temperature=temp) if (given == FREE).any() else given
+        out.append(StudioPiece(tokens.astype(np.uint8), src.style, "A", src.noise, temp, "interpolation",
+                               f"{a.title} -> {b.title} t={t:.2f}",
+                               meta={"t": t, "home": src.home,
+                                     "redrawn_share": round(float((given == FREE).mean()), 3)}))
     return out
 
 
-def _fresh_letters(form: str, n: int) -> str:
-    pool = [chr(c) for c in list(range(ord("A"), ord("Z") + 1)) + list(range(ord("a"), ord("z") + 1))]
-    return "".join([c for c in pool if c not in form][:n])
-
-
-def continue_piece(bundle: Sampler, parent: StudioPiece, bars: int, seed: int,
-                   opts: InversionOptions = CHAIN) -> StudioPiece:
-    """The parent followed by ``bars`` new bars that grow out of its last bar (the new windows are inverted so
-    their first bar is that bar), their anchors a random walk on from the parent's last latent."""
-    bar = bar_steps(bundle)
-    if bars < 1 or parent.tokens.shape[1] // bar + bars > MAX_BARS:
+def continue_piece(engine: Engine, parent: StudioPiece, bars: int, seed: int) -> StudioPiece:
+    """The parent followed by ``bars`` new bars that grow out of its last CONTEXT_BARS bars."""
+    if bars < 1 or parent.n_bars + bars > MAX_BARS:
         raise UserError(f"a continued piece may have at most {MAX_BARS} bars")
-    s = style_index(bundle, parent.style)
-    W = n_windows(bar + bars * bar, bundle)
-    anchors = [torch.from_numpy(parent.latents[-1].copy())]
-    for w in range(W):
-        anchors.append(mix(anchors[-1], draw(bundle, (piece_seed(seed, 7), w), None, None)[0], THROUGH_STEP))
-    anchors = torch.stack(anchors[1:])
-    by_window = parent.meta.get("noise_by") == "window"
-    first = len(parent.form) if by_window else len(set(parent.form))
-    noises = [noise_for(bundle, parent.noise, first + w) for w in range(W)]
-    new, latents, fits = render(bundle, anchors, s, noises, parent.temperature, context=parent.tokens[:, -bar:],
-                                n_steps=bars * bar, opts=opts, seed=seed)
-    tokens = np.concatenate([parent.tokens, new], axis=1)
-    return StudioPiece(tokens, parent.style, np.concatenate([parent.anchors, anchors.numpy()]),
-                       np.concatenate([parent.latents, latents.numpy()]), parent.form + _fresh_letters(parent.form, W),
+    s = engine.style_index(parent.style)
+    src = parent.tokens.astype(np.int64)
+    new = engine.extend(src, bars * engine.bar, s, rng_for(seed, 7), temperature=parent.temperature)
+    tokens = np.concatenate([src, new], axis=1)
+    return StudioPiece(tokens.astype(np.uint8), parent.style, parent.form + through_form(new.shape[1], engine.bar,
+                                                                                          parent.form),
                        parent.noise, parent.temperature, "continued", f"{parent.title} +{bars} bars",
-                       meta={"continued_from": parent.title, "join_fit": [round(f, 3) for f in fits],
-                             "noise_by": "window" if by_window else "letter", "continuation_seed": seed,
-                             "home": parent.home})
+                       meta={"continued_from": parent.title, "continuation_seed": seed, "home": parent.home})
 
 
 # ---- harmonisation ---------------------------------------------------------------------------------------------
 
 
-def melody_from_piece(piece: Piece, bundle: Sampler, max_bars: int = MAX_BARS) -> tuple[np.ndarray, dict]:
+def melody_from_piece(piece: Piece, engine: Engine, max_bars: int = MAX_BARS) -> tuple[np.ndarray, dict]:
     """Soprano tokens [T] of a piece's melody (its top line; a one-line tune is its melody), aligned so that
     downbeats fall on the studio's barlines (a pickup is padded with rests), moved by octaves into the model's
     pitch range, cut to ``max_bars``. Returns the tokens and notes on what was done."""
@@ -187,9 +177,9 @@ def melody_from_piece(piece: Piece, bundle: Sampler, max_bars: int = MAX_BARS) -
         raise UserError("no melody found: the top voice has no notes")
     info: dict = {"source_notes": int(len(notes))}
     spq = piece.steps_per_quarter
-    if spq != int(bundle.manifest["steps_per_quarter"]):
+    if spq != int(engine.manifest["steps_per_quarter"]):
         raise UserError("melody grid differs from the model's")
-    bar = bar_steps(bundle)
+    bar = engine.bar
     if len(piece.bars):
         num, den = int(piece.bars[0, 2]), int(piece.bars[0, 3])
         info["time_signature"] = f"{num}/{den}"
@@ -201,7 +191,7 @@ def melody_from_piece(piece: Piece, bundle: Sampler, max_bars: int = MAX_BARS) -
             info["pickup_steps"] = first
     start = int(notes[:, 0].min()) // bar * bar
     notes[:, 0] -= start
-    low, high = bundle.manifest["pitch_range"]
+    low, high = engine.manifest["pitch_range"]
     shift = 0
     while notes[:, 2].max() + shift > high and notes[:, 2].min() + shift - 12 >= low:
         shift -= 12
@@ -219,46 +209,84 @@ def melody_from_piece(piece: Piece, bundle: Sampler, max_bars: int = MAX_BARS) -
     return tokens, info
 
 
-def harmonise(bundle: Sampler, melody: np.ndarray, style: str | None, pair: Pair,
-              temperature: float = 1.0, title: str = "melody", opts: InversionOptions = HARMONISE,
-              truncation: float | None = None, keep_below: bool = True) -> StudioPiece:
-    """Alto, tenor and bass for a given soprano line [T] (tokens relative to the model's low pitch): each window's
-    latent is inverted so that G's soprano agrees with the melody (and its first bar with the previous window),
-    the other voices are sampled from G there, and the melody itself is kept exactly."""
+def harmonise(engine: Engine, melody: np.ndarray, style: str | None, pair: Pair,
+              temperature: float | None = None, title: str = "melody",
+              particles: int = GIVEN_PARTICLES) -> StudioPiece:
+    """Alto, tenor and bass for a given soprano line [T] (tokens relative to the model's low pitch), drawn by the
+    model given the whole melody (sequential Monte Carlo: ``engine.extend`` with the melody given), no lower voice
+    above the melody or resting while it sounds (``under_melody_bias``); the melody itself is kept note for note.
+    Only styles whose music has accompanying voices can harmonise (``Engine.harmony_styles``); others are one clear
+    error. ``particles`` = 1 is the plain forced draw
+    (no look-ahead), the ablation of the Monte Carlo."""
     melody = np.asarray(melody, dtype=np.int64)
-    K = bundle.G.vocab_size
+    K = engine.vocab_size
     if melody.ndim != 1 or len(melody) == 0 or melody.min() < REST or melody.max() >= K:
         raise UserError("melody tokens out of range")
     if not (melody >= FIRST_PITCH_TOKEN).any():
         raise UserError("the melody has no notes")
-    bar = bar_steps(bundle)
-    if len(melody) > MAX_BARS * bar:
+    if len(melody) > MAX_BARS * engine.bar:
         raise UserError(f"melody longer than {MAX_BARS} bars")
-    melody, key = _melody_to_white_keys(bundle, melody)
-    z0, s, _ = draw(bundle, pair, style, truncation)
-    W = n_windows(len(melody), bundle)
-    anchors = torch.stack([z0] * W)
-    noises = [noise_for(bundle, pair, w) for w in range(W)]
-    tokens, latents, fits = render(bundle, anchors, s, noises, temperature, melody=melody, n_steps=len(melody),
-                                   opts=opts, seed=piece_seed(*pair) % 100_000, keep_below_melody=keep_below)
-    tokens[0] = np.where(melody == HOLD, HOLD, melody)  # the melody, exactly
-    name = bundle.style_names[s]
-    return StudioPiece(tokens, name, anchors.numpy(), latents.numpy(), "A" * W, pair, temperature, "harmonised",
+    able = engine.harmony_styles()
+    if not able:
+        raise UserError("this model learnt no style with accompanying voices, so it cannot harmonise")
+    if style is not None and style in engine.style_names and style not in able:
+        raise UserError(f"{style} music in this model's training data has no accompanying voices, so it cannot "
+                        f"harmonise; styles that can: {', '.join(able)}")
+    if style is None:  # drawn among the styles that can, by the training data's shares
+        shares = [engine.sampler.style_shares[engine.style_names.index(x)] for x in able]
+        style = able[draw_index(float(torch.rand(1, generator=rng_for(*pair, 3))), shares)]
+    s = engine.style_index(style)
+    melody, key = _melody_to_white_keys(engine, melody)
+    given = np.full((engine.n_voices, len(melody)), FREE, dtype=np.int64)
+    given[0] = melody
+    temp = temperature or engine.temperature
+    tokens = engine.extend(None, len(melody), s, rng_for(*pair, 4), given, particles, _below_melody(engine), temp)
+    name = engine.style_names[s]
+    return StudioPiece(tokens.astype(np.uint8), name, through_form(len(melody), engine.bar), pair, temp, "harmonised",
                        f"{title} harmonised ({name})", melody_locked=True,
-                       meta={"seed": pair[0], "index": pair[1], "melody_fit": [round(f, 3) for f in fits],
-                             "noise_by": "window", "home": key})
+                       meta={"seed": pair[0], "index": pair[1], "home": key})
 
 
-def _melody_to_white_keys(bundle: Sampler, melody: np.ndarray) -> tuple[np.ndarray, int]:
+def _below_melody(engine: Engine):
+    """bias_for of a window: the lower voices may not rise above the melody's sounding pitch (voices under a given
+    melody do not cross it), nor rest while it sounds (``under_melody_bias``)."""
+    def bias_for(given: np.ndarray) -> torch.Tensor:
+        return under_melody_bias(given[0], engine.n_voices, engine.vocab_size)
+    return bias_for
+
+
+def under_melody_bias(melody_window: np.ndarray, n_voices: int, vocab: int) -> torch.Tensor:
+    """[V, L, K] logit bias for the voices under a given melody: -inf on every pitch above the melody's sounding
+    pitch, and on REST while the melody sounds (the melody row itself is not touched; FREE or REST in the melody
+    leaves the step free).
+
+    Why no rests: sampled given the melody, a particle whose lower voices fall silent makes a busy tune more
+    likely (the model has seen such tunes alone, in melody-only styles), so the Monte Carlo weights would favour a
+    harmonisation that drops its harmony. Chorale voices rest under 2 % of the time."""
+    L = len(melody_window)
+    bias = torch.zeros(n_voices, L, vocab)
+    k = torch.arange(vocab)
+    cur = -1
+    for t, tok in enumerate(melody_window):
+        if tok >= FIRST_PITCH_TOKEN:
+            cur = int(tok)
+        elif tok != HOLD:  # REST or FREE: nothing sounds above
+            cur = -1
+        if cur >= 0:
+            bias[1:, t, k > cur] = float("-inf")
+            bias[1:, t, REST] = float("-inf")
+    return bias
+
+
+def _melody_to_white_keys(engine: Engine, melody: np.ndarray) -> tuple[np.ndarray, int]:
     """A key-normalised model harmonises on the white keys: the melody moved there (data/keys.py), and the shift
     that takes the result back to the melody's own key. Other models: the melody as it is, 0."""
-    if "key_home_shares" not in bundle.manifest:
+    if "key_home_shares" not in engine.manifest:
         return melody, 0
-    shift, ok = normalising_shifts(melody[None, None, :], bundle.low, bundle.G.vocab_size)
+    shift, ok = normalising_shifts(melody[None, None, :], engine.low, engine.vocab_size)
     if not ok[0]:
         return melody, 0  # spans the whole range: it cannot move, and is harmonised where it is
-    return transpose_tokens(melody[None, None, :], shift, bundle.G.vocab_size)[0, 0], -int(shift[0])
+    return transpose_tokens(melody[None, None, :], shift, engine.vocab_size)[0, 0], -int(shift[0])
 
 
-__all__ = ["compose", "variations", "interpolate", "continue_piece", "melody_from_piece", "harmonise", "MAX_BARS",
-           "FREE"]
+__all__ = ["compose", "variations", "interpolate", "continue_piece", "melody_from_piece", "harmonise", "MAX_BARS"]

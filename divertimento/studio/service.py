@@ -10,8 +10,8 @@ import numpy as np
 from ..errors import UserError
 from ..music.read import UnreadableFile, read_piece
 from ..sample.originality import Originality, resolve_data_dir
-from ..sample.sampler import Sampler
 from . import compose as C
+from .engine import Engine
 from .pieces import StudioPiece
 from .steering import Rating, recommend
 
@@ -24,7 +24,6 @@ class GenerateRequest:
     n: int = 4
     seed: int = 0
     style: str | None = None
-    truncation: float | None = None
     temperature: float | None = None
     bars: int = 4
     form: str | None = None
@@ -32,21 +31,20 @@ class GenerateRequest:
 
 
 class Studio:
-    def __init__(self, bundle: Sampler, train_data: str | None = None, max_parallel: int = 2):
-        self.bundle = bundle
-        self.originality = Originality(resolve_data_dir(bundle, train_data))
+    def __init__(self, engine: Engine, train_data: str | None = None, max_parallel: int = 2):
+        self.engine = engine
+        self.originality = Originality(resolve_data_dir(engine.sampler, train_data))
         self.originality.start()
         self.compute = threading.BoundedSemaphore(max_parallel)  # heavy work at once; the rest queue
 
     # ---- helpers ----
 
     def temperature(self, t: float | None) -> float:
-        return float(t) if t is not None else float(getattr(self.bundle, "default_temperature", 1.0))
+        return float(t) if t is not None else self.engine.temperature
 
     def score(self, pieces: list[StudioPiece]) -> list[StudioPiece]:
-        G = self.bundle.G
-        figures = self.originality.score([p.tokens for p in pieces], self.bundle.low, G.n_steps,
-                                         int(self.bundle.manifest["steps_per_quarter"]) * 4)
+        e = self.engine
+        figures = self.originality.score([p.tokens for p in pieces], e.low, e.n_steps, e.bar)
         for p, f in zip(pieces, figures):
             p.originality = f
         return pieces
@@ -71,35 +69,35 @@ class Studio:
             raise UserError(f"n must be 1..{MAX_N}")
         temp = self.temperature(r.temperature)
         with self.compute:
-            return self._filtered(lambda i: C.compose(self.bundle, (r.seed, i), r.style, r.truncation, temp,
-                                                      r.bars, r.form), r.n, r.avoid_copies)
+            return self._filtered(lambda i: C.compose(self.engine, (r.seed, i), r.style, temp, r.bars,
+                                                      r.form), r.n, r.avoid_copies)
 
     def variations(self, parent: StudioPiece, n: int, distance: float, seed: int,
                    avoid_copies: bool = True) -> tuple[list[StudioPiece], int]:
         with self.compute:
-            return self._filtered(lambda i: C.variations(self.bundle, parent, 1, distance, seed * 1000 + i)[0], n,
+            return self._filtered(lambda i: C.variations(self.engine, parent, 1, distance, seed * 1000 + i)[0], n,
                                   avoid_copies)
 
     def interpolate(self, a: StudioPiece, b: StudioPiece, steps: int) -> list[StudioPiece]:
         with self.compute:
-            return self.score(C.interpolate(self.bundle, a, b, steps))
+            return self.score(C.interpolate(self.engine, a, b, steps))
 
     def continue_piece(self, parent: StudioPiece, bars: int, seed: int) -> StudioPiece:
         with self.compute:
-            return self.score([C.continue_piece(self.bundle, parent, bars, seed)])[0]
+            return self.score([C.continue_piece(self.engine, parent, bars, seed)])[0]
 
     def harmonise_tokens(self, melody: np.ndarray, style: str | None, seed: int, title: str,
                          temperature: float | None = None) -> StudioPiece:
         with self.compute:
-            return self.score([C.harmonise(self.bundle, melody, style, (seed, 0), self.temperature(temperature),
+            return self.score([C.harmonise(self.engine, melody, style, (seed, 0), self.temperature(temperature),
                                            title)])[0]
 
     def harmonise_file(self, path, style: str | None, seed: int, title: str | None = None) -> StudioPiece:
         try:
-            piece = read_piece(path, int(self.bundle.manifest["steps_per_quarter"]))
+            piece = read_piece(path, int(self.engine.manifest["steps_per_quarter"]))
         except UnreadableFile as e:
             raise UserError(f"unreadable file: {e}") from None
-        melody, info = C.melody_from_piece(piece, self.bundle)
+        melody, info = C.melody_from_piece(piece, self.engine)
         p = self.harmonise_tokens(melody, style, seed, title or piece.title)
         p.meta["melody"] = info
         return p
@@ -108,7 +106,7 @@ class Studio:
         if not 1 <= n <= MAX_N:
             raise UserError(f"n must be 1..{MAX_N}")
         with self.compute:
-            recs = self.score(recommend(self.bundle, ratings, n + 2 if avoid_copies else n, seed,
+            recs = self.score(recommend(self.engine, ratings, n + 2 if avoid_copies else n, seed,
                                         temperature=self.temperature(None)))
         if avoid_copies:
             recs = [p for p in recs if not (p.originality and p.originality["near_copy"])]

@@ -8,7 +8,7 @@ Rules (thresholds are quantiles of the model's own unsteered output, so the base
   busy           notes per bar in the top quarter
   style:NAME     the piece is in style NAME
   rising         the soprano ends higher than it starts (no feature the preference model sees: only the
-                 latent neighbourhoods of liked pieces can carry it)
+                 variations of liked pieces can carry it)
 """
 
 import argparse
@@ -19,9 +19,8 @@ import numpy as np
 import torch
 
 from ..music.roll import FIRST_PITCH_TOKEN
-from ..sample.sampler import Sampler
 from .compose import compose
-from .latents import load_studio_model
+from .engine import Engine, load_studio_model
 from .steering import Rating, recommend, similarity
 
 
@@ -36,13 +35,13 @@ def measures(tokens: np.ndarray) -> dict[str, float]:
             "rising": float(s[-3:].mean() - s[:3].mean()) if len(s) >= 6 else -99.0}
 
 
-def make_rules(bundle: Sampler, seed: int = 12345, n: int = 200) -> dict:
-    base = [compose(bundle, (seed, i)) for i in range(n)]
+def make_rules(engine: Engine, seed: int = 12345, n: int = 200) -> dict:
+    base = [compose(engine, (seed, i)) for i in range(n)]
     m = [measures(p.tokens) for p in base]
     reg_q = float(np.quantile([x["register"] for x in m], 0.75))
     busy_q = float(np.quantile([x["busy"] for x in m], 0.75))
     styles = [p.style for p in base]
-    rarest = min(set(styles), key=styles.count) if styles else bundle.style_names[0]
+    rarest = min(set(styles), key=styles.count) if styles else engine.style_names[0]
     rules = {
         "high-register": lambda p: measures(p.tokens)["register"] >= reg_q,
         "busy": lambda p: measures(p.tokens)["busy"] >= busy_q,
@@ -53,10 +52,10 @@ def make_rules(bundle: Sampler, seed: int = 12345, n: int = 200) -> dict:
     return {"rules": rules, "base_rate": base_rate}
 
 
-def simulate(bundle: Sampler, rule, listeners: int = 5, rounds: int = 6, per_round: int = 8,
+def simulate(engine: Engine, rule, listeners: int = 5, rounds: int = 6, per_round: int = 8,
              mode: str = "steered", seed: int = 0) -> dict:
     """Hit rate per round (round 0 = no ratings yet) averaged over listeners, and diversity of what was given.
-    mode: steered (full), latent-only (proposals near liked latents, no preference model), random (unsteered)."""
+    mode: steered (full), near-only (proposals near liked pieces, no preference model), random (unsteered)."""
     hits = np.zeros((listeners, rounds))
     within, repeats = [], []
     for li in range(listeners):
@@ -64,14 +63,14 @@ def simulate(bundle: Sampler, rule, listeners: int = 5, rounds: int = 6, per_rou
         for r in range(rounds):
             s = seed * 100_003 + li * 1000 + r
             if mode == "random":
-                recs = [compose(bundle, (s, i)) for i in range(per_round)]
+                recs = [compose(engine, (s, i)) for i in range(per_round)]
             else:
-                recs = recommend(bundle, ratings, per_round, s, use_model=(mode == "steered"))
+                recs = recommend(engine, ratings, per_round, s, use_model=(mode == "steered"))
             liked = [x.piece.tokens for x in ratings if x.value > 0]
             toks = np.stack([p.tokens for p in recs])
             if liked:
-                repeats.append(float((similarity(toks, np.stack(liked), bundle.low) >= 0.8).mean()))
-            within.append(float(np.mean([similarity(toks[i : i + 1], np.delete(toks, i, 0), bundle.low)[0]
+                repeats.append(float((similarity(toks, np.stack(liked), engine.low) >= 0.8).mean()))
+            within.append(float(np.mean([similarity(toks[i : i + 1], np.delete(toks, i, 0), engine.low)[0]
                                          for i in range(len(toks))])))
             verdicts = [bool(rule(p)) for p in recs]
             hits[li, r] = np.mean(verdicts)
@@ -89,17 +88,17 @@ def main(argv=None) -> int:
     ap.add_argument("--listeners", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--per-round", type=int, default=8)
-    ap.add_argument("--modes", default="steered,latent-only,random")
+    ap.add_argument("--modes", default="steered,near-only,random")
     ap.add_argument("--out", default=None, help="write the figures as JSON here")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(1)
-    bundle = load_studio_model(args.model)
+    engine = load_studio_model(args.model)
     t0 = time.perf_counter()
-    made = make_rules(bundle)
-    result = {"model": str(bundle.path), "base_rate": made["base_rate"], "rules": {}}
+    made = make_rules(engine)
+    result = {"model": str(engine.sampler.path), "base_rate": made["base_rate"], "rules": {}}
     for name, rule in made["rules"].items():
-        result["rules"][name] = {m: simulate(bundle, rule, args.listeners, args.rounds, args.per_round, m)
+        result["rules"][name] = {m: simulate(engine, rule, args.listeners, args.rounds, args.per_round, m)
                                  for m in args.modes.split(",")}
         print(name, json.dumps(result["rules"][name]), flush=True)
     result["seconds"] = round(time.perf_counter() - t0, 1)

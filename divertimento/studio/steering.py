@@ -1,29 +1,30 @@
 """Personalised generation: new pieces steered toward what a listener liked, without repeating it.
 
-Proposals come from the latent neighbourhoods of liked pieces (``latents.mix`` at a distance of 0.4-0.75, so a
-proposal is related to a liked piece but not the same music) plus fresh latents in the styles the listener
-likes (a Beta(1 + likes, 1 + dislikes) estimate per style). Proposals are decoded and ranked by a preference
-model fitted to the listener's ratings on simple musical features of the rated pieces (style, register, density,
-note lengths, span, rests): L2-regularised logistic regression once there are likes and dislikes, closeness to
-the liked pieces' mean while there are only likes. The ranked list is then thinned for diversity: a proposal
-is skipped when it shares >= ``MAX_SIMILAR`` of its notes with one already chosen, or >= 0.8 (a near-copy) with a
-liked piece. A share ``explore`` of the slots goes to fresh latents so the profile keeps learning.
+Proposals are variations of liked pieces (each (voice, bar) cell of a liked piece's first window redrawn with
+probability 0.4-0.75 so that the redrawn cells fit the kept ones, ``Engine.windows``: a proposal is related to a
+liked piece but not the same music) plus fresh pieces in the styles the listener likes (a Beta(1 + likes,
+1 + dislikes) estimate per style). Proposals are ranked by a preference model fitted to the listener's ratings on
+simple musical features of the rated pieces (style, register, density, note lengths, span, rests): L2-regularised
+logistic regression once there are likes and dislikes, closeness to the liked pieces' mean while there are only
+likes. The ranked list is then thinned for diversity: a proposal is skipped when it shares >= ``MAX_SIMILAR`` of its
+notes with one already chosen, or >= 0.8 (a near-copy) with a liked piece. A share ``explore`` of the slots goes to
+fresh pieces so the profile keeps learning.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from ..metrics.copies import build_copy_index, copy_scores
 from ..metrics.decode import decode as decode_windows
 from ..metrics.decode import to_absolute
+from ..models.smc import FREE
 from ..music.roll import FIRST_PITCH_TOKEN, REST
 from ..sample.draw import piece_seed
-from ..sample.sampler import Sampler
-from .latents import decode, draw, mix, noise_for
+from .engine import Engine, rng_for
 from .pieces import StudioPiece
 
+PROPOSAL_PARTICLES = 4  # particles per proposal near a liked piece (a pool of proposals, ranked afterwards)
 MAX_SIMILAR = 0.5  # two recommendations may share at most this share of their notes
 REPEAT = 0.8  # a recommendation sharing this much with a liked piece is a repeat, not a recommendation
 
@@ -77,48 +78,58 @@ def similarity(a: np.ndarray, b: np.ndarray, low: int, spq: int = 4) -> np.ndarr
     return copy_scores(ia, ib, candidates=len(b))[0]
 
 
-def style_weights(bundle: Sampler, ratings: list[Rating]) -> np.ndarray:
-    names = bundle.style_names
+def style_weights(engine: Engine, ratings: list[Rating]) -> np.ndarray:
+    names = engine.style_names
     likes = np.zeros(len(names))
     dislikes = np.zeros(len(names))
     for r in ratings:
         (likes if r.value > 0 else dislikes)[names.index(r.piece.style)] += 1
     post = (1 + likes) / (2 + likes + dislikes)  # posterior mean chance of liking each style
-    w = np.asarray(bundle.style_shares) * post**2
+    w = np.asarray(engine.sampler.style_shares) * post**2
     return w / w.sum()
 
 
-def recommend(bundle: Sampler, ratings: list[Rating], n: int, seed: int, truncation: float | None = None,
-              temperature: float = 1.0, pool: int | None = None, explore: float = 0.125,
-              use_model: bool = True) -> list[StudioPiece]:
+def recommend(engine: Engine, ratings: list[Rating], n: int, seed: int, temperature: float = 1.0,
+              pool: int | None = None, explore: float = 0.125, use_model: bool = True) -> list[StudioPiece]:
     """n one-window pieces for a listener with these ratings (see the module docstring)."""
     rng = np.random.default_rng(piece_seed(seed, 99))
-    names = bundle.style_names
-    M = pool or max(6 * n, 32)
+    names = engine.style_names
+    T = engine.n_steps
+    M = pool or max(4 * n, 16)
     liked = [r.piece for r in ratings if r.value > 0]
-    sw = style_weights(bundle, ratings)
-    zs, styles, origin = [], [], []
-    for c in range(M):
-        if liked and c < int(0.7 * M):
+    sw = style_weights(engine, ratings)
+    styles = [0] * M
+    origin = ["fresh"] * M
+    tokens = np.zeros((M, engine.n_voices, T), dtype=np.int64)
+    near = [c for c in range(int(0.7 * M))] if liked else []
+    if near:
+        given = np.full((len(near), engine.n_voices, T), FREE, dtype=np.int64)
+        for row, c in enumerate(near):
             j = int(rng.integers(len(liked)))
-            base = torch.from_numpy(liked[j].latents[0].copy())
-            eps = draw(bundle, (piece_seed(seed, 3), c), None, truncation)[0]
-            zs.append(mix(base, eps, float(rng.uniform(0.4, 0.75))))
-            styles.append(names.index(liked[j].style) if rng.random() < 0.8 else int(rng.choice(len(names), p=sw)))
-            origin.append(f"near {liked[j].title}")
-        else:
-            zs.append(draw(bundle, (piece_seed(seed, 5), c), None, truncation)[0])
-            styles.append(int(rng.choice(len(names), p=sw)))
-            origin.append("fresh")
-    noises = torch.stack([noise_for(bundle, (seed, c)) for c in range(M)])
-    tokens = decode(bundle, torch.stack(zs), torch.tensor(styles), noises, temperature)  # [M, V, T]
-    F = np.stack([features(t, s, len(names), bundle.low) for t, s in zip(tokens, styles)])
+            src = liked[j].tokens[:, :T].astype(np.int64)
+            keep = np.repeat(rng.random((engine.n_voices, -(-src.shape[1] // engine.bar))) >= rng.uniform(0.4, 0.75),
+                             engine.bar, axis=1)[:, : src.shape[1]]
+            given[row, :, : src.shape[1]] = np.where(keep, src, FREE)
+            styles[c] = names.index(liked[j].style)
+            origin[c] = f"near {liked[j].title}"
+        tokens[near] = engine.windows([styles[c] for c in near], given, rng_for(seed, 3), PROPOSAL_PARTICLES,
+                                      temperature=temperature)
+    fresh = [c for c in range(M) if origin[c] == "fresh"]
+    draws = [engine.sampler.draw(piece_seed(seed, 5), c, style=names[int(rng.choice(len(names), p=sw))])
+             for c in fresh]
+    for c, d in zip(fresh, draws):
+        styles[c] = d.style
+    if fresh:
+        s = engine.sampler
+        tokens[fresh] = s.tokens_from_draws(draws, temperature, s.strict_voice_leading, s.options())
+    tokens = tokens.astype(np.uint8)
+    F = np.stack([features(t, s, len(names), engine.low) for t, s in zip(tokens, styles)])
     mu, sd = F.mean(0), F.std(0) + 1e-6
     score = rng.random(M) * 1e-3  # ties broken at random
     rated = [r for r in ratings]
     if use_model and rated:
-        X = np.stack([features(r.piece.tokens[:, : bundle.G.n_steps], names.index(r.piece.style), len(names),
-                               bundle.low) for r in rated])
+        X = np.stack([features(r.piece.tokens[:, :T], names.index(r.piece.style), len(names),
+                               engine.low) for r in rated])
         y = np.asarray([1.0 if r.value > 0 else 0.0 for r in rated])
         if 0 < y.sum() < len(y):
             w = fit_logistic((X - mu) / sd, y)
@@ -127,19 +138,18 @@ def recommend(bundle: Sampler, ratings: list[Rating], n: int, seed: int, truncat
             centre = ((X - mu) / sd).mean(0)
             score = score - np.linalg.norm((F - mu) / sd - centre, axis=1)
     n_explore = int(round(explore * n)) if ratings else 0
-    fresh = [c for c in range(M) if origin[c] == "fresh"]
     order = list(np.argsort(-score))
     explore_pick = list(rng.permutation(fresh)[:n_explore]) if n_explore else []
-    liked_tokens = (np.stack([p.tokens[:, : bundle.G.n_steps] for p in liked]) if liked
+    liked_tokens = (np.stack([p.tokens[:, :T] for p in liked]) if liked
                     else np.zeros((0,) + tokens.shape[1:], np.uint8))
-    rep = similarity(tokens, liked_tokens, bundle.low)  # [M] closeness to the nearest liked piece
+    rep = similarity(tokens, liked_tokens, engine.low)  # [M] closeness to the nearest liked piece
     chosen: list[int] = []
     for c in explore_pick + [c for c in order if c not in explore_pick]:
         if len(chosen) == n:
             break
         if rep[c] >= REPEAT:
             continue
-        if chosen and similarity(tokens[c : c + 1], tokens[chosen], bundle.low)[0] >= MAX_SIMILAR:
+        if chosen and similarity(tokens[c : c + 1], tokens[chosen], engine.low)[0] >= MAX_SIMILAR:
             continue
         chosen.append(int(c))
     for c in order:  # a pool too uniform to fill n slots: fill with the best remaining
@@ -149,8 +159,7 @@ def recommend(bundle: Sampler, ratings: list[Rating], n: int, seed: int, truncat
             chosen.append(int(c))
     out = []
     for k, c in enumerate(chosen):
-        z = zs[c]
-        out.append(StudioPiece(tokens[c], names[styles[c]], z[None].numpy(), z[None].numpy(), "A", (seed, c),
+        out.append(StudioPiece(tokens[c].astype(np.uint8), names[styles[c]], "A", (seed, c),
                                temperature, "for-you", f"for you {seed}.{k + 1} ({names[styles[c]]})",
                                meta={"origin": origin[c] if c not in explore_pick else "explore",
                                      "score": round(float(score[c]), 3), "closest_liked": round(float(rep[c]), 3)}))

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from ..errors import UserError
-from ..studio.latents import load_studio_model
+from ..studio.engine import load_studio_model
 from ..studio.service import Studio
 from . import routes_files, routes_listeners, routes_pages, routes_pieces, routes_service, routes_stream
 from .context import Context
@@ -74,8 +74,8 @@ async def internal(request: Request, exc: Exception):
 
 def build(model: str | None = None, data_dir: str | Path | None = None, train_data: str | None = None,
           max_parallel: int = 2) -> FastAPI:
-    bundle = load_studio_model(model)
-    return create_app(Studio(bundle, train_data, max_parallel), data_dir or default_data_dir())
+    engine = load_studio_model(model)
+    return create_app(Studio(engine, train_data, max_parallel), data_dir or default_data_dir())
 
 
 def default_data_dir() -> Path:

@@ -35,15 +35,15 @@ class Context:
     streams: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_STREAMS))
 
     @property
-    def bundle(self):
-        return self.studio.bundle
+    def engine(self):
+        return self.studio.engine
 
     def knows_style(self, style: str | None) -> bool:
-        return style is None or style in self.bundle.style_names
+        return style is None or style in self.engine.style_names
 
     def check_style(self, style: str | None) -> None:
         if not self.knows_style(style):
-            names = ", ".join(self.bundle.style_names)
+            names = ", ".join(self.engine.style_names)
             raise HTTPException(422, f"unknown style {style!r}; this model knows {names}")
 
     def load_piece(self, pid: str) -> StudioPiece:
@@ -56,7 +56,7 @@ class Context:
         program, tempo = p.sound()
         return {"id": pid, "title": p.title, "style": p.style, "kind": p.kind, "form": p.form,
                 "bars": p.n_bars, "steps_per_bar": STEPS_PER_BAR, "tempo": tempo, "program": program,
-                "notes": p.notes(self.bundle), "originality": p.originality, "melody_locked": p.melody_locked,
+                "notes": p.notes(self.engine), "originality": p.originality, "melody_locked": p.melody_locked,
                 "meta": p.meta, "files": {fmt: f"/files/{pid}.{fmt}" for fmt in MEDIA}}
 
     def reply(self, pieces: list[StudioPiece], **extra) -> dict:

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..music.plot import write_pianoroll_png
 from ..music.render import render_audio
 from ..music.write import write_midi, write_musicxml
-from ..sample.sampler import Sampler
+from ..studio.engine import Engine
 from ..studio.pieces import StudioPiece
 
 NAME_RE = re.compile(r"([0-9a-f]{32})\.(mid|musicxml|ogg|png)")
@@ -42,7 +42,7 @@ class OutputDir:
         assert re.fullmatch(r"[0-9a-f]{32}", pid) and fmt in MEDIA
         return self.root / f"{pid}.{fmt}"
 
-    def ensure(self, pid: str, fmt: str, piece: StudioPiece, bundle: Sampler) -> Path:
+    def ensure(self, pid: str, fmt: str, piece: StudioPiece, engine: Engine) -> Path:
         """The file, made now if it is not there yet (one maker per file at a time)."""
         out = self.path(pid, fmt)
         if out.is_file():
@@ -50,7 +50,7 @@ class OutputDir:
         with self._lock(f"{pid}.{fmt}"):
             if out.is_file():
                 return out
-            music = piece.to_piece(bundle)
+            music = piece.to_piece(engine)
             if fmt == "mid":
                 write_midi(music, out)
             elif fmt == "musicxml":

@@ -20,7 +20,7 @@ def get_file(name: str, ctx: Ctx):
     pid, fmt = parsed
     p = ctx.load_piece(pid)
     try:
-        path = ctx.files.ensure(pid, fmt, p, ctx.bundle)
+        path = ctx.files.ensure(pid, fmt, p, ctx.engine)
     except UserError as e:  # e.g. no FluidSynth on this machine
         raise HTTPException(503, str(e)) from None
     return FileResponse(path, media_type=MEDIA[fmt], filename=f"{safe_stem(p.title)}.{fmt}")

@@ -26,15 +26,15 @@ def generate(body: S.GenerateBody, ctx: Ctx):
     Each piece carries its originality figure; near-copies are replaced unless avoid_copies is false."""
     ctx.check_style(body.style)
     seed = new_seed(body.seed)
-    pieces, dropped = ctx.studio.generate(GenerateRequest(body.n, seed, body.style, body.truncation,
-                                                          body.temperature, body.bars, body.form,
-                                                          body.avoid_copies))
+    pieces, dropped = ctx.studio.generate(GenerateRequest(body.n, seed, body.style, body.temperature, body.bars,
+                                                          body.form, body.avoid_copies))
     return ctx.reply(pieces, seed=seed, near_copies_replaced=dropped)
 
 
 @router.post("/api/variations")
 def variations(body: S.VariationsBody, ctx: Ctx):
-    """Pieces at a chosen latent distance around a piece (same style, form and length)."""
+    """Variations of a piece: each (voice, bar) cell redrawn with probability distance, the rest kept (same style,
+    form and length)."""
     parent = ctx.load_piece(body.piece_id)
     pieces, dropped = ctx.studio.variations(parent, body.n, body.distance, new_seed(body.seed), body.avoid_copies)
     return ctx.reply(pieces, near_copies_replaced=dropped)
@@ -42,13 +42,13 @@ def variations(body: S.VariationsBody, ctx: Ctx):
 
 @router.post("/api/interpolate")
 def interpolate(body: S.InterpolateBody, ctx: Ctx):
-    """Pieces along the great circle between two pieces' first latents."""
+    """A morph from one piece's first window to another's: cells taken from either end, the ones between redrawn."""
     return ctx.reply(ctx.studio.interpolate(ctx.load_piece(body.a), ctx.load_piece(body.b), body.steps))
 
 
 @router.post("/api/continue")
 def continue_(body: S.ContinueBody, ctx: Ctx):
-    """A piece followed by new bars that grow out of its last bar."""
+    """A piece followed by new bars that grow out of its last bars."""
     return ctx.reply([ctx.studio.continue_piece(ctx.load_piece(body.piece_id), body.bars, new_seed(body.seed))])
 
 

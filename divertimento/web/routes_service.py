@@ -13,17 +13,17 @@ router = APIRouter(tags=["service"])
 @router.get("/health")
 def health(ctx: Ctx):
     """Liveness and what is loaded."""
-    bundle = ctx.bundle
-    return {"status": "ok", "model": bundle.path.name, "step": bundle.header.get("step"),
-            "styles": bundle.style_names, "originality": ctx.studio.originality.status}
+    s = ctx.engine.sampler
+    return {"status": "ok", "model": s.path.name, "step": s.header.get("step"),
+            "styles": s.style_names, "originality": ctx.studio.originality.status}
 
 
 @router.get("/api/info")
 def info(ctx: Ctx):
     """Styles, limits and defaults, for clients to build their controls."""
-    bundle, studio = ctx.bundle, ctx.studio
-    return {"styles": bundle.style_names, "style_shares": bundle.style_shares,
+    s, studio = ctx.engine.sampler, ctx.studio
+    return {"styles": s.style_names, "style_shares": s.style_shares, "harmony_styles": ctx.engine.harmony_styles(),
             "default_temperature": studio.temperature(None), "max_pieces": MAX_N, "max_bars": MAX_BARS,
-            "roles": bundle.manifest["roles"], "steps_per_bar": STEPS_PER_BAR, "max_upload_bytes": MAX_UPLOAD,
-            "originality": studio.originality.status, "model": bundle.path.name,
-            "model_step": bundle.header.get("step")}
+            "roles": s.manifest["roles"], "steps_per_bar": STEPS_PER_BAR, "max_upload_bytes": MAX_UPLOAD,
+            "originality": studio.originality.status, "model": s.path.name,
+            "model_step": s.header.get("step")}

@@ -37,10 +37,10 @@ async def stream(ws: WebSocket, ctx: Ctx, seed: int | None = Query(None, ge=0, l
         return
     async with ctx.streams:
         await ws.accept()
-        bundle = ctx.bundle
-        live = await asyncio.to_thread(LiveStream, bundle, new_seed(seed), style, intensity, tempo)
-        await ws.send_json({"type": "hello", "styles": bundle.style_names, "steps_per_bar": STEPS_PER_BAR,
-                            "roles": bundle.manifest["roles"], "lookahead_bars": LOOKAHEAD_BARS})
+        engine = ctx.engine
+        live = await asyncio.to_thread(LiveStream, engine, new_seed(seed), style, intensity, tempo)
+        await ws.send_json({"type": "hello", "styles": engine.style_names, "steps_per_bar": STEPS_PER_BAR,
+                            "roles": engine.manifest["roles"], "lookahead_bars": LOOKAHEAD_BARS})
         stop = asyncio.Event()
         receiver = asyncio.create_task(_receive(ws, ctx, live, stop))
         try:
@@ -91,7 +91,7 @@ async def _receive(ws: WebSocket, ctx: Context, live: LiveStream, stop: asyncio.
                 if not ctx.knows_style(s.style):
                     raise UserError(f"unknown style {s.style!r}")
                 live.set(s.style, s.intensity, s.tempo)
-                await ws.send_json({"type": "ack", "style": ctx.bundle.style_names[live.style],
+                await ws.send_json({"type": "ack", "style": ctx.engine.style_names[live.style],
                                     "intensity": live.intensity, "tempo": live.tempo})
             except (ValueError, ValidationError, UserError) as e:
                 await ws.send_json({"type": "error", "detail": str(e).splitlines()[0][:200]})

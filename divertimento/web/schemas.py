@@ -20,10 +20,8 @@ class GenerateBody(Strict):
                                                                "training data's shares")
     bars: int = Field(4, ge=1, le=MAX_BARS, description="length in 4/4 bars (ignored when form is given)")
     form: str | None = Field(None, pattern=r"^[A-Ha-h]{1,10}$",
-                             description="section letters, e.g. AABA: one 4-bar window each, joined by a bar")
-    truncation: float | None = Field(None, ge=0.1, le=3.0, allow_inf_nan=False,
-                                     description="diversity: latent entries beyond +-truncation are redrawn "
-                                                 "(small = safer, more alike); omitted = no truncation")
+                             description="section letters, e.g. AABA: 4 bars each; a letter heard again is its "
+                                         "section again")
     temperature: float | None = Field(None, ge=0.1, le=3.0, allow_inf_nan=False,
                                       description="sampling temperature; omitted = the model's default")
     avoid_copies: bool = Field(True, description="replace pieces that are near-copies of training music")
@@ -33,7 +31,7 @@ class VariationsBody(Strict):
     piece_id: str = Field(pattern=ID)
     n: int = Field(4, ge=1, le=16)
     distance: float = Field(0.3, ge=0.0, le=1.0, allow_inf_nan=False,
-                            description="0 = the piece itself, 1 = unrelated (latent distance, see docs)")
+                            description="share of (voice, bar) cells redrawn: 0 = the piece itself, 1 = a new piece")
     seed: int | None = SEED
     avoid_copies: bool = True
 

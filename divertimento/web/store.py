@@ -15,7 +15,7 @@ from ..studio.pieces import StudioPiece
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS pieces (
     id TEXT PRIMARY KEY, created REAL NOT NULL, header TEXT NOT NULL,
-    tokens BLOB NOT NULL, anchors BLOB NOT NULL, latents BLOB NOT NULL);
+    tokens BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS listeners (id TEXT PRIMARY KEY, name TEXT NOT NULL, created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS ratings (
     listener_id TEXT NOT NULL REFERENCES listeners(id), piece_id TEXT NOT NULL REFERENCES pieces(id),
@@ -37,6 +37,16 @@ class Store:
         self._local = threading.local()
         self._inserts = 0
         self.conn().raw.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """A store written when the studio ran on a latent model kept each piece's latents; the sequence model's
+        tools need only the tokens, so those columns go (the pieces stay, playable, rateable and variable)."""
+        with self.conn() as c:
+            columns = {row[1] for row in c.execute("PRAGMA table_info(pieces)")}
+            for old in ("anchors", "latents"):
+                if old in columns:
+                    c.execute(f"ALTER TABLE pieces DROP COLUMN {old}")
 
     def conn(self) -> sqlite3.Connection:
         c = getattr(self._local, "conn", None)
@@ -58,9 +68,9 @@ class Store:
         rows = []
         for pid, p in zip(ids, pieces):
             a = p.arrays()
-            rows.append((pid, now, json.dumps(p.header()), a["tokens"], a["anchors"], a["latents"]))
+            rows.append((pid, now, json.dumps(p.header()), a["tokens"]))
         with self.conn() as c:
-            c.executemany("INSERT INTO pieces VALUES (?, ?, ?, ?, ?, ?)", rows)
+            c.executemany("INSERT INTO pieces VALUES (?, ?, ?, ?)", rows)
         self._inserts += len(rows)
         if self._inserts >= 500:
             self._inserts = 0
@@ -68,11 +78,10 @@ class Store:
         return ids
 
     def get_piece(self, pid: str) -> StudioPiece | None:
-        row = self.conn().raw.execute("SELECT header, tokens, anchors, latents FROM pieces WHERE id = ?",
-                                      (pid,)).fetchone()
+        row = self.conn().raw.execute("SELECT header, tokens FROM pieces WHERE id = ?", (pid,)).fetchone()
         if row is None:
             return None
-        return StudioPiece.from_stored(json.loads(row[0]), {"tokens": row[1], "anchors": row[2], "latents": row[3]})
+        return StudioPiece.from_stored(json.loads(row[0]), {"tokens": row[1]})
 
     def prune(self, keep: int = MAX_PIECES) -> int:
         with self.conn() as c:
@@ -114,10 +123,9 @@ class Store:
 
     def rated_pieces(self, lid: str, limit: int = MAX_RATINGS_USED) -> list[tuple[StudioPiece, int]]:
         rows = self.conn().raw.execute(
-            "SELECT p.header, p.tokens, p.anchors, p.latents, r.value FROM ratings r JOIN pieces p "
+            "SELECT p.header, p.tokens, r.value FROM ratings r JOIN pieces p "
             "ON p.id = r.piece_id WHERE r.listener_id = ? ORDER BY r.created DESC LIMIT ?", (lid, limit)).fetchall()
-        return [(StudioPiece.from_stored(json.loads(h), {"tokens": t, "anchors": a, "latents": lt}), v)
-                for h, t, a, lt, v in rows]
+        return [(StudioPiece.from_stored(json.loads(h), {"tokens": t}), v) for h, t, v in rows]
 
     def count_ratings(self, lid: str | None = None) -> int:
         raw = self.conn().raw

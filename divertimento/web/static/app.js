@@ -174,7 +174,6 @@
     const body = { n: +$("n").value || 1, bars: +$("bars").value || 4, avoid_copies: $("avoid").checked };
     if ($("style").value) body.style = $("style").value;
     if ($("form").value) body.form = $("form").value;
-    if (+$("truncation").value < 3) body.truncation = +$("truncation").value;
     if ($("temperature").value) body.temperature = +$("temperature").value;
     if ($("seed").value !== "") body.seed = +$("seed").value;
     return body;
@@ -291,8 +290,9 @@
     } catch (e) { setStatus(`Server not answering: ${e.message}`, true); return; }
     const names = state.info.styles;
     fillStyles($("style"), names, "any (by the data's shares)");
-    fillStyles($("harm-style"), names, null);
-    if (names.includes("bach")) $("harm-style").value = "bach";
+    const harmony = state.info.harmony_styles || names;  // styles with accompanying voices
+    fillStyles($("harm-style"), harmony, null);
+    if (harmony.includes("bach")) $("harm-style").value = "bach";
     fillStyles($("stream-style"), names, "any");
     $("model-info").textContent = `model ${state.info.model} (step ${state.info.model_step}) · ` +
       `originality: ${state.info.originality}`;
@@ -322,10 +322,6 @@
     $("morph-btn").addEventListener("click", () => {
       const [a, b] = state.picked;
       run(() => api("/api/interpolate", { a, b, steps: 5 }), "morphing");
-    });
-    $("truncation").addEventListener("input", () => {
-      const v = +$("truncation").value;
-      $("truncation-out").textContent = v >= 3 ? "full" : v.toFixed(1);
     });
     $("distance").addEventListener("input", () => ($("distance-out").textContent = (+$("distance").value).toFixed(2)));
     $("intensity").addEventListener("input", () => {

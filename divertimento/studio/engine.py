@@ -1,0 +1,161 @@
+"""The studio's engine: a sequence model's windows chained into pieces of any length, with given tokens (a melody
+to harmonise, the bars a variation keeps, the bars a piece continues from) honoured exactly.
+
+A window is ``n_steps`` long (4 bars). A piece longer than one window is drawn window by window: each later window
+starts with the last ``CONTEXT_BARS`` bars already decided, given, and draws the rest, so the music grows out of
+what precedes it as the model learnt music to. Tokens given beyond that context (a melody, kept cells) are honoured
+by sequential Monte Carlo over ``particles`` draws (``models/smc.py``): the free voices then follow the model's
+distribution given the whole given line, future notes included, not only its past.
+
+A guided model's critic picks the kept particle of a full window by its calibrated density ratio, as the guided
+sampler picks among its K candidates, so the studio samples the same distribution as ``generate``.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..errors import UserError
+from ..models.factory import STUDIO_MODEL
+from ..models.smc import FREE, pick, sample_given
+from ..sample.draw import draw_index, gumbel_noise, piece_seed
+from ..sample.pieces import MIN_VOICE_USE, silence_unused_voices
+from ..sample.sampler import Sampler, load_sampler
+
+CONTEXT_BARS = 2  # bars of what precedes that each later window starts from
+GIVEN_PARTICLES = 16  # particles for a window with given tokens beyond its context (melody, kept cells)
+
+Pair = tuple[int, int]  # (run seed, piece index), the identity of a drawn piece
+
+
+def load_studio_model(model: str | None) -> "Engine":
+    """The studio's model (a shipped name or path; default STUDIO_MODEL) in its engine; one clear line for a model
+    that cannot be sampled with given tokens."""
+    return Engine(load_sampler(model or STUDIO_MODEL))
+
+
+def rng_for(seed: int, *path: int) -> torch.Generator:
+    """A generator for one named use (piece, section, variation...) of a seed: ``path`` picks the use."""
+    s = seed
+    for p in path:
+        s = piece_seed(s, p)
+    return torch.Generator().manual_seed(s)
+
+
+@dataclass
+class Engine:
+    sampler: Sampler
+
+    def __post_init__(self):
+        m = self.sampler.module
+        self.sequence = getattr(m, "base", m)  # a guided model samples its proposal and picks by its critic
+        if not hasattr(self.sequence, "step"):
+            raise UserError(f"the studio needs a sequence model (mle or guided) that can be sampled with given notes; "
+                            f"{self.sampler.path.name} is a {self.sampler.family} model (divertimento models)")
+        self.critic = getattr(m, "log_ratio", None)
+        options = self.sampler.options()
+        self.beta = float(options.get("beta", 0.0)) if self.critic is not None else 0.0
+        self.candidates = int(getattr(m, "candidates", 1)) if self.critic is not None else 1
+        self.n_voices, self.n_steps, self.vocab_size = self.sequence.n_voices, self.sequence.n_steps, \
+            self.sequence.vocab_size
+
+    # ---- what the tools read ----
+
+    @property
+    def manifest(self) -> dict:
+        return self.sampler.manifest
+
+    @property
+    def low(self) -> int:
+        return self.sampler.low
+
+    @property
+    def style_names(self) -> list[str]:
+        return self.sampler.style_names
+
+    @property
+    def bar(self) -> int:
+        return 4 * int(self.manifest["steps_per_quarter"])
+
+    @property
+    def temperature(self) -> float:
+        return self.sampler.default_temperature
+
+    def style_index(self, style: str | None, u: float = 0.0) -> int:
+        names = self.style_names
+        if style is None:
+            return draw_index(u, self.sampler.style_shares)
+        if style not in names:
+            raise UserError(f"unknown style {style!r}; this model knows {', '.join(names)}")
+        return names.index(style)
+
+    def harmony_styles(self) -> list[str]:
+        """Styles whose training music has accompanying voices (at least two lower voices sound): those a melody
+        can be harmonised in."""
+        use = self.manifest.get("voice_use")
+        if use is None:
+            return list(self.style_names)
+        return [s for s, row in zip(self.style_names, use) if sum(u >= MIN_VOICE_USE for u in row[1:]) >= 2]
+
+    # ---- sampling ----
+
+    def first_window(self, pair: Pair, style: str | None,
+                     temperature: float | None = None) -> tuple[np.ndarray, int, int]:
+        """Piece ``pair``'s first window exactly as ``generate`` draws it: (tokens [V, T], style index, home; for a
+        key-normalised model, generate moves the tokens to that key, by octaves as far as the range allows)."""
+        d = self.sampler.draw(*pair, style=style)
+        # a key-normalised model's music stays on the white keys here (the model continues it there); its home is
+        # the key every window of the piece is heard in (StudioPiece.home)
+        tokens = self.sampler.tokens_from_draws([d], temperature or self.temperature,
+                                                self.sampler.strict_voice_leading, self.sampler.options(),
+                                                in_key=False)[0]
+        return tokens.astype(np.int64), d.style, d.home
+
+    def window(self, style: int, given: np.ndarray, rng: torch.Generator, particles: int = 1,
+               bias: torch.Tensor | None = None, temperature: float | None = None) -> np.ndarray:
+        """Tokens [V, L] of one window whose ``given`` [V, L] tokens (FREE where the model draws) are kept;
+        L <= n_steps. bias [V, L, K]: added to the logits (-inf forbids a token)."""
+        return self.windows([style], given[None], rng, particles, bias, temperature)[0]
+
+    def windows(self, styles: list[int], given: np.ndarray, rng: torch.Generator, particles: int = 1,
+                bias: torch.Tensor | None = None, temperature: float | None = None) -> np.ndarray:
+        """Tokens [B, V, L] of B windows drawn side by side, each keeping its ``given`` [B, V, L] tokens."""
+        B, V, L = given.shape
+        P = max(particles, self.candidates)
+        noise = gumbel_noise((B, P, V, L, self.vocab_size), rng)
+        uniforms = torch.rand(B, L, generator=rng)
+        final = gumbel_noise((B, P), rng)
+        s = torch.tensor(styles) if self.sampler.conditional else None
+        parts, logw = sample_given(self.sequence, s, noise, torch.as_tensor(given, dtype=torch.long), uniforms,
+                                   temperature or self.temperature, self.sampler.strict_voice_leading, bias,
+                                   holds_need_a_note=True)
+        if self.critic is not None and self.beta > 0 and L == self.n_steps:
+            ps = None if s is None else s.repeat_interleave(P)
+            logw = logw + self.beta * self.critic(parts.reshape(B * P, V, L), ps).view(B, P)
+        tokens = parts[torch.arange(B), pick(logw, final)].numpy().astype(np.uint8)
+        return silence_unused_voices(tokens, styles, self.manifest).astype(np.int64)
+
+    def extend(self, before: np.ndarray | None, new_steps: int, style: int, rng: torch.Generator,
+               given: np.ndarray | None = None, particles: int = 1, bias_for=None,
+               temperature: float | None = None) -> np.ndarray:
+        """``new_steps`` steps [V, new_steps] that follow ``before`` [V, n] (None: a fresh start), window by window,
+        each starting from the last CONTEXT_BARS bars decided. ``given`` [V, new_steps]: tokens to keep (FREE
+        elsewhere); ``bias_for(given_window)`` -> bias [V, L, K] for a window, or None."""
+        V, T = self.n_voices, self.n_steps
+        buf = np.zeros((V, 0), dtype=np.int64) if before is None else np.asarray(before, dtype=np.int64)
+        start = buf.shape[1]
+        context = CONTEXT_BARS * self.bar
+        while buf.shape[1] - start < new_steps:
+            c = min(context, buf.shape[1])
+            done = buf.shape[1] - start
+            n = min(T - c, new_steps - done)
+            g = np.full((V, c + n), FREE, dtype=np.int64)
+            g[:, :c] = buf[:, buf.shape[1] - c :]
+            if given is not None:
+                g[:, c:] = given[:, done : done + n]
+            free_given = given is not None and bool((given[:, done : done + n] != FREE).any())
+            tok = self.window(style, g, rng, particles if free_given else 1,
+                              None if bias_for is None else bias_for(g), temperature)
+            buf = np.concatenate([buf, tok[:, c:]], axis=1)
+        return buf[:, start:]
