@@ -74,7 +74,10 @@ class TrainConfig:
     # a guided model (name, file or run dir) whose trained, calibrated critic starts the fine-tune's critic and
     # calibrates its reward, as Transformer-GAN starts from a pretrained discriminator; "" = a fresh critic
     critic_init: str = ""
-    # guided: the critic (a discriminator of d_channels width) learns real windows against base_model's samples
+    # guided: the critic learns real windows against base_model's samples. conv: the token GAN's discriminator (of
+    # d_channels width); sequence: a bidirectional LSTM over steps (models/sequence_critic.py) that starts from the
+    # base model's token embeddings
+    critic: str = "conv"
     base_model: str = ""  # the proposal: a shipped model's name, a model file or a run dir (family mle)
     candidates: int = 8  # K candidates drawn per piece at sampling time; 1 = the proposal alone
     beta: float = 1.0  # the candidates are resampled by (D / (1 - D))^beta; 0 = the proposal's own distribution
@@ -130,6 +133,8 @@ class TrainConfig:
             raise UserError(f"beta must lie in 0..100 (got {self.beta})")
         if self.rerank not in ("critic", "likelihood"):
             raise UserError(f"rerank must be critic or likelihood (got {self.rerank!r})")
+        if self.critic not in ("conv", "sequence"):
+            raise UserError(f"critic must be conv or sequence (got {self.critic!r})")
         if self.family == "guided" and not self.base_model:
             raise UserError("family guided needs base_model: the model whose candidates the critic resamples "
                             "(e.g. base_model=mle)")

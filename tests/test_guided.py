@@ -93,8 +93,10 @@ def test_guided_model_file_and_its_sampling(guided_run, base_run):
     assert np.array_equal(control[0], best)
 
 
-def test_guided_resume_is_exact(small_data, base_run, tmp_path):
-    cfg = dict(GUIDED, base_model=str(base_run), r1_gamma=1.0, r1_interval=2)
+@pytest.mark.parametrize("critic", ["conv", "sequence"])
+def test_guided_resume_is_exact(small_data, base_run, tmp_path, critic):
+    # the sequence critic draws dropout masks from torch's global stream: the checkpoint must carry it
+    cfg = dict(GUIDED, base_model=str(base_run), r1_gamma=1.0, r1_interval=2, critic=critic)
     train(small_data, tmp_path / "straight", config_from_dict(dict(cfg, steps=4)), progress=False)
     train(small_data, tmp_path / "stopped", config_from_dict(dict(cfg, steps=2)), progress=False)
     train(small_data, tmp_path / "stopped", config_from_dict(dict(cfg, steps=4)), resume=True, progress=False)
@@ -122,3 +124,21 @@ def test_guided_refusals(small_data, tiny_run, guided_run, tmp_path, capsys):
                  "--option", "beta=1"]) == 2
     assert "has no sampling option beta" in capsys.readouterr().err
 
+
+
+def test_a_sequence_critic_starts_from_the_proposal_embeddings_and_samples(small_data, base_run, tmp_path):
+    from divertimento.models.sequence_critic import SequenceCritic
+
+    out = tmp_path / "seq"
+    cfg = dict(GUIDED, base_model=str(base_run), critic="sequence", embed=BASE["embed"], lr=1e-7, steps=1)
+    train(small_data, out, config_from_dict(cfg), progress=False)
+    sampler = load_sampler(out)
+    critic, base = sampler.module.critic, sampler.module.base
+    # (one Adam step of lr 1e-7 moves each weight by at most about 1e-7)
+    assert isinstance(critic, SequenceCritic)
+    assert torch.allclose(critic.in_embed.weight, base.in_embed.weight, atol=1e-6)
+    tokens, _ = sampler.generate_tokens([(1, i) for i in range(3)])
+    again, _ = sampler.generate_tokens([(1, i) for i in range(3)])
+    assert np.array_equal(tokens, again)  # eval mode: no dropout at sampling time
+    with pytest.raises(UserError, match="critic must be conv or sequence"):
+        config_from_dict(dict(GUIDED, base_model=str(base_run), critic="transformer"))

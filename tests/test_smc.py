@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from divertimento.models.sequence import ARModel
+from divertimento.models.sequence import ARModel, crossing_mask
 from divertimento.models.smc import FREE, effective_sample_size, pick, sample_given, systematic_resample
 from divertimento.sample.draw import gumbel_noise
 
@@ -83,3 +83,13 @@ def test_nothing_given_beyond_a_prefix_is_a_plain_draw():
     with pytest.raises(ValueError):
         sample_given(m, None, gumbel_noise((1, 65, 2, 3, 4), g), torch.full((1, 2, 3), FREE), torch.rand(1, 3))
     assert math.isfinite(float(logw.sum())) and np.isfinite(parts.numpy()).all()
+
+
+def test_crossing_mask_by_hand():
+    # tokens: 0 REST, 1 HOLD, 2.. pitches; vocab 6 = pitch tokens 2 3 4 5
+    above = torch.tensor([4, -1, 3])  # the voice above sounds token 4; is silent; sounds token 3
+    held = torch.tensor([5, 5, 2])  # the note this voice would hold
+    m = crossing_mask(above, held, 6)
+    assert m.tolist() == [[False, True, False, False, False, True],  # 5 > 4 crosses, and holding 5 does
+                          [False, False, False, False, False, False],  # nothing above: nothing crosses
+                          [False, False, False, False, True, True]]  # 4, 5 > 3; holding 2 is below

@@ -112,6 +112,8 @@ def test_harmonise_keeps_the_melody_and_stays_under_it(bundle):
     pitch = decode(to_absolute(h.tokens[None], bundle.low)).pitch[0].astype(int)
     sounding = pitch[0] >= 0
     assert (pitch[1:, sounding] >= 0).all() and (pitch[1:, sounding] <= pitch[0, sounding]).all()
+    both = (pitch[1:] >= 0) & (pitch[:-1] >= 0)  # and no voice crosses the one above it (the suite's rule)
+    assert (pitch[1:][both] <= pitch[:-1][both]).all()
     var = C.variations(bundle, h, 2, 1.0, seed=1)
     assert all(np.array_equal(v.tokens[0], h.tokens[0]) and v.melody_locked for v in var)
     assert any(not np.array_equal(v.tokens[1:], h.tokens[1:]) for v in var)

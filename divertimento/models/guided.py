@@ -16,20 +16,26 @@ import torch.nn.functional as F
 from torch import nn
 
 from .discriminator import Discriminator
+from .sequence_critic import SequenceCritic
 
 RERANKS = ("critic", "likelihood")
 MAX_BETA = 100.0
 
 
-def build_critic(cfg, data: dict) -> Discriminator:
-    """The critic: the token GAN's discriminator, judging each window alone (no minibatch-std, no packing), so its
-    score is a property of the window and can be read as a density ratio."""
+def build_critic(cfg, data: dict) -> nn.Module:
+    """The critic of ``cfg.critic``: the token GAN's discriminator (conv), or a bidirectional LSTM over steps
+    (sequence). Either judges each window alone (no minibatch-std, no packing), so its score is a property of the
+    window and can be read as a density ratio."""
+    if getattr(cfg, "critic", "conv") == "sequence":
+        return SequenceCritic(n_voices=len(data["roles"]), vocab_size=data["vocab_size"],
+                              n_steps=data["window_steps"], n_styles=len(data["style_names"]), embed=cfg.embed,
+                              conditional=cfg.conditional)
     return Discriminator(n_voices=len(data["roles"]), vocab_size=data["vocab_size"], n_steps=data["window_steps"],
                          n_styles=len(data["style_names"]), channels=cfg.d_channels, conditional=cfg.conditional,
                          mbstd_group=0, pack=1, use_spectral_norm=cfg.spectral_norm, pitch_low=data["pitch_range"][0])
 
 
-def critic_scores(critic: Discriminator, tokens: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
+def critic_scores(critic: nn.Module, tokens: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
     """The critic's raw logits [B] of int token windows [B, V, T]."""
     return critic(F.one_hot(tokens.long(), critic.vocab_size).float(), style)
 
@@ -49,7 +55,7 @@ class GuidedSampler(nn.Module):
     def __init__(
         self,
         base: nn.Module,  # the proposal: a sampled module without a latent (family mle), frozen
-        critic: Discriminator,  # real vs proposal windows; higher = more real
+        critic: nn.Module,  # real vs proposal windows; higher = more real (``build_critic``)
         candidates: int = 8,  # K windows drawn per piece; 1 = the proposal alone
         beta: float = 1.0,  # exponent of the density ratio; 0 = the proposal's own distribution
         rerank: str = "critic",  # critic, or likelihood (the control)

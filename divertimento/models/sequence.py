@@ -38,6 +38,17 @@ def parallel_mask(before: torch.Tensor, chosen: torch.Tensor, v: int, vocab_size
     return mask
 
 
+def crossing_mask(above: torch.Tensor, held: torch.Tensor, vocab_size: int) -> torch.Tensor:
+    """[B, K] True where a voice's token would cross the voice above it: a pitch above ``above`` [B] (the pitch
+    token the voice above sounds at this step, -1 silent), or HOLD when the note it holds, ``held`` [B], is above
+    it."""
+    k = torch.arange(vocab_size).view(1, -1)
+    sounds = (above >= 0).view(-1, 1)
+    mask = sounds & (k >= FIRST_PITCH_TOKEN) & (k > above.view(-1, 1))
+    mask[:, HOLD] |= (above >= 0) & (held > above)
+    return mask
+
+
 class ARModel(nn.Module):
     def __init__(
         self,
@@ -116,13 +127,15 @@ class ARModel(nn.Module):
     @torch.no_grad()
     def step(self, dec: "Decoding", t: int, style: torch.Tensor | None, noise: torch.Tensor, temperature: float,
              strict_voice_leading: bool = False, given: torch.Tensor | None = None,
-             bias: torch.Tensor | None = None, holds_need_a_note: bool = False) -> torch.Tensor:
+             bias: torch.Tensor | None = None, holds_need_a_note: bool = False,
+             no_crossing: bool = False) -> torch.Tensor:
         """Draw step t of every row into ``dec.out`` and advance ``dec``; voice by voice, soprano first.
 
         noise [B, V, K]: standard Gumbel; given [B, V] (or None): a token a voice must take at this step, -1 where
         the model draws; bias [B, V, K] (or None): added to the logits before the temperature (-inf forbids);
         ``holds_need_a_note``: a silent voice may not draw HOLD (which would hold nothing: silence by another name,
-        a way around a bias that forbids REST).
+        a way around a bias that forbids REST); ``no_crossing``: a voice may not sound above the voice above it at
+        this step (a new note or a held one), unisons allowed (the suite's voice-crossing rule).
         Returns log q(given) [B]: the log-probability the sampling distribution (temperature, bias and voice-leading
         mask included) gave the forced tokens at this step, each clamped at LOG_FLOOR; 0 where nothing is forced.
         A sequential Monte Carlo sampler weighs its particles by it (``models/smc.py``)."""
@@ -138,6 +151,9 @@ class ARModel(nn.Module):
                 logits = logits + bias[:, v]
             if holds_need_a_note:
                 logits[:, HOLD] = logits[:, HOLD].masked_fill(dec.sounding[:, v] < 0, -torch.inf)
+            if no_crossing and v > 0:
+                logits = logits.masked_fill(crossing_mask(sounding_now[:, v - 1], dec.sounding[:, v],
+                                                          self.vocab_size), -torch.inf)
             logits = logits / temperature
             if strict_voice_leading and v > 0:
                 logits = logits.masked_fill(parallel_mask(dec.before, sounding_now, v, self.vocab_size), -torch.inf)

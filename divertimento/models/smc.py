@@ -40,14 +40,14 @@ def effective_sample_size(logw: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def sample_given(model: ARModel, style: torch.Tensor | None, noise: torch.Tensor, given: torch.Tensor,
                  uniforms: torch.Tensor, temperature: float = 1.0, strict_voice_leading: bool = False,
-                 bias: torch.Tensor | None = None,
-                 holds_need_a_note: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+                 bias: torch.Tensor | None = None, holds_need_a_note: bool = False,
+                 no_crossing: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Particles [B, P, V, L] and their final log-weights [B, P] for rows whose tokens ``given`` [B, V, L] are
     fixed where >= 0 (FREE elsewhere).
 
     noise [B, P, V, L, K]: each particle's Gumbel noise; uniforms [B, L]: the resampling draws of each step;
-    bias [V, L, K] (or None): added to every particle's logits (e.g. -inf above a melody); holds_need_a_note: see
-    ``ARModel.step``. Log-weights are the
+    bias [V, L, K] (or None): added to every particle's logits (e.g. -inf above a melody); holds_need_a_note and
+    no_crossing: see ``ARModel.step``. Log-weights are the
     log-probabilities of the given tokens accumulated since the last resampling; a caller keeps one particle per
     row by them (``pick``)."""
     B, P, V, L, K = noise.shape
@@ -64,7 +64,7 @@ def sample_given(model: ARModel, style: torch.Tensor | None, noise: torch.Tensor
         g = flat_given[:, :, t]
         logq = model.step(dec, t, flat_style, noise[:, :, :, t].reshape(rows, V, K), temperature,
                           strict_voice_leading, given=g if bool((g >= 0).any()) else None, bias=b,
-                          holds_need_a_note=holds_need_a_note)
+                          holds_need_a_note=holds_need_a_note, no_crossing=no_crossing)
         logw = logw + logq.view(B, P)
         if P > 1:
             low = effective_sample_size(logw) < P / 2

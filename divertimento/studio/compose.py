@@ -111,7 +111,7 @@ def variations(engine: Engine, parent: StudioPiece, n: int, distance: float, see
             if letter not in made:
                 given = np.where(keep[:, a:b], src[:, a:b], FREE)
                 made[letter] = engine.extend(tokens if a else None, b - a, s, rng, given, GIVEN_PARTICLES,
-                                             bias_for, parent.temperature)
+                                             bias_for, parent.temperature, no_crossing=parent.melody_locked)
             tokens = np.concatenate([tokens, made[letter][:, : b - a]], axis=1)
         out.append(StudioPiece(tokens.astype(np.uint8), parent.style, parent.form, parent.noise, parent.temperature,
                                "variation", f"{parent.title} var {k + 1} (d={distance:g})", parent.melody_locked,
@@ -214,7 +214,8 @@ def harmonise(engine: Engine, melody: np.ndarray, style: str | None, pair: Pair,
               particles: int = GIVEN_PARTICLES) -> StudioPiece:
     """Alto, tenor and bass for a given soprano line [T] (tokens relative to the model's low pitch), drawn by the
     model given the whole melody (sequential Monte Carlo: ``engine.extend`` with the melody given), no lower voice
-    above the melody or resting while it sounds (``under_melody_bias``); the melody itself is kept note for note.
+    above the melody or resting while it sounds (``under_melody_bias``) and no voice crossing the one above it; the
+    melody itself is kept note for note.
     Only styles whose music has accompanying voices can harmonise (``Engine.harmony_styles``); others are one clear
     error. ``particles`` = 1 is the plain forced draw
     (no look-ahead), the ablation of the Monte Carlo."""
@@ -240,7 +241,8 @@ def harmonise(engine: Engine, melody: np.ndarray, style: str | None, pair: Pair,
     given = np.full((engine.n_voices, len(melody)), FREE, dtype=np.int64)
     given[0] = melody
     temp = temperature or engine.temperature
-    tokens = engine.extend(None, len(melody), s, rng_for(*pair, 4), given, particles, _below_melody(engine), temp)
+    tokens = engine.extend(None, len(melody), s, rng_for(*pair, 4), given, particles, _below_melody(engine), temp,
+                           no_crossing=True)
     name = engine.style_names[s]
     return StudioPiece(tokens.astype(np.uint8), name, through_form(len(melody), engine.bar), pair, temp, "harmonised",
                        f"{title} harmonised ({name})", melody_locked=True,

@@ -113,13 +113,16 @@ class Engine:
         return tokens.astype(np.int64), d.style, d.home
 
     def window(self, style: int, given: np.ndarray, rng: torch.Generator, particles: int = 1,
-               bias: torch.Tensor | None = None, temperature: float | None = None) -> np.ndarray:
+               bias: torch.Tensor | None = None, temperature: float | None = None,
+               no_crossing: bool = False) -> np.ndarray:
         """Tokens [V, L] of one window whose ``given`` [V, L] tokens (FREE where the model draws) are kept;
-        L <= n_steps. bias [V, L, K]: added to the logits (-inf forbids a token)."""
-        return self.windows([style], given[None], rng, particles, bias, temperature)[0]
+        L <= n_steps. bias [V, L, K]: added to the logits (-inf forbids a token); no_crossing: no voice above the
+        one above it."""
+        return self.windows([style], given[None], rng, particles, bias, temperature, no_crossing)[0]
 
     def windows(self, styles: list[int], given: np.ndarray, rng: torch.Generator, particles: int = 1,
-                bias: torch.Tensor | None = None, temperature: float | None = None) -> np.ndarray:
+                bias: torch.Tensor | None = None, temperature: float | None = None,
+                no_crossing: bool = False) -> np.ndarray:
         """Tokens [B, V, L] of B windows drawn side by side, each keeping its ``given`` [B, V, L] tokens."""
         B, V, L = given.shape
         P = max(particles, self.candidates)
@@ -129,7 +132,7 @@ class Engine:
         s = torch.tensor(styles) if self.sampler.conditional else None
         parts, logw = sample_given(self.sequence, s, noise, torch.as_tensor(given, dtype=torch.long), uniforms,
                                    temperature or self.temperature, self.sampler.strict_voice_leading, bias,
-                                   holds_need_a_note=True)
+                                   holds_need_a_note=True, no_crossing=no_crossing)
         if self.critic is not None and self.beta > 0 and L == self.n_steps:
             ps = None if s is None else s.repeat_interleave(P)
             logw = logw + self.beta * self.critic(parts.reshape(B * P, V, L), ps).view(B, P)
@@ -138,7 +141,7 @@ class Engine:
 
     def extend(self, before: np.ndarray | None, new_steps: int, style: int, rng: torch.Generator,
                given: np.ndarray | None = None, particles: int = 1, bias_for=None,
-               temperature: float | None = None) -> np.ndarray:
+               temperature: float | None = None, no_crossing: bool = False) -> np.ndarray:
         """``new_steps`` steps [V, new_steps] that follow ``before`` [V, n] (None: a fresh start), window by window,
         each starting from the last CONTEXT_BARS bars decided. ``given`` [V, new_steps]: tokens to keep (FREE
         elsewhere); ``bias_for(given_window)`` -> bias [V, L, K] for a window, or None."""
@@ -156,6 +159,6 @@ class Engine:
                 g[:, c:] = given[:, done : done + n]
             free_given = given is not None and bool((given[:, done : done + n] != FREE).any())
             tok = self.window(style, g, rng, particles if free_given else 1,
-                              None if bias_for is None else bias_for(g), temperature)
+                              None if bias_for is None else bias_for(g), temperature, no_crossing)
             buf = np.concatenate([buf, tok[:, c:]], axis=1)
         return buf[:, start:]

@@ -31,6 +31,10 @@ class GuidedRecipe:
             raise UserError(f"base_model {base_path} is a {base_header['family']} model; guided sampling resamples "
                             "a model without a latent (family mle)")
         self.critic = build_critic(cfg, summary)
+        table = getattr(self.critic, "in_embed", None)
+        if table is not None and table.weight.shape == getattr(base, "in_embed", table).weight.shape:
+            with torch.no_grad():  # a sequence critic starts from the proposal's own token embeddings
+                table.weight.copy_(base.in_embed.weight)
         self.model = GuidedSampler(base, self.critic, cfg.candidates, cfg.beta, cfg.rerank)
         self.loss = objective("nonsat")
         self.opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
@@ -51,7 +55,7 @@ class GuidedRecipe:
     init_sources = {"critic": "model.critic"}
 
     def start(self) -> None:
-        self.model.eval()  # the proposal never trains; the critic has no dropout or batch statistics
+        self.model.eval()  # the proposal never trains (the critic is put in training mode at every step)
 
     def modules(self) -> dict:
         return {"model": self.model}
@@ -76,6 +80,7 @@ class GuidedRecipe:
         cfg = self.cfg
         real, style = batches()
         fake = self.proposal(style, self.rng)  # the same styles: the critic judges music, not style shares
+        self.critic.train()  # a sequence critic's dropout (sample grids leave the whole model in eval mode)
         r, f = critic_scores(self.critic, real, style), critic_scores(self.critic, fake, style)
         loss = self.loss.d_loss(r, f)
         terms = {"D/loss": loss.item(), "D/real_score": r.mean().item(), "D/fake_score": f.mean().item(),
@@ -95,6 +100,7 @@ class GuidedRecipe:
         """Calibrate the critic on held-out real windows against as many fresh proposal samples (Platt scaling),
         and report how well it tells them apart: the classifier two-sample figure of the proposal (0.5 = it
         cannot)."""
+        self.critic.eval()
         val = data.splits.get("val")
         if val is None or len(val["rolls"]) == 0:
             return {}
