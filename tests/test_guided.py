@@ -142,3 +142,19 @@ def test_a_sequence_critic_starts_from_the_proposal_embeddings_and_samples(small
     assert np.array_equal(tokens, again)  # eval mode: no dropout at sampling time
     with pytest.raises(UserError, match="critic must be conv or sequence"):
         config_from_dict(dict(GUIDED, base_model=str(base_run), critic="transformer"))
+
+
+def test_the_studio_runs_on_a_guided_model(guided_run):
+    """The studio's first window is generate's piece (the critic's pick among K candidates), and its tools with
+    given notes run through the proposal with the critic picking the kept particle."""
+    from divertimento.studio import compose as C
+    from divertimento.studio.engine import Engine
+
+    engine = Engine(load_sampler(guided_run))
+    assert engine.candidates == GUIDED["candidates"] and engine.critic is not None
+    piece = C.compose(engine, (2, 1), style="bach", bars=6)
+    ref, _ = engine.sampler.generate_tokens([(2, 1)], style="bach")
+    assert np.array_equal(piece.tokens[:, :64], ref[0]) and piece.tokens.shape == (4, 96)
+    melody = piece.tokens[0].astype(np.int64)
+    h = C.harmonise(engine, melody, "bach", (0, 0))
+    assert np.array_equal(h.tokens[0], melody)

@@ -3,6 +3,7 @@ gets for a seed fails here. The pins were written by the code before the models 
 (baselines/sample.py and sample/generate.py of that time), on the same model weights."""
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from divertimento.cli import main
 from divertimento.sample.sampler import load_sampler
 
+ROOT = Path(__file__).resolve().parents[1]
 PAIRS = [(0, i) for i in range(6)] + [(11, 3)]
 PINS = {
     "mle": {
@@ -45,11 +47,20 @@ def test_shipped_model_draws_the_pinned_music(name):
 
 
 def test_models_lists_every_shipped_model(capsys):
+    from divertimento.models.factory import DEFAULT_MODEL, SHIPPED
+    from divertimento.models.files import read_file
+
     assert main(["models"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("NAME") and [line.split()[:2] for line in lines[1:3]] == [["mle", "mle"], ["gan", "gan"]]
-    assert "[default]" in lines[1]
-    assert [line.split(":")[0].strip() for line in lines[4:]] == ["gan", "vae", "mle", "guided"]
+    out = capsys.readouterr().out
+    for name, shipped in SHIPPED.items():
+        header, _ = read_file(shipped.path)
+        head = next(line for line in out.splitlines() if line.startswith(f"{name}  ["))
+        assert head.startswith(f"{name}  [{header['family']}, step {header['step']}]")
+        assert ("default of generate" in head) == (name == DEFAULT_MODEL)
+        configs = [w for w in shipped.trained.replace(",", " ").split() if w.endswith(".json")]
+        assert configs and all((ROOT / "configs" / Path(c).name).is_file() for c in configs)
+    families = out.split("Families")[1].splitlines()[1:]
+    assert [line.split(":")[0].strip() for line in families] == ["gan", "vae", "mle", "guided"]
 
 
 def test_unknown_model_name_is_one_clear_line(tmp_path, capsys):

@@ -1,23 +1,29 @@
-"""divertimento models: the shipped models, by name, with their family and what they are for."""
+"""divertimento models: the shipped models, by name: family, what each is, how to train it again, its headline
+figures."""
+
 
 def add_arguments(p) -> None:
     pass
 
 
 def run(args) -> int:
-    from ..models.factory import DEFAULT_MODEL, FAMILIES, SHIPPED
+    from ..models.factory import DEFAULT_MODEL, FAMILIES, SHIPPED, STUDIO_MODEL
     from ..models.files import read_file
 
-    print(f"{'NAME':8s} {'FAMILY':6s} {'STEPS':>6s}  ABOUT  (--model takes a NAME, a model file, a checkpoint or "
-          "a run dir)")
-    for name, (path, about) in SHIPPED.items():
-        if not path.is_file():
-            print(f"{name:8s} (missing from this installation)")
+    print("Shipped models (--model takes a NAME, a model file, a checkpoint or a run dir):")
+    for name, s in SHIPPED.items():
+        if not s.path.is_file():
+            print(f"{name}: missing from this installation ({s.path.name})")
             continue
-        header, _ = read_file(path)
-        default = "  [default]" if name == DEFAULT_MODEL else ""
-        print(f"{name:8s} {header['family']:6s} {header.get('step', '?'):>6}  {about}{default}")
-    print("Families `train --config` trains (its family key):")
+        header, _ = read_file(s.path)
+        roles = [r for r, on in (("default of generate, demo, evaluate", name == DEFAULT_MODEL),
+                                 ("the studio's", name == STUDIO_MODEL)) if on]
+        print(f"\n{name}  [{header['family']}, step {header.get('step', '?')}]" +
+              (f"  {'; '.join(roles)}" if roles else ""))
+        print(f"  {s.about}")
+        print(f"  trained by: divertimento {s.trained}")
+        print(f"  figures: {s.figures}")
+    print("\nFamilies `train --config` trains (its family key):")
     for fam in FAMILIES.values():
         print(f"  {fam.name}: {fam.summary}")
     return 0

@@ -53,12 +53,13 @@ class Engine:
         if not hasattr(self.sequence, "step"):
             raise UserError(f"the studio needs a sequence model (mle or guided) that can be sampled with given notes; "
                             f"{self.sampler.path.name} is a {self.sampler.family} model (divertimento models)")
-        self.critic = getattr(m, "log_ratio", None)
         options = self.sampler.options()
+        # the critic's density ratio picks among particles (a guided file recommending the likelihood control: none)
+        self.critic = getattr(m, "log_ratio", None) if options.get("rerank", "critic") == "critic" else None
         self.beta = float(options.get("beta", 0.0)) if self.critic is not None else 0.0
         self.candidates = int(getattr(m, "candidates", 1)) if self.critic is not None else 1
-        self.n_voices, self.n_steps, self.vocab_size = self.sequence.n_voices, self.sequence.n_steps, \
-            self.sequence.vocab_size
+        seq = self.sequence
+        self.n_voices, self.n_steps, self.vocab_size = seq.n_voices, seq.n_steps, seq.vocab_size
 
     # ---- what the tools read ----
 

@@ -21,7 +21,7 @@ from ..sample.pieces import DEFAULT_SOUND, STYLE_SOUND
 from .engine import Engine, rng_for
 
 CONTEXT_BARS = 3  # bars played that the next bar grows out of (a window holds 4)
-ONSET_BIAS = 2.5  # nats added to (or taken from) every note-onset logit between intensity 0.5 and 1 (or 0)
+ONSET_BIAS = 1.5  # nats added to (or taken from) every note-onset logit between intensity 0.5 and 1 (or 0)
 TEMPO_RANGE = (40.0, 220.0)
 
 @dataclass

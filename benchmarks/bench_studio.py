@@ -1,0 +1,67 @@
+"""Speed of the studio's tools on the shipped models, side by side in one run (the machine is shared and noisy):
+
+    python benchmarks/bench_studio.py [--models mle,guided] [--repeats 10] [--json out.json]
+
+Per model: one 8-bar piece (``compose``: a window as ``generate`` draws it, then 4 bars grown out of its last
+2), a harmonisation of an 8-bar melody (16 particles), one bar of the live stream, p50 and p90 over --repeats
+calls each; and the model's own sampling throughput, windows/s for 256 windows in one call and the p50 latency of
+a single window. Torch runs on 2 threads, as the server does.
+"""
+
+import argparse
+import json
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from divertimento.studio import compose as C
+from divertimento.studio.engine import load_studio_model
+from divertimento.studio.stream import LiveStream
+
+
+def timed(fn, repeats: int) -> dict:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return {"p50_s": round(statistics.median(times), 3), "p90_s": round(float(np.percentile(times, 90)), 3)}
+
+
+def bench(name: str, repeats: int) -> dict:
+    engine = load_studio_model(name)
+    style = "bach" if "bach" in engine.style_names else engine.style_names[0]
+    melody = C.compose(engine, (9, 0), style, bars=8).tokens[0].astype(np.int64)
+    k = iter(range(10_000))
+    out = {"compose_8_bars": timed(lambda: C.compose(engine, (1, next(k)), style, bars=8), repeats),
+           "harmonise_8_bars": timed(lambda: C.harmonise(engine, melody, style, (2, next(k))), repeats)}
+    stream = LiveStream(engine, seed=3, style=style)
+    out["stream_bar"] = timed(stream.next_bar, repeats)
+    s = engine.sampler
+    t0 = time.perf_counter()
+    s.generate_tokens([(4, i) for i in range(256)])
+    out["sample_windows_per_s"] = round(256 / (time.perf_counter() - t0), 1)
+    out["sample_one_window"] = timed(lambda: s.generate_tokens([(5, next(k))]), repeats)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default="mle,guided")
+    ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    result = {m: bench(m, args.repeats) for m in args.models.split(",")}
+    print(json.dumps(result, indent=1))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
