@@ -22,6 +22,13 @@ PINS = {
         "soprano": [41, 1, 1, 38, 46, 1, 1, 50, 51, 1, 1, 48, 46, 1, 1, 48, 50, 1, 1, 51, 50, 1, 1, 46, 46, 1, 1, 45,
                     43, 1, 1, 41],
     },
+    "guided": {  # pinned when it shipped (the code of the studio engine commit)
+        "tokens": "fda78b102d84c974c2a74dfaa23440491152b85e502adc5c304477fb92d8c371",
+        "styles": ["fiddle", "fiddle", "fiddle", "irish", "bach", "fiddle", "palestrina"],
+        "bach": "58ffd52ba73b7a13979d19fb2bed46e390e42b19067a0388e7581603f1095913",
+        "soprano": [34, 1, 38, 1, 41, 1, 39, 1, 38, 1, 43, 1, 43, 1, 46, 1, 41, 1, 38, 1, 34, 1, 38, 1, 41, 1, 34, 1,
+                    38, 1, 41, 1],
+    },
     "gan": {
         "tokens": "3229942c443dbe4403487917226030861ca8ffc9450a1f10b8a822f3da44fa81",
         "styles": ["palestrina", "folk-german", "folk-chinese", "irish", "folk-chinese", "folk-german", "bach"],

@@ -11,7 +11,7 @@ from ..data.summary import shape_mismatch
 from ..errors import UserError
 from ..losses.adversarial import objective, r1_penalty
 from ..losses.calibration import fit_platt, two_sample_figures
-from ..models.factory import load
+from ..models.factory import SHIPPED, load
 from ..models.guided import GuidedSampler, build_critic, critic_scores
 from ..sample.draw import gumbel_noise
 from .distributed import DistInfo, average_gradients
@@ -43,7 +43,8 @@ class GuidedRecipe:
         self.temperature = float(sampling.get("temperature", 1.0))
         self.strict = bool(sampling.get("strict_voice_leading", False)) and base.supports_strict_voice_leading
         self.extra_header = {"base": {k: base_header[k] for k in ("family", "config", "data") if k in base_header}
-                             | {"path": str(base_path), "sampling": sampling},
+                             | {"path": cfg.base_model if cfg.base_model in SHIPPED else str(base_path),
+                                              "sampling": sampling},
                              "sampling": {"temperature": self.temperature, "strict_voice_leading": self.strict,
                                           "beta": cfg.beta, "rerank": cfg.rerank}}
         self.windows_per_step = 2 * cfg.batch_size * info.world  # a real and a proposal batch
