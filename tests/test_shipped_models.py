@@ -58,15 +58,19 @@ def test_models_lists_every_shipped_model(capsys):
     from divertimento.models.files import read_file
 
     assert main(["models"]) == 0
-    out = capsys.readouterr().out
-    for name, shipped in SHIPPED.items():
+    lines = capsys.readouterr().out.splitlines()
+    # one line per model, its name first (the only lines whose first word is lower-case without a colon)
+    rows = [line.split() for line in lines if line.split() and line.split()[0].isidentifier()
+            and line.split()[0].islower()]
+    assert [r[0] for r in rows] == list(SHIPPED)
+    for row, (name, shipped) in zip(rows, SHIPPED.items()):
         header, _ = read_file(shipped.path)
-        head = next(line for line in out.splitlines() if line.startswith(f"{name}  ["))
-        assert head.startswith(f"{name}  [{header['family']}, step {header['step']}]")
-        assert ("default of generate" in head) == (name == DEFAULT_MODEL)
+        assert row[1:3] == [header["family"], str(header["step"])]
+        assert ("[default" in " ".join(row)) == (name == DEFAULT_MODEL)
         configs = [w for w in shipped.trained.replace(",", " ").split() if w.endswith(".json")]
         assert configs and all((ROOT / "configs" / Path(c).name).is_file() for c in configs)
-    families = out.split("Families")[1].splitlines()[1:]
+        assert f"Trained by: divertimento {shipped.trained}" in "\n".join(lines)
+    families = lines[lines.index("Families `train --config` trains (its family key):") + 1:]
     assert [line.split(":")[0].strip() for line in families] == ["gan", "vae", "mle", "guided"]
 
 
