@@ -46,22 +46,24 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--point", action="append", required=True)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--styles", default=None, help="comma list of styles to measure (default: all)")
     args = ap.parse_args()
     data = load_prepared(args.data)
     ref = load_reference(data, "test")
     names = list(ref.style_names)
+    measured = args.styles.split(",") if args.styles else names
     real_x = ref.std.transform(ref.stats.vectors)
     real_by_style = {s: real_x[ref.style_labels == i] for i, s in enumerate(names)}
     val_stats, val_ws, _ = prepared_set_stats(data, "val", ref.config)
     val_x = ref.std.transform(val_stats.vectors)
     rows = {"real val": {s: [style_figures(real_by_style[s], val_x[val_ws.style == i], 0)]
-                         for i, s in enumerate(names)}}
+                         for i, s in enumerate(names) if s in measured}}
     for text in args.point:
         label, model, temperature, options = parse_point(text)
         sampler = load_sampler(model)
-        rows[label] = {s: [] for s in names}
+        rows[label] = {s: [] for s in measured}
         for seed in range(args.seeds):
-            for s in names:
+            for s in measured:
                 t0 = time.perf_counter()
                 ws = sample_window_set(sampler, args.n, seed * SEED_BLOCK, s, temperature=temperature,
                                        options=options)
@@ -69,7 +71,7 @@ def main() -> int:
                 rows[label][s].append(style_figures(real_by_style[s], x, seed))
                 print(f"{label} seed {seed} {s}: {rows[label][s][-1]} ({time.perf_counter() - t0:.0f} s)",
                       file=sys.stderr, flush=True)
-    table = summarise(rows, names)
+    table = summarise(rows, measured)
     if args.json:
         write_json_atomic(args.json, {"n": args.n, "seeds": args.seeds, "points": args.point, "rows": rows,
                                       "summary": table})

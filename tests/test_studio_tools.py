@@ -35,6 +35,10 @@ def test_one_window_is_the_generate_piece(bundle):
         p = C.compose(bundle, pair, temperature=1.0)
         ref, styles = bundle.sampler.generate_tokens([pair], temperature=1.0)
         assert np.array_equal(p.tokens, ref[0]) and p.style == styles[0]
+    # drawn in one batch, each piece is the piece drawn alone
+    many = C.compose_many(bundle, [(0, 0), (3, 5), (2, 2)], bars=6)
+    for got, pair in zip(many, [(0, 0), (3, 5), (2, 2)]):
+        assert np.array_equal(got.tokens, C.compose(bundle, pair, bars=6).tokens)
 
 
 def test_forms_repeat_their_sections_and_long_pieces_grow_from_the_first_window(bundle):
@@ -144,9 +148,9 @@ def test_originality_flags_copies_and_filters_them(bundle, small_data, studio):
         tok = train[k] if k < 2 else C.compose(bundle, (7, k)).tokens
         return StudioPiece(tok, "bach", "A", (0, k), 1.0, "generated", f"p{k}")
 
-    kept, dropped = studio._filtered(make, 2, avoid=True)
+    kept, dropped = studio._filtered(lambda ks: [make(k) for k in ks], 2, avoid=True)
     assert dropped >= 2 and len(kept) == 2 and not any(p.originality["near_copy"] for p in kept)
-    kept, dropped = studio._filtered(make, 2, avoid=False)
+    kept, dropped = studio._filtered(lambda ks: [make(k) for k in ks], 2, avoid=False)
     assert dropped == 0 and kept[0].originality["near_copy"]
     pieces, _ = studio.generate(GenerateRequest(n=3, seed=1))
     assert all(p.originality is not None for p in pieces)

@@ -101,17 +101,18 @@ class Engine:
 
     # ---- sampling ----
 
-    def first_window(self, pair: Pair, style: str | None,
-                     temperature: float | None = None) -> tuple[np.ndarray, int, int]:
-        """Piece ``pair``'s first window exactly as ``generate`` draws it: (tokens [V, T], style index, home; for a
-        key-normalised model, generate moves the tokens to that key, by octaves as far as the range allows)."""
-        d = self.sampler.draw(*pair, style=style)
+    def first_windows(self, pairs: list[Pair], style: str | None,
+                      temperature: float | None = None) -> tuple[np.ndarray, list[int], list[int]]:
+        """The first windows of pieces ``pairs`` exactly as ``generate`` draws them, in one batch: (tokens
+        [N, V, T], style indices, homes; for a key-normalised model, generate moves the tokens to the home key, by
+        octaves as far as the range allows)."""
+        draws = [self.sampler.draw(*pair, style=style) for pair in pairs]
         # a key-normalised model's music stays on the white keys here (the model continues it there); its home is
         # the key every window of the piece is heard in (StudioPiece.home)
-        tokens = self.sampler.tokens_from_draws([d], temperature or self.temperature,
+        tokens = self.sampler.tokens_from_draws(draws, temperature or self.temperature,
                                                 self.sampler.strict_voice_leading, self.sampler.options(),
-                                                in_key=False)[0]
-        return tokens.astype(np.int64), d.style, d.home
+                                                in_key=False)
+        return tokens.astype(np.int64), [d.style for d in draws], [d.home for d in draws]
 
     def window(self, style: int, given: np.ndarray, rng: torch.Generator, particles: int = 1,
                bias: torch.Tensor | None = None, temperature: float | None = None,

@@ -50,10 +50,11 @@ class Studio:
         return pieces
 
     def _filtered(self, make, n: int, avoid: bool) -> tuple[list[StudioPiece], int]:
-        """``make(k)`` -> piece k of an endless sequence; the first n that are not near-copies (when ``avoid``)."""
+        """``make(ks)`` -> pieces ks of an endless sequence (one batch); the first n that are not near-copies (when
+        ``avoid``)."""
         out, dropped, k = [], 0, 0
         while len(out) < n and k < n * MAX_TRIES:
-            batch = self.score([make(i) for i in range(k, k + n - len(out))])
+            batch = self.score(make(range(k, k + n - len(out))))
             k += len(batch)
             for p in batch:
                 if avoid and p.originality and p.originality["near_copy"]:
@@ -69,14 +70,14 @@ class Studio:
             raise UserError(f"n must be 1..{MAX_N}")
         temp = self.temperature(r.temperature)
         with self.compute:
-            return self._filtered(lambda i: C.compose(self.engine, (r.seed, i), r.style, temp, r.bars,
-                                                      r.form), r.n, r.avoid_copies)
+            return self._filtered(lambda ks: C.compose_many(self.engine, [(r.seed, i) for i in ks], r.style, temp,
+                                                            r.bars, r.form), r.n, r.avoid_copies)
 
     def variations(self, parent: StudioPiece, n: int, distance: float, seed: int,
                    avoid_copies: bool = True) -> tuple[list[StudioPiece], int]:
         with self.compute:
-            return self._filtered(lambda i: C.variations(self.engine, parent, 1, distance, seed * 1000 + i)[0], n,
-                                  avoid_copies)
+            return self._filtered(lambda ks: [C.variations(self.engine, parent, 1, distance, seed * 1000 + i)[0]
+                                              for i in ks], n, avoid_copies)
 
     def interpolate(self, a: StudioPiece, b: StudioPiece, steps: int) -> list[StudioPiece]:
         with self.compute:
