@@ -3,6 +3,7 @@ could send (out-of-range numbers, wrong types, unknown fields, hostile files, pa
 
 import io
 import re
+import time
 import zipfile
 
 import numpy as np
@@ -187,6 +188,33 @@ def test_harmonise_refuses_hostile_or_broken_files(client):
     assert _upload(client, "big.mid", b"MThd" + b"\x00" * (2 * 2**20)).status_code == 413
     assert _upload(client, "a.mid", b"MThd", style="klezmer").status_code == 422
     assert client.post("/api/harmonise").status_code == 422
+    # a score with no parts, and an .mxl whose member fails its CRC: 400 with a reason, not 500
+    r = _upload(client, "empty.musicxml", b"<score-partwise><part-list/></score-partwise>", style="bach")
+    assert r.status_code == 400 and "no parts" in r.json()["detail"]
+    good = io.BytesIO()
+    with zipfile.ZipFile(good, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("s.xml", b"<score-partwise><part-list/></score-partwise>")
+    data = bytearray(good.getvalue())
+    data[data.index(b"<score-partwise>") + 2] ^= 0xFF  # one byte of the stored member flipped: the CRC fails
+    r = _upload(client, "crc.mxl", bytes(data), style="bach")
+    assert r.status_code == 400 and "damaged .mxl" in r.json()["detail"]
+
+
+def test_saturation_is_refused_at_once_and_health_still_answers(client):
+    from divertimento.studio.work_queue import WorkQueue
+
+    studio = client.app.state.context.studio
+    kept, studio.queue = studio.queue, WorkQueue(workers=1, waiting=0, max_wait=0.1)
+    try:
+        with studio.queue.slot():  # the one worker is busy
+            t0 = time.perf_counter()
+            r = client.post("/api/generate", json={"n": 1})
+            assert r.status_code == 503 and int(r.headers["Retry-After"]) >= 1
+            assert time.perf_counter() - t0 < 2.0
+            assert client.get("/health").json()["status"] == "ok"
+        assert client.post("/api/generate", json={"n": 1}).status_code == 200
+    finally:
+        studio.queue = kept
 
 
 def test_listeners_ratings_and_for_you(client, two):

@@ -163,6 +163,8 @@ def read_music21(path: str | os.PathLike, steps_per_quarter: int = 4, number: in
         if not scores:
             raise UnreadableFile("no tunes in file")
         score = scores[0]
+    if not isinstance(score, m21.stream.Score) or not score.parts:
+        raise UnreadableFile("no parts in the score")
     title = path.stem if number is None else f"{path.stem}#{number}"
     if score.metadata is not None and score.metadata.title:
         title = f"{title} {score.metadata.title}".strip()

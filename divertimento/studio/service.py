@@ -2,7 +2,6 @@
 with each returned piece scored for originality (and near-copies filtered when asked). The web app and the
 ``compose`` command call this; tests do too."""
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +13,7 @@ from . import compose as C
 from .engine import Engine
 from .pieces import StudioPiece
 from .steering import Rating, recommend
+from .work_queue import WorkQueue
 
 MAX_N = 16  # pieces per request
 MAX_TRIES = 4  # rounds of replacement when near-copies are filtered out
@@ -31,11 +31,12 @@ class GenerateRequest:
 
 
 class Studio:
-    def __init__(self, engine: Engine, train_data: str | None = None, max_parallel: int = 2):
+    def __init__(self, engine: Engine, train_data: str | None = None, max_parallel: int = 2, max_waiting: int = 4,
+                 max_wait: float = 30.0):
         self.engine = engine
         self.originality = Originality(resolve_data_dir(engine.sampler, train_data))
         self.originality.start()
-        self.compute = threading.BoundedSemaphore(max_parallel)  # heavy work at once; the rest queue
+        self.queue = WorkQueue(max_parallel, max_waiting, max_wait)  # heavy work: bounded, refused fast when full
 
     # ---- helpers ----
 
@@ -69,44 +70,51 @@ class Studio:
         if not 1 <= r.n <= MAX_N:
             raise UserError(f"n must be 1..{MAX_N}")
         temp = self.temperature(r.temperature)
-        with self.compute:
+        with self.queue.slot():
             return self._filtered(lambda ks: C.compose_many(self.engine, [(r.seed, i) for i in ks], r.style, temp,
                                                             r.bars, r.form), r.n, r.avoid_copies)
 
     def variations(self, parent: StudioPiece, n: int, distance: float, seed: int,
                    avoid_copies: bool = True) -> tuple[list[StudioPiece], int]:
-        with self.compute:
+        with self.queue.slot():
             return self._filtered(lambda ks: [C.variations(self.engine, parent, 1, distance, seed * 1000 + i)[0]
                                               for i in ks], n, avoid_copies)
 
     def interpolate(self, a: StudioPiece, b: StudioPiece, steps: int) -> list[StudioPiece]:
-        with self.compute:
+        with self.queue.slot():
             return self.score(C.interpolate(self.engine, a, b, steps))
 
     def continue_piece(self, parent: StudioPiece, bars: int, seed: int) -> StudioPiece:
-        with self.compute:
+        with self.queue.slot():
             return self.score([C.continue_piece(self.engine, parent, bars, seed)])[0]
 
     def harmonise_tokens(self, melody: np.ndarray, style: str | None, seed: int, title: str,
                          temperature: float | None = None) -> StudioPiece:
-        with self.compute:
-            return self.score([C.harmonise(self.engine, melody, style, (seed, 0), self.temperature(temperature),
-                                           title)])[0]
+        with self.queue.slot():
+            return self._harmonise(melody, style, seed, title, temperature)
+
+    def _harmonise(self, melody: np.ndarray, style: str | None, seed: int, title: str,
+                   temperature: float | None = None) -> StudioPiece:
+        return self.score([C.harmonise(self.engine, melody, style, (seed, 0), self.temperature(temperature),
+                                       title)])[0]
 
     def harmonise_file(self, path, style: str | None, seed: int, title: str | None = None) -> StudioPiece:
-        try:
-            piece = read_piece(path, int(self.engine.manifest["steps_per_quarter"]))
-        except UnreadableFile as e:
-            raise UserError(f"unreadable file: {e}") from None
-        melody, info = C.melody_from_piece(piece, self.engine)
-        p = self.harmonise_tokens(melody, style, seed, title or piece.title)
+        """Parsing an upload is heavy work too (music21's ABC parser grows with the square of the notes), so it
+        runs in the same job slot as the harmonisation."""
+        with self.queue.slot():
+            try:
+                piece = read_piece(path, int(self.engine.manifest["steps_per_quarter"]))
+            except UnreadableFile as e:
+                raise UserError(f"unreadable file: {e}") from None
+            melody, info = C.melody_from_piece(piece, self.engine)
+            p = self._harmonise(melody, style, seed, title or piece.title)
         p.meta["melody"] = info
         return p
 
     def for_you(self, ratings: list[Rating], n: int, seed: int, avoid_copies: bool = True) -> list[StudioPiece]:
         if not 1 <= n <= MAX_N:
             raise UserError(f"n must be 1..{MAX_N}")
-        with self.compute:
+        with self.queue.slot():
             recs = self.score(recommend(self.engine, ratings, n + 2 if avoid_copies else n, seed,
                                         temperature=self.temperature(None)))
         if avoid_copies:

@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from ..errors import UserError
+from ..errors import Busy, UserError
 from ..studio.engine import load_studio_model
 from ..studio.service import Studio
 from . import routes_files, routes_listeners, routes_pages, routes_pieces, routes_service, routes_stream
@@ -41,6 +41,7 @@ def create_app(studio: Studio, data_dir: str | Path) -> FastAPI:
     app.middleware("http")(security_headers)
     app.add_middleware(BodyLimit)
     app.add_exception_handler(UserError, user_error)
+    app.add_exception_handler(Busy, busy)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(Exception, internal)
     for module in ROUTERS:
@@ -58,6 +59,10 @@ async def security_headers(request: Request, call_next):
 
 async def user_error(request: Request, exc: UserError):
     return JSONResponse({"detail": str(exc)}, status_code=400)
+
+
+async def busy(request: Request, exc: Busy):
+    return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after)})
 
 
 async def invalid(request: Request, exc: RequestValidationError):

@@ -11,8 +11,9 @@ router = APIRouter(tags=["service"])
 
 
 @router.get("/health")
-def health(ctx: Ctx):
-    """Liveness and what is loaded."""
+async def health(ctx: Ctx):
+    """Liveness and what is loaded. Async: it runs on the event loop, so it answers even when every request
+    thread is busy with heavy work."""
     s = ctx.engine.sampler
     return {"status": "ok", "model": s.path.name, "step": s.header.get("step"),
             "styles": s.style_names, "originality": ctx.studio.originality.status}

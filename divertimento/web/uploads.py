@@ -71,8 +71,12 @@ def _read_member(z: zipfile.ZipFile, name: str) -> bytes:
     info = z.getinfo(name)
     if info.file_size > MAX_UNZIPPED or (info.compress_size and info.file_size / info.compress_size > 200):
         raise UserError("suspicious compression in the .mxl archive")
-    with z.open(info) as f:
-        out = f.read(MAX_UNZIPPED + 1)
+    try:
+        with z.open(info) as f:
+            out = f.read(MAX_UNZIPPED + 1)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError) as e:
+        # a bad CRC, a truncated member, an unsupported compression method or an encrypted member
+        raise UserError(f"damaged .mxl ({str(e)[:60] or type(e).__name__})") from None
     if len(out) > MAX_UNZIPPED:
         raise UserError("the .mxl archive unpacks too large")
     return out
