@@ -272,3 +272,21 @@ def test_stream_websocket(client):
     with pytest.raises(WebSocketDisconnect):
         with client.websocket_connect("/api/stream?style=klezmer") as ws:
             ws.receive_json()
+
+
+def test_foreign_host_and_origin_are_refused(client, tmp_path):
+    """serve checks Host (DNS rebinding) and, when a browser sends it, Origin (cross-site requests and WebSockets)."""
+    from starlette.websockets import WebSocketDisconnect
+
+    app = create_app(client.app.state.context.studio, tmp_path, allowed_hosts={"testserver", "127.0.0.1"})
+    guarded = TestClient(app)
+    assert guarded.get("/api/info").status_code == 200
+    assert guarded.get("/api/info", headers={"Host": "evil.example"}).status_code == 421
+    assert guarded.get("/api/info", headers={"Host": "127.0.0.1:8000"}).status_code == 200
+    body = {"name": "ada"}
+    assert guarded.post("/api/listeners", json=body, headers={"Origin": "http://evil.example"}).status_code == 403
+    assert guarded.post("/api/listeners", json=body, headers={"Origin": "http://127.0.0.1:8000"}).status_code == 200
+    assert guarded.post("/api/listeners", json=body).status_code == 200  # no Origin: not a browser, passes
+    with pytest.raises(WebSocketDisconnect):
+        with guarded.websocket_connect("/api/stream", headers={"Origin": "http://evil.example"}) as ws:
+            ws.receive_json()

@@ -1,14 +1,13 @@
 """``divertimento serve``: the web studio on loopback (by default) with uvicorn."""
 
 from ..errors import UserError
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+from ..web.guard import LOOPBACK_NAMES as LOOPBACK
 
 
 def add_arguments(p) -> None:
     p.add_argument("--model", default=None,
-                   help="a shipped model's name, or a model file, checkpoint or run dir with a latent "
-                        "(gan, vae; default: the shipped gan)")
+                   help="a shipped model's name, or a sequence model file, checkpoint or run dir (mle or guided; "
+                        "default: the default model, divertimento models)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--data-dir", default=None,
@@ -17,7 +16,11 @@ def add_arguments(p) -> None:
     p.add_argument("--train-data", default=None,
                    help="prepared training data for originality figures (default: the model's data_dir)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
-    p.add_argument("--workers", type=int, default=2, help="heavy requests computed at once; more queue (default 2)")
+    p.add_argument("--workers", type=int, default=2,
+                   help="heavy requests computed at once; up to 4 more wait, the rest get 503 (default 2)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="a name clients may reach the server by, besides the bind address and loopback names "
+                        "(Host and Origin headers are checked against them; repeatable)")
 
 
 def run(args) -> int:
@@ -35,7 +38,8 @@ def run(args) -> int:
     torch.set_num_threads(args.threads)
     data_dir = args.data_dir or default_data_dir()
     try:
-        app = build(args.model, data_dir, args.train_data, args.workers)
+        hosts = {*LOOPBACK, args.host, *args.allow_host}
+        app = build(args.model, data_dir, args.train_data, args.workers, hosts)
     except OSError as e:
         raise UserError(f"cannot use --data-dir {data_dir}: {e.strerror}") from None
     print(f"divertimento studio on http://{args.host}:{args.port}/  (API docs at /docs; data in {data_dir})",

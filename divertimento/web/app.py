@@ -20,6 +20,7 @@ from ..studio.service import Studio
 from . import routes_files, routes_listeners, routes_pages, routes_pieces, routes_service, routes_stream
 from .context import Context
 from .files import OutputDir
+from .guard import LOOPBACK_NAMES, HostOriginGuard
 from .limits import BodyLimit
 from .store import Store
 
@@ -31,15 +32,19 @@ ROUTERS = (routes_pages, routes_service, routes_pieces, routes_files, routes_lis
 log = logging.getLogger("divertimento.web")
 
 
-def create_app(studio: Studio, data_dir: str | Path) -> FastAPI:
+def create_app(studio: Studio, data_dir: str | Path, allowed_hosts=None) -> FastAPI:
+    """The studio's app. ``allowed_hosts``: the names a request's Host (and Origin, when sent) may carry
+    (``guard.py``); None = no check (an app embedded in a test client or another server)."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     app = FastAPI(title="divertimento studio", version="1", docs_url=None, redoc_url=None,
-                  description="Generate, play, harmonise, vary, rate and stream music from a GAN. "
+                  description="Generate, play, harmonise, vary, rate and stream music from a sequence model. "
                               "Every numeric parameter is bounded; see each body's schema.")
     app.state.context = Context(studio, Store(data_dir / "studio.sqlite"), OutputDir(data_dir / "files"))
     app.middleware("http")(security_headers)
     app.add_middleware(BodyLimit)
+    if allowed_hosts is not None:
+        app.add_middleware(HostOriginGuard, allowed_hosts=allowed_hosts)
     app.add_exception_handler(UserError, user_error)
     app.add_exception_handler(Busy, busy)
     app.add_exception_handler(RequestValidationError, invalid)
@@ -78,9 +83,11 @@ async def internal(request: Request, exc: Exception):
 
 
 def build(model: str | None = None, data_dir: str | Path | None = None, train_data: str | None = None,
-          max_parallel: int = 2) -> FastAPI:
+          max_parallel: int = 2, hosts=LOOPBACK_NAMES) -> FastAPI:
+    """The app ``serve`` runs: Host and Origin checked against ``hosts`` (the bind address, loopback names and any
+    --allow-host)."""
     engine = load_studio_model(model)
-    return create_app(Studio(engine, train_data, max_parallel), data_dir or default_data_dir())
+    return create_app(Studio(engine, train_data, max_parallel), data_dir or default_data_dir(), allowed_hosts=hosts)
 
 
 def default_data_dir() -> Path:
