@@ -42,9 +42,11 @@ class Client:
         self.base, self.deadline = base, deadline
         self.records: list[tuple[str, int, float]] = []  # kind, status, seconds
 
-    def call(self, kind: str, method: str, path: str, body=None, raw: bytes | None = None, ctype="application/json"):
+    def call(self, kind: str, method: str, path: str, body=None, raw: bytes | None = None, ctype="application/json",
+             token: str | None = None):
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        req = urllib.request.Request(self.base + path, data=data, method=method, headers={"Content-Type": ctype})
+        headers = {"Content-Type": ctype} | ({"Authorization": f"Bearer {token}"} if token else {})
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
         t0 = time.perf_counter()
         try:
             with urllib.request.urlopen(req, timeout=max(1.0, self.deadline - time.time())) as r:
@@ -59,7 +61,7 @@ class Client:
 
 def client_session(c: Client, i: int, n_requests: int, rng: random.Random, shared: dict) -> None:
     mine: list[str] = []
-    listener = None
+    listener = token = None
     for k in range(n_requests):
         if time.time() > c.deadline:
             return
@@ -90,12 +92,13 @@ def client_session(c: Client, i: int, n_requests: int, rng: random.Random, share
         elif roll < 0.95 and mine:
             if listener is None:
                 st, body = c.call("listener", "POST", "/api/listeners", {"name": f"load{i}"})
-                listener = json.loads(body)["id"] if st == 200 else None
+                if st == 200:
+                    listener, token = json.loads(body)["id"], json.loads(body)["token"]
             if listener:
                 c.call("rating", "POST", "/api/ratings", {"listener_id": listener, "piece_id": rng.choice(mine),
-                                                          "value": rng.choice([-1, 1])})
+                                                          "value": rng.choice([-1, 1])}, token=token)
         elif listener:
-            c.call("for-you", "POST", "/api/for-you", {"listener_id": listener, "n": 2})
+            c.call("for-you", "POST", "/api/for-you", {"listener_id": listener, "n": 2}, token=token)
         else:
             c.call("health", "GET", "/health")
 

@@ -218,26 +218,36 @@ def test_saturation_is_refused_at_once_and_health_still_answers(client):
 
 
 def test_listeners_ratings_and_for_you(client, two):
-    lid = client.post("/api/listeners", json={"name": "ada"}).json()["id"]
-    assert re.fullmatch(r"[0-9a-f]{32}", lid)
-    assert client.post("/api/ratings", json={"listener_id": lid, "piece_id": two[0]["id"], "value": 1}).json() == \
-        {"ok": True, "likes": 1, "dislikes": 0}
-    r = client.post("/api/ratings", json={"listener_id": lid, "piece_id": two[1]["id"], "value": -1}).json()
+    made = client.post("/api/listeners", json={"name": "ada"}).json()
+    lid, auth = made["id"], {"Authorization": f"Bearer {made['token']}"}
+    assert re.fullmatch(r"[0-9a-f]{32}", lid) and len(made["token"]) >= 40
+    rating = {"listener_id": lid, "piece_id": two[0]["id"], "value": 1}
+    assert client.post("/api/ratings", json=rating, headers=auth).json() == {"ok": True, "likes": 1, "dislikes": 0}
+    r = client.post("/api/ratings", json=dict(rating, piece_id=two[1]["id"], value=-1), headers=auth).json()
     assert (r["likes"], r["dislikes"]) == (1, 1)
-    r = client.post("/api/ratings", json={"listener_id": lid, "piece_id": two[1]["id"], "value": 1}).json()
+    r = client.post("/api/ratings", json=dict(rating, piece_id=two[1]["id"], value=1), headers=auth).json()
     assert (r["likes"], r["dislikes"]) == (2, 0)  # a new rating replaces the old
-    prof = client.get(f"/api/listeners/{lid}").json()
+    prof = client.get(f"/api/listeners/{lid}", headers=auth).json()
     assert prof["name"] == "ada" and {x["piece_id"] for x in prof["ratings"]} == {two[0]["id"], two[1]["id"]}
-    fy = client.post("/api/for-you", json={"listener_id": lid, "n": 4, "seed": 1}).json()
+    fy = client.post("/api/for-you", json={"listener_id": lid, "n": 4, "seed": 1}, headers=auth).json()
     assert fy["ratings_used"] == 2 and len(fy["pieces"]) == 4
     assert len({str(p["notes"]) for p in fy["pieces"]}) == 4
     assert all(p["kind"] == "for-you" and not p["originality"]["near_copy"] for p in fy["pieces"])
+    # without the token, or with another listener's, nobody reads, changes or steers ada's ratings
+    other = client.post("/api/listeners", json={"name": "eve"}).json()
+    foreign = {"Authorization": f"Bearer {other['token']}"}
+    assert client.post("/api/ratings", json=rating).status_code == 401
+    assert client.post("/api/ratings", json=rating, headers=foreign).status_code == 403
+    assert client.post("/api/ratings", json=rating, headers={"Authorization": "Basic eDp5"}).status_code == 401
+    assert client.get(f"/api/listeners/{lid}", headers=foreign).status_code == 403
+    assert client.post("/api/for-you", json={"listener_id": lid}, headers=foreign).status_code == 403
+    assert client.get(f"/api/listeners/{lid}", headers=auth).json()["likes"] == 2
     for body, code in [({"listener_id": lid, "piece_id": two[0]["id"], "value": 5}, 422),
                        ({"listener_id": "0" * 32, "piece_id": two[0]["id"], "value": 1}, 404),
                        ({"listener_id": lid, "piece_id": "0" * 32, "value": 1}, 404),
                        ({"listener_id": "x", "piece_id": two[0]["id"], "value": 1}, 422)]:
-        assert client.post("/api/ratings", json=body).status_code == code
-    assert client.post("/api/for-you", json={"listener_id": "0" * 32}).status_code == 404
+        assert client.post("/api/ratings", json=body, headers=auth).status_code == code
+    assert client.post("/api/for-you", json={"listener_id": "0" * 32}, headers=auth).status_code == 404
     assert client.post("/api/listeners", json={"name": ""}).status_code == 422
     assert client.post("/api/listeners", json={"name": "x" * 61}).status_code == 422
     assert client.get("/api/listeners/" + "0" * 32).status_code == 404

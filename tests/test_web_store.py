@@ -53,7 +53,7 @@ def test_concurrent_ratings_lose_no_writes(tmp_path):
     path = tmp_path / "s.sqlite"
     store = Store(path)
     pids = store.add_pieces([piece(k) for k in range(40)])
-    listeners = [store.add_listener(f"l{i}") for i in range(8)]
+    listeners = [store.add_listener(f"l{i}")[0] for i in range(8)]
     errors = []
 
     def worker(i):
@@ -94,7 +94,8 @@ def test_concurrent_ratings_lose_no_writes(tmp_path):
 def test_prune_keeps_rated_pieces(tmp_path):
     store = Store(tmp_path / "s.sqlite")
     pids = store.add_pieces([piece(k) for k in range(10)])
-    lid = store.add_listener("x")
+    lid, token = store.add_listener("x")
+    assert store.token_matches(lid, token) and not store.token_matches(lid, token + "x")
     store.rate(lid, pids[0], 1)
     assert store.prune(keep=3) == 7
     assert store.get_piece(pids[0]) is not None and store.count_ratings(lid) == 1

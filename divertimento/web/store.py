@@ -3,6 +3,8 @@
 One connection per thread, WAL journal (readers never block the writer), a busy timeout so concurrent writers
 queue instead of failing, and every write in its own transaction: concurrent ratings lose nothing."""
 
+import hashlib
+import hmac
 import json
 import secrets
 import sqlite3
@@ -16,7 +18,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS pieces (
     id TEXT PRIMARY KEY, created REAL NOT NULL, header TEXT NOT NULL,
     tokens BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS listeners (id TEXT PRIMARY KEY, name TEXT NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS listeners (id TEXT PRIMARY KEY, name TEXT NOT NULL, created REAL NOT NULL,
+    token_hash TEXT);
 CREATE TABLE IF NOT EXISTS ratings (
     listener_id TEXT NOT NULL REFERENCES listeners(id), piece_id TEXT NOT NULL REFERENCES pieces(id),
     value INTEGER NOT NULL CHECK (value IN (-1, 1)), created REAL NOT NULL,
@@ -29,6 +32,10 @@ MAX_RATINGS_USED = 200  # the most recent ratings "for you" learns from
 
 def new_id() -> str:
     return secrets.token_hex(16)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class Store:
@@ -47,6 +54,9 @@ class Store:
             for old in ("anchors", "latents"):
                 if old in columns:
                     c.execute(f"ALTER TABLE pieces DROP COLUMN {old}")
+            # listeners made before tokens have none, and so can no longer be used (a new one is made on the page)
+            if "token_hash" not in {row[1] for row in c.execute("PRAGMA table_info(listeners)")}:
+                c.execute("ALTER TABLE listeners ADD COLUMN token_hash TEXT")
 
     def conn(self) -> sqlite3.Connection:
         c = getattr(self._local, "conn", None)
@@ -94,11 +104,17 @@ class Store:
 
     # ---- listeners and ratings ----
 
-    def add_listener(self, name: str) -> str:
-        lid = new_id()
+    def add_listener(self, name: str) -> tuple[str, str]:
+        """(id, token) of a new listener. The token is its secret: only its hash is stored, and every call that
+        reads or changes the listener's ratings must show it (``token_matches``)."""
+        lid, token = new_id(), secrets.token_urlsafe(32)
         with self.conn() as c:
-            c.execute("INSERT INTO listeners VALUES (?, ?, ?)", (lid, name, time.time()))
-        return lid
+            c.execute("INSERT INTO listeners VALUES (?, ?, ?, ?)", (lid, name, time.time(), _hash(token)))
+        return lid, token
+
+    def token_matches(self, lid: str, token: str) -> bool:
+        row = self.conn().raw.execute("SELECT token_hash FROM listeners WHERE id = ?", (lid,)).fetchone()
+        return bool(row and row[0]) and hmac.compare_digest(row[0], _hash(token))
 
     def get_listener(self, lid: str) -> dict | None:
         raw = self.conn().raw

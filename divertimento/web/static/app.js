@@ -4,7 +4,7 @@
   const $ = (id) => document.getElementById(id);
   const COLOURS = ["#d1495b", "#edae49", "#00798c", "#30638e", "#6a4c93"];
   const synth = new window.StudioSynth();
-  const state = { info: null, listener: null, picked: [], playing: null, stream: null,
+  const state = { info: null, listener: null, token: null, picked: [], playing: null, stream: null,
                   streamBars: 0, lastBar: null, scheduled: 0, pieces: {} };
   window.studioState = state; // for tests and the curious
 
@@ -15,9 +15,11 @@
   }
 
   async function api(path, body, opts) {
-    const init = body instanceof FormData ? { method: "POST", body } :
-      body !== undefined ? { method: "POST", headers: { "Content-Type": "application/json" },
-                             body: JSON.stringify(body) } : {};
+    const headers = {};
+    if (state.token) headers["Authorization"] = `Bearer ${state.token}`;  // the listener's secret, never in a URL
+    if (body !== undefined && !(body instanceof FormData)) headers["Content-Type"] = "application/json";
+    const init = body instanceof FormData ? { method: "POST", body, headers } :
+      body !== undefined ? { method: "POST", headers, body: JSON.stringify(body) } : { headers };
     const res = await fetch(path, Object.assign(init, opts || {}));
     let data = null;
     try { data = await res.json(); } catch (e) { data = null; }
@@ -184,7 +186,9 @@
     const name = $("listener-name").value.trim() || "listener";
     const data = await api("/api/listeners", { name });
     state.listener = data.id;
+    state.token = data.token;
     localStorage.setItem("divertimento.listener", data.id);
+    localStorage.setItem("divertimento.listener.token", data.token);
     localStorage.setItem("divertimento.listener.name", name);
     return data.id;
   }
@@ -196,7 +200,8 @@
       $("listener-stats").textContent = `${prof.likes} liked · ${prof.dislikes} disliked`;
       for (const r of prof.ratings) markRating(r.piece_id, r.value);
     } catch (e) {
-      state.listener = null; localStorage.removeItem("divertimento.listener");
+      state.listener = null; state.token = null;
+      localStorage.removeItem("divertimento.listener"); localStorage.removeItem("divertimento.listener.token");
       $("listener-stats").textContent = "no ratings yet";
     }
   }
@@ -297,6 +302,7 @@
     $("model-info").textContent = `model ${state.info.model} (step ${state.info.model_step}) · ` +
       `originality: ${state.info.originality}`;
     state.listener = localStorage.getItem("divertimento.listener");
+    state.token = localStorage.getItem("divertimento.listener.token");
     $("listener-name").value = localStorage.getItem("divertimento.listener.name") || "";
     refreshListener();
   }
