@@ -132,6 +132,33 @@ def test_files_by_opaque_id_only(client, two):
         r = client.get(bad)
         assert r.status_code == 404, bad
         assert b"[project]" not in r.content and b"SQLite" not in r.content
+    # a symlink planted in the files folder under a piece's file name is replaced by the real file, never followed
+    files = client.app.state.context.files
+    target = files.path(two[1]["id"], "musicxml")
+    secret = files.root.parent / "secret.txt"
+    secret.write_text("[project] not for download")
+    target.unlink(missing_ok=True)
+    target.symlink_to(secret)
+    r = client.get(f"/files/{two[1]['id']}.musicxml")
+    assert r.status_code == 200 and b"score-partwise" in r.content[:2000] and b"not for download" not in r.content
+    assert not target.is_symlink() and secret.read_text() == "[project] not for download"
+
+
+def test_every_response_carries_the_security_headers_errors_included(client):
+    big = b'{"n": 1, "style": "' + b"a" * 100_000 + b'"}'
+    for r in (client.get("/"), client.get("/nope"), client.post("/api/generate", json={"n": 0}),
+              client.post("/api/generate", content=big, headers={"content-type": "application/json"})):
+        assert "default-src 'self'" in r.headers["content-security-policy"], r.status_code
+        assert r.headers["x-content-type-options"] == "nosniff" and r.headers["referrer-policy"] == "no-referrer"
+    assert r.status_code == 413
+    studio = client.app.state.context.studio
+    kept, studio.generate = studio.generate, lambda r: 1 / 0  # a bug: the answer is a bare 500, with the headers
+    try:
+        r = client.post("/api/generate", json={"n": 1})
+    finally:
+        studio.generate = kept
+    assert r.status_code == 500 and r.json() == {"detail": "internal error"}
+    assert "default-src 'self'" in r.headers["content-security-policy"]
 
 
 def _upload(client, name, data, style="bach"):

@@ -6,7 +6,6 @@ calls one function of ``divertimento.studio`` and returns JSON. Heavy handlers a
 them in its thread pool) and share the studio's compute semaphore, so a burst of requests queues instead of
 oversubscribing the CPU. Nothing a user sends reaches a shell or becomes a path."""
 
-import logging
 import os
 from pathlib import Path
 
@@ -21,15 +20,12 @@ from . import routes_files, routes_listeners, routes_pages, routes_pieces, route
 from .context import Context
 from .files import OutputDir
 from .guard import LOOPBACK_NAMES, HostOriginGuard
+from .headers import SecurityHeaders
 from .limits import BodyLimit
 from .store import Store
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-       "media-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-       "frame-ancestors 'none'; form-action 'self'")
 # in this order the OpenAPI document lists the paths as it always has
 ROUTERS = (routes_pages, routes_service, routes_pieces, routes_files, routes_listeners, routes_stream)
-log = logging.getLogger("divertimento.web")
 
 
 def create_app(studio: Studio, data_dir: str | Path, allowed_hosts=None) -> FastAPI:
@@ -41,25 +37,16 @@ def create_app(studio: Studio, data_dir: str | Path, allowed_hosts=None) -> Fast
                   description="Generate, play, harmonise, vary, rate and stream music from a sequence model. "
                               "Every numeric parameter is bounded; see each body's schema.")
     app.state.context = Context(studio, Store(data_dir / "studio.sqlite"), OutputDir(data_dir / "files"))
-    app.middleware("http")(security_headers)
     app.add_middleware(BodyLimit)
     if allowed_hosts is not None:
         app.add_middleware(HostOriginGuard, allowed_hosts=allowed_hosts)
+    app.add_middleware(SecurityHeaders)  # added last: the outermost, so every response carries the headers
     app.add_exception_handler(UserError, user_error)
     app.add_exception_handler(Busy, busy)
     app.add_exception_handler(RequestValidationError, invalid)
-    app.add_exception_handler(Exception, internal)
     for module in ROUTERS:
         app.include_router(module.router)
     return app
-
-
-async def security_headers(request: Request, call_next):
-    response = await call_next(request)
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
 
 
 async def user_error(request: Request, exc: UserError):
@@ -75,11 +62,6 @@ async def invalid(request: Request, exc: RequestValidationError):
     detail = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))[:200], "type": e.get("type", "")}
               for e in exc.errors()[:20]]
     return JSONResponse({"detail": detail}, status_code=422)
-
-
-async def internal(request: Request, exc: Exception):
-    log.exception("internal error on %s", request.url.path)
-    return JSONResponse({"detail": "internal error"}, status_code=500)
 
 
 def build(model: str | None = None, data_dir: str | Path | None = None, train_data: str | None = None,

@@ -42,14 +42,21 @@ class OutputDir:
         assert re.fullmatch(r"[0-9a-f]{32}", pid) and fmt in MEDIA
         return self.root / f"{pid}.{fmt}"
 
+    def ready(self, pid: str, fmt: str) -> bool:
+        """Whether the file is made: a regular file (a symlink planted in the folder is never served)."""
+        out = self.path(pid, fmt)
+        return out.is_file() and not out.is_symlink()
+
     def ensure(self, pid: str, fmt: str, piece: StudioPiece, engine: Engine) -> Path:
         """The file, made now if it is not there yet (one maker per file at a time)."""
         out = self.path(pid, fmt)
-        if out.is_file():
+        if self.ready(pid, fmt):
             return out
         with self._lock(f"{pid}.{fmt}"):
-            if out.is_file():
+            if self.ready(pid, fmt):
                 return out
+            if out.is_symlink() or out.exists():
+                out.unlink()  # not a regular file of ours: replaced, never followed
             music = piece.to_piece(engine)
             if fmt == "mid":
                 write_midi(music, out)

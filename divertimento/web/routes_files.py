@@ -20,7 +20,11 @@ def get_file(name: str, ctx: Ctx):
     pid, fmt = parsed
     p = ctx.load_piece(pid)
     try:
-        path = ctx.files.ensure(pid, fmt, p, ctx.engine)
+        if ctx.files.ready(pid, fmt):
+            path = ctx.files.ensure(pid, fmt, p, ctx.engine)
+        else:  # making a file (audio: a second of FluidSynth) is heavy work, bounded like the tools
+            with ctx.studio.queue.slot():
+                path = ctx.files.ensure(pid, fmt, p, ctx.engine)
     except UserError as e:  # e.g. no FluidSynth on this machine
         raise HTTPException(503, str(e)) from None
     return FileResponse(path, media_type=MEDIA[fmt], filename=f"{safe_stem(p.title)}.{fmt}")

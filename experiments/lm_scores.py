@@ -1,0 +1,102 @@
+"""The protocol's language-model axes (Caccia et al., ICLR 2020, "Language GANs falling short"):
+
+- LM score (quality): the NLL per token of a model's samples under a small judge LM trained on real training
+  windows. Lower = the samples are likelier real music by the judge.
+- Reverse-LM score (diversity and coverage): a fresh small LM trained on the model's samples, scored by its NLL
+  per token on held-out real test windows. Lower = the samples cover what real music does; a model that drops modes
+  trains an LM that finds the missing real music unlikely.
+
+    python experiments/lm_scores.py --data data/default --samples 4000 --steps 800 \
+        --point "mle T=1:mle:temperature=1.0" --point "guided b=1:guided:beta=1" \
+        --point "control:guided:rerank=likelihood,beta=0.01"
+
+The judge and every reverse LM are the same small sequence model (family mle's ARModel: 1 LSTM layer of 128, voice
+by voice) trained by the same loop for --steps Adam steps of batch 64 from the same seed. A "real" row trains the
+reverse LM on as many real training windows as a point has samples, so every figure has a scale. Seeds: --seed
+picks the sample block (pieces seed * 1,000,000 + i) and the LMs' initialisation.
+"""
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+import torch
+
+from divertimento.data.dataset import load_prepared
+from divertimento.models.sequence import ARModel
+from divertimento.sample.sampler import load_sampler
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from per_style_protocol import SEED_BLOCK, parse_point  # noqa: E402
+
+
+def train_lm(tokens: np.ndarray, styles: np.ndarray, n_styles: int, vocab: int, steps: int, seed: int) -> ARModel:
+    torch.manual_seed(seed)
+    lm = ARModel(tokens.shape[1], vocab, tokens.shape[2], n_styles, style_dim=16, hidden=128, layers=1, embed=16)
+    opt = torch.optim.Adam(lm.parameters(), lr=2e-3)
+    rng = np.random.default_rng(seed)
+    x, s = torch.from_numpy(tokens.astype(np.int64)), torch.from_numpy(styles.astype(np.int64))
+    for _ in range(steps):
+        idx = torch.from_numpy(rng.integers(0, len(x), 64))
+        loss = -lm.log_probs(x[idx], s[idx]).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return lm.eval()
+
+
+@torch.no_grad()
+def nll_per_token(lm: ARModel, tokens: np.ndarray, styles: np.ndarray) -> float:
+    x, s = torch.from_numpy(tokens.astype(np.int64)), torch.from_numpy(styles.astype(np.int64))
+    total = sum(float(-lm.log_probs(x[a : a + 256], s[a : a + 256]).sum()) for a in range(0, len(x), 256))
+    return total / x.numel()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default="data/default")
+    ap.add_argument("--samples", type=int, default=4000)
+    ap.add_argument("--steps", type=int, default=800)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--point", action="append", required=True)
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    data = load_prepared(args.data, verify=False)
+    train, test = data.splits["train"], data.splits["test"]
+    names = list(data.manifest["style_names"])
+    vocab = int(data.manifest["vocab_size"])
+    t0 = time.perf_counter()
+    judge = train_lm(train["rolls"], train["style"], len(names), vocab, args.steps, args.seed)
+    rows = {"real (test windows)": {"lm": nll_per_token(judge, test["rolls"], test["style"])}}
+    pick = np.random.default_rng(args.seed).choice(len(train["rolls"]), args.samples, replace=False)
+    real_rev = train_lm(train["rolls"][pick], train["style"][pick], len(names), vocab, args.steps, args.seed + 1)
+    rows["real (test windows)"]["reverse_lm"] = nll_per_token(real_rev, test["rolls"], test["style"])
+    print(f"judge and real row in {time.perf_counter() - t0:.0f} s: {rows}", file=sys.stderr, flush=True)
+    for text in args.point:
+        label, model, temperature, options = parse_point(text)
+        t0 = time.perf_counter()
+        sampler = load_sampler(model)
+        tokens, styles = sampler.generate_tokens(list(range(args.seed * SEED_BLOCK, args.seed * SEED_BLOCK
+                                                             + args.samples)), temperature=temperature,
+                                                 options=options)
+        labels = np.asarray([names.index(s) for s in styles])
+        rev = train_lm(tokens, labels, len(names), vocab, args.steps, args.seed + 1)
+        rows[label] = {"lm": nll_per_token(judge, tokens, labels),
+                       "reverse_lm": nll_per_token(rev, test["rolls"], test["style"])}
+        print(f"{label}: {rows[label]} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+    print("| set | LM score (NLL/token of the samples under a judge trained on real) | reverse-LM score (NLL/token "
+          "of real test windows under an LM trained on the samples) |")
+    print("|---|---|---|")
+    for label, r in rows.items():
+        print(f"| {label} | {r['lm']:.4f} | {r['reverse_lm']:.4f} |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"args": vars(args), "rows": rows}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
