@@ -215,6 +215,10 @@ def test_harmonise_refuses_hostile_or_broken_files(client):
     assert _upload(client, "big.mid", b"MThd" + b"\x00" * (2 * 2**20)).status_code == 413
     assert _upload(client, "a.mid", b"MThd", style="klezmer").status_code == 422
     assert client.post("/api/harmonise").status_code == 422
+    # an ABC tune of 4,200 notes is refused before music21's parser (quadratic in the notes) sees it
+    long_abc = b"X:1\nT:long\nM:4/4\nL:1/8\nK:D\n" + b"|DFAF DFAF|GBdB GBdB|Acec AcAF|\n" * 175
+    r = _upload(client, "long.abc", long_abc)
+    assert r.status_code == 400 and "4200 notes" in r.json()["detail"]
     # a score with no parts, and an .mxl whose member fails its CRC: 400 with a reason, not 500
     r = _upload(client, "empty.musicxml", b"<score-partwise><part-list/></score-partwise>", style="bach")
     assert r.status_code == 400 and "no parts" in r.json()["detail"]
