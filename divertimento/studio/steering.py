@@ -36,7 +36,7 @@ class Rating:
 
 
 def features(tokens: np.ndarray, style: int, n_styles: int, low: int) -> np.ndarray:
-    """Musical features of one window [V, T] for the preference model (no latents: a listener rates music)."""
+    """Musical features of one window [V, T] for the preference model (a listener rates music, not model state)."""
     V, T = tokens.shape
     onset = tokens >= FIRST_PITCH_TOKEN
     pitches = tokens[onset].astype(np.float64) - FIRST_PITCH_TOKEN + low
