@@ -29,7 +29,8 @@ def run(args) -> int:
     if not 1 <= args.threads <= 64 or not 1 <= args.workers <= 16:
         raise UserError("--threads must be 1..64 and --workers 1..16")
     if args.host not in LOOPBACK:
-        print(f"warning: serving on {args.host}, reachable from other machines; the studio has no login")
+        print(f"warning: serving on {args.host}, reachable from other machines; the studio has no login. Clients "
+              "must reach it by a name given with --allow-host (or this address): other Host headers get 421")
     import torch
     import uvicorn
 
