@@ -16,6 +16,7 @@ import time
 import numpy as np
 import torch
 
+from divertimento.atomic import write_json_atomic
 from divertimento.studio import compose as C
 from divertimento.studio.engine import load_studio_model
 from divertimento.studio.stream import LiveStream
@@ -58,8 +59,7 @@ def main() -> int:
     result = {m: bench(m, args.repeats) for m in args.models.split(",")}
     print(json.dumps(result, indent=1))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=1)
+        write_json_atomic(args.json, result)
     return 0
 
 

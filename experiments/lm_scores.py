@@ -17,19 +17,17 @@ picks the sample block (pieces seed * 1,000,000 + i) and the LMs' initialisation
 """
 
 import argparse
-import json
 import sys
 import time
 
 import numpy as np
 import torch
+from points import SEED_BLOCK, parse_point  # experiments/ is the script's own folder, first on sys.path
 
+from divertimento.atomic import write_json_atomic
 from divertimento.data.dataset import load_prepared
 from divertimento.models.sequence import ARModel
 from divertimento.sample.sampler import load_sampler
-
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from per_style_protocol import SEED_BLOCK, parse_point  # noqa: E402
 
 
 def train_lm(tokens: np.ndarray, styles: np.ndarray, n_styles: int, vocab: int, steps: int, seed: int) -> ARModel:
@@ -93,8 +91,7 @@ def main() -> int:
     for label, r in rows.items():
         print(f"| {label} | {r['lm']:.4f} | {r['reverse_lm']:.4f} |")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"args": vars(args), "rows": rows}, f, indent=1)
+        write_json_atomic(args.json, {"args": vars(args), "rows": rows})
     return 0
 
 

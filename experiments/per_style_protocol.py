@@ -15,6 +15,7 @@ import sys
 import time
 
 import numpy as np
+from points import SEED_BLOCK, parse_point  # experiments/ is the script's own folder, first on sys.path
 
 from divertimento.atomic import write_json_atomic
 from divertimento.data.dataset import load_prepared
@@ -23,20 +24,6 @@ from divertimento.metrics.reference import load_reference
 from divertimento.metrics.set_stats import compute_set_stats, prepared_set_stats
 from divertimento.sample.sampler import load_sampler
 from divertimento.sample.windows import sample_window_set
-
-SEED_BLOCK = 1_000_000
-
-
-def parse_point(text: str) -> tuple[str, str, float | None, dict]:
-    label, model, knobs = (text.split(":", 2) + [""])[:3]
-    temperature, options = None, {}
-    for kv in filter(None, knobs.split(",")):
-        k, v = kv.split("=", 1)
-        if k == "temperature":
-            temperature = float(v)
-        else:
-            options[k] = v if k == "rerank" else float(v)
-    return label, model, temperature, options
 
 
 def main() -> int:

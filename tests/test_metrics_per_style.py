@@ -19,13 +19,18 @@ def test_the_same_set_is_perfect_and_a_distant_one_is_told_apart():
     assert far["two_sample"] == 1.0
 
 
-def test_sets_are_cut_to_equal_size_and_too_few_windows_give_nan():
+def test_precision_counts_generated_points_in_real_balls_and_too_few_windows_give_nan():
     rng = np.random.default_rng(1)
-    real = rng.normal(size=(30, 2))
-    # 25 generated points, 20 of them real ones and 5 far away: after cutting both sides to 25, precision counts
-    # the share of generated points inside some real point's k-NN ball: exactly 20 / 25
+    real = rng.normal(size=(25, 2))
+    # 25 generated points (no cut: the sets are equal in size), 20 of them real points themselves (distance 0, inside
+    # their own ball) and 5 at distance ~70 (outside every ball of unit-scale radius): precision is 20 / 25 exactly
     gen = np.concatenate([real[:20], rng.normal(size=(5, 2)) + 50.0])
     fig = style_figures(real, gen, seed=2)
     assert fig["precision"] == 20 / 25
+    # with 40 real points the real side is cut to the 25 of the generated one: a cut can drop real points that
+    # generated copies sit on, so precision can only fall, and stays above the far points' share
+    more = np.concatenate([real, rng.normal(size=(15, 2))])
+    cut = style_figures(more, gen, seed=2)
+    assert 0 < cut["precision"] <= 20 / 25
     tiny = style_figures(real, gen[:5], seed=0)
     assert set(tiny) == set(FIGURES) and all(math.isnan(v) for v in tiny.values())

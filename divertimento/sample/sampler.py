@@ -56,15 +56,6 @@ class Sampler:
         return self.module.latent_dim > 0
 
     @property
-    def G(self) -> torch.nn.Module:
-        """The latent decoder, for the studio's latent tools (inversion, variations, morphs); a clear error for a
-        model without a latent."""
-        if not self.has_latent:
-            raise UserError(f"this tool moves in a model's latent space; {self.path.name} ({self.family}) has none: "
-                            "use a gan or vae model (divertimento models)")
-        return self.module
-
-    @property
     def default_temperature(self) -> float:
         """The model file's recommended sampling temperature (its model card says how it was chosen); 1.0 = the
         model's own distribution where the file names none."""

@@ -19,7 +19,7 @@ import torch
 from ..errors import UserError
 from ..models.factory import STUDIO_MODEL
 from ..models.smc import FREE, pick, sample_given
-from ..sample.draw import draw_index, gumbel_noise, piece_seed
+from ..sample.draw import gumbel_noise, piece_seed
 from ..sample.pieces import MIN_VOICE_USE, silence_unused_voices
 from ..sample.sampler import Sampler, load_sampler
 
@@ -83,10 +83,8 @@ class Engine:
     def temperature(self) -> float:
         return self.sampler.default_temperature
 
-    def style_index(self, style: str | None, u: float = 0.0) -> int:
+    def style_index(self, style: str) -> int:
         names = self.style_names
-        if style is None:
-            return draw_index(u, self.sampler.style_shares)
         if style not in names:
             raise UserError(f"unknown style {style!r}; this model knows {', '.join(names)}")
         return names.index(style)

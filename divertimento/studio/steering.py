@@ -101,7 +101,7 @@ def recommend(engine: Engine, ratings: list[Rating], n: int, seed: int, temperat
     styles = [0] * M
     origin = ["fresh"] * M
     tokens = np.zeros((M, engine.n_voices, T), dtype=np.int64)
-    near = [c for c in range(int(0.7 * M))] if liked else []
+    near = list(range(int(0.7 * M))) if liked else []
     if near:
         given = np.full((len(near), engine.n_voices, T), FREE, dtype=np.int64)
         for row, c in enumerate(near):

@@ -51,7 +51,8 @@ class LiveStream:
                  tempo: float | None = None):
         self.engine, self.seed = engine, seed
         self._lock = threading.Lock()
-        engine.style_index(style)  # an unknown style: the one clear error, now
+        if style is not None:
+            engine.style_index(style)  # an unknown style: the one clear error, now
         d = engine.sampler.draw(seed, 0, style=style)
         s, self.home = d.style, d.home  # one key for the whole stream (key-normalised models)
         self.style = s
