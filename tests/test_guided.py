@@ -78,14 +78,16 @@ def test_guided_model_file_and_its_sampling(guided_run, base_run):
     for (seed, index), got in zip(pairs, zero):
         d = sampler.draw(seed, index)
         k = int(d.noise[:, 0, 0, -1].argmax())
-        style = torch.tensor([d.style]) if m.conditional else None
+        label = d.style * len(sampler.meter_names) + d.meter  # the condition: (style, meter)
+        style = torch.tensor([label]) if m.conditional else None
         want = m.base.sample(style, d.noise[k : k + 1, ..., :-1], 1.0)[0].numpy()
         want[np.asarray(sampler.manifest["voice_use"][d.style]) < 0.01] = 0
         assert np.array_equal(got, want)
     # the control (the proposal's own likelihood) reranks the same candidates: every kept window is one of them
     control, _ = sampler.generate_tokens(pairs, options={"rerank": "likelihood", "beta": 50.0})
     d = sampler.draw(*pairs[0])
-    style = torch.tensor([d.style] * m.candidates) if m.conditional else None
+    label = d.style * len(sampler.meter_names) + d.meter
+    style = torch.tensor([label] * m.candidates) if m.conditional else None
     cands = m.base.sample(style, d.noise[..., :-1], 1.0)
     logp = m.base.log_probs(cands, style).sum(dim=(1, 2))
     best = cands[int(logp.argmax())].numpy()  # beta 50: best-of-K by likelihood, for all practical purposes

@@ -137,9 +137,11 @@ def test_heldout_nll_is_the_val_windows_mean(small_data, tmp_path):
     val = data.splits["val"]
     n = min(len(val["rolls"]), 2048)
     assert n > 3
-    # one window at a time, straight from the model's log-probabilities
+    # one window at a time, straight from the model's log-probabilities; the condition label is (style, meter)
+    meters = len(data.meter_names)
+    label = val["style"].astype(np.int64) * meters + val["meter"]
     per_window = [-model.log_probs(torch.from_numpy(val["rolls"][i : i + 1].astype(np.int64)),
-                                   torch.tensor([int(val["style"][i])])).sum().item() for i in range(n)]
+                                   torch.tensor([int(label[i])])).sum().item() for i in range(n)]
     terms = recipe.finish(data, batch_size=3)
     assert terms["heldout/MLE/nll"] == pytest.approx(float(np.mean(per_window)), rel=1e-4)
     assert "heldout/lr" not in terms

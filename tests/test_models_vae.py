@@ -132,7 +132,8 @@ def test_trained_vae_samples_like_a_gan(small_data, tmp_path):
     # by hand: piece (3, i) is argmax(decoder(z) / 1 + noise) with the sampler's own draws, REST (token 0) in
     # the voices its style never uses in the training data
     d = sampler.draw(3, 2)
-    want = (sampler.module(d.z[None], torch.tensor([d.style])) + d.noise).argmax(-1)[0].numpy()
+    label = d.style * len(sampler.meter_names) + d.meter  # the condition: (style, meter)
+    want = (sampler.module(d.z[None], torch.tensor([label])) + d.noise).argmax(-1)[0].numpy()
     want[np.asarray(sampler.manifest["voice_use"][d.style]) < 0.01] = 0
     assert np.array_equal(a[2], want) and styles_a[2] == sampler.style_names[d.style]
     # deterministic per seed, whatever else is in the batch

@@ -16,7 +16,7 @@ from divertimento.studio.engine import load_studio_model
 from divertimento.studio.pieces import StudioPiece
 from divertimento.studio.service import GenerateRequest, Studio
 from divertimento.studio.simulate import simulate
-from divertimento.studio.steering import Rating, recommend, similarity
+from divertimento.studio.steering import Rating, first_window, recommend, similarity
 from divertimento.studio.stream import LiveStream
 
 
@@ -34,7 +34,9 @@ def test_one_window_is_the_generate_piece(bundle):
     for pair in [(0, 0), (3, 5)]:
         p = C.compose(bundle, pair, temperature=1.0)
         ref, styles = bundle.sampler.generate_tokens([pair], temperature=1.0)
-        assert np.array_equal(p.tokens, ref[0]) and p.style == styles[0]
+        # four bars of the meter drawn for the piece: the generated window's first 4 bars
+        assert p.tokens.shape[1] == 4 * p.bar
+        assert np.array_equal(p.tokens, ref[0][:, : 4 * p.bar]) and p.style == styles[0]
     # drawn in one batch, each piece is the piece drawn alone
     many = C.compose_many(bundle, [(0, 0), (3, 5), (2, 2)], bars=6)
     for got, pair in zip(many, [(0, 0), (3, 5), (2, 2)]):
@@ -42,16 +44,16 @@ def test_one_window_is_the_generate_piece(bundle):
 
 
 def test_forms_repeat_their_sections_and_long_pieces_grow_from_the_first_window(bundle):
-    p = C.compose(bundle, (1, 0), style="bach", form="AABA")
+    p = C.compose(bundle, (1, 0), style="bach", form="AABA", meter="4/4")
     assert p.tokens.shape == (4, 4 * 64) and p.form == "AABA"
     A, B = p.tokens[:, :64], p.tokens[:, 128:192]
     assert np.array_equal(p.tokens[:, 64:128], A) and np.array_equal(p.tokens[:, 192:], A)
     assert not np.array_equal(A, B)
-    one = C.compose(bundle, (2, 0))
-    q = C.compose(bundle, (2, 0), bars=10)
+    one = C.compose(bundle, (2, 0), meter="4/4")
+    q = C.compose(bundle, (2, 0), bars=10, meter="4/4")
     assert q.tokens.shape == (4, 160) and q.form == "ABC" and np.array_equal(q.tokens[:, :64], one.tokens)
     assert q.tokens.max() < bundle.vocab_size
-    short = C.compose(bundle, (2, 0), bars=2)
+    short = C.compose(bundle, (2, 0), bars=2, meter="4/4")
     assert np.array_equal(short.tokens, one.tokens[:, :32])
     with pytest.raises(UserError):
         C.compose(bundle, (0, 0), form="AXA")
@@ -161,8 +163,8 @@ def test_for_you_is_steered_diverse_and_no_repeat(bundle):
     disliked = C.compose(bundle, (1, 2), style="bach")
     recs = recommend(bundle, [Rating(liked, 1), Rating(disliked, -1)], 6, seed=3)
     assert len(recs) == 6 and all(r.kind == "for-you" for r in recs)
-    toks = np.stack([r.tokens for r in recs])
-    assert (similarity(toks, liked.tokens[None], bundle.low) < 0.8).all()
+    toks = np.stack([first_window(r.tokens, 64) for r in recs])  # pieces of several meters, as windows
+    assert (similarity(toks, first_window(liked.tokens, 64)[None], bundle.low) < 0.8).all()
     assert len({r.tokens.tobytes() for r in recs}) == 6
     assert sum(r.style == "folk" for r in recs) >= 4
 

@@ -20,22 +20,35 @@ def test_pickup_shifts_windows_to_the_first_full_bar():
     # pickup of one quarter (4 steps), then six 4/4 bars: full bars start at 4, 20, 36, 52, 68, 84
     bars = [(0, 4, 4, 4)] + [(4 + 16 * i, 16, 4, 4) for i in range(6)]
     spec = WindowSpec(SATB, bars=4, hop_quarters=4)
-    starts, counts = window_starts(piece_with_bars(bars, melody(100)), spec)
-    assert starts == [4, 20, 36]  # a 64-step window needs 4 full bars: starting at 52 would run past the end
+    starts, meters, counts = window_starts(piece_with_bars(bars, melody(100)), spec)
+    # a 64-step window needs 4 full bars: starting at 52 would run past the end
+    assert starts == [4, 20, 36] and meters == ["4/4"] * 3
     assert counts["incomplete bar (pickup or ending)"] == 1
 
 
-def test_meter_outside_family_is_counted_and_never_windowed():
-    # 4 bars of 3/4 (12 steps) then 4 bars of 4/4: only one window, at step 48
-    bars = [(12 * i, 12, 3, 4) for i in range(4)] + [(48 + 16 * i, 16, 4, 4) for i in range(4)]
-    starts, counts = window_starts(piece_with_bars(bars, melody(112)), WindowSpec(SATB))
-    assert starts == [48]
-    assert counts["bar in meter 3/4"] == 4
+def test_meter_outside_the_kept_ones_is_counted_and_never_windowed():
+    # 4 bars of 5/4 (20 steps) then 4 bars of 4/4: only one window, at step 80
+    bars = [(20 * i, 20, 5, 4) for i in range(4)] + [(80 + 16 * i, 16, 4, 4) for i in range(4)]
+    starts, meters, counts = window_starts(piece_with_bars(bars, melody(144)), WindowSpec(SATB))
+    assert starts == [80] and meters == ["4/4"]
+    assert counts["bar in meter 5/4"] == 4
+
+
+def test_six_eight_windows_start_on_barlines_and_stay_in_their_meter():
+    # a one-eighth pickup (2 steps), eight 6/8 bars of 12 steps (2..98), then six 4/4 bars (98..194)
+    bars = [(0, 2, 6, 8)] + [(2 + 12 * i, 12, 6, 8) for i in range(8)] + [(98 + 16 * i, 16, 4, 4) for i in range(6)]
+    starts, meters, counts = window_starts(piece_with_bars(bars, melody(194)), WindowSpec(SATB, hop_quarters=4))
+    # 6/8 windows need 64 steps = 5 1/3 bars of their own meter: from bar 1 (step 2) to step 66 lies inside
+    # the 6/8 section, and the hop of 16 steps rounds up to the next barline: 2 + 24 = 26 (bar 3), then 50 would
+    # run to 114, past the meter change at 98; then the 4/4 section: 98 and 114 and 130 (130 + 64 = 194)
+    assert starts == [2, 26, 98, 114, 130]
+    assert meters == ["6/8", "6/8", "4/4", "4/4", "4/4"]
+    assert counts["incomplete bar (pickup or ending)"] == 1
 
 
 def test_two_four_bars_make_a_window_of_eight_bars():
     bars = [(8 * i, 8, 2, 4) for i in range(10)]  # ten 2/4 bars = 80 steps
-    starts, _ = window_starts(piece_with_bars(bars, melody(80)), WindowSpec(SATB, hop_quarters=4))
+    starts, _, _ = window_starts(piece_with_bars(bars, melody(80)), WindowSpec(SATB, hop_quarters=4))
     assert starts == [0, 16]  # hop of 4 quarters = 16 steps; 32 + 64 > 80
 
 

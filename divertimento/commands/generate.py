@@ -1,7 +1,11 @@
 import sys
 
+from ..atomic import write_json_atomic
 from ..errors import UserError
 from .sampling_options import parse_options
+
+DEFAULT_BARS = 16  # a phrase-complete tune: two 8-bar strains, or four chorale phrases
+MAX_BARS = 128
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -35,6 +39,13 @@ def add_arguments(p) -> None:
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--n", type=int, default=8, help="number of pieces (default 8)")
     p.add_argument("--style", default=None, help="style to generate; default: drawn by the data's shares")
+    p.add_argument("--bars", type=int, default=None,
+                   help=f"bars per piece, 1..{MAX_BARS} (default {DEFAULT_BARS} for a sequence model, which carries "
+                        "its context across the whole piece; a gan or vae writes one window)")
+    p.add_argument("--meter", default=None,
+                   help="time signature, e.g. 6/8 (default: drawn by the style's shares in the training data)")
+    p.add_argument("--form", default=None,
+                   help="sections of 4 bars, e.g. AABB: a letter heard again is its section again (sequence models)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--seed", type=int, default=0, help="run seed: piece i uses (seed, i) (default 0)")
     group.add_argument("--seeds", default=None, help="explicit piece seeds, e.g. 0-99; overrides --n")
@@ -58,11 +69,9 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     # imported here: the CLI builds every command's parser, and only the command that runs should pay for torch
-    from ..atomic import write_json_atomic
-    from ..sample.draw import MAX_PIECES
-    from ..sample.export import parse_formats, prepare_out_dir, write_piece_files
+    from ..sample.draw import MAX_PIECES, check_meter
+    from ..sample.export import parse_formats, prepare_out_dir
     from ..sample.originality import Originality, draw_novel_tokens, resolve_data_dir
-    from ..sample.pieces import tokens_to_piece
     from ..sample.sampler import load_sampler
 
     formats = parse_formats(args.formats)
@@ -72,31 +81,37 @@ def run(args) -> int:
         if not 1 <= args.n <= MAX_PIECES:
             raise UserError(f"--n must be 1..{MAX_PIECES} (got {args.n})")
         pairs = [(args.seed, i) for i in range(args.n)]
+    if args.bars is not None and not 1 <= args.bars <= MAX_BARS:
+        raise UserError(f"--bars must be 1..{MAX_BARS} (got {args.bars})")
     sampler = load_sampler(args.model)
+    if args.style is not None and args.style not in sampler.style_names:
+        raise UserError(f"unknown style {args.style!r}; this model knows {', '.join(sampler.style_names)}")
+    check_meter(args.meter, args.style, sampler.manifest)
     options = {} if args.voice_leading is None else {"strict_voice_leading": args.voice_leading == "strict"}
     if args.option:
         options["options"] = parse_options(args.option)
+    engine = _engine(sampler, args, options)
     if args.keep_copies:
-        tokens, styles = sampler.generate_tokens(pairs, args.style, args.truncation, args.temperature, **options)
+        tokens, styles = sampler.generate_tokens(pairs, args.style, args.truncation, args.temperature,
+                                                 meter=args.meter, **options)
         used, figures, status = list(pairs), [None] * len(pairs), "not checked (--keep-copies)"
+        originality = None
     else:
         originality = Originality(resolve_data_dir(sampler, args.train_data))
         tokens, styles, used, figures = draw_novel_tokens(sampler, pairs, args.style, args.truncation,
-                                                          args.temperature, originality, **options)
+                                                          args.temperature, originality, meter=args.meter, **options)
         status = originality.status
         if status != "ready":
             print(f"note: near-copies not checked: originality {status} (give --train-data DIR)", file=sys.stderr)
     out = prepare_out_dir(args.out)
-    index = []
-    for tok, style, (seed, i), drawn, fig in zip(tokens, styles, pairs, used, figures):
-        piece = tokens_to_piece(tok, sampler.low, sampler.manifest, style, f"{style} seed {seed}.{i}")
-        stem = f"{style}-seed{seed}-{i:04d}"
-        files = write_piece_files(piece, out, stem, formats)
-        entry = {"seed": seed, "index": i, "style": style, "notes": piece.n_notes, "files": files,
-                 "originality": fig}
-        if tuple(drawn) != (seed, i):
-            entry["redrawn_from_seed_pair"] = list(drawn)
-        index.append(entry)
+    if engine is None:
+        pieces = [_window_piece(sampler, tok, style, drawn, args) for tok, style, drawn in zip(tokens, styles, used)]
+    else:
+        pieces = [_whole_piece(engine, style, drawn, args) for style, drawn in zip(styles, used)]
+        if originality is not None and status == "ready":  # the whole piece, not only its first window
+            figures = originality.score([t for _, t, _ in pieces], sampler.low, sampler.module.noise_shape[-2],
+                                        [b for _, _, b in pieces])
+    index = _write(pieces, styles, pairs, used, figures, out, formats)
     redrawn = sum("redrawn_from_seed_pair" in e for e in index)
     copies = sum(bool(f and f["near_copy"]) for f in figures)
     write_json_atomic(out / "generated.json", {"model": str(sampler.path), "family": sampler.family,
@@ -110,3 +125,55 @@ def run(args) -> int:
     checked = f"; {redrawn} near-copies redrawn, {copies} left" if status == "ready" else ""
     print(f"wrote {len(index)} pieces ({', '.join(formats)}) to {out}{checked}")
     return 0
+
+
+def _engine(sampler, args, options: dict):
+    """The engine that grows whole pieces out of a sequence model's first window; None for a model that writes
+    one window (gan, vae), which then refuses a longer --bars or a --form."""
+    from ..studio.engine import Engine
+
+    if hasattr(getattr(sampler.module, "base", sampler.module), "step"):
+        return Engine(sampler, options.get("strict_voice_leading"), options.get("options"))
+    window_bars = sampler.module.noise_shape[-2] // sampler.bar_steps(0)
+    if (args.bars or 0) > window_bars or args.form:
+        raise UserError(f"a {sampler.family} model writes one window of {window_bars} bars; --bars longer than "
+                        f"that or a --form needs a sequence model (mle, guided)")
+    return None
+
+
+def _window_piece(sampler, tok, style: str, drawn, args):
+    """(piece, tokens, bar steps) of one window from a model without an engine."""
+    from ..sample.pieces import name_piece, tokens_to_piece
+
+    meter = sampler.meter_names[sampler.draw(*drawn, style=style, meter=args.meter).meter]
+    tok = tok[:, : (args.bars * sampler.bar_steps(0) if args.bars else tok.shape[-1])]
+    piece = name_piece(tokens_to_piece(tok, sampler.low, sampler.manifest, style, "", meter),
+                       f"seed {drawn[0]}.{drawn[1]}")
+    return piece, tok, sampler.bar_steps(0)
+
+
+def _whole_piece(engine, style: str, drawn, args):
+    """(piece, tokens, bar steps) of a whole piece of ``--bars`` bars whose first window is the one drawn."""
+    from ..sample.pieces import name_piece
+    from ..studio.compose import compose_many
+
+    sp = compose_many(engine, [tuple(drawn)], style, args.temperature, args.bars or DEFAULT_BARS, args.form,
+                      args.meter, max_bars=MAX_BARS)[0]
+    piece = name_piece(sp.to_piece(engine), f"seed {drawn[0]}.{drawn[1]}")
+    return piece, sp.tokens, sp.bar
+
+
+def _write(pieces, styles, pairs, used, figures, out, formats) -> list[dict]:
+    from ..sample.export import safe_stem, write_piece_files
+
+    index = []
+    for (piece, tokens, bar), style, (seed, i), drawn, fig in zip(pieces, styles, pairs, used, figures):
+        meter = piece.meta.get("meter", "4/4")
+        stem = safe_stem(f"{style}-{meter.replace('/', '-')}-seed{seed}-{i:04d}")
+        files = write_piece_files(piece, out, stem, formats)
+        entry = {"seed": seed, "index": i, "style": style, "meter": meter, "bars": -(-tokens.shape[-1] // bar),
+                 "title": piece.title, "notes": piece.n_notes, "files": files, "originality": fig}
+        if tuple(drawn) != (seed, i):
+            entry["redrawn_from_seed_pair"] = list(drawn)
+        index.append(entry)
+    return index

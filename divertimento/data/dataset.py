@@ -8,21 +8,31 @@ import numpy as np
 
 from ..errors import UserError
 from ..music.roll import FIRST_PITCH_TOKEN
-from .prepare import content_hash
+from .conditions import condition_labels
+from .prepare import SHARD_ARRAYS, content_hash
 from .split import SPLITS
 
-SUPPORTED_FORMAT = 1
+SUPPORTED_FORMAT = 2
 
 
 @dataclass
 class PreparedData:
     root: Path
     manifest: dict
-    splits: dict[str, dict[str, np.ndarray]]  # split -> rolls/style/piece/start arrays
+    splits: dict[str, dict[str, np.ndarray]]  # split -> rolls/style/meter/piece/start arrays
 
     @property
     def style_names(self) -> list[str]:
         return self.manifest["style_names"]
+
+    @property
+    def meter_names(self) -> list[str]:
+        return self.manifest["meter_names"]
+
+    def conditions(self, split: str) -> np.ndarray:
+        """Each window's condition label (style and meter; ``summary.condition_labels``), int64."""
+        sp = self.splits[split]
+        return condition_labels(sp["style"].astype(np.int64), sp["meter"].astype(np.int64), self.manifest)
 
     @property
     def low(self) -> int:
@@ -53,7 +63,7 @@ def load_prepared(root: str | Path, verify: bool = True) -> PreparedData:
     for sp in SPLITS:
         try:
             with np.load(root / manifest["files"][sp], allow_pickle=False) as z:
-                splits[sp] = {k: z[k] for k in ("rolls", "style", "piece", "start")}
+                splits[sp] = {k: z[k] for k in SHARD_ARRAYS}
         except (OSError, KeyError, ValueError) as e:
             raise UserError(f"{root}: shard {sp} is missing or damaged ({e}); prepare it again") from None
     if verify and content_hash(splits) != manifest.get("content_hash"):

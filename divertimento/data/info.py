@@ -15,7 +15,8 @@ def summarise(data: PreparedData) -> str:
     m = data.manifest
     lines = [
         f"{data.root}: layout {m['layout']} ({', '.join(m['roles'])}), {m['steps_per_quarter']} steps/quarter, "
-        f"windows of {m['bars_per_window']} bars = {m['window_steps']} steps, meters {', '.join(m['meters'])}",
+        f"windows of {m['window_steps']} steps (16 quarters) from a barline, "
+        f"windows per meter: {', '.join(f'{k} {v}' for k, v in m['meters'].items())}",
         f"pitch range {m['pitch_range'][0]}-{m['pitch_range'][1]} "
         f"({pitch_names(m['pitch_range'][0])}-{pitch_names(m['pitch_range'][1])}), "
         f"train transposition {m['augment']['transpose']}, split seed {m['split_seed']}, hash {m['content_hash'][:12]}",
@@ -23,7 +24,8 @@ def summarise(data: PreparedData) -> str:
         f"{'style':<16}" + "".join(f"{sp + ' pieces':>14}{sp + ' windows':>15}" for sp in SPLITS),
     ]
     for style, v in m["styles"].items():
-        lines.append(f"{style:<16}" + "".join(f"{v['pieces'][sp]:>14}{v['windows'][sp]:>15}" for sp in SPLITS))
+        lines.append(f"{style:<16}" + "".join(f"{v['pieces'][sp]:>14}{v['windows'][sp]:>15}" for sp in SPLITS)
+                     + "   " + ", ".join(f"{k} {n}" for k, n in v["meters"].items()))
     if m["monophonic"]:
         rolls = np.concatenate([data.splits[sp]["rolls"] for sp in SPLITS])
         pitches = rolls[rolls >= FIRST_PITCH_TOKEN].astype(np.int64) - FIRST_PITCH_TOKEN + m["pitch_range"][0]

@@ -22,7 +22,7 @@ from .sources import ParseTask, resolve_sources
 from .split import SPLITS, split_pieces
 from .windows import DEFAULT_METERS, PieceWindows, WindowSpec, crop_to_range, cut_windows, pitch_extent
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a meter per window (shards' ``meter``, manifest ``meter_names``)
 
 
 @dataclass
@@ -154,14 +154,16 @@ def prepare(out_dir: str | os.PathLike, options: PrepareOptions, progress: bool 
     split_of = split_pieces([tasks[i].style for i in order], [tasks[i].key for i in order], options.split,
                             options.seed)
     styles = sorted({tasks[i].style for i in order})
+    meter_names = meter_order(Counter(m for i in order for m in results[i][1].meters))
     left_out: Counter = Counter()
-    pieces, shards = [], {s: {"rolls": [], "style": [], "piece": [], "start": []} for s in SPLITS}
+    pieces, shards = [], {s: {"rolls": [], "style": [], "meter": [], "piece": [], "start": []} for s in SPLITS}
     for k, i in enumerate(order):
         title, w = results[i]
         left_out.update(w.left_out)
         sp = split_of[k]
         shards[sp]["rolls"].append(crop_to_range(w.rolls, low, high, layout.monophonic))
         shards[sp]["style"].append(np.full(len(w.starts), styles.index(tasks[i].style), dtype=np.int16))
+        shards[sp]["meter"].append(np.asarray([meter_names.index(m) for m in w.meters], dtype=np.int16))
         shards[sp]["piece"].append(np.full(len(w.starts), k, dtype=np.int32))
         shards[sp]["start"].append(w.starts)
         pieces.append({"id": k, "source": tasks[i].key, "title": title, "style": tasks[i].style, "split": sp,
@@ -174,6 +176,7 @@ def prepare(out_dir: str | os.PathLike, options: PrepareOptions, progress: bool 
         arrays[sp] = {
             "rolls": np.concatenate(d["rolls"]) if d["rolls"] else np.zeros(roll_shape, dtype=np.uint8),
             "style": np.concatenate(d["style"]) if d["style"] else np.zeros(0, dtype=np.int16),
+            "meter": np.concatenate(d["meter"]) if d["meter"] else np.zeros(0, dtype=np.int16),
             "piece": np.concatenate(d["piece"]) if d["piece"] else np.zeros(0, dtype=np.int32),
             "start": np.concatenate(d["start"]) if d["start"] else np.zeros(0, dtype=np.int32),
         }
@@ -187,13 +190,20 @@ def prepare(out_dir: str | os.PathLike, options: PrepareOptions, progress: bool 
         "bars_per_window": spec.bars,
         "window_steps": spec.steps,
         "hop_quarters": spec.hop_quarters,
-        "meters": list(spec.meters),
+        "meters_kept": list(spec.meters),
+        # windows per meter over all splits, most used first; ``meter_names`` is the index order of the shards'
+        # ``meter`` (a model's meter labels)
+        "meters": {m: int(sum((arrays[sp]["meter"] == k).sum() for sp in SPLITS)) for k, m in enumerate(meter_names)},
+        "meter_names": meter_names,
         "pitch_range": [low, high],
         "vocab_size": n_tokens(low, high) if layout.monophonic else 3,
         "styles": {
             s: {
                 "pieces": {sp: sum(1 for p in pieces if p["style"] == s and p["split"] == sp) for sp in SPLITS},
                 "windows": {sp: int((arrays[sp]["style"] == styles.index(s)).sum()) for sp in SPLITS},
+                "meters": {m: n for k, m in enumerate(meter_names)
+                           if (n := int(sum(((arrays[sp]["style"] == styles.index(s)) & (arrays[sp]["meter"] == k))
+                                                .sum() for sp in SPLITS)))},
             }
             for s in styles
         },
@@ -228,10 +238,19 @@ def _check_writable(out_dir: Path) -> None:
         raise UserError(f"cannot write to {parent}")
 
 
+SHARD_ARRAYS = ("rolls", "style", "meter", "piece", "start")
+
+
+def meter_order(counts: Counter) -> list[str]:
+    """Meters by windows, most first (ties by name): index 0 is the data's most common meter, the one a tool that
+    names none gets."""
+    return sorted(counts, key=lambda m: (-counts[m], m))
+
+
 def content_hash(arrays: dict) -> str:
     h = hashlib.sha256()
     for sp in SPLITS:
-        for name in ("rolls", "style", "piece", "start"):
+        for name in SHARD_ARRAYS:
             a = np.ascontiguousarray(arrays[sp][name])
             h.update(f"{sp}/{name}/{a.dtype}/{a.shape}".encode())
             h.update(a.tobytes())

@@ -13,7 +13,9 @@ from ..music.layouts import Layout, fit_layout
 from ..music.notes import Piece, merge_split_bars, nominal_bar_steps
 from ..music.roll import FIRST_PITCH_TOKEN, REST, notes_to_plane, notes_to_tokens, window_tokens
 
-DEFAULT_METERS = ("4/4", "2/2", "2/4", "4/2")
+# Simple, compound and triple meters of the corpus's music (reels and marches, waltzes, jigs, slip jigs, slow airs,
+# chorales and the alla-breve masses): bars in any other meter are counted as left out, with the meter named.
+DEFAULT_METERS = ("4/4", "2/2", "2/4", "3/4", "3/2", "6/8", "9/8", "12/8", "6/4", "4/2")
 MIN_SOUNDING = 0.5  # a window where less than half the steps sound anything is mostly silence: left out
 
 
@@ -21,7 +23,7 @@ MIN_SOUNDING = 0.5  # a window where less than half the steps sound anything is 
 class WindowSpec:
     layout: Layout
     steps_per_quarter: int = 4
-    bars: int = 4  # window length in 4/4 bars (a 2/4 tune gives twice as many of its own bars)
+    bars: int = 4  # window length in 4/4 bars: 16 quarters (8 bars of 2/4, 5 1/3 of 3/4 or 6/8, 2 2/3 of 12/8)
     hop_quarters: int = 4  # distance between window starts, rounded up to the next barline
     meters: tuple[str, ...] = DEFAULT_METERS
 
@@ -38,11 +40,15 @@ class WindowSpec:
 class PieceWindows:
     rolls: np.ndarray  # mono: [n, V, T] uint8 absolute tokens; poly: [n, V, T, 128] uint8 states
     starts: np.ndarray  # [n] int32 start step of each window in the piece
+    meters: list[str]  # [n] the meter of each window (every bar it touches has it)
     left_out: Counter  # reason -> count of windows or bars left out
 
 
-def window_starts(piece: Piece, spec: WindowSpec) -> tuple[list[int], Counter]:
-    """Start steps of windows that begin on a barline and span whole bars of accepted meters exactly."""
+def window_starts(piece: Piece, spec: WindowSpec) -> tuple[list[int], list[str], Counter]:
+    """Start steps (and meters) of windows that begin on a barline and run over whole, contiguous bars of one
+    accepted meter for all of their ``spec.steps`` steps. A window of a meter whose bar does not divide the window
+    (3/4, 6/8) ends inside its last bar: the model learns the music, and the studio's engine assembles pieces from
+    whole bars (studio/engine.py)."""
     bars = merge_split_bars(piece.bars, spec.steps_per_quarter)
     counts: Counter = Counter()
     ok = np.zeros(len(bars), dtype=bool)
@@ -54,20 +60,21 @@ def window_starts(piece: Piece, spec: WindowSpec) -> tuple[list[int], Counter]:
             counts["incomplete bar (pickup or ending)"] += 1
         else:
             ok[i] = True
-    starts, next_allowed = [], -1
+    starts, meters, next_allowed = [], [], -1
     for i in range(len(bars)):
         if not ok[i] or bars[i, 0] < next_allowed:
             continue
         total, j = 0, i
-        # extend over consecutive, contiguous, accepted bars until the window is full
-        while (j < len(bars) and ok[j] and total < spec.steps
+        # extend over consecutive, contiguous, accepted bars of the first bar's meter until the window is full
+        while (j < len(bars) and ok[j] and total < spec.steps and tuple(bars[j, 2:]) == tuple(bars[i, 2:])
                and (j == i or bars[j, 0] == bars[j - 1, 0] + bars[j - 1, 1])):
             total += int(bars[j, 1])
             j += 1
-        if total == spec.steps:
+        if total >= spec.steps:
             starts.append(int(bars[i, 0]))
+            meters.append(f"{bars[i, 2]}/{bars[i, 3]}")
             next_allowed = int(bars[i, 0]) + spec.hop_steps
-    return starts, counts
+    return starts, meters, counts
 
 
 def cut_windows(piece: Piece, spec: WindowSpec) -> PieceWindows | str:
@@ -77,17 +84,17 @@ def cut_windows(piece: Piece, spec: WindowSpec) -> PieceWindows | str:
     voices = fit_layout(piece, spec.layout)
     if isinstance(voices, str):
         return voices
-    starts, counts = window_starts(piece, spec)
+    starts, meters, counts = window_starts(piece, spec)
     if not starts:
         meters = sorted({f"{n}/{d}" for _, _, n, d in piece.bars} - set(spec.meters))
         return f"no full {spec.bars}-bar window in meters {', '.join(spec.meters)}" + (
             f" (piece is in {', '.join(meters)})" if meters else "")
     V, T = len(spec.layout.roles), spec.steps
-    kept_rolls, kept_starts = [], []
+    kept_rolls, kept_starts, kept_meters = [], [], []
     if spec.layout.monophonic:  # one token row per voice for the whole piece, then windows are slices
         end = max(starts) + T
         full = [notes_to_tokens(v, end, 0, 127) for v in voices]
-    for s in starts:
+    for s, meter in zip(starts, meters):
         if spec.layout.monophonic:
             roll = np.stack([window_tokens(f, s, T) for f in full])  # [V, T]
             sounding = (roll != REST).any(axis=0).mean()
@@ -99,11 +106,13 @@ def cut_windows(piece: Piece, spec: WindowSpec) -> PieceWindows | str:
             continue
         kept_rolls.append(roll)
         kept_starts.append(s)
+        kept_meters.append(meter)
     if not kept_rolls:
         return "every window mostly silent"
     shape = (0, V, T) if spec.layout.monophonic else (0, V, T, 128)
     rolls = np.stack(kept_rolls) if kept_rolls else np.zeros(shape, dtype=np.uint8)
-    return PieceWindows(rolls.astype(np.uint8), np.asarray(kept_starts, dtype=np.int32), counts)
+    return PieceWindows(rolls.astype(np.uint8), np.asarray(kept_starts, dtype=np.int32), kept_meters,
+                        counts)
 
 
 def pitch_extent(rolls: np.ndarray, monophonic: bool) -> tuple[int, int] | None:

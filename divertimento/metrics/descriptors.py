@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..music.key import KK_MAJOR, KK_MINOR  # used only to pick a tonic for the scale-degree histogram
 from .decode import NO_PITCH, Decoded
 
 # Scales as pitch-class masks with the tonic at 0 (the same sets muspy uses: major and natural minor).
@@ -20,9 +21,6 @@ MAJOR = np.array([1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1], dtype=bool)
 MINOR = np.array([1, 0, 1, 1, 0, 1, 0, 1, 1, 0, 1, 0], dtype=bool)
 SCALES = np.stack([np.roll(MAJOR, r) for r in range(12)] + [np.roll(MINOR, r) for r in range(12)])  # [24, 12]
 
-# Krumhansl-Kessler key profiles (tonic at 0), used only to pick a tonic for the scale-degree histogram.
-KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 
 # Duration classes in quarters, right-closed: (0, 1/4], (1/4, 1/2], ... (4, inf).
 LENGTH_EDGES_Q = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)

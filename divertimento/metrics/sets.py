@@ -62,7 +62,14 @@ def window_spec_from_manifest(manifest: dict):
     if not layout.monophonic:
         raise UserError(f"evaluation supports monophonic layouts (satb); the reference uses {layout.name!r}")
     return WindowSpec(layout, int(manifest.get("steps_per_quarter", 4)), int(manifest.get("bars_per_window", 4)),
-                      int(manifest.get("hop_quarters", 4)), tuple(manifest.get("meters", DEFAULT_METERS)))
+                      int(manifest.get("hop_quarters", 4)), kept_meters(manifest))
+
+
+def kept_meters(manifest: dict) -> tuple[str, ...]:
+    """The meters a dataset kept (a prepared manifest's ``meters_kept``; a model's data summary and older
+    manifests list them under ``meters``)."""
+    kept = manifest.get("meters_kept", manifest.get("meters", DEFAULT_METERS))
+    return tuple(kept)
 
 
 def from_tokens(tokens: np.ndarray, low: int, steps_per_quarter: int = 4, roles: tuple[str, ...] = (),

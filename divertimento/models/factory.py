@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from ..config import TrainConfig, config_from_dict
+from ..data.conditions import n_conditions
 from ..errors import UserError
 from .files import latest_checkpoint, module_state, read_file
 from .generator import Generator
@@ -26,19 +27,20 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 def build_generator(cfg: TrainConfig, data: dict) -> Generator:
     return Generator(n_voices=len(data["roles"]), vocab_size=data["vocab_size"], n_steps=data["window_steps"],
-                     z_dim=cfg.z_dim, n_styles=len(data["style_names"]), style_dim=cfg.style_dim,
+                     z_dim=cfg.z_dim, n_styles=n_conditions(data), style_dim=cfg.style_dim,
                      channels=cfg.g_channels, conditional=cfg.conditional)
 
 
 def build_sequence(cfg: TrainConfig, data: dict) -> ARModel:
     return ARModel(n_voices=len(data["roles"]), vocab_size=data["vocab_size"], n_steps=data["window_steps"],
-                   n_styles=len(data["style_names"]), style_dim=cfg.style_dim, hidden=cfg.hidden,
+                   n_styles=len(data["style_names"]), bar_steps=tuple(data.get("meter_bar_steps", ())),
+                   style_dim=cfg.style_dim, hidden=cfg.hidden,
                    layers=cfg.layers, embed=cfg.embed, dropout=cfg.dropout, conditional=cfg.conditional)
 
 
 def build_vae(cfg: TrainConfig, data: dict) -> VAE:
     enc = Encoder(len(data["roles"]), data["vocab_size"], data["window_steps"], cfg.z_dim,
-                  len(data["style_names"]), cfg.style_dim, cfg.enc_channels, cfg.conditional, data["pitch_range"][0])
+                  n_conditions(data), cfg.style_dim, cfg.enc_channels, cfg.conditional, data["pitch_range"][0])
     return VAE(enc, build_generator(cfg, data))
 
 

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.conditions import n_conditions
 from .discriminator import Discriminator
 from .sequence_critic import SequenceCritic
 
@@ -28,10 +29,10 @@ def build_critic(cfg, data: dict) -> nn.Module:
     window and can be read as a density ratio."""
     if getattr(cfg, "critic", "conv") == "sequence":
         return SequenceCritic(n_voices=len(data["roles"]), vocab_size=data["vocab_size"],
-                              n_steps=data["window_steps"], n_styles=len(data["style_names"]), embed=cfg.embed,
+                              n_steps=data["window_steps"], n_styles=n_conditions(data), embed=cfg.embed,
                               conditional=cfg.conditional)
     return Discriminator(n_voices=len(data["roles"]), vocab_size=data["vocab_size"], n_steps=data["window_steps"],
-                         n_styles=len(data["style_names"]), channels=cfg.d_channels, conditional=cfg.conditional,
+                         n_styles=n_conditions(data), channels=cfg.d_channels, conditional=cfg.conditional,
                          mbstd_group=0, pack=1, use_spectral_norm=cfg.spectral_norm, pitch_low=data["pitch_range"][0])
 
 

@@ -2,8 +2,10 @@
 
     p(x | s) = prod_t prod_v p(x_{t,v} | x_{<t}, x_{t,<v}, s)
 
-x_{t,v} is voice v's token (REST, HOLD or a pitch) at step t. The LSTM reads the previous step's four tokens (plus
-the step's position and the style) and gives h_t; voice v's distribution at step t reads h_t plus embeddings of
+x_{t,v} is voice v's token (REST, HOLD or a pitch) at step t and s the condition: the style, and for a model of
+data with several meters the meter (label style * meters + meter, ``data/conditions.py``). The LSTM reads the
+previous step's four tokens (plus the step's position in the window, its position in the bar of its meter, and the
+style) and gives h_t; voice v's distribution at step t reads h_t plus embeddings of
 the voices above it already chosen at step t (soprano first, bass last), so the joint over a step's voices is
 modelled exactly rather than as independent voices. Trained by teacher forcing on the exact negative
 log-likelihood (nats per window); sampled token by token with a temperature and per-piece Gumbel noise.
@@ -15,6 +17,8 @@ import torch
 from torch import nn
 
 from ..music.roll import FIRST_PITCH_TOKEN, HOLD
+
+METRIC_DIM = 16  # size of the position-in-bar embedding of a metered model
 
 
 def parallel_mask(before: torch.Tensor, chosen: torch.Tensor, v: int, vocab_size: int) -> torch.Tensor:
@@ -56,6 +60,7 @@ class ARModel(nn.Module):
         vocab_size: int,  # K
         n_steps: int = 64,  # T
         n_styles: int = 1,  # style labels; conditional when there are several and conditional=True
+        bar_steps: tuple[int, ...] = (),  # steps per bar of each meter the model knows; () or one: no meter input
         style_dim: int = 32,  # style embedding size, appended to every LSTM input
         hidden: int = 256,  # LSTM hidden size H
         layers: int = 2,  # LSTM layers
@@ -65,13 +70,20 @@ class ARModel(nn.Module):
     ):
         super().__init__()
         self.n_voices, self.vocab_size, self.n_steps = n_voices, vocab_size, n_steps
-        self.conditional = conditional and n_styles > 1
-        sdim = style_dim if self.conditional else 0
-        self.style = nn.Embedding(n_styles, style_dim) if self.conditional else None
+        self.n_meters = max(1, len(bar_steps))
+        self.conditional = conditional and (n_styles > 1 or self.n_meters > 1)
+        sdim = style_dim if self.conditional and n_styles > 1 else 0
+        self.style = nn.Embedding(n_styles, style_dim) if sdim else None
+        # where a step falls in the bar of its window's meter (windows start on a barline): the metric accents
+        self.metered = self.conditional and self.n_meters > 1
+        self.max_bar = max(bar_steps, default=1)
+        self.metric = nn.Embedding(self.n_meters * self.max_bar, METRIC_DIM) if self.metered else None
+        self.register_buffer("bar_steps", torch.tensor(bar_steps or (1,), dtype=torch.long), persistent=False)
         self.in_embed = nn.Embedding(n_voices * vocab_size, embed)  # voice v's token k -> row v * K + k
         self.start = nn.Parameter(torch.zeros(n_voices * embed))  # what step 0 reads as "previous step"
         self.pos = nn.Embedding(n_steps, 16)  # position in the window (bar and beat structure)
-        self.lstm = nn.LSTM(n_voices * embed + 16 + sdim, hidden, num_layers=layers, batch_first=True,
+        mdim = METRIC_DIM if self.metered else 0
+        self.lstm = nn.LSTM(n_voices * embed + 16 + sdim + mdim, hidden, num_layers=layers, batch_first=True,
                             dropout=dropout if layers > 1 else 0.0)
         self.voice_embed = nn.Embedding(n_voices * vocab_size, hidden)  # a chosen voice's token, in LSTM space
         self.head_hidden = nn.ModuleList(nn.Linear(hidden, hidden) for _ in range(n_voices))
@@ -81,12 +93,17 @@ class ARModel(nn.Module):
     def _offsets(self) -> torch.Tensor:
         return torch.arange(self.n_voices) * self.vocab_size  # [V]
 
-    def _inputs(self, step_embed: torch.Tensor, t0: int, style: torch.Tensor | None) -> torch.Tensor:
-        """LSTM input [B, L, V*E + 16 (+S)] from previous-step embeddings [B, L, V*E] at positions t0..t0+L-1."""
+    def _inputs(self, step_embed: torch.Tensor, t0: int, cond: torch.Tensor | None) -> torch.Tensor:
+        """LSTM input [B, L, V*E + 16 (+S) (+M)] from previous-step embeddings [B, L, V*E] at positions
+        t0..t0+L-1 of windows of condition labels ``cond`` [B]."""
         B, L, _ = step_embed.shape
         parts = [step_embed, self.pos.weight[t0 : t0 + L].unsqueeze(0).expand(B, -1, -1)]
         if self.style is not None:
-            parts.append(self.style(style).unsqueeze(1).expand(-1, L, -1))
+            parts.append(self.style(cond // self.n_meters).unsqueeze(1).expand(-1, L, -1))
+        if self.metric is not None:
+            meter = cond % self.n_meters  # [B]
+            t = torch.arange(t0, t0 + L).view(1, L)
+            parts.append(self.metric(meter.view(B, 1) * self.max_bar + t % self.bar_steps[meter].view(B, 1)))
         return torch.cat(parts, dim=2)
 
     def _head(self, v: int, ctx: torch.Tensor) -> torch.Tensor:

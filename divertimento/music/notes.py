@@ -50,6 +50,17 @@ def nominal_bar_steps(numerator: int, denominator: int, steps_per_quarter: int) 
     return numerator * 4 / denominator * steps_per_quarter
 
 
+def parse_meter(meter: str) -> tuple[int, int]:
+    """"6/8" -> (6, 8)."""
+    num, den = meter.split("/")
+    return int(num), int(den)
+
+
+def compound(numerator: int) -> bool:
+    """6/8, 9/8, 12/8, 6/4: the beat is a dotted note of three of the written unit."""
+    return numerator % 3 == 0 and numerator > 3
+
+
 def bars_from_time_signatures(
     time_signatures: list[tuple[int, int, int]], end_step: int, steps_per_quarter: int
 ) -> np.ndarray:

@@ -7,15 +7,29 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import write_bytes_atomic
-from .notes import DURATION, PITCH, START, VELOCITY, Piece
+from .key import Key, key_of_piece
+from .notes import DURATION, PITCH, START, VELOCITY, Piece, compound
 
 TICKS_PER_QUARTER = 480
+CREATOR = "divertimento"  # the composer a score names: the program that made it
 
 
 def _bar_time_signature(piece: Piece) -> tuple[int, int]:
     if len(piece.bars):
-        return int(piece.bars[0, 2]), int(piece.bars[0, 3])
+        return int(piece.bars[-1, 2]), int(piece.bars[-1, 3])  # the last bar: the first may be a pickup
     return 4, 4
+
+
+def piece_key(piece: Piece) -> Key:
+    """The key a piece is written in: the one it was made in (``meta["key"]`` = [tonic, minor]) or the one its
+    notes imply."""
+    known = piece.meta.get("key")
+    return Key(int(known[0]) % 12, bool(known[1])) if known else key_of_piece(piece)
+
+
+def sounding_tracks(piece: Piece):
+    """The tracks that play: a silent voice gets no staff and no MIDI track."""
+    return [t for t in piece.tracks if len(t.notes)] or piece.tracks[:1]
 
 
 def to_symusic(piece: Piece):
@@ -25,8 +39,10 @@ def to_symusic(piece: Piece):
     score = symusic.Score(TICKS_PER_QUARTER)
     num, den = _bar_time_signature(piece)
     score.time_signatures.append(symusic.TimeSignature(0, num, den))
+    key = piece_key(piece)
+    score.key_signatures.append(symusic.KeySignature(0, key.fifths, int(key.minor)))
     score.tempos.append(symusic.Tempo(0, qpm=float(piece.tempo_qpm)))
-    for t in piece.tracks:
+    for t in sounding_tracks(piece):
         track = symusic.Track(t.name, int(t.program), bool(t.is_drum))
         for n in t.notes:
             track.notes.append(symusic.Note(int(n[START]) * ticks_per_step, int(n[DURATION]) * ticks_per_step,
@@ -54,23 +70,29 @@ def to_music21(piece: Piece):
     spq = piece.steps_per_quarter
     score = m21.stream.Score()
     score.metadata = m21.metadata.Metadata(title=piece.title)
+    score.metadata.composer = CREATOR
     num, den = _bar_time_signature(piece)
+    key = piece_key(piece)
+    names = key.spelling()
     clefs = {"soprano": m21.clef.TrebleClef, "alto": m21.clef.TrebleClef, "tenor": m21.clef.Treble8vbClef,
              "bass": m21.clef.BassClef}
-    for i, t in enumerate(piece.tracks):
+    tracks = sounding_tracks(piece)
+    for i, t in enumerate(tracks):
         part = m21.stream.Part(id=f"P{i + 1}")
-        part.partName = t.name
         inst = m21.instrument.instrumentFromMidiProgram(int(t.program))
+        # a tune is its instrument's staff ("Flute"); voices of a texture keep their names ("Soprano")
+        part.partName = (inst.instrumentName or t.name) if len(tracks) == 1 else t.name.capitalize()
         part.insert(0, inst)
+        part.insert(0, m21.key.Key(names[key.tonic], "minor" if key.minor else "major"))
         part.insert(0, m21.meter.TimeSignature(f"{num}/{den}"))
         if t.name in clefs:
             part.insert(0, clefs[t.name]())
         elif len(t.notes) and np.median(t.notes[:, PITCH]) < 57:
             part.insert(0, m21.clef.BassClef())
         if i == 0:
-            part.insert(0, m21.tempo.MetronomeMark(number=round(piece.tempo_qpm)))
+            part.insert(0, metronome_mark(piece.tempo_qpm, num, den))
         for n in t.notes:
-            note = m21.note.Note(int(n[PITCH]))
+            note = m21.note.Note(spelled(int(n[PITCH]), names))
             note.duration = m21.duration.Duration(int(n[DURATION]) / spq)
             note.volume.velocity = int(n[VELOCITY])
             part.insert(int(n[START]) / spq, note)
@@ -81,6 +103,29 @@ def to_music21(piece: Piece):
             part.insert(part.highestTime, rest)
         score.insert(0, part)
     return score.makeNotation()
+
+
+def metronome_mark(qpm: float, numerator: int, denominator: int):
+    """The tempo as a musician marks it: quarters per minute, or dotted quarters (dotted halves in 6/4) per minute
+    in a compound meter."""
+    import music21 as m21
+
+    if not compound(numerator):
+        return m21.tempo.MetronomeMark(number=round(qpm))
+    beat = 3 * 4 / denominator  # a dotted quarter in 6/8, a dotted half in 6/4 (quarters)
+    return m21.tempo.MetronomeMark(number=round(qpm / beat), referent=m21.duration.Duration(beat))
+
+
+def spelled(midi: int, names: dict[int, str]) -> str:
+    """'F#4', 'B-3': MIDI pitch ``midi`` named as the key spells its pitch class (B# and C- keep their octave
+    number by the letter, as music21 reads it)."""
+    name = names[midi % 12]
+    octave = midi // 12 - 1
+    if name.startswith("B#"):
+        octave -= 1  # B#3 sounds as C4
+    elif name.startswith("C-"):
+        octave += 1  # C-5 sounds as B4
+    return f"{name}{octave}"
 
 
 def write_musicxml(piece: Piece, path: str | os.PathLike) -> None:

@@ -1,6 +1,7 @@
 """The one recipe for a piece's random draws. Piece (seed, index) draws, from its own generator seeded by
-``piece_seed(seed, index)`` and in this order: its latent (models with one), a uniform for its style, its
-Gumbel sampling noise, and a uniform for its key (key-normalised models). Every command, the studio and the
+``piece_seed(seed, index)`` and in this order: its latent (models with one), a uniform for its style, a uniform for
+its meter (models of data with several meters), its Gumbel sampling noise, and a uniform for its key
+(key-normalised models). Every command, the studio and the
 ablation draw through ``draw_piece``, so the same (seed, index) is the same music everywhere and whatever else is
 generated in the batch.
 """
@@ -52,6 +53,39 @@ def draw_style(u: float, style: str | None, names: list[str], shares) -> int:
     return names.index(style) if style is not None else draw_index(u, shares)
 
 
+def meter_names(manifest: dict) -> list[str]:
+    """The meters a model knows, most common first; [] for a model from data without a meter per window."""
+    return list(manifest.get("meter_names", ()))
+
+
+def known_meters(manifest: dict) -> list[str]:
+    """The meters a model writes in, most common first: for a model from data without a meter per window, the
+    first meter its data kept (4/4)."""
+    return meter_names(manifest) or list(manifest.get("meters", ("4/4",)))[:1]
+
+
+def check_meter(meter: str | None, style: str | None, manifest: dict) -> None:
+    """One clear line for a meter the model never saw, or one the requested style never uses."""
+    if meter is None:
+        return
+    names = known_meters(manifest)
+    if meter not in names:
+        raise UserError(f"this model never saw meter {meter}; it knows {', '.join(names)}")
+    if style is not None and "meter_shares" in manifest:
+        shares = manifest["meter_shares"][manifest["style_names"].index(style)]
+        if shares[names.index(meter)] == 0:
+            used = [m for m, x in zip(names, shares) if x > 0]
+            raise UserError(f"style {style} never uses meter {meter} in this model's data; it uses {', '.join(used)}")
+
+
+def draw_meter(u: float, meter: str | None, style: int, manifest: dict) -> int:
+    """The requested meter's index, or one drawn by the style's meter shares in the training data."""
+    names = meter_names(manifest)
+    if meter is not None:
+        return names.index(meter)
+    return draw_index(u, manifest["meter_shares"][style])
+
+
 def home_shift(manifest: dict, style: int, u: float) -> int:
     """Semitones a key-normalised model's window of ``style`` is moved by, drawn by the data's own key
     distribution of that style (data/keys.py, stored in the model's data summary); 0 for a model trained in all
@@ -94,15 +128,19 @@ class DrawSpec:
 class PieceDraw:
     z: torch.Tensor | None  # [Z] latent, None for a model without one
     style: int  # style index
+    meter: int  # meter index (0 for a model of data without meters)
     noise: torch.Tensor  # [V, T, K] Gumbel noise
     home: int  # semitones the piece is moved by (key-normalised models; 0 otherwise)
 
 
 def draw_piece(spec: DrawSpec, seed: int, index: int, style: str | None = None,
-               truncation: float | None = None) -> PieceDraw:
+               truncation: float | None = None, meter: str | None = None) -> PieceDraw:
     rng = torch.Generator().manual_seed(piece_seed(seed, index))
     z = truncated_normal(spec.latent_dim, truncation, rng) if spec.latent_dim else None
     s = draw_style(float(torch.rand(1, generator=rng)), style, spec.names, spec.shares)
+    # only a model with several meters draws one, so older models' pieces keep their draws
+    m = draw_meter(float(torch.rand(1, generator=rng)), meter, s, spec.manifest) if len(
+        meter_names(spec.manifest)) > 1 else 0
     noise = gumbel_noise(spec.noise_shape, rng)
     home = home_shift(spec.manifest, s, float(torch.rand(1, generator=rng)))
-    return PieceDraw(z, s, noise, home)
+    return PieceDraw(z, s, m, noise, home)

@@ -105,15 +105,17 @@ class Originality:
         title = titles.get(int(piece[idx]), f"piece {int(piece[idx])}")
         return f"{title}, bar {int(start[idx]) // (4 * spq) + 1}"
 
-    def score(self, pieces: list[np.ndarray], low: int, window: int, hop: int) -> list[dict | None]:
-        """One figure per piece (token arrays [V, T] relative to ``low``); None when no training data."""
+    def score(self, pieces: list[np.ndarray], low: int, window: int, hop: int | list[int]) -> list[dict | None]:
+        """One figure per piece (token arrays [V, T] relative to ``low``), over its windows every ``hop`` steps (a
+        bar; one per piece where pieces differ in meter); None when no training data."""
         self.wait()
         if self._train is None:
             return [None] * len(pieces)
         spq = self._source[3]
         wins, owner = [], []
+        hops = hop if isinstance(hop, list) else [hop] * len(pieces)
         for k, tok in enumerate(pieces):
-            w = windows_of(np.asarray(tok), window, hop)
+            w = windows_of(np.asarray(tok), window, hops[k])
             wins.append(w)
             owner += [k] * len(w)
         owner = np.asarray(owner)

@@ -2,8 +2,9 @@
 
 import numpy as np
 
+from ..music.key import Key, key_of_piece
 from ..music.layouts import get_layout
-from ..music.notes import Piece, Track
+from ..music.notes import Piece, Track, compound, parse_meter
 from ..music.roll import REST, tokens_to_notes
 
 # A voice that plays in fewer than this share of a style's training windows stays silent in that style (the
@@ -17,6 +18,33 @@ STYLE_SOUND = {
 }
 DEFAULT_SOUND = (0, 100)
 
+# What a piece of a style in a meter is called in titles ("Jig in D, seed 7"); a style's own name otherwise.
+GENRES = {
+    ("irish", "6/8"): "Jig", ("irish", "9/8"): "Slip jig", ("irish", "12/8"): "Slide", ("irish", "2/2"): "Reel",
+    ("irish", "4/4"): "Reel", ("irish", "2/4"): "Polka", ("irish", "3/4"): "Waltz",
+    ("fiddle", "6/8"): "Jig", ("fiddle", "9/8"): "Slip jig", ("fiddle", "2/2"): "Reel", ("fiddle", "4/4"): "Reel",
+    ("fiddle", "2/4"): "Hornpipe", ("fiddle", "3/4"): "Waltz",
+}
+STYLE_GENRES = {"bach": "Chorale", "palestrina": "Motet", "folk-german": "German folk song",
+                "folk-chinese": "Chinese folk song"}
+
+
+def genre(style: str, meter: str) -> str:
+    return GENRES.get((style, meter)) or STYLE_GENRES.get(style) or f"{style.replace('-', ' ').capitalize()} piece"
+
+
+def piece_title(style: str, meter: str, key: Key, label: str) -> str:
+    """'Jig in D, seed 7', 'Chorale in F# minor, seed 3.2': what it is, in what key, and how to draw it again."""
+    return f"{genre(style, meter)} in {key.title}, {label}"
+
+
+def name_piece(piece: Piece, label: str) -> Piece:
+    """Title ``piece`` by what it is and the key its notes are in, which its scores then carry."""
+    key = key_of_piece(piece)
+    piece.meta["key"] = [key.tonic, key.minor]
+    piece.title = piece_title(piece.meta.get("style", ""), piece.meta.get("meter", "4/4"), key, label)
+    return piece
+
 
 def silence_unused_voices(tokens: np.ndarray, styles, manifest: dict) -> np.ndarray:
     """Tokens [N, V, T] with REST in every voice its window's style (index per window) does not use in the
@@ -28,24 +56,44 @@ def silence_unused_voices(tokens: np.ndarray, styles, manifest: dict) -> np.ndar
     return np.where(quiet[..., None], REST, tokens).astype(tokens.dtype)
 
 
-def metric_velocities(starts: np.ndarray, steps_per_quarter: int, voice: int) -> np.ndarray:
-    """Velocities that follow the metre (downbeat > half-bar > beat > off-beat) with the top voice a little
-    louder, so exported pieces do not play as a flat, mechanical stream of equal notes."""
-    bar, beat = 4 * steps_per_quarter, steps_per_quarter
-    v = np.where(starts % bar == 0, 92, np.where(starts % (bar // 2) == 0, 86, np.where(starts % beat == 0, 80, 72)))
+def metric_velocities(starts: np.ndarray, steps_per_quarter: int, voice: int, meter: str = "4/4") -> np.ndarray:
+    """Velocities that follow the metre (downbeat > middle of the bar > beat > off-beat) with the top voice a
+    little louder, so exported pieces do not play as a flat, mechanical stream of equal notes. The beat of a
+    compound meter (6/8, 9/8, 12/8, 6/4) is its dotted note; a bar of three beats has no middle."""
+    num, den = parse_meter(meter)
+    unit = 4 * steps_per_quarter // den  # steps of the meter's written beat unit
+    beats, beat = (num // 3, 3 * unit) if compound(num) else (num, unit)
+    bar = beats * beat
+    half = bar // 2 if beats % 2 == 0 else bar  # no secondary accent in a bar of three beats
+    v = np.where(starts % bar == 0, 92, np.where(starts % half == 0, 86, np.where(starts % beat == 0, 80, 72)))
     return (v + (6 if voice == 0 else 0)).astype(np.int32)
 
 
-def tokens_to_piece(tokens: np.ndarray, low: int, data: dict, style: str, title: str) -> Piece:
-    """A piece from one token window [V, T], voiced and paced for its style."""
+def style_tempo(style: str, meter: str) -> float:
+    """Quarters per minute of a style in a meter: the style's beat rate, with a compound meter's dotted beat
+    (a jig's dotted quarter) as fast as a simple meter's quarter."""
+    tempo = STYLE_SOUND.get(style, DEFAULT_SOUND)[1]
+    num, den = parse_meter(meter)
+    return float(tempo) * (3 * 4 / den if compound(num) else 1.0)
+
+
+def bar_lines(n_steps: int, steps_per_quarter: int, meter: str) -> np.ndarray:
+    """[m, 4] bars (start, length, numerator, denominator) of ``meter`` covering ``n_steps`` steps from step 0."""
+    num, den = parse_meter(meter)
+    length = int(num * 4 * steps_per_quarter // den)
+    return np.asarray([(s, length, num, den) for s in range(0, max(n_steps, 1), length)], dtype=np.int32)
+
+
+def tokens_to_piece(tokens: np.ndarray, low: int, data: dict, style: str, title: str,
+                    meter: str = "4/4") -> Piece:
+    """A piece from token rows [V, T] in ``meter`` (bars from step 0), voiced and paced for its style."""
     layout = get_layout(data["layout"])
-    program, tempo = STYLE_SOUND.get(style, DEFAULT_SOUND)
+    program = STYLE_SOUND.get(style, DEFAULT_SOUND)[0]
     spq = data["steps_per_quarter"]
     tracks = []
     for voice, (role, row) in enumerate(zip(layout.roles, tokens)):
         notes = tokens_to_notes(row, low)
-        notes[:, 3] = metric_velocities(notes[:, 0], spq, voice)
+        notes[:, 3] = metric_velocities(notes[:, 0], spq, voice, meter)
         tracks.append(Track(role, program, False, notes))
-    T = tokens.shape[-1]
-    bars = np.asarray([(s, 4 * spq, 4, 4) for s in range(0, T, 4 * spq)], dtype=np.int32)
-    return Piece(title, spq, tracks, bars, float(tempo), {"style": style})
+    bars = bar_lines(tokens.shape[-1], spq, meter)
+    return Piece(title, spq, tracks, bars, style_tempo(style, meter), {"style": style, "meter": meter})

@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..data.conditions import condition_labels
 from ..data.keys import place_in_key
 from ..errors import UserError
 from ..models.factory import load
-from .draw import DrawSpec, PieceDraw, check_request, draw_piece, seed_pairs
-from .pieces import silence_unused_voices, tokens_to_piece
+from .draw import DrawSpec, PieceDraw, check_meter, check_request, draw_piece, known_meters, seed_pairs
+from .pieces import name_piece, silence_unused_voices, tokens_to_piece
 
 
 class Sampler:
@@ -41,6 +42,16 @@ class Sampler:
     @property
     def style_names(self) -> list[str]:
         return self.manifest["style_names"]
+
+    @property
+    def meter_names(self) -> list[str]:
+        """Meters the model knows, most common first; the data's first kept meter for a model without meters."""
+        return known_meters(self.manifest)
+
+    def bar_steps(self, meter: int) -> int:
+        """Steps in a bar of meter index ``meter``."""
+        bars = self.manifest.get("meter_bar_steps")
+        return int(bars[meter]) if bars else 4 * int(self.manifest["steps_per_quarter"])
 
     @property
     def style_shares(self) -> list[float]:
@@ -83,15 +94,23 @@ class Sampler:
         recommended = {k: v for k, v in self.header.get("sampling", {}).items() if k in names}
         return {**recommended, **(overrides or {})}
 
-    def draw(self, seed: int, index: int, style: str | None = None, truncation: float | None = None) -> PieceDraw:
-        return draw_piece(self.draw_spec(), seed, index, style, truncation)
+    def draw(self, seed: int, index: int, style: str | None = None, truncation: float | None = None,
+             meter: str | None = None) -> PieceDraw:
+        return draw_piece(self.draw_spec(), seed, index, style, truncation, meter)
+
+    def conditions(self, styles, meters) -> torch.Tensor | None:
+        """The module's condition labels [B] of style and meter indices; None for an unconditional model."""
+        if not self.conditional:
+            return None
+        return condition_labels(torch.as_tensor(styles, dtype=torch.long), torch.as_tensor(meters, dtype=torch.long),
+                                self.manifest)
 
     def tokens_from_draws(self, draws: list[PieceDraw], temperature: float, strict_voice_leading: bool,
                           options: dict | None = None, in_key: bool = True) -> np.ndarray:
         """Token windows [N, V, T] uint8 (relative to ``low``) from one batch of draws, in the data's keys
         (``in_key`` False: a key-normalised model's windows as drawn, on the white keys; each draw's ``home`` is
         the key it would be heard in)."""
-        style = torch.tensor([d.style for d in draws]) if self.conditional else None
+        style = self.conditions([d.style for d in draws], [d.meter for d in draws])
         z = torch.stack([d.z for d in draws]) if self.has_latent else None
         try:
             tokens = self.module.sample(style, torch.stack([d.noise for d in draws]), temperature, z=z,
@@ -106,7 +125,7 @@ class Sampler:
     def generate_tokens(self, seeds, style: str | None = None, truncation: float | None = None,
                         temperature: float | None = None, batch_size: int = 256,
                         strict_voice_leading: bool | None = None,
-                        options: dict | None = None) -> tuple[np.ndarray, list[str]]:
+                        options: dict | None = None, meter: str | None = None) -> tuple[np.ndarray, list[str]]:
         """Token windows [N, V, T] uint8 (relative to ``low``) and each window's style name; deterministic per
         (seed, index). ``temperature``, ``strict_voice_leading`` and the family's ``options`` default to the model
         file's recommendation. Pieces are drawn batch by batch (a guided sampler's draws hold K candidates'
@@ -115,6 +134,7 @@ class Sampler:
         temperature = self.default_temperature if temperature is None else temperature
         strict = self.strict_voice_leading if strict_voice_leading is None else strict_voice_leading
         check_request(pairs, style, self.style_names, temperature, truncation)
+        check_meter(meter, style, self.manifest)
         if truncation is not None and not self.has_latent:
             raise UserError(f"truncation applies to models with a latent (gan, vae); {self.family} has none")
         opts = self.options(options)
@@ -122,19 +142,22 @@ class Sampler:
         per_batch = max(1, batch_size // int(np.prod(self.module.noise_shape[:-3])))
         tokens, styles = [], []
         for a in range(0, len(pairs), per_batch):
-            draws = [self.draw(seed, index, style, truncation) for seed, index in pairs[a : a + per_batch]]
+            draws = [self.draw(seed, index, style, truncation, meter) for seed, index in pairs[a : a + per_batch]]
             tokens.append(self.tokens_from_draws(draws, temperature, strict, opts))
             styles += [self.style_names[d.style] for d in draws]
         return np.concatenate(tokens), styles
 
     def generate_pieces(self, seeds, style: str | None = None, truncation: float | None = None,
                         temperature: float | None = None, strict_voice_leading: bool | None = None,
-                        options: dict | None = None):
+                        options: dict | None = None, meter: str | None = None):
+        """One window per piece, titled, in its meter (whole pieces of any length: studio/engine.py)."""
         pairs = seed_pairs(seeds)
         tokens, styles = self.generate_tokens(pairs, style, truncation, temperature,
-                                              strict_voice_leading=strict_voice_leading, options=options)
-        return [tokens_to_piece(t, self.low, self.manifest, s, f"{s} seed {seed}.{index}")
-                for t, s, (seed, index) in zip(tokens, styles, pairs)]
+                                              strict_voice_leading=strict_voice_leading, options=options,
+                                              meter=meter)
+        meters = [self.meter_names[self.draw(seed, index, style, meter=meter).meter] for seed, index in pairs]
+        return [name_piece(tokens_to_piece(t, self.low, self.manifest, s, "", m), f"seed {seed}.{index}")
+                for t, s, m, (seed, index) in zip(tokens, styles, meters, pairs)]
 
 
 def load_sampler(model: str | Path | None = None) -> Sampler:

@@ -16,10 +16,11 @@ from ..music.layouts import fit_satb
 from ..music.notes import Piece
 from ..music.roll import FIRST_PITCH_TOKEN, HOLD, REST, notes_to_tokens
 from ..sample.draw import draw_index
+from .ending import final_cadence
 from .engine import GIVEN_PARTICLES, Engine, Pair, rng_for
 from .pieces import StudioPiece
 
-MAX_BARS = 32  # longest piece the studio makes or harmonises (a minute or two of music)
+MAX_BARS = 64  # longest piece the studio makes or harmonises (two or three minutes of music)
 MAX_FORM = 10  # sections in a form string
 SECTION_BARS = 4  # bars per section letter (one window)
 MORPH_FREE = 0.3  # share of cells a morph point redraws between the ones it takes from either end
@@ -48,61 +49,73 @@ def through_form(n_steps: int, bar: int, used: str = "") -> str:
 
 
 def compose(engine: Engine, pair: Pair, style: str | None = None, temperature: float | None = None,
-            bars: int = 4, form: str | None = None) -> StudioPiece:
+            bars: int = 4, form: str | None = None, meter: str | None = None) -> StudioPiece:
     """A piece of ``bars`` bars, each later window growing out of the last bars before it, or in a ``form`` such as
     AABA (SECTION_BARS bars per letter; a letter heard again is its section again, note for note). Its first
     window is exactly the piece ``generate`` makes from the same (seed, index)."""
-    return compose_many(engine, [pair], style, temperature, bars, form)[0]
+    return compose_many(engine, [pair], style, temperature, bars, form, meter)[0]
 
 
 def compose_many(engine: Engine, pairs: list[Pair], style: str | None = None, temperature: float | None = None,
-                 bars: int = 4, form: str | None = None) -> list[StudioPiece]:
+                 bars: int = 4, form: str | None = None, meter: str | None = None,
+                 max_bars: int = MAX_BARS) -> list[StudioPiece]:
     """``compose`` for several pieces, their first windows drawn in one batch (a sequence model's step costs about
-    the same for one window as for several)."""
-    if not 1 <= bars <= MAX_BARS:
-        raise UserError(f"bars must be 1..{MAX_BARS} (got {bars})")
+    the same for one window as for several). ``meter`` None: each piece's meter is drawn by its style's shares in
+    the training data."""
+    if not 1 <= bars <= max_bars:
+        raise UserError(f"bars must be 1..{max_bars} (got {bars})")
     form = check_form(form) if form else None
     temp = temperature or engine.temperature
-    firsts, styles, homes = engine.first_windows(pairs, style, temp)
-    return [_grow(engine, pair, first, s, home, temp, bars, form)
-            for pair, first, s, home in zip(pairs, firsts, styles, homes)]
+    firsts, styles, homes, meters = engine.first_windows(pairs, style, temp, meter)
+    return [_grow(engine, pair, first, s, home, m, temp, bars, form)
+            for pair, first, s, home, m in zip(pairs, firsts, styles, homes, meters)]
 
 
-def _grow(engine: Engine, pair: Pair, first: np.ndarray, s: int, home: int, temp: float, bars: int,
+def _grow(engine: Engine, pair: Pair, first: np.ndarray, s: int, home: int, meter: int, temp: float, bars: int,
           form: str | None) -> StudioPiece:
-    """A composed piece from its first window: the form's sections, or the bars after the first window."""
-    bar, T = engine.bar, engine.n_steps
+    """A composed piece from its first window: the form's sections, or the bars after the first window. The
+    first window is cut to whole bars of its meter (a window of 3/4 is 5 1/3 bars long) before anything grows out
+    of it."""
+    bar = engine.bar_of(meter)
+    first = first[:, : engine.n_steps // bar * bar]
+    T = first.shape[1]
     if form:
         size = SECTION_BARS * bar
         made = {form[0]: first[:, :size]}
         tokens = first[:, :size]
         for i, c in enumerate(form[1:], start=1):
             if c not in made:
-                made[c] = engine.extend(tokens, size, s, rng_for(*pair, 1, i), temperature=temp)
+                made[c] = engine.extend(tokens, size, s, rng_for(*pair, 1, i), temperature=temp, meter=meter)
             tokens = np.concatenate([tokens, made[c]], axis=1)
         kind = "long-form"
     else:
         n = bars * bar
-        tokens = first[:, :n] if n <= T else np.concatenate(
-            [first, engine.extend(first, n - T, s, rng_for(*pair, 1), temperature=temp)], axis=1)
+        if n <= T:
+            tokens = first[:, :n]
+        else:  # the bars after the first window, leading to a last bar on the tonic
+            use = engine.manifest.get("voice_use")
+            ending = final_cadence(first, n - T, bar, engine.low, engine.vocab_size, use[s] if use else None)
+            tokens = np.concatenate([first, engine.extend(first, n - T, s, rng_for(*pair, 1), ending,
+                                                          GIVEN_PARTICLES, temperature=temp, meter=meter)], axis=1)
         form = through_form(n, bar)
         kind = "generated" if n <= T else "long-form"
     name = engine.style_names[s]
+    meter_name = engine.sampler.meter_names[meter]
     title = f"{name} {pair[0]}.{pair[1]}" + (f" {form}" if len(form) > 1 else "")
     return StudioPiece(tokens.astype(np.uint8), name, form, pair, temp, kind, title,
-                       meta={"seed": pair[0], "index": pair[1], "home": home})
+                       meta={"seed": pair[0], "index": pair[1], "home": home}, meter=meter_name)
 
 
-def _cells_kept(engine: Engine, shape: tuple[int, int], distance: float, rng: torch.Generator,
+def _cells_kept(bar: int, shape: tuple[int, int], distance: float, rng: torch.Generator,
                 keep_voice0: bool) -> np.ndarray:
-    """[V, n] True where a variation keeps its parent's token: each (voice, bar) cell is redrawn with probability
-    ``distance``; a locked melody (voice 0) is always kept."""
+    """[V, n] True where a variation keeps its parent's token: each (voice, bar) cell (bars of ``bar`` steps) is
+    redrawn with probability ``distance``; a locked melody (voice 0) is always kept."""
     V, n = shape
-    bars = -(-n // engine.bar)
+    bars = -(-n // bar)
     redraw = (torch.rand(V, bars, generator=rng) < distance).numpy()
     if keep_voice0:
         redraw[0] = False
-    return ~np.repeat(redraw, engine.bar, axis=1)[:, :n]
+    return ~np.repeat(redraw, bar, axis=1)[:, :n]
 
 
 def variations(engine: Engine, parent: StudioPiece, n: int, distance: float, seed: int) -> list[StudioPiece]:
@@ -113,25 +126,28 @@ def variations(engine: Engine, parent: StudioPiece, n: int, distance: float, see
     if not 0.0 <= distance <= 1.0:
         raise UserError(f"distance must lie in 0..1 (got {distance})")
     s = engine.style_index(parent.style)
+    meter = engine.meter_index(parent.meter)
     src = parent.tokens.astype(np.int64)
     bias_for = _below_melody(engine) if parent.melody_locked else None
     out = []
     for k in range(n):
         rng = rng_for(seed, k)
-        keep = _cells_kept(engine, src.shape, distance, rng, parent.melody_locked)
+        keep = _cells_kept(parent.bar, src.shape, distance, rng, parent.melody_locked)
         made: dict[str, np.ndarray] = {}
         tokens = np.zeros((src.shape[0], 0), dtype=np.int64)
-        for letter, a, b in sections(parent.form, src.shape[1], engine.bar):
+        for letter, a, b in sections(parent.form, src.shape[1], parent.bar):
             if letter not in made:
                 given = np.where(keep[:, a:b], src[:, a:b], FREE)
                 made[letter] = engine.extend(tokens if a else None, b - a, s, rng, given, GIVEN_PARTICLES,
-                                             bias_for, parent.temperature, no_crossing=parent.melody_locked)
+                                             bias_for, parent.temperature, no_crossing=parent.melody_locked,
+                                             meter=meter)
             tokens = np.concatenate([tokens, made[letter][:, : b - a]], axis=1)
         out.append(StudioPiece(tokens.astype(np.uint8), parent.style, parent.form, parent.noise, parent.temperature,
                                "variation", f"{parent.title} var {k + 1} (d={distance:g})", parent.melody_locked,
                                meta={**{key: v for key, v in parent.meta.items() if key in ("home",)},
                                      "distance": distance, "variation_seed": seed,
-                                     "kept_share": round(float(keep.mean()), 3)}))
+                                     "kept_share": round(float(keep.mean()), 3)}, tempo=parent.tempo,
+                               meter=parent.meter))
     return out
 
 
@@ -143,10 +159,13 @@ def interpolate(engine: Engine, a: StudioPiece, b: StudioPiece, steps: int,
     ends. The first half has a's style, the second b's."""
     if steps < 2:
         raise UserError("interpolation needs at least 2 steps")
-    L = min(engine.n_steps, a.tokens.shape[1], b.tokens.shape[1])
+    if a.meter != b.meter:
+        raise UserError(f"a morph needs two pieces in one meter (got {a.meter} and {b.meter})")
+    bar, meter = a.bar, engine.meter_index(a.meter)
+    L = min(engine.n_steps // bar * bar, a.tokens.shape[1], b.tokens.shape[1])
     ta, tb = a.tokens[:, :L].astype(np.int64), b.tokens[:, :L].astype(np.int64)
     rng = rng_for(a.noise[0], a.noise[1], b.noise[0], b.noise[1])
-    u = np.repeat(torch.rand(ta.shape[0], -(-L // engine.bar), generator=rng).numpy(), engine.bar, axis=1)[:, :L]
+    u = np.repeat(torch.rand(ta.shape[0], -(-L // bar), generator=rng).numpy(), bar, axis=1)[:, :L]
     out = []
     for i in range(steps):
         t = i / (steps - 1)
@@ -154,11 +173,11 @@ def interpolate(engine: Engine, a: StudioPiece, b: StudioPiece, steps: int,
         given = np.where(u < t * (1 + MORPH_FREE) - MORPH_FREE, tb, np.where(u > t * (1 + MORPH_FREE), ta, FREE))
         temp = temperature or src.temperature
         tokens = engine.window(engine.style_index(src.style), given, rng_for(a.noise[0], 5, i), GIVEN_PARTICLES,
-                               temperature=temp) if (given == FREE).any() else given
+                               temperature=temp, meter=meter) if (given == FREE).any() else given
         out.append(StudioPiece(tokens.astype(np.uint8), src.style, "A", src.noise, temp, "interpolation",
                                f"{a.title} -> {b.title} t={t:.2f}",
                                meta={"t": t, "home": src.home,
-                                     "redrawn_share": round(float((given == FREE).mean()), 3)}))
+                                     "redrawn_share": round(float((given == FREE).mean()), 3)}, meter=a.meter))
     return out
 
 
@@ -168,12 +187,14 @@ def continue_piece(engine: Engine, parent: StudioPiece, bars: int, seed: int) ->
         raise UserError(f"a continued piece may have at most {MAX_BARS} bars")
     s = engine.style_index(parent.style)
     src = parent.tokens.astype(np.int64)
-    new = engine.extend(src, bars * engine.bar, s, rng_for(seed, 7), temperature=parent.temperature)
+    new = engine.extend(src, bars * parent.bar, s, rng_for(seed, 7), temperature=parent.temperature,
+                        meter=engine.meter_index(parent.meter))
     tokens = np.concatenate([src, new], axis=1)
-    return StudioPiece(tokens.astype(np.uint8), parent.style, parent.form + through_form(new.shape[1], engine.bar,
+    return StudioPiece(tokens.astype(np.uint8), parent.style, parent.form + through_form(new.shape[1], parent.bar,
                                                                                           parent.form),
                        parent.noise, parent.temperature, "continued", f"{parent.title} +{bars} bars",
-                       meta={"continued_from": parent.title, "continuation_seed": seed, "home": parent.home})
+                       meta={"continued_from": parent.title, "continuation_seed": seed, "home": parent.home},
+                       tempo=parent.tempo, meter=parent.meter)
 
 
 # ---- harmonisation ---------------------------------------------------------------------------------------------
@@ -193,10 +214,15 @@ def melody_from_piece(piece: Piece, engine: Engine, max_bars: int = MAX_BARS) ->
     spq = piece.steps_per_quarter
     if spq != int(engine.manifest["steps_per_quarter"]):
         raise UserError("melody grid differs from the model's")
-    bar = engine.bar
+    info["tempo"] = float(piece.tempo_qpm)
+    num, den = (int(piece.bars[-1, 2]), int(piece.bars[-1, 3])) if len(piece.bars) else (4, 4)
+    info["meter"] = f"{num}/{den}"  # the last bar's: the first may be a pickup
+    if info["meter"] not in engine.sampler.meter_names:
+        raise UserError(f"the melody is in {info['meter']}, a meter this model never learnt; it knows "
+                        f"{', '.join(engine.sampler.meter_names)}")
+    bar = engine.bar_of(engine.meter_index(info["meter"]))
     if len(piece.bars):
         num, den = int(piece.bars[0, 2]), int(piece.bars[0, 3])
-        info["time_signature"] = f"{num}/{den}"
         full = num * 4 * spq // den
         first = int(piece.bars[0, 1])
         if 0 < first < full and len(piece.bars) > 1:  # pickup: start it that far before a barline
@@ -225,21 +251,24 @@ def melody_from_piece(piece: Piece, engine: Engine, max_bars: int = MAX_BARS) ->
 
 def harmonise(engine: Engine, melody: np.ndarray, style: str | None, pair: Pair,
               temperature: float | None = None, title: str = "melody",
-              particles: int = GIVEN_PARTICLES) -> StudioPiece:
+              particles: int = GIVEN_PARTICLES, meter: str | None = None, tempo: float | None = None) -> StudioPiece:
     """Alto, tenor and bass for a given soprano line [T] (tokens relative to the model's low pitch), drawn by the
     model given the whole melody (sequential Monte Carlo: ``engine.extend`` with the melody given), no lower voice
     above the melody or resting while it sounds (``under_melody_bias``) and no voice crossing the one above it; the
     melody itself is kept note for note.
     Only styles whose music has accompanying voices can harmonise (``Engine.harmony_styles``); others are one clear
     error. ``particles`` = 1 is the plain forced draw
-    (no look-ahead), the ablation of the Monte Carlo."""
+    (no look-ahead), the ablation of the Monte Carlo. ``meter``: the melody's (step 0 is a downbeat; None: the
+    style's most common); ``tempo``: the melody's, kept (None: the style's)."""
     melody = np.asarray(melody, dtype=np.int64)
     K = engine.vocab_size
     if melody.ndim != 1 or len(melody) == 0 or melody.min() < REST or melody.max() >= K:
         raise UserError("melody tokens out of range")
     if not (melody >= FIRST_PITCH_TOKEN).any():
         raise UserError("the melody has no notes")
-    if len(melody) > MAX_BARS * engine.bar:
+    if meter is not None:
+        engine.meter_index(meter)  # one the model never saw: the one clear error, now
+    if len(melody) > MAX_BARS * max(engine.bar_of(m) for m in range(len(engine.sampler.meter_names))):
         raise UserError(f"melody longer than {MAX_BARS} bars")
     able = engine.harmony_styles()
     if not able:
@@ -251,16 +280,18 @@ def harmonise(engine: Engine, melody: np.ndarray, style: str | None, pair: Pair,
         shares = [engine.sampler.style_shares[engine.style_names.index(x)] for x in able]
         style = able[draw_index(float(torch.rand(1, generator=rng_for(*pair, 3))), shares)]
     s = engine.style_index(style)
+    m = engine.home_meter(s) if meter is None else engine.meter_index(meter)
     melody, key = _melody_to_white_keys(engine, melody)
     given = np.full((engine.n_voices, len(melody)), FREE, dtype=np.int64)
     given[0] = melody
     temp = temperature or engine.temperature
     tokens = engine.extend(None, len(melody), s, rng_for(*pair, 4), given, particles, _below_melody(engine), temp,
-                           no_crossing=True)
+                           no_crossing=True, meter=m)
     name = engine.style_names[s]
-    return StudioPiece(tokens.astype(np.uint8), name, through_form(len(melody), engine.bar), pair, temp, "harmonised",
-                       f"{title} harmonised ({name})", melody_locked=True,
-                       meta={"seed": pair[0], "index": pair[1], "home": key})
+    return StudioPiece(tokens.astype(np.uint8), name, through_form(len(melody), engine.bar_of(m)), pair, temp,
+                       "harmonised", f"{title} harmonised ({name})", melody_locked=True,
+                       meta={"seed": pair[0], "index": pair[1], "home": key}, tempo=tempo,
+                       meter=engine.sampler.meter_names[m])
 
 
 def _below_melody(engine: Engine):

@@ -19,7 +19,7 @@ import torch
 from ..errors import UserError
 from ..models.factory import STUDIO_MODEL
 from ..models.smc import FREE, pick, sample_given
-from ..sample.draw import gumbel_noise, piece_seed
+from ..sample.draw import check_meter, gumbel_noise, piece_seed
 from ..sample.pieces import MIN_VOICE_USE, silence_unused_voices
 from ..sample.sampler import Sampler, load_sampler
 
@@ -46,6 +46,8 @@ def rng_for(seed: int, *path: int) -> torch.Generator:
 @dataclass
 class Engine:
     sampler: Sampler
+    strict: bool | None = None  # strict voice leading; None: what the model file recommends
+    overrides: dict | None = None  # the family's sampling options over the file's recommendation (guided: beta)
 
     def __post_init__(self):
         m = self.sampler.module
@@ -53,7 +55,9 @@ class Engine:
         if not hasattr(self.sequence, "step"):
             raise UserError(f"the studio needs a sequence model (mle or guided) that can be sampled with given notes; "
                             f"{self.sampler.path.name} is a {self.sampler.family} model (divertimento models)")
-        options = self.sampler.options()
+        if self.strict is None:
+            self.strict = self.sampler.strict_voice_leading
+        options = self.options = self.sampler.options(self.overrides)
         # the critic's density ratio picks among particles (a guided file recommending the likelihood control: none)
         self.critic = getattr(m, "log_ratio", None) if options.get("rerank", "critic") == "critic" else None
         self.beta = float(options.get("beta", 0.0)) if self.critic is not None else 0.0
@@ -77,7 +81,21 @@ class Engine:
 
     @property
     def bar(self) -> int:
-        return 4 * int(self.manifest["steps_per_quarter"])
+        """Steps in a bar of the model's most common meter (index 0)."""
+        return self.sampler.bar_steps(0)
+
+    def bar_of(self, meter: int) -> int:
+        return self.sampler.bar_steps(meter)
+
+    def home_meter(self, style: int) -> int:
+        """The meter a style's pieces are in when none is asked for: the style's most common in the data."""
+        shares = self.manifest.get("meter_shares")
+        return int(np.argmax(shares[style])) if shares else 0
+
+    def meter_index(self, meter: str, style: int | None = None) -> int:
+        """The index of meter name ``meter``; one clear line for one the model (or the style) never saw."""
+        check_meter(meter, None if style is None else self.style_names[style], self.manifest)
+        return self.sampler.meter_names.index(meter)
 
     @property
     def temperature(self) -> float:
@@ -99,39 +117,43 @@ class Engine:
 
     # ---- sampling ----
 
-    def first_windows(self, pairs: list[Pair], style: str | None,
-                      temperature: float | None = None) -> tuple[np.ndarray, list[int], list[int]]:
+    def first_windows(self, pairs: list[Pair], style: str | None, temperature: float | None = None,
+                      meter: str | None = None) -> tuple[np.ndarray, list[int], list[int], list[int]]:
         """The first windows of pieces ``pairs`` exactly as ``generate`` draws them, in one batch: (tokens
-        [N, V, T], style indices, homes; for a key-normalised model, generate moves the tokens to the home key, by
-        octaves as far as the range allows)."""
-        draws = [self.sampler.draw(*pair, style=style) for pair in pairs]
+        [N, V, T], style indices, homes, meter indices; for a key-normalised model, generate moves the tokens to the
+        home key, by octaves as far as the range allows). ``meter`` None: drawn by the style's meter shares."""
+        check_meter(meter, style, self.manifest)
+        draws = [self.sampler.draw(*pair, style=style, meter=meter) for pair in pairs]
         # a key-normalised model's music stays on the white keys here (the model continues it there); its home is
         # the key every window of the piece is heard in (StudioPiece.home)
-        tokens = self.sampler.tokens_from_draws(draws, temperature or self.temperature,
-                                                self.sampler.strict_voice_leading, self.sampler.options(),
+        tokens = self.sampler.tokens_from_draws(draws, temperature or self.temperature, self.strict, self.options,
                                                 in_key=False)
-        return tokens.astype(np.int64), [d.style for d in draws], [d.home for d in draws]
+        return tokens.astype(np.int64), [d.style for d in draws], [d.home for d in draws], [d.meter for d in draws]
 
     def window(self, style: int, given: np.ndarray, rng: torch.Generator, particles: int = 1,
                bias: torch.Tensor | None = None, temperature: float | None = None,
-               no_crossing: bool = False) -> np.ndarray:
+               no_crossing: bool = False, meter: int | None = None) -> np.ndarray:
         """Tokens [V, L] of one window whose ``given`` [V, L] tokens (FREE where the model draws) are kept;
-        L <= n_steps. bias [V, L, K]: added to the logits (-inf forbids a token); no_crossing: no voice above the
-        one above it."""
-        return self.windows([style], given[None], rng, particles, bias, temperature, no_crossing)[0]
+        L <= n_steps; the window starts on a barline of meter index ``meter`` (None: the style's home meter).
+        bias [V, L, K]: added to the logits (-inf forbids a token); no_crossing: no voice above the one above
+        it."""
+        return self.windows([style], given[None], rng, particles, bias, temperature, no_crossing,
+                            None if meter is None else [meter])[0]
 
     def windows(self, styles: list[int], given: np.ndarray, rng: torch.Generator, particles: int = 1,
                 bias: torch.Tensor | None = None, temperature: float | None = None,
-                no_crossing: bool = False) -> np.ndarray:
-        """Tokens [B, V, L] of B windows drawn side by side, each keeping its ``given`` [B, V, L] tokens."""
+                no_crossing: bool = False, meters: list[int] | None = None) -> np.ndarray:
+        """Tokens [B, V, L] of B windows drawn side by side, each keeping its ``given`` [B, V, L] tokens, each in
+        its meter (None: each style's home meter)."""
         B, V, L = given.shape
         P = max(particles, self.candidates)
         noise = gumbel_noise((B, P, V, L, self.vocab_size), rng)
         uniforms = torch.rand(B, L, generator=rng)
         final = gumbel_noise((B, P), rng)
-        s = torch.tensor(styles) if self.sampler.conditional else None
+        meters = [self.home_meter(st) for st in styles] if meters is None else meters
+        s = self.sampler.conditions(styles, meters)
         parts, logw = sample_given(self.sequence, s, noise, torch.as_tensor(given, dtype=torch.long), uniforms,
-                                   temperature or self.temperature, self.sampler.strict_voice_leading, bias,
+                                   temperature or self.temperature, self.strict, bias,
                                    holds_need_a_note=True, no_crossing=no_crossing)
         if self.critic is not None and self.beta > 0 and L == self.n_steps:
             ps = None if s is None else s.repeat_interleave(P)
@@ -141,24 +163,32 @@ class Engine:
 
     def extend(self, before: np.ndarray | None, new_steps: int, style: int, rng: torch.Generator,
                given: np.ndarray | None = None, particles: int = 1, bias_for=None,
-               temperature: float | None = None, no_crossing: bool = False) -> np.ndarray:
-        """``new_steps`` steps [V, new_steps] that follow ``before`` [V, n] (None: a fresh start), window by window,
-        each starting from the last CONTEXT_BARS bars decided. ``given`` [V, new_steps]: tokens to keep (FREE
-        elsewhere); ``bias_for(given_window)`` -> bias [V, L, K] for a window, or None."""
+               temperature: float | None = None, no_crossing: bool = False, meter: int | None = None) -> np.ndarray:
+        """``new_steps`` steps [V, new_steps] that follow ``before`` [V, n] (None: a fresh start; else whole bars
+        of meter index ``meter``, None: the style's home meter), window by window, each starting on a barline
+        from the last CONTEXT_BARS bars decided. ``given`` [V, new_steps]: tokens to keep (FREE elsewhere);
+        ``bias_for(given_window)`` -> bias [V, L, K] for a window, or None."""
         V, T = self.n_voices, self.n_steps
+        meter = self.home_meter(style) if meter is None else meter
+        bar = self.bar_of(meter)
         buf = np.zeros((V, 0), dtype=np.int64) if before is None else np.asarray(before, dtype=np.int64)
         start = buf.shape[1]
-        context = CONTEXT_BARS * self.bar
+        # CONTEXT_BARS of context where a window holds them and a new bar besides (one bar of 4/2 or 12/8 in a
+        # window of 16 quarters)
+        context = max(1, min(CONTEXT_BARS, T // bar - 1)) * bar
+        if context + bar > T:
+            raise UserError(f"a bar of {bar} steps is too long for this model's windows of {T} steps")
         while buf.shape[1] - start < new_steps:
             c = min(context, buf.shape[1])
             done = buf.shape[1] - start
-            n = min(T - c, new_steps - done)
+            # whole bars after the context, so the next window starts on a barline as the model's windows do
+            n = min((T - c) // bar * bar, new_steps - done)
             g = np.full((V, c + n), FREE, dtype=np.int64)
             g[:, :c] = buf[:, buf.shape[1] - c :]
             if given is not None:
                 g[:, c:] = given[:, done : done + n]
             free_given = given is not None and bool((given[:, done : done + n] != FREE).any())
             tok = self.window(style, g, rng, particles if free_given else 1,
-                              None if bias_for is None else bias_for(g), temperature, no_crossing)
+                              None if bias_for is None else bias_for(g), temperature, no_crossing, meter)
             buf = np.concatenate([buf, tok[:, c:]], axis=1)
         return buf[:, start:]

@@ -4,9 +4,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..data.conditions import bar_steps
 from ..music.notes import Piece
-from ..sample.pieces import DEFAULT_SOUND, STYLE_SOUND, tokens_to_piece
+from ..sample.pieces import DEFAULT_SOUND, STYLE_SOUND, style_tempo, tokens_to_piece
 from .engine import Engine
+
+STEPS_PER_QUARTER = 4  # the studio's models are trained on 16th notes (the default of ``prepare``)
 
 
 @dataclass
@@ -21,11 +24,17 @@ class StudioPiece:
     melody_locked: bool = False  # True: the soprano is given (harmonisation) and stays as it is
     originality: dict | None = None  # see originality.py
     meta: dict = field(default_factory=dict)  # seed, parents, fit figures, ...
-    tempo: float | None = None  # quarters per minute; None = the style's default
+    tempo: float | None = None  # quarters per minute; None = the style's default in the piece's meter
+    meter: str = "4/4"  # the time signature its tokens start their bars in (step 0 is a downbeat)
+
+    @property
+    def bar(self) -> int:
+        """Steps per bar (the studio's grid is 4 steps per quarter)."""
+        return int(bar_steps(self.meter, STEPS_PER_QUARTER))
 
     @property
     def n_bars(self) -> int:
-        return self.tokens.shape[1] // 16
+        return -(-self.tokens.shape[1] // self.bar)
 
     @property
     def home(self) -> int:
@@ -34,14 +43,15 @@ class StudioPiece:
         return int(self.meta.get("home", 0))
 
     def to_piece(self, engine: Engine) -> Piece:
-        p = tokens_to_piece(self.tokens, engine.low + self.home, engine.manifest, self.style, self.title)
+        p = tokens_to_piece(self.tokens, engine.low + self.home, engine.manifest, self.style, self.title,
+                            self.meter)
         if self.tempo:
             p.tempo_qpm = float(self.tempo)
         return p
 
     def sound(self) -> tuple[int, float]:
-        program, tempo = STYLE_SOUND.get(self.style, DEFAULT_SOUND)
-        return program, float(self.tempo or tempo)
+        program = STYLE_SOUND.get(self.style, DEFAULT_SOUND)[0]
+        return program, float(self.tempo or style_tempo(self.style, self.meter))
 
     def notes(self, engine: Engine) -> list[list[int]]:
         """[[voice, start step, length in steps, MIDI pitch], ...] for drawing and the in-page synth."""
@@ -58,7 +68,7 @@ class StudioPiece:
     def header(self) -> dict:
         return {"style": self.style, "form": self.form, "noise": list(self.noise), "temperature": self.temperature,
                 "kind": self.kind, "title": self.title, "melody_locked": self.melody_locked,
-                "originality": self.originality, "meta": self.meta, "tempo": self.tempo,
+                "originality": self.originality, "meta": self.meta, "tempo": self.tempo, "meter": self.meter,
                 "shape": list(self.tokens.shape)}
 
     @classmethod
@@ -67,4 +77,5 @@ class StudioPiece:
         tokens = np.frombuffer(arrays["tokens"], dtype=np.uint8).reshape(V, T).copy()
         return cls(tokens, header["style"], header["form"], tuple(header["noise"]),
                    float(header["temperature"]), header["kind"], header["title"], bool(header["melody_locked"]),
-                   header.get("originality"), header.get("meta", {}), header.get("tempo"))
+                   header.get("originality"), header.get("meta", {}), header.get("tempo"),
+                   header.get("meter", "4/4"))

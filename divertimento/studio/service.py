@@ -28,6 +28,7 @@ class GenerateRequest:
     bars: int = 4
     form: str | None = None
     avoid_copies: bool = True
+    meter: str | None = None  # None: drawn by the style's shares
 
 
 class Studio:
@@ -45,7 +46,7 @@ class Studio:
 
     def score(self, pieces: list[StudioPiece]) -> list[StudioPiece]:
         e = self.engine
-        figures = self.originality.score([p.tokens for p in pieces], e.low, e.n_steps, e.bar)
+        figures = self.originality.score([p.tokens for p in pieces], e.low, e.n_steps, [p.bar for p in pieces])
         for p, f in zip(pieces, figures):
             p.originality = f
         return pieces
@@ -72,7 +73,7 @@ class Studio:
         temp = self.temperature(r.temperature)
         with self.queue.slot():
             return self._filtered(lambda ks: C.compose_many(self.engine, [(r.seed, i) for i in ks], r.style, temp,
-                                                            r.bars, r.form), r.n, r.avoid_copies)
+                                                            r.bars, r.form, r.meter), r.n, r.avoid_copies)
 
     def variations(self, parent: StudioPiece, n: int, distance: float, seed: int,
                    avoid_copies: bool = True) -> tuple[list[StudioPiece], int]:
@@ -94,9 +95,10 @@ class Studio:
             return self._harmonise(melody, style, seed, title, temperature)
 
     def _harmonise(self, melody: np.ndarray, style: str | None, seed: int, title: str,
-                   temperature: float | None = None) -> StudioPiece:
+                   temperature: float | None = None, meter: str | None = None,
+                   tempo: float | None = None) -> StudioPiece:
         return self.score([C.harmonise(self.engine, melody, style, (seed, 0), self.temperature(temperature),
-                                       title)])[0]
+                                       title, meter=meter, tempo=tempo)])[0]
 
     def harmonise_file(self, path, style: str | None, seed: int, title: str | None = None) -> StudioPiece:
         """Parsing an upload is heavy work too (music21's ABC parser grows with the square of the notes), so it
@@ -107,7 +109,7 @@ class Studio:
             except UnreadableFile as e:
                 raise UserError(f"unreadable file: {e}") from None
             melody, info = C.melody_from_piece(piece, self.engine)
-            p = self._harmonise(melody, style, seed, title or piece.title)
+            p = self._harmonise(melody, style, seed, title or piece.title, meter=info["meter"], tempo=info["tempo"])
         p.meta["melody"] = info
         return p
 

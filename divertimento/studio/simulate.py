@@ -21,7 +21,7 @@ import torch
 from ..music.roll import FIRST_PITCH_TOKEN
 from .compose import compose
 from .engine import Engine, load_studio_model
-from .steering import Rating, recommend, similarity
+from .steering import Rating, first_window, recommend, similarity
 
 
 def _soprano(tokens):
@@ -66,8 +66,9 @@ def simulate(engine: Engine, rule, listeners: int = 5, rounds: int = 6, per_roun
                 recs = [compose(engine, (s, i)) for i in range(per_round)]
             else:
                 recs = recommend(engine, ratings, per_round, s, use_model=(mode == "steered"))
-            liked = [x.piece.tokens for x in ratings if x.value > 0]
-            toks = np.stack([p.tokens for p in recs])
+            T = engine.n_steps  # pieces of several meters compare as windows
+            liked = [first_window(x.piece.tokens, T) for x in ratings if x.value > 0]
+            toks = np.stack([first_window(p.tokens, T) for p in recs])
             if liked:
                 repeats.append(float((similarity(toks, np.stack(liked), engine.low) >= 0.8).mean()))
             within.append(float(np.mean([similarity(toks[i : i + 1], np.delete(toks, i, 0), engine.low)[0]

@@ -35,6 +35,14 @@ class Rating:
     value: int  # +1 like, -1 dislike
 
 
+def first_window(tokens: np.ndarray, T: int) -> np.ndarray:
+    """A piece's first ``T`` steps, padded with rests when it is shorter (a piece of whole 3/4 bars is 60 steps
+    where a window is 64), so pieces of any meter compare as windows."""
+    out = np.zeros((tokens.shape[0], T), dtype=tokens.dtype)
+    out[:, : min(T, tokens.shape[1])] = tokens[:, :T]
+    return out
+
+
 def features(tokens: np.ndarray, style: int, n_styles: int, low: int) -> np.ndarray:
     """Musical features of one window [V, T] for the preference model (a listener rates music, not model state)."""
     V, T = tokens.shape
@@ -99,6 +107,7 @@ def recommend(engine: Engine, ratings: list[Rating], n: int, seed: int, temperat
     liked = [r.piece for r in ratings if r.value > 0]
     sw = style_weights(engine, ratings)
     styles = [0] * M
+    meters = [0] * M
     origin = ["fresh"] * M
     tokens = np.zeros((M, engine.n_voices, T), dtype=np.int64)
     near = list(range(int(0.7 * M))) if liked else []
@@ -107,18 +116,20 @@ def recommend(engine: Engine, ratings: list[Rating], n: int, seed: int, temperat
         for row, c in enumerate(near):
             j = int(rng.integers(len(liked)))
             src = liked[j].tokens[:, :T].astype(np.int64)
-            keep = np.repeat(rng.random((engine.n_voices, -(-src.shape[1] // engine.bar))) >= rng.uniform(0.4, 0.75),
-                             engine.bar, axis=1)[:, : src.shape[1]]
+            bar = liked[j].bar
+            keep = np.repeat(rng.random((engine.n_voices, -(-src.shape[1] // bar))) >= rng.uniform(0.4, 0.75),
+                             bar, axis=1)[:, : src.shape[1]]
             given[row, :, : src.shape[1]] = np.where(keep, src, FREE)
             styles[c] = names.index(liked[j].style)
+            meters[c] = engine.meter_index(liked[j].meter)
             origin[c] = f"near {liked[j].title}"
         tokens[near] = engine.windows([styles[c] for c in near], given, rng_for(seed, 3), PROPOSAL_PARTICLES,
-                                      temperature=temperature)
+                                      temperature=temperature, meters=[meters[c] for c in near])
     fresh = [c for c in range(M) if origin[c] == "fresh"]
     draws = [engine.sampler.draw(piece_seed(seed, 5), c, style=names[int(rng.choice(len(names), p=sw))])
              for c in fresh]
     for c, d in zip(fresh, draws):
-        styles[c] = d.style
+        styles[c], meters[c] = d.style, d.meter
     if fresh:
         s = engine.sampler
         tokens[fresh] = s.tokens_from_draws(draws, temperature, s.strict_voice_leading, s.options())
@@ -128,7 +139,7 @@ def recommend(engine: Engine, ratings: list[Rating], n: int, seed: int, temperat
     score = rng.random(M) * 1e-3  # ties broken at random
     rated = [r for r in ratings]
     if use_model and rated:
-        X = np.stack([features(r.piece.tokens[:, :T], names.index(r.piece.style), len(names),
+        X = np.stack([features(first_window(r.piece.tokens, T), names.index(r.piece.style), len(names),
                                engine.low) for r in rated])
         y = np.asarray([1.0 if r.value > 0 else 0.0 for r in rated])
         if 0 < y.sum() < len(y):
@@ -140,7 +151,7 @@ def recommend(engine: Engine, ratings: list[Rating], n: int, seed: int, temperat
     n_explore = int(round(explore * n)) if ratings else 0
     order = list(np.argsort(-score))
     explore_pick = list(rng.permutation(fresh)[:n_explore]) if n_explore else []
-    liked_tokens = (np.stack([p.tokens[:, :T] for p in liked]) if liked
+    liked_tokens = (np.stack([first_window(p.tokens, T) for p in liked]) if liked
                     else np.zeros((0,) + tokens.shape[1:], np.uint8))
     rep = similarity(tokens, liked_tokens, engine.low)  # [M] closeness to the nearest liked piece
     chosen: list[int] = []
@@ -159,8 +170,10 @@ def recommend(engine: Engine, ratings: list[Rating], n: int, seed: int, temperat
             chosen.append(int(c))
     out = []
     for k, c in enumerate(chosen):
-        out.append(StudioPiece(tokens[c].astype(np.uint8), names[styles[c]], "A", (seed, c),
+        whole = T // engine.bar_of(meters[c]) * engine.bar_of(meters[c])  # whole bars of the piece's meter
+        out.append(StudioPiece(tokens[c][:, :whole].astype(np.uint8), names[styles[c]], "A", (seed, c),
                                temperature, "for-you", f"for you {seed}.{k + 1} ({names[styles[c]]})",
                                meta={"origin": origin[c] if c not in explore_pick else "explore",
-                                     "score": round(float(score[c]), 3), "closest_liked": round(float(rep[c]), 3)}))
+                                     "score": round(float(score[c]), 3), "closest_liked": round(float(rep[c]), 3)},
+                               meter=engine.sampler.meter_names[meters[c]]))
     return out

@@ -17,8 +17,9 @@ import torch
 from ..errors import UserError
 from ..models.smc import FREE
 from ..music.roll import FIRST_PITCH_TOKEN
-from ..sample.pieces import DEFAULT_SOUND, STYLE_SOUND
+from ..sample.pieces import style_tempo
 from .engine import Engine, rng_for
+from .pieces import STEPS_PER_QUARTER
 
 CONTEXT_BARS = 3  # bars played that the next bar grows out of (a window holds 4)
 ONSET_BIAS = 1.5  # nats added to (or taken from) every note-onset logit between intensity 0.5 and 1 (or 0)
@@ -34,12 +35,15 @@ class Bar:
     intensity: float
     gen_ms: float  # time to compute this bar
 
+    meter: str = "4/4"
+
     @property
     def duration_s(self) -> float:
-        return 4 * 60.0 / self.tempo
+        return self.tokens.shape[1] / STEPS_PER_QUARTER * 60.0 / self.tempo
 
     def to_json(self) -> dict:
         return {"type": "bar", "index": self.index, "notes": self.notes, "style": self.style, "tempo": self.tempo,
+                "meter": self.meter, "steps_per_bar": int(self.tokens.shape[1]),
                 "intensity": self.intensity, "gen_ms": round(self.gen_ms, 1),
                 "bar_ms": round(1000 * self.duration_s, 1)}
 
@@ -57,7 +61,7 @@ class LiveStream:
         s, self.home = d.style, d.home  # one key for the whole stream (key-normalised models)
         self.style = s
         self.intensity = 0.5
-        self.tempo = float(STYLE_SOUND.get(engine.style_names[s], DEFAULT_SOUND)[1])
+        self.tempo = style_tempo(engine.style_names[s], engine.sampler.meter_names[engine.home_meter(s)])
         self.set(style=None, intensity=intensity, tempo=tempo)
         self.index = 0
         self.played = np.zeros((engine.n_voices, 0), dtype=np.int64)  # the last bars as drawn (all voices)
@@ -79,15 +83,16 @@ class LiveStream:
     def next_bar(self) -> Bar:
         t0 = time.perf_counter()
         e = self.engine
-        bar = e.bar
         with self._lock:
             style, intensity, tempo = self.style, self.intensity, self.tempo
+        meter = e.home_meter(style)  # the style's most common meter: a change of style may change the meter
+        bar = e.bar_of(meter)
         c = self.played.shape[1]
         given = np.full((e.n_voices, c + bar), FREE, dtype=np.int64)
         given[:, :c] = self.played
         bias = torch.zeros(e.n_voices, c + bar, e.vocab_size)
         bias[:, c:, FIRST_PITCH_TOKEN:] = (intensity - 0.5) * 2 * ONSET_BIAS  # onsets against rests and holds
-        new = e.window(style, given, self.rng, bias=bias)[:, c:]
+        new = e.window(style, given, self.rng, bias=bias, meter=meter)[:, c:]
         self.played = np.concatenate([self.played, new], axis=1)[:, -CONTEXT_BARS * bar :]
         played = new.copy()
         if intensity < 0.25:
@@ -102,6 +107,6 @@ class LiveStream:
                         end += 1
                     notes.append([v, t, end - t, int(row[t]) - FIRST_PITCH_TOKEN + e.low + self.home])
         out = Bar(self.index, played, notes, e.style_names[style], tempo, intensity,
-                  1000 * (time.perf_counter() - t0))
+                  1000 * (time.perf_counter() - t0), e.sampler.meter_names[meter])
         self.index += 1
         return out

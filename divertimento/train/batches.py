@@ -5,6 +5,7 @@ diatonic set (``key_normalise``, see data/keys.py). Uses the same helpers as Win
 import numpy as np
 import torch
 
+from ..data.conditions import condition_labels
 from ..data.dataset import PreparedData, shift_bounds, transpose_tokens
 from ..data.keys import home_shift_shares, normalising_shifts
 
@@ -14,6 +15,7 @@ class BatchSampler:
                  rank: int = 0, world: int = 1, key_normalise: bool = False):
         train = data.splits["train"]
         tokens, style = train["rolls"], train["style"].astype(np.int64)
+        meter = train["meter"].astype(np.int64)
         self.vocab_size = data.manifest["vocab_size"]
         self.home_shares: list[list[float]] | None = None  # per style, where generated windows go back to
         self.dropped = 0  # windows too wide to move onto the white keys without leaving the range
@@ -22,10 +24,12 @@ class BatchSampler:
             self.home_shares = home_shift_shares(shift, ok, style, len(data.style_names))
             self.dropped = int((~ok).sum())
             tokens, style = transpose_tokens(tokens[ok], shift[ok], self.vocab_size).astype(np.uint8), style[ok]
+            meter = meter[ok]
             transpose = False
         # DDP: each process draws from its own interleaved shard of windows
         self.tokens = tokens[rank::world]
-        self.style = torch.from_numpy(style[rank::world])
+        # what a batch carries besides its tokens: each window's condition label, (style, meter)
+        self.style = torch.from_numpy(condition_labels(style, meter, data.manifest)[rank::world])
         lo, hi = data.manifest["augment"]["transpose"] if transpose else (0, 0)
         down, up = shift_bounds(self.tokens, self.vocab_size, lo, hi)
         self.down, self.span = torch.from_numpy(down), torch.from_numpy(up - down + 1)

@@ -4,6 +4,7 @@ The EMA generator is the sampled ``model``."""
 import torch
 
 from ..config import TrainConfig
+from ..data.conditions import n_conditions
 from ..losses.adversarial import objective
 from ..losses.gan_loss import GANLoss
 from ..models.discriminator import Discriminator
@@ -16,7 +17,7 @@ from .ema import ema_beta, make_ema, update_ema
 def build_discriminator(cfg: TrainConfig, data: dict) -> Discriminator:
     return Discriminator(
         n_voices=len(data["roles"]), vocab_size=data["vocab_size"], n_steps=data["window_steps"],
-        n_styles=len(data["style_names"]), channels=cfg.d_channels, conditional=cfg.conditional,
+        n_styles=n_conditions(data), channels=cfg.d_channels, conditional=cfg.conditional,
         mbstd_group=cfg.mbstd_group, pack=cfg.pack, use_spectral_norm=cfg.spectral_norm,
         pitch_low=data["pitch_range"][0],
     )
@@ -27,7 +28,7 @@ def build_encoder(cfg: TrainConfig, data: dict) -> Encoder | None:
     if cfg.recon_weight <= 0:
         return None
     return Encoder(n_voices=len(data["roles"]), vocab_size=data["vocab_size"], n_steps=data["window_steps"],
-                   z_dim=cfg.z_dim, n_styles=len(data["style_names"]), style_dim=cfg.style_dim,
+                   z_dim=cfg.z_dim, n_styles=n_conditions(data), style_dim=cfg.style_dim,
                    channels=cfg.d_channels, conditional=cfg.conditional, pitch_low=data["pitch_range"][0])
 
 

@@ -107,7 +107,7 @@ class GuidedRecipe:
             return {}
         n = min(len(val["rolls"]), CALIBRATION_WINDOWS)
         real = torch.from_numpy(val["rolls"][:n].astype(np.int64))
-        style = torch.from_numpy(val["style"][:n].astype(np.int64))
+        style = torch.from_numpy(data.conditions("val")[:n])
         fake = torch.cat([self.proposal(style[a : a + 256], torch.Generator().manual_seed(CALIBRATION_SEED + a))
                           for a in range(0, n, 256)])
         scores = torch.cat([critic_scores(self.critic, real, style), critic_scores(self.critic, fake, style)])

@@ -71,7 +71,7 @@ class LikelihoodRecipe:
         if val is None or len(val["rolls"]) == 0:
             return {}
         tokens = torch.from_numpy(val["rolls"][:HELDOUT_WINDOWS].astype(np.int64))
-        style = torch.from_numpy(val["style"][:HELDOUT_WINDOWS].astype(np.int64))
+        style = torch.from_numpy(data.conditions("val")[:HELDOUT_WINDOWS])
         rng = torch.Generator().manual_seed(0)
         self.net.eval()
         sums: dict[str, float] = {}

@@ -55,7 +55,7 @@ class Context:
     def piece_json(self, pid: str, p: StudioPiece) -> dict:
         program, tempo = p.sound()
         return {"id": pid, "title": p.title, "style": p.style, "kind": p.kind, "form": p.form,
-                "bars": p.n_bars, "steps_per_bar": STEPS_PER_BAR, "tempo": tempo, "program": program,
+                "bars": p.n_bars, "meter": p.meter, "steps_per_bar": p.bar, "tempo": tempo, "program": program,
                 "notes": p.notes(self.engine), "originality": p.originality, "melody_locked": p.melody_locked,
                 "meta": p.meta, "files": {fmt: f"/files/{pid}.{fmt}" for fmt in MEDIA}}
 

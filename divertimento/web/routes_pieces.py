@@ -27,7 +27,7 @@ def generate(body: S.GenerateBody, ctx: Ctx):
     ctx.check_style(body.style)
     seed = new_seed(body.seed)
     pieces, dropped = ctx.studio.generate(GenerateRequest(body.n, seed, body.style, body.temperature, body.bars,
-                                                          body.form, body.avoid_copies))
+                                                          body.form, body.avoid_copies, body.meter))
     return ctx.reply(pieces, seed=seed, near_copies_replaced=dropped)
 
 

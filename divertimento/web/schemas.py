@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 ID = r"^[0-9a-f]{32}$"
 SEED = Field(None, ge=0, le=2**31 - 1, description="random seed; omitted = a fresh random one")
-MAX_BARS = 32  # the longest piece /api/generate makes
+MAX_BARS = 64  # the longest piece /api/generate makes
 
 
 class Strict(BaseModel):
@@ -18,7 +18,10 @@ class GenerateBody(Strict):
     seed: int | None = SEED
     style: str | None = Field(None, max_length=40, description="a style of the model; omitted = drawn by the "
                                                                "training data's shares")
-    bars: int = Field(4, ge=1, le=MAX_BARS, description="length in 4/4 bars (ignored when form is given)")
+    bars: int = Field(4, ge=1, le=MAX_BARS, description="length in bars of the piece's meter (ignored when form "
+                                                         "is given)")
+    meter: str | None = Field(None, pattern=r"^[0-9]{1,2}/[0-9]{1,2}$",
+                              description="time signature, e.g. 6/8; omitted = drawn by the style's shares")
     form: str | None = Field(None, pattern=r"^[A-Ha-h]{1,10}$",
                              description="section letters, e.g. AABA: 4 bars each; a letter heard again is its "
                                          "section again")
@@ -44,7 +47,7 @@ class InterpolateBody(Strict):
 
 class ContinueBody(Strict):
     piece_id: str = Field(pattern=ID)
-    bars: int = Field(4, ge=1, le=28)
+    bars: int = Field(4, ge=1, le=MAX_BARS - 4)
     seed: int | None = SEED
 
 

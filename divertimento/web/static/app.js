@@ -48,7 +48,8 @@
     const x = (s) => (s / nSteps) * w, y = (p) => h - ((p - lo + 1) / (hi - lo + 1)) * h;
     const rowH = Math.max(2, h / (hi - lo + 1) - 1);
     g.strokeStyle = (opts && opts.grid) || "#dde";
-    for (let s = 0; s <= nSteps; s += 16) { g.beginPath(); g.moveTo(x(s) + .5, 0); g.lineTo(x(s) + .5, h); g.stroke(); }
+    const bar = (opts && opts.bar) || 16;
+    for (let s = 0; s <= nSteps; s += bar) { g.beginPath(); g.moveTo(x(s) + .5, 0); g.lineTo(x(s) + .5, h); g.stroke(); }
     for (const [v, s, d, p] of notes) {
       g.fillStyle = COLOURS[v % COLOURS.length];
       g.fillRect(x(s) + 1, y(p), Math.max(2, x(s + d) - x(s) - 1.5), rowH);
@@ -108,10 +109,11 @@
     h.appendChild(originalityBadge(p.originality));
     el.appendChild(h);
     const meta = document.createElement("div"); meta.className = "muted";
-    meta.textContent = `${p.style} · ${p.kind} · ${p.bars} bars · ${p.notes.length} notes · ${Math.round(p.tempo)} qpm`;
+    meta.textContent = `${p.style} · ${p.meter} · ${p.kind} · ${p.bars} bars · ${p.notes.length} notes · ` +
+      `${Math.round(p.tempo)} qpm`;
     el.appendChild(meta);
     const c = document.createElement("canvas"); c.className = "roll"; el.appendChild(c);
-    requestAnimationFrame(() => drawRoll(c, p.notes, p.bars * p.steps_per_bar));
+    requestAnimationFrame(() => drawRoll(c, p.notes, p.bars * p.steps_per_bar, { bar: p.steps_per_bar }));
     const row = document.createElement("div"); row.className = "row";
     const play = button("▶ Play", "small play", () => togglePlay(p, play));
     row.appendChild(play);
@@ -175,6 +177,7 @@
   function generateBody() {
     const body = { n: +$("n").value || 1, bars: +$("bars").value || 4, avoid_copies: $("avoid").checked };
     if ($("style").value) body.style = $("style").value;
+    if ($("meter").value) body.meter = $("meter").value;
     if ($("form").value) body.form = $("form").value;
     if ($("temperature").value) body.temperature = +$("temperature").value;
     if ($("seed").value !== "") body.seed = +$("seed").value;
@@ -255,13 +258,15 @@
     if (s.next === null || s.next < now) s.next = now + 0.15;
     synth.playNotes(m.notes, step, s.next);
     state.scheduled += m.notes.length;
-    s.next += 16 * step;
+    s.next += m.steps_per_bar * step;
     state.streamBars += 1; state.lastBar = m;
     s.recent.push(m); if (s.recent.length > 8) s.recent.shift();
     s.gen.push(m.gen_ms); if (s.gen.length > 50) s.gen.shift();
     const notes = [];
-    s.recent.forEach((b, i) => { for (const [v, st, d, p] of b.notes) notes.push([v, st + 16 * i, d, p]); });
-    drawRoll($("stream-roll"), notes, 16 * 8, { bg: "#111826", grid: "#2a3550" });
+    let at = 0;
+    s.recent.forEach((b) => { for (const [v, st, d, p] of b.notes) notes.push([v, st + at, d, p]); at += b.steps_per_bar; });
+    drawRoll($("stream-roll"), notes, Math.max(at, 16 * 8),
+             { bg: "#111826", grid: "#2a3550", bar: m.steps_per_bar });
     const mean = s.gen.reduce((a, b) => a + b, 0) / s.gen.length;
     $("stream-stats").textContent = `bar ${m.index + 1} · ${m.style} · ${Math.round(m.tempo)} qpm · ` +
       `made in ${Math.round(m.gen_ms)} ms (mean ${Math.round(mean)}) for a bar of ${Math.round(m.bar_ms)} ms`;
@@ -295,6 +300,7 @@
     } catch (e) { setStatus(`Server not answering: ${e.message}`, true); return; }
     const names = state.info.styles;
     fillStyles($("style"), names, "any (by the data's shares)");
+    fillStyles($("meter"), state.info.meters || [], "the style's (by its shares)");
     const harmony = state.info.harmony_styles || names;  // styles with accompanying voices
     fillStyles($("harm-style"), harmony, null);
     if (harmony.includes("bach")) $("harm-style").value = "bach";

@@ -1,0 +1,41 @@
+"""How a piece ends: its last bar is given as the tonic of the piece's key in the top voice and the bass, held to
+the end, and the model draws everything else. The draws before it lead there because the engine samples a window
+with notes given ahead by sequential Monte Carlo (``Engine.extend``): particles that cannot reach the tonic fade."""
+
+import numpy as np
+
+from ..models.smc import FREE
+from ..music.key import Key, key_of_notes
+from ..music.roll import FIRST_PITCH_TOKEN, HOLD, tokens_to_notes
+from ..sample.pieces import MIN_VOICE_USE
+
+
+def key_of_tokens(tokens: np.ndarray, low: int) -> Key:
+    """The key of token rows [V, T] (relative to ``low``): every voice's notes, weighted by their lengths."""
+    notes = np.concatenate([tokens_to_notes(row, low) for row in tokens])
+    return key_of_notes(notes[:, 2], notes[:, 1])
+
+
+def final_cadence(opening: np.ndarray, new_steps: int, bar: int, low: int, vocab_size: int,
+                  voice_use: list[float] | None = None) -> np.ndarray:
+    """Given tokens [V, new_steps] for the steps that follow ``opening`` [V, n]: FREE everywhere except the last
+    bar, where the top voice and the bass sound the tonic of the opening's key from the downbeat to the end, each
+    in the octave nearest its own median pitch in the opening. A voice the style leaves silent (``voice_use``
+    below MIN_VOICE_USE) or that is silent in the opening is left free; so is a piece too short for a last bar."""
+    V = opening.shape[0]
+    given = np.full((V, new_steps), FREE, dtype=np.int64)
+    if new_steps < bar:
+        return given
+    tonic = key_of_tokens(opening, low).tonic
+    last = new_steps - bar
+    candidates = np.arange(FIRST_PITCH_TOKEN, vocab_size)
+    tonics = candidates[(candidates - FIRST_PITCH_TOKEN + low) % 12 == tonic]
+    for v in sorted({0, V - 1}):
+        if voice_use is not None and voice_use[v] < MIN_VOICE_USE:
+            continue
+        played = opening[v][opening[v] >= FIRST_PITCH_TOKEN]
+        if len(played) == 0 or len(tonics) == 0:
+            continue
+        given[v, last] = tonics[np.argmin(np.abs(tonics - np.median(played)))]
+        given[v, last + 1 :] = HOLD
+    return given

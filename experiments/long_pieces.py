@@ -1,0 +1,159 @@
+"""Whole pieces against real music of the same length, per style and meter: key consistency, the last note on the
+tonic, the bar-to-bar self-similarity profile, the metric onset profile, and whether the music drifts from its
+first window to its last.
+
+    python experiments/long_pieces.py --data data/default --model mle --bars 16 --n 12 --json runs/long.json
+
+Generated: ``n`` pieces per (style, meter) of ``bars`` bars, drawn as the studio and ``generate`` draw them
+(``compose_many``: the first window, then windows that grow out of the last two bars, with the last bar given as
+the tonic). Real: stretches of the same length from the test split, stitched from its overlapping windows, and for
+the last note the end of each test piece's last window (its last full bars; the true final note can be later).
+
+- key consistency: share of the piece's 4-bar segments whose best Krumhansl-Kessler key is the whole piece's key;
+- last note on the tonic: the bass's (lowest sounding voice's) last note is the piece key's tonic;
+- self-similarity at lag L: mean cosine similarity of the onset rolls (pitch x step) of bars i and i + L;
+- onset profile: share of onsets at each position of the bar, and its total-variation distance to the real one;
+- drift: in-scale rate and notes per bar of each 4-bar segment, first segment against last.
+"""
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+
+import numpy as np
+
+from divertimento.atomic import write_json_atomic
+from divertimento.data.dataset import load_prepared
+from divertimento.music.key import key_of_notes
+from divertimento.music.roll import FIRST_PITCH_TOKEN, tokens_to_notes
+from divertimento.studio.compose import compose_many
+from divertimento.studio.engine import load_studio_model
+
+LAGS = (1, 2, 4, 8)
+SEGMENT_BARS = 4
+
+
+def stitched_stretches(data, split: str, bars: int, bar_of) -> dict[tuple[int, int], list[np.ndarray]]:
+    """(style, meter) -> real stretches [V, bars * bar] from consecutive windows of one piece."""
+    sp = data.splits[split]
+    out = defaultdict(list)
+    for piece in np.unique(sp["piece"]):
+        idx = np.flatnonzero(sp["piece"] == piece)
+        idx = idx[np.argsort(sp["start"][idx])[::-1]]  # later windows first: earlier ones overwrite them
+        starts = sp["start"][idx]
+        lo, hi = int(starts.min()), int(starts.max()) + sp["rolls"].shape[-1]
+        full = np.zeros((sp["rolls"].shape[1], hi - lo), dtype=np.int64)
+        covered = np.zeros(hi - lo, dtype=bool)
+        for i in idx:
+            a = int(sp["start"][i]) - lo
+            full[:, a : a + sp["rolls"].shape[-1]] = sp["rolls"][i]
+            covered[a : a + sp["rolls"].shape[-1]] = True
+        style, meter = int(sp["style"][idx[0]]), int(sp["meter"][idx[0]])
+        n = bars * bar_of(meter)
+        # a window's first step re-enters a held note as an onset; the stretch starts at the first window's start
+        if covered.all() and full.shape[1] >= n:
+            out[(style, meter)].append(full[:, :n])
+    return out
+
+
+def piece_key(tokens: np.ndarray, low: int):
+    notes = np.concatenate([tokens_to_notes(r, low) for r in tokens])
+    return key_of_notes(notes[:, 2], notes[:, 1]) if len(notes) else None
+
+
+def figures(pieces: list[np.ndarray], low: int, bar: int) -> dict:
+    key_cons, tonic_end, sims, profile, scale_first, scale_last, dens_first, dens_last = ([] for _ in range(8))
+    seg = SEGMENT_BARS * bar
+    for t in pieces:
+        k = piece_key(t, low)
+        if k is None:
+            continue
+        segs = [t[:, a : a + seg] for a in range(0, t.shape[1] - seg + 1, seg)]
+        keys = [piece_key(s, low) for s in segs]
+        key_cons.append(np.mean([kk == k for kk in keys if kk is not None]))
+        sounding = [v for v in range(t.shape[0]) if (t[v] >= FIRST_PITCH_TOKEN).any()]
+        bass = tokens_to_notes(t[max(sounding)], low)
+        tonic_end.append(float(bass[-1, 2] % 12 == k.tonic))
+        onset = t >= FIRST_PITCH_TOKEN
+        rolls = []
+        for b in range(t.shape[1] // bar):
+            r = np.zeros((t.shape[0], bar, 128))
+            w = t[:, b * bar : (b + 1) * bar]
+            v, s = np.nonzero(w >= FIRST_PITCH_TOKEN)
+            r[v, s, w[v, s] - FIRST_PITCH_TOKEN + low] = 1
+            rolls.append(r.ravel())
+        rolls = np.asarray(rolls)
+        norm = np.linalg.norm(rolls, axis=1) + 1e-9
+        sims.append([float(np.mean([rolls[i] @ rolls[i + L] / norm[i] / norm[i + L]
+                                    for i in range(len(rolls) - L)])) if len(rolls) > L else np.nan for L in LAGS])
+        profile.append(onset.any(axis=0).reshape(-1, bar).sum(axis=0))
+        for s, sc, de in ((segs[0], scale_first, dens_first), (segs[-1], scale_last, dens_last)):
+            kk = piece_key(s, low) or k
+            pcs = (s[s >= FIRST_PITCH_TOKEN] - FIRST_PITCH_TOKEN + low) % 12
+            major = np.array([0, 2, 4, 5, 7, 9, 11]) if not kk.minor else np.array([0, 2, 3, 5, 7, 8, 10, 11])
+            sc.append(float(np.isin((pcs - kk.tonic) % 12, major).mean()) if len(pcs) else np.nan)
+            de.append(float((s >= FIRST_PITCH_TOKEN).sum()) / SEGMENT_BARS)
+    prof = np.sum(profile, axis=0)
+    return {"n": len(key_cons), "key_consistency": round(float(np.mean(key_cons)), 3),
+            "last_bass_note_on_tonic": round(float(np.mean(tonic_end)), 3),
+            "self_similarity": {f"lag {L}": round(float(np.nanmean([s[i] for s in sims])), 3)
+                                for i, L in enumerate(LAGS)},
+            "onset_profile": (prof / max(prof.sum(), 1)).round(3).tolist(),
+            "in_scale_first_last": [round(float(np.nanmean(scale_first)), 3), round(float(np.nanmean(scale_last)), 3)],
+            "notes_per_bar_first_last": [round(float(np.mean(dens_first)), 2), round(float(np.mean(dens_last)), 2)]}
+
+
+def real_endings(data, split: str, low: int) -> dict[int, float]:
+    """style -> share of test pieces whose last window ends with the bass on the tonic of that window's key."""
+    sp = data.splits[split]
+    hits = defaultdict(list)
+    for piece in np.unique(sp["piece"]):
+        idx = np.flatnonzero(sp["piece"] == piece)
+        t = sp["rolls"][idx[np.argmax(sp["start"][idx])]].astype(np.int64)
+        k = piece_key(t, low)
+        sounding = [v for v in range(t.shape[0]) if (t[v] >= FIRST_PITCH_TOKEN).any()]
+        if k is None or not sounding:
+            continue
+        bass = tokens_to_notes(t[max(sounding)], low)
+        hits[int(sp["style"][idx[0]])].append(float(bass[-1, 2] % 12 == k.tonic))
+    return {s: round(float(np.mean(v)), 3) for s, v in hits.items()}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default="data/default")
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--bars", type=int, default=16)
+    ap.add_argument("--n", type=int, default=12, help="generated pieces per style and meter")
+    ap.add_argument("--min-share", type=float, default=0.1, help="meters below this share of a style are skipped")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    data = load_prepared(args.data)
+    engine = load_studio_model(args.model)
+    names, meters = engine.style_names, engine.sampler.meter_names
+    real = stitched_stretches(data, "test", args.bars, engine.bar_of)
+    ends = real_endings(data, "test", data.low)
+    out = {}
+    for s, style in enumerate(names):
+        for m, meter in enumerate(meters):
+            if engine.manifest["meter_shares"][s][m] < args.min_share:
+                continue
+            pairs = [(900 + m, i) for i in range(args.n)]
+            made = compose_many(engine, pairs, style, bars=args.bars, meter=meter, max_bars=args.bars)
+            bar = engine.bar_of(m)
+            row = {"generated": figures([p.tokens.astype(np.int64) for p in made], engine.low, bar)}
+            if real.get((s, m)):
+                row["real"] = figures(real[(s, m)][: 4 * args.n], engine.low, bar)
+                g, r = np.array(row["generated"]["onset_profile"]), np.array(row["real"]["onset_profile"])
+                row["onset_profile_tv_distance"] = round(float(np.abs(g - r).sum() / 2), 3)
+            row["real_last_window_bass_on_tonic"] = ends.get(s)
+            out[f"{style} {meter}"] = row
+            print(f"{style} {meter}: {json.dumps(row)}", file=sys.stderr, flush=True)
+    if args.json:
+        write_json_atomic(args.json, {"model": str(engine.sampler.path), "bars": args.bars, "rows": out})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
