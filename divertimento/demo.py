@@ -7,8 +7,10 @@ from pathlib import Path
 from .atomic import write_bytes_atomic
 from .sample.export import prepare_out_dir, write_piece_files
 from .sample.sampler import load_sampler
+from .studio.whole import sequence_engine, whole_piece
 
 DEMO_SEED = 7
+DEMO_BARS = 16
 
 
 def write_index(out: Path, entries: list[dict], title: str, model_note: str) -> Path:
@@ -51,14 +53,16 @@ def run_demo(out: str | Path, per_style: int = 2, model: str | None = None, audi
     out = prepare_out_dir(out)
     formats = ["mid", audio, "png"]
     entries = []
+    engine = sequence_engine(sampler)
     for style in sampler.style_names:
         pairs = [(DEMO_SEED, i) for i in range(per_style)]
-        for piece, (seed, i) in zip(sampler.generate_pieces(pairs, style=style), pairs):
-            stem = f"{style}-{i + 1:02d}"
-            files = write_piece_files(piece, out, stem, formats)
-            entries.append({"style": style, "title": f"{style} #{i + 1} (seed {seed}.{i})", "notes": piece.n_notes,
-                            "files": files})
+        pieces = ([whole_piece(engine, style, pair, DEMO_BARS)[0] for pair in pairs] if engine is not None
+                  else sampler.generate_pieces(pairs, style=style))  # a gan or vae: one window each
+        for i, piece in enumerate(pieces):
+            files = write_piece_files(piece, out, f"{style}-{i + 1:02d}", formats)
+            entries.append({"style": style, "title": piece.title, "notes": piece.n_notes, "files": files})
     step = sampler.header.get("step", "?")
-    note = (f"{len(entries)} four-bar pieces from {sampler.path.name} ({sampler.family}, step {step}), "
+    length = f"{DEMO_BARS}-bar" if engine is not None else "one-window"
+    note = (f"{len(entries)} {length} pieces from {sampler.path.name} ({sampler.family}, step {step}), "
             f"generated in {time.perf_counter() - t0:.0f} s on this machine. Same seed, same music.")
     return write_index(out, entries, "divertimento demo", note)

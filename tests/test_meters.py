@@ -161,3 +161,35 @@ def test_metered_model_reads_the_position_in_the_bar():
     # a model of data without meters has no metric input, as before meters
     plain = ARModel(n_voices=1, vocab_size=5, n_steps=32, n_styles=2, hidden=8, layers=1, embed=4)
     assert plain.metric is None and plain._inputs(step, 0, torch.tensor([0, 1])).shape[-1] == 4 + 16 + 32
+
+
+def test_generate_writes_whole_pieces_in_the_asked_meter(tiny_mle_run, tmp_path, capsys):
+    from divertimento.cli import main
+
+    out = tmp_path / "jigs"
+    assert main(["generate", "--model", str(tiny_mle_run), "--style", "folk", "--meter", "6/8", "--bars", "10",
+                 "--n", "2", "--out", str(out), "--formats", "mid,musicxml", "--keep-copies"]) == 0
+    index = json.loads((out / "generated.json").read_text())["pieces"]
+    assert [(e["meter"], e["bars"]) for e in index] == [("6/8", 10), ("6/8", 10)]
+    for e in index:
+        s = symusic.Score(str(out / e["files"]["mid"]))
+        assert [(t.numerator, t.denominator) for t in s.time_signatures] == [(6, 8)]
+        end = max(n.time + n.duration for t in s.tracks for n in t.notes) / s.ticks_per_quarter
+        assert end == 10 * 3.0  # ten bars of three quarters, the last bar held to its end
+        sc = music21.converter.parse(out / e["files"]["musicxml"])
+        assert len(sc.parts) == 1 and sc.parts[0].recurse().notes  # a tune: one staff
+        assert e["title"].startswith("Folk piece in ") and e["title"].endswith(f"seed 0.{e['index']}")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--bars", "0"], "--bars must be 1..128"),
+    (["--bars", "100000"], "--bars must be 1..128"),
+    (["--meter", "5/4"], "never saw meter 5/4"),
+    (["--style", "bach", "--meter", "6/8"], "style bach never uses meter 6/8"),
+])
+def test_generate_refuses_bad_lengths_and_meters(tiny_mle_run, tmp_path, capsys, args, message):
+    from divertimento.cli import main
+
+    assert main(["generate", "--model", str(tiny_mle_run), "--out", str(tmp_path / "o"), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

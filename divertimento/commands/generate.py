@@ -4,9 +4,6 @@ from ..atomic import write_json_atomic
 from ..errors import UserError
 from .sampling_options import parse_options
 
-DEFAULT_BARS = 16  # a phrase-complete tune: two 8-bar strains, or four chorale phrases
-MAX_BARS = 128
-
 
 def parse_seeds(text: str) -> list[int]:
     """'0-99' or '1,5,9' or '3' -> list of seeds."""
@@ -40,8 +37,8 @@ def add_arguments(p) -> None:
     p.add_argument("--n", type=int, default=8, help="number of pieces (default 8)")
     p.add_argument("--style", default=None, help="style to generate; default: drawn by the data's shares")
     p.add_argument("--bars", type=int, default=None,
-                   help=f"bars per piece, 1..{MAX_BARS} (default {DEFAULT_BARS} for a sequence model, which carries "
-                        "its context across the whole piece; a gan or vae writes one window)")
+                   help="bars per piece, 1..128 (default 16 for a sequence model, which carries its context across "
+                        "the whole piece and ends on the tonic; a gan or vae writes one window)")
     p.add_argument("--meter", default=None,
                    help="time signature, e.g. 6/8 (default: drawn by the style's shares in the training data)")
     p.add_argument("--form", default=None,
@@ -73,6 +70,7 @@ def run(args) -> int:
     from ..sample.export import parse_formats, prepare_out_dir
     from ..sample.originality import Originality, draw_novel_tokens, resolve_data_dir
     from ..sample.sampler import load_sampler
+    from ..studio.whole import check_length, sequence_engine
 
     formats = parse_formats(args.formats)
     if args.seeds is not None:
@@ -81,8 +79,6 @@ def run(args) -> int:
         if not 1 <= args.n <= MAX_PIECES:
             raise UserError(f"--n must be 1..{MAX_PIECES} (got {args.n})")
         pairs = [(args.seed, i) for i in range(args.n)]
-    if args.bars is not None and not 1 <= args.bars <= MAX_BARS:
-        raise UserError(f"--bars must be 1..{MAX_BARS} (got {args.bars})")
     sampler = load_sampler(args.model)
     if args.style is not None and args.style not in sampler.style_names:
         raise UserError(f"unknown style {args.style!r}; this model knows {', '.join(sampler.style_names)}")
@@ -90,7 +86,8 @@ def run(args) -> int:
     options = {} if args.voice_leading is None else {"strict_voice_leading": args.voice_leading == "strict"}
     if args.option:
         options["options"] = parse_options(args.option)
-    engine = _engine(sampler, args, options)
+    engine = sequence_engine(sampler, options.get("strict_voice_leading"), options.get("options"))
+    check_length(sampler, engine, args.bars, args.form)
     if args.keep_copies:
         tokens, styles = sampler.generate_tokens(pairs, args.style, args.truncation, args.temperature,
                                                  meter=args.meter, **options)
@@ -127,20 +124,6 @@ def run(args) -> int:
     return 0
 
 
-def _engine(sampler, args, options: dict):
-    """The engine that grows whole pieces out of a sequence model's first window; None for a model that writes
-    one window (gan, vae), which then refuses a longer --bars or a --form."""
-    from ..studio.engine import Engine
-
-    if hasattr(getattr(sampler.module, "base", sampler.module), "step"):
-        return Engine(sampler, options.get("strict_voice_leading"), options.get("options"))
-    window_bars = sampler.module.noise_shape[-2] // sampler.bar_steps(0)
-    if (args.bars or 0) > window_bars or args.form:
-        raise UserError(f"a {sampler.family} model writes one window of {window_bars} bars; --bars longer than "
-                        f"that or a --form needs a sequence model (mle, guided)")
-    return None
-
-
 def _window_piece(sampler, tok, style: str, drawn, args):
     """(piece, tokens, bar steps) of one window from a model without an engine."""
     from ..sample.pieces import name_piece, tokens_to_piece
@@ -153,14 +136,10 @@ def _window_piece(sampler, tok, style: str, drawn, args):
 
 
 def _whole_piece(engine, style: str, drawn, args):
-    """(piece, tokens, bar steps) of a whole piece of ``--bars`` bars whose first window is the one drawn."""
-    from ..sample.pieces import name_piece
-    from ..studio.compose import compose_many
+    """(piece, tokens, bar steps) of a whole piece whose first window is the one drawn."""
+    from ..studio.whole import whole_piece
 
-    sp = compose_many(engine, [tuple(drawn)], style, args.temperature, args.bars or DEFAULT_BARS, args.form,
-                      args.meter, max_bars=MAX_BARS)[0]
-    piece = name_piece(sp.to_piece(engine), f"seed {drawn[0]}.{drawn[1]}")
-    return piece, sp.tokens, sp.bar
+    return whole_piece(engine, style, drawn, args.bars, args.form, args.meter, args.temperature)
 
 
 def _write(pieces, styles, pairs, used, figures, out, formats) -> list[dict]:

@@ -15,7 +15,7 @@ from .. import __version__
 from ..atomic import write_json_atomic
 from ..errors import UserError
 from ..music.layouts import get_layout
-from ..music.read import MIDI_SUFFIXES, UnreadableFile, read_piece
+from ..music.read import MIDI_SUFFIXES, UnreadableFile, file_problem, read_piece
 from ..music.roll import n_tokens
 from .cache import ParseCache, cache_key, file_digest, piece_from_json, piece_to_json
 from .sources import ParseTask, resolve_sources
@@ -100,6 +100,10 @@ def _process(item: tuple[int, ParseTask, str | None]):
 def _digests(tasks: list[ParseTask]) -> tuple[dict[str, str], dict[str, str]]:
     digests, errors = {}, {}
     for path in sorted({t.path for t in tasks}):
+        problem = file_problem(path)
+        if problem:
+            errors[path] = problem
+            continue
         try:
             digests[path] = file_digest(path)
         except OSError as e:

@@ -1,6 +1,7 @@
 """What ``prepare`` reads: SOURCE specs (``music21:COLLECTION`` or a path, each optionally ``=STYLE``) and the
 embedded multi-style default built from the corpus inside the music21 wheel."""
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +70,7 @@ def _spread(items: list, cap: int | None) -> list:
 def _tasks_for_files(files: list[Path], style: str) -> list[ParseTask]:
     tasks = []
     for f in files:
-        if f.suffix.lower() == ".abc":
+        if f.suffix.lower() == ".abc" and f.is_file():
             try:
                 numbers = abc_tune_numbers(f)
             except OSError:
@@ -104,20 +105,41 @@ def _music21_tasks(name: str, style: str | None) -> list[ParseTask]:
     return _tasks_for_files(files, style or COLLECTION_STYLES.get(name, name.lower()))
 
 
+def music_paths(folder: Path, recursive: bool = True) -> list[Path]:
+    """Every entry under ``folder`` named like a music file, whatever it is (a regular file, a dangling symlink, a
+    pipe, a folder called x.mid), plus every subfolder that cannot be read: ``prepare`` reports each one it cannot
+    use with its reason instead of dropping it unseen. Symlinked folders are not followed (no loops)."""
+    found: list[Path] = []
+
+    def unreadable(err: OSError) -> None:
+        if err.filename and Path(err.filename) != folder:
+            found.append(Path(err.filename))
+
+    for root, dirs, files in os.walk(folder, onerror=unreadable):
+        found += [Path(root) / n for n in files + dirs if Path(n).suffix.lower() in SUFFIXES]
+        if not recursive:
+            break
+    return sorted(set(found))
+
+
 def _path_tasks(path: Path, style: str | None) -> list[ParseTask]:
-    if path.is_file():
+    if not path.is_dir():
+        if not path.is_file():
+            raise UserError(f"source {str(path)!r} is neither a music file nor a folder")
+        if path.suffix.lower() not in SUFFIXES:
+            raise UserError(f"source {str(path)!r} is not a music file ({', '.join(SUFFIXES)})")
         return _tasks_for_files([path], style or check_style_from_name(path.parent.name))
-    subdirs = sorted(p for p in path.iterdir() if p.is_dir())
+    try:
+        subdirs = sorted(p for p in path.iterdir() if p.is_dir() and p.suffix.lower() not in SUFFIXES)
+    except OSError as e:
+        raise UserError(f"cannot read folder {str(path)!r}: {e.strerror}") from None
     tasks = []
     if style is None and subdirs:
         # a folder of subfolders: each subfolder is a style; loose files at the top take the folder's name
         for sub in subdirs:
-            files = sorted(p for p in sub.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
-            tasks += _tasks_for_files(files, check_style_from_name(sub.name))
-        loose = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
-        return tasks + _tasks_for_files(loose, check_style_from_name(path.name))
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
-    return _tasks_for_files(files, style or check_style_from_name(path.name))
+            tasks += _tasks_for_files(music_paths(sub), check_style_from_name(sub.name))
+        return tasks + _tasks_for_files(music_paths(path, recursive=False), check_style_from_name(path.name))
+    return _tasks_for_files(music_paths(path), style or check_style_from_name(path.name))
 
 
 def check_style_from_name(name: str) -> str:

@@ -6,6 +6,7 @@ Readers raise ``UnreadableFile`` with a human-readable reason; the caller record
 
 import os
 import re
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -19,23 +20,41 @@ SUFFIXES = MIDI_SUFFIXES + MUSIC21_SUFFIXES
 MAX_TRACKS = 256  # more than any real arrangement; a file claiming 10,000 tracks is refused
 MAX_STEPS = 200_000  # ~3 hours at 120 qpm on a 16th grid; longer "pieces" are corrupt or not music
 MAX_FILE_BYTES = 64 * 2**20
+MAX_METER_PART = 64  # numerator or denominator of a time signature or note length; M:99999/1 is not music
+MAX_ABC_LENGTH = 256  # a note length multiplier (C256 = 256 default lengths); C1000000000 is not music
 
 
 class UnreadableFile(Exception):
     """A file that is not usable music; the message is the reason shown in the manifest's ``skipped``."""
 
 
-def _check_file(path: Path) -> None:
+def file_problem(path: str | os.PathLike) -> str | None:
+    """Why ``path`` cannot be read as a music file (checked without opening it: opening a FIFO would wait for a
+    writer, and a device never ends), or None for a readable regular file of a plausible size."""
+    path = Path(path)
     try:
-        size = path.stat().st_size
-    except OSError as e:
-        raise UnreadableFile(f"cannot stat: {e.strerror}") from None
-    if size == 0:
-        raise UnreadableFile("empty file (0 bytes)")
-    if size > MAX_FILE_BYTES:
-        raise UnreadableFile(f"file too large ({size} bytes)")
+        st = path.stat()
+    except FileNotFoundError:
+        return "dangling symlink" if path.is_symlink() else "file vanished"
+    except OSError as e:  # a symlink loop, a folder we may not enter
+        return f"cannot stat: {e.strerror}"
+    if stat.S_ISDIR(st.st_mode):
+        return "a folder, not a file" if os.access(path, os.R_OK | os.X_OK) else "folder not readable"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file (a pipe, socket or device)"
+    if st.st_size == 0:
+        return "empty file (0 bytes)"
+    if st.st_size > MAX_FILE_BYTES:
+        return f"file too large ({st.st_size} bytes)"
     if not os.access(path, os.R_OK):
-        raise UnreadableFile("permission denied")
+        return "permission denied"
+    return None
+
+
+def _check_file(path: Path) -> None:
+    problem = file_problem(path)
+    if problem:
+        raise UnreadableFile(problem)
 
 
 def abc_tune_numbers(path: str | os.PathLike) -> list[int]:
@@ -74,6 +93,10 @@ def read_midi(path: str | os.PathLike, steps_per_quarter: int = 4) -> Piece:
     end = max([int((t.notes[:, 0] + t.notes[:, 1]).max()) for t in tracks if len(t.notes)] + [0])
     ts = [(int(x.time), int(x.numerator), int(x.denominator)) for x in grid.time_signatures]
     ts = [x for x in ts if x[1] > 0 and x[2] > 0]
+    if any(t > MAX_STEPS for t, _, _ in ts):  # bars would be laid out up to it, millions of them
+        raise UnreadableFile(f"implausibly long (a time signature after {MAX_STEPS} steps)")
+    if any(n > MAX_METER_PART or d > MAX_METER_PART for _, n, d in ts):
+        raise UnreadableFile("implausible time signature")
     tempo = float(grid.tempos[0].qpm) if len(grid.tempos) else 120.0
     if not 20 <= tempo <= 400:
         tempo = 120.0  # absurd tempo meta events do not change the notes on the grid; keep a playable default
@@ -121,7 +144,10 @@ def from_music21(score, title: str, steps_per_quarter: int = 4) -> Piece:
     parts = list(score.parts) or [score]
     tracks = []
     for part in parts:
-        notes = sort_notes(np.asarray(_tied_rows(part, steps_per_quarter), dtype=np.int32).reshape(-1, 4))
+        rows = np.asarray(_tied_rows(part, steps_per_quarter), dtype=np.int64).reshape(-1, 4)
+        if len(rows) and (rows[:, 0] + rows[:, 1]).max() > MAX_STEPS:  # before anything is laid out that long
+            raise UnreadableFile(f"implausibly long (> {MAX_STEPS} steps)")
+        notes = sort_notes(rows.astype(np.int32))
         inst = part.getInstrument(returnDefault=False) if hasattr(part, "getInstrument") else None
         program = inst.midiProgram if inst is not None and inst.midiProgram is not None else 0
         tracks.append(Track(str(part.partName or getattr(part, "id", "") or ""), int(program), False, notes))
@@ -151,6 +177,7 @@ def read_music21(path: str | os.PathLike, steps_per_quarter: int = 4, number: in
 
     path = Path(path)
     _check_file(path)
+    _precheck(path)
     try:
         kwargs = {"number": number} if number is not None else {}
         # forceSource: never read or write music21's own pickle cache (our cache is data-only JSON)
@@ -169,6 +196,37 @@ def read_music21(path: str | os.PathLike, steps_per_quarter: int = 4, number: in
     if score.metadata is not None and score.metadata.title:
         title = f"{title} {score.metadata.title}".strip()
     return from_music21(score, title, steps_per_quarter)
+
+
+ABC_METER = re.compile(r"(?:^|\[)\s*[ML]:\s*(\d+)\s*/\s*(\d+)", re.M)
+ABC_FIELD = re.compile(r"^[A-Za-z]:")  # header and field lines (T:Tune 1000 is a title, not a note)
+ABC_NOTE_LENGTH = re.compile(r"(?<![A-Za-z:%\d])[A-Ga-gzx][,']*(\d+)")
+
+
+def _precheck(path: Path) -> None:
+    """Cheap limits before music21 parses: its time-signature constructor is quadratic in the numerator and its ABC
+    reader allocates by note length, so ``M:99999/1`` or ``C1000000000`` in an 80-byte file hang it or exhaust
+    memory; an .mxl is a zip whose members may expand a thousandfold."""
+    suffix = path.suffix.lower()
+    if suffix == ".abc":
+        text = path.read_text(encoding="latin-1")
+        for num, den in ABC_METER.findall(text):
+            if int(num) > MAX_METER_PART or int(den) > MAX_METER_PART:
+                raise UnreadableFile(f"implausible meter or note length {num}/{den}")
+        body = "\n".join(line.split("%")[0] for line in text.splitlines() if not ABC_FIELD.match(line))
+        lengths = [int(n) for n in ABC_NOTE_LENGTH.findall(re.sub(r'"[^"]*"', "", body))]  # no chord symbols
+        if lengths and max(lengths) > MAX_ABC_LENGTH:
+            raise UnreadableFile(f"implausible note length ({max(lengths)} units)")
+    elif suffix == ".mxl":
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(path) as z:
+                expanded = sum(i.file_size for i in z.infolist())
+        except (zipfile.BadZipFile, OSError, ValueError) as e:
+            raise UnreadableFile(f"not a valid compressed MusicXML (.mxl) file: {e}") from None
+        if expanded > MAX_FILE_BYTES:
+            raise UnreadableFile(f"compressed MusicXML expands to {expanded} bytes (more than {MAX_FILE_BYTES})")
 
 
 def read_piece(path: str | os.PathLike, steps_per_quarter: int = 4, number: int | None = None) -> Piece:

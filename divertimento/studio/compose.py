@@ -16,7 +16,8 @@ from ..music.layouts import fit_satb
 from ..music.notes import Piece
 from ..music.roll import FIRST_PITCH_TOKEN, HOLD, REST, notes_to_tokens
 from ..sample.draw import draw_index
-from .ending import final_cadence
+from ..sample.pieces import piece_title
+from .ending import final_cadence, key_of_tokens
 from .engine import GIVEN_PARTICLES, Engine, Pair, rng_for
 from .pieces import StudioPiece
 
@@ -101,7 +102,8 @@ def _grow(engine: Engine, pair: Pair, first: np.ndarray, s: int, home: int, mete
         kind = "generated" if n <= T else "long-form"
     name = engine.style_names[s]
     meter_name = engine.sampler.meter_names[meter]
-    title = f"{name} {pair[0]}.{pair[1]}" + (f" {form}" if len(form) > 1 else "")
+    title = piece_title(name, meter_name, key_of_tokens(tokens, engine.low + home), f"seed {pair[0]}.{pair[1]}")
+    title += f" ({form})" if len(form) > 1 else ""
     return StudioPiece(tokens.astype(np.uint8), name, form, pair, temp, kind, title,
                        meta={"seed": pair[0], "index": pair[1], "home": home}, meter=meter_name)
 
@@ -118,7 +120,8 @@ def _cells_kept(bar: int, shape: tuple[int, int], distance: float, rng: torch.Ge
     return ~np.repeat(redraw, bar, axis=1)[:, :n]
 
 
-def variations(engine: Engine, parent: StudioPiece, n: int, distance: float, seed: int) -> list[StudioPiece]:
+def variations(engine: Engine, parent: StudioPiece, n: int, distance: float, seed: int,
+               first_number: int = 1) -> list[StudioPiece]:
     """n pieces that keep each (voice, bar) cell of the parent with probability 1 - ``distance`` and redraw the
     rest so that they fit what is kept, before and after (sequential Monte Carlo); 0 = the parent, 1 = a new piece
     in the same style and form (a harmonisation keeps its melody: 1 = a new harmonisation). A section letter heard
@@ -143,7 +146,8 @@ def variations(engine: Engine, parent: StudioPiece, n: int, distance: float, see
                                              meter=meter)
             tokens = np.concatenate([tokens, made[letter][:, : b - a]], axis=1)
         out.append(StudioPiece(tokens.astype(np.uint8), parent.style, parent.form, parent.noise, parent.temperature,
-                               "variation", f"{parent.title} var {k + 1} (d={distance:g})", parent.melody_locked,
+                               "variation", f"{parent.title}, variation {first_number + k} (d={distance:g})",
+                               parent.melody_locked,
                                meta={**{key: v for key, v in parent.meta.items() if key in ("home",)},
                                      "distance": distance, "variation_seed": seed,
                                      "kept_share": round(float(keep.mean()), 3)}, tempo=parent.tempo,

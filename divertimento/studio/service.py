@@ -78,7 +78,7 @@ class Studio:
     def variations(self, parent: StudioPiece, n: int, distance: float, seed: int,
                    avoid_copies: bool = True) -> tuple[list[StudioPiece], int]:
         with self.queue.slot():
-            return self._filtered(lambda ks: [C.variations(self.engine, parent, 1, distance, seed * 1000 + i)[0]
+            return self._filtered(lambda ks: [C.variations(self.engine, parent, 1, distance, seed * 1000 + i, i + 1)[0]
                                               for i in ks], n, avoid_copies)
 
     def interpolate(self, a: StudioPiece, b: StudioPiece, steps: int) -> list[StudioPiece]:

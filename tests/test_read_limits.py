@@ -1,0 +1,97 @@
+"""Odd and hostile inputs: every one is skipped with its reason, quickly and in bounded memory, or refused in one
+line; nothing vanishes unseen and nothing hangs."""
+
+import json
+import os
+import time
+import zipfile
+
+import pytest
+import symusic
+
+from divertimento.cli import main
+from divertimento.music.read import UnreadableFile, read_piece
+
+TUNE = "X:1\nT:Tune 1000\nM:4/4\nL:1/4\nK:C\n\"C13\"CDEF|GABc|cBAG|FEDC|CDEF|GABc|cBAG|FEDC|\n"
+
+
+def skipped(out) -> dict[str, str]:
+    m = json.loads((out / "manifest.json").read_text())
+    return {os.path.basename(s["source"]): s["reason"] for s in m["skipped"]}
+
+
+def test_every_odd_entry_in_a_folder_is_reported(tmp_path, capsys):
+    folk = tmp_path / "src" / "folk"
+    folk.mkdir(parents=True)
+    (folk / "good.abc").write_text(TUNE)
+    (folk / "dangling.mid").symlink_to(folk / "nowhere.mid")
+    (folk / "loop.mid").symlink_to(folk / "loop.mid")
+    os.mkfifo(folk / "pipe.mid")
+    (folk / "zero.mid").symlink_to("/dev/zero")
+    (folk / "folder.mid").mkdir()
+    out = tmp_path / "out"
+    assert main(["prepare", str(tmp_path / "src"), "--out", str(out), "--workers", "1"]) == 0
+    reasons = skipped(out)
+    assert reasons == {"dangling.mid": "dangling symlink", "folder.mid": "a folder, not a file",
+                       "loop.mid": "cannot stat: Too many levels of symbolic links",
+                       "pipe.mid": "not a regular file (a pipe, socket or device)",
+                       "zero.mid": "not a regular file (a pipe, socket or device)"}
+
+
+def test_a_source_that_is_not_a_file_or_folder_is_one_line(tmp_path, capsys):
+    os.mkfifo(tmp_path / "fifo")
+    for source in ("/dev/null", str(tmp_path / "fifo")):
+        assert main(["prepare", source, "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert "neither a music file nor a folder" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("X:1\nT:x\nM:99999/1\nK:C\nC|\n", "implausible meter or note length 99999/1"),  # quadratic in music21
+    ("X:1\nT:x\nM:4/4\nL:1/4\nK:C\nC1000000000|\n", "implausible note length (1000000000 units)"),
+    ("X:1\nT:x\nM:4/4\nL:1/4\nK:C\nCD[M:1000/1]EF|\n", "implausible meter or note length 1000/1"),
+])
+def test_abc_limits_before_the_parser(tmp_path, text, reason):
+    path = tmp_path / "t.abc"
+    path.write_text(text)
+    t0 = time.perf_counter()
+    with pytest.raises(UnreadableFile, match=reason.replace("(", r"\(").replace(")", r"\)")):
+        read_piece(path)
+    assert time.perf_counter() - t0 < 5  # unchecked, the first took minutes and the second exhausted memory
+
+
+def test_a_title_with_big_numbers_and_chord_symbols_is_still_music(tmp_path):
+    path = tmp_path / "t.abc"
+    path.write_text(TUNE)
+    assert read_piece(path).n_notes == 32
+
+
+def test_midi_time_signature_after_a_huge_gap_is_refused(tmp_path):
+    s = symusic.Score(1)  # one tick per quarter
+    t = symusic.Track("m", 0, False)
+    t.notes.append(symusic.Note(0, 1, 60, 90))
+    s.tracks.append(t)
+    s.time_signatures.append(symusic.TimeSignature(0, 4, 4))
+    s.time_signatures.append(symusic.TimeSignature(100_000_000, 3, 4))  # 400 M steps of bars to lay out
+    s.dump_midi(str(tmp_path / "gap.mid"))
+    with pytest.raises(UnreadableFile, match="implausibly long"):
+        read_piece(tmp_path / "gap.mid")
+
+
+def test_mxl_that_expands_past_the_limit_is_refused_unopened(tmp_path):
+    path = tmp_path / "bomb.mxl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("score.xml", b" " * (65 * 2**20))  # 65 MiB of spaces, about 65 KiB compressed
+    assert path.stat().st_size < 2**20
+    with pytest.raises(UnreadableFile, match="expands to 68157440 bytes"):
+        read_piece(path)
+
+
+def test_musicxml_note_of_absurd_length_is_refused(tmp_path):
+    xml = ('<?xml version="1.0"?><score-partwise version="3.1"><part-list><score-part id="P1"><part-name>M'
+           '</part-name></score-part></part-list><part id="P1"><measure number="1"><attributes><divisions>1'
+           '</divisions></attributes><note><pitch><step>C</step><octave>4</octave></pitch>'
+           '<duration>2147483000</duration><type>whole</type></note></measure></part></score-partwise>')
+    (tmp_path / "long.musicxml").write_text(xml)
+    with pytest.raises(UnreadableFile, match="implausibly long"):
+        read_piece(tmp_path / "long.musicxml")
