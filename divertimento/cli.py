@@ -2,6 +2,7 @@
 
 import argparse
 import importlib
+import os
 import sys
 
 from .errors import UserError
@@ -45,13 +46,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(importlib.import_module(args._module).run(args) or 0)
+        code = int(importlib.import_module(args._module).run(args) or 0)
+        sys.stdout.flush()  # here, where a closed pipe is caught below, not in the interpreter's exit
+        return code
     except UserError as e:
         print(f"divertimento {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"divertimento {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`data-info DIR | head`): not an error of ours. Point stdout at /dev/null so the
+        # interpreter's final flush does not raise again on the closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

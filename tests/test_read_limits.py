@@ -95,3 +95,14 @@ def test_musicxml_note_of_absurd_length_is_refused(tmp_path):
     (tmp_path / "long.musicxml").write_text(xml)
     with pytest.raises(UnreadableFile, match="implausibly long"):
         read_piece(tmp_path / "long.musicxml")
+
+
+def test_output_into_a_closed_pipe_is_not_a_traceback(small_data):
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-m", "divertimento.cli", "data-info", str(small_data)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()  # the reader is gone before anything is written (`data-info DIR | head -0`)
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=120) == 0 and "Traceback" not in err and "BrokenPipe" not in err

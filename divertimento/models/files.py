@@ -17,6 +17,7 @@ from safetensors.torch import save as st_save
 
 from ..atomic import write_bytes_atomic
 from ..errors import UserError
+from .file_check import check_header, check_tensors
 
 SCHEMA = 2  # 2: one header shape for every family ("family", "config"); 1 had per-family headers
 KIND_CHECKPOINT = "divertimento-checkpoint"
@@ -58,7 +59,9 @@ def read_file(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tensor]]:
         data = path.read_bytes()
     except OSError as e:
         raise UserError(f"cannot read {path}: {e.strerror}") from None
-    if len(data) < 8 or data[:2] in PICKLE_MAGICS or data[:2] == b"PK":
+    if len(data) < 8:
+        raise UserError(f"{path} is too short to be a model file ({len(data)} bytes)")
+    if data[:2] in PICKLE_MAGICS or data[:2] == b"PK":
         raise UserError(f"{path} is not a divertimento model (looks like a pickle/zip torch file; "
                         "only safetensors files are loaded, never pickles)")
     header_len = int.from_bytes(data[:8], "little")
@@ -67,15 +70,19 @@ def read_file(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tensor]]:
     try:
         raw_header = json.loads(data[8 : 8 + header_len])
         tensors = st_load(data)
-    except (SafetensorError, ValueError, UnicodeDecodeError) as e:
+    except (SafetensorError, ValueError, UnicodeDecodeError, RecursionError) as e:
         raise UserError(f"{path} is corrupted or truncated ({str(e)[:80]})") from None
     try:
         header = json.loads(raw_header["__metadata__"]["divertimento"])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, RecursionError):
         raise UserError(f"{path} is a safetensors file but not a divertimento model") from None
+    if not isinstance(header, dict):
+        raise UserError(f"{path}: its metadata is not a mapping; not a divertimento model")
     if header.get("schema") != SCHEMA or header.get("kind") not in (KIND_CHECKPOINT, KIND_MODEL):
         raise UserError(f"{path}: unsupported model schema {header.get('schema')!r} (this divertimento reads "
                         f"schema {SCHEMA}; retrain or re-export with it)")
+    check_header(header, path)
+    check_tensors(tensors, path)
     return header, tensors
 
 

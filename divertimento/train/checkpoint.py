@@ -36,6 +36,21 @@ def _unflatten_optimizer(prefix: str, rest: dict, tensors: dict) -> dict:
     return {"state": state, "param_groups": rest["param_groups"]}
 
 
+def _check_optimizer_state(name: str, opt: torch.optim.Optimizer, state: dict, step: int) -> None:
+    """A saved optimiser state that fits ``opt``: after the first step, state for every parameter, each running
+    average shaped like its parameter. torch checks neither, and a missing entry would restart that parameter's
+    averages silently."""
+    params = [p for group in opt.param_groups for p in group["params"]]
+    saved = state["state"]
+    if (step > 0 or saved) and set(saved) != set(range(len(params))):
+        raise ValueError(f"optimiser {name} has state for {len(saved)} of {len(params)} parameters")
+    for pid, entries in saved.items():
+        for key, value in entries.items():
+            if torch.is_tensor(value) and value.dim() > 0 and value.shape != params[pid].shape:
+                raise ValueError(f"optimiser {name} entry {pid}.{key} is shaped {tuple(value.shape)}, its parameter "
+                                 f"{tuple(params[pid].shape)}")
+
+
 def save_training_checkpoint(path: Path, *, modules: dict, optimizers: dict, rng: torch.Generator, step: int,
                              meta: dict) -> None:
     """``modules`` and ``optimizers`` by name; ``rng`` the run's own stream (batches, latents, noise); torch's
@@ -54,12 +69,20 @@ def load_training_state(path: Path, *, modules: dict, optimizers: dict, rng: tor
     header, tensors = read_file(path)
     if header["kind"] != KIND_CHECKPOINT:
         raise UserError(f"{path} is a model file without optimiser state; it cannot be resumed")
-    for prefix, module in modules.items():
-        module.load_state_dict(module_state(tensors, prefix))
-    for name, opt in optimizers.items():
-        opt.load_state_dict(_unflatten_optimizer(name, header["optimizers"][name], tensors))
-    rng.set_state(tensors["rng.state"])
-    torch.set_rng_state(tensors["rng.torch"])
+    if not (isinstance(header.get("step"), int) and header["step"] >= 0):
+        raise UserError(f"{path} cannot be resumed: its step is not a whole number")
+    try:
+        for prefix, module in modules.items():
+            module.load_state_dict(module_state(tensors, prefix))
+        for name, opt in optimizers.items():
+            state = _unflatten_optimizer(name, header["optimizers"][name], tensors)
+            _check_optimizer_state(name, opt, state, header["step"])
+            opt.load_state_dict(state)
+        rng.set_state(tensors["rng.state"])
+        torch.set_rng_state(tensors["rng.torch"])
+    except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as e:
+        what = f"no {e.args[0]}" if isinstance(e, KeyError) else str(e).splitlines()[0][:100]
+        raise UserError(f"{path} cannot be resumed: it does not match this run ({what})") from None
     return header
 
 
