@@ -132,3 +132,19 @@ def test_resume_refuses_other_data(small_data, tiny_run, tmp_path):
 def test_existing_run_dir_needs_resume(small_data, tiny_run):
     with pytest.raises(UserError, match="--resume"):
         train(small_data, tiny_run, config_from_dict(TINY), progress=False)
+
+
+def test_resume_continues_the_frozen_budget_unless_told(small_data, tmp_path, capsys):
+    from .conftest import TINY_MLE
+
+    cfg = tmp_path / "tiny.json"
+    cfg.write_text(json.dumps({k: v for k, v in TINY_MLE.items() if k != "steps"}))  # no steps key: default 10,000
+    run = tmp_path / "run"
+    base = ["train", "--data", str(small_data), "--out", str(run), "--config", str(cfg), "--quiet"]
+    assert main(base + ["--set", "steps=4", "--set", "ckpt_every=2"]) == 0
+    (run / "model.safetensors").unlink()  # as if killed before the end: resume from the step-4 checkpoint
+    assert main(base + ["--resume"]) == 0  # steps not repeated: the run's own budget, not the default
+    assert json.loads((run / "config.json").read_text())["steps"] == 4
+    assert read_file(run / "model.safetensors")[0]["step"] == 4
+    assert main(base + ["--resume", "--set", "steps=6"]) == 0  # told: the budget grows
+    assert read_file(run / "model.safetensors")[0]["step"] == 6

@@ -11,16 +11,21 @@ def add_arguments(p) -> None:
                    help="JSON config file (divertimento.config.TrainConfig keys; its family key picks gan, vae or "
                         "mle, e.g. configs/mle.json)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one config key")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its latest checkpoint, with the config it started with "
+                        "(a steps key given by --set or --config becomes its new step budget)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args) -> int:
     from ..config import load_config
+    from ..json_file import read_json_object
     from ..train.loop import train
 
     cfg = load_config(args.config, args.set)
-    row = train(args.data, args.out, cfg, resume=args.resume, progress=not args.quiet)
+    steps_given = any(item.partition("=")[0].strip() == "steps" for item in args.set) or (
+        args.config is not None and "steps" in read_json_object(args.config, "config"))
+    row = train(args.data, args.out, cfg, resume=args.resume, progress=not args.quiet, new_budget=steps_given)
     rank = int(os.environ.get("RANK", "0"))
     if rank == 0:
         print(f"trained to step {row.get('step')} in {row.get('seconds')} s -> {args.out}/model.safetensors")

@@ -91,25 +91,27 @@ def _write_samples(sampler: Sampler, out: Path, step: int, count: int) -> None:
 
 
 def train(data_dir: str | Path, out: str | Path, cfg: TrainConfig, resume: bool = False,
-          progress: bool = True) -> dict:
-    """Train the family ``cfg.family`` on a prepared dataset into run dir ``out``; returns the final stats row."""
+          progress: bool = True, new_budget: bool = True) -> dict:
+    """Train the family ``cfg.family`` on a prepared dataset into run dir ``out``; returns the final stats row.
+    A resumed run continues its frozen config; with ``new_budget`` its step budget becomes ``cfg.steps``."""
     info = init_from_env()
     out = Path(out)
     try:
-        return _train(data_dir, out, cfg, resume, progress, info)
+        return _train(data_dir, out, cfg, resume, progress, info, new_budget)
     finally:
         shutdown(info)
 
 
-def _frozen_config(ckpt: Path, summary: dict, cfg: TrainConfig) -> TrainConfig:
-    """A resumed run keeps the config it started with; only its step budget may grow."""
+def _frozen_config(ckpt: Path, summary: dict, cfg: TrainConfig, new_budget: bool) -> TrainConfig:
+    """A resumed run keeps the config it started with; only its step budget may grow, when asked."""
     old, _ = read_file(ckpt)
     if old["data"]["content_hash"] != summary["content_hash"]:
         raise UserError(f"{ckpt} was trained on other data (content hash differs); resume with its --data")
-    return config_from_dict(dict(old["config"], steps=cfg.steps))
+    return config_from_dict(dict(old["config"], steps=cfg.steps if new_budget else old["config"]["steps"]))
 
 
-def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, info: DistInfo) -> dict:
+def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, info: DistInfo,
+           new_budget: bool = True) -> dict:
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     data = load_prepared(data_dir)
@@ -119,7 +121,7 @@ def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, 
     summary = data_summary(data)
     ckpt = _prepare_run_dir(out, resume, info)
     if ckpt is not None:
-        cfg = _frozen_config(ckpt, summary, cfg)
+        cfg = _frozen_config(ckpt, summary, cfg, new_budget)
     torch.manual_seed(cfg.seed)
     rng = torch.Generator().manual_seed(cfg.seed * 1000 + info.rank)
     recipe = make_recipe(cfg, summary, rng, info)
