@@ -197,3 +197,31 @@ def test_band_layout_planes(tmp_path):
     assert piano_sound[:, 64 - 36].sum().item() == 4 * 8  # two quarters = 8 steps in each bar
     assert planes[3, 1, :, 0].sum().item() == 4 * 4  # the bass (program 33) sounds C2 one quarter per bar
     assert planes[0].sum().item() == 0 and planes[2].sum().item() == 0  # no drums, no guitar
+
+
+def dead_pid() -> int:
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def test_a_prepare_killed_between_its_renames_is_recovered(midi_folder, tmp_path):
+    out = tmp_path / "out"
+    run_prepare([midi_folder], out, cache_dir=str(tmp_path / "c"))
+    before = (out / "manifest.json").read_text()
+    # the state a kill leaves between "out -> .out.old-PID" and ".out.tmp-PID -> out": no out at all
+    pid = dead_pid()
+    os.replace(out, tmp_path / f".out.old-{pid}")
+    (tmp_path / f".out.tmp-{pid}").mkdir()
+    (tmp_path / f".out.tmp-{pid}" / "train.npz").write_bytes(b"half")
+    data = load_prepared(out)  # train finds its data again, and the half-written folder is gone
+    assert (out / "manifest.json").read_text() == before and len(data.splits["train"]["rolls"])
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+    # a leftover beside a complete dataset (killed while writing its temp folder) goes at the next prepare
+    (tmp_path / f".out.tmp-{pid}").mkdir()
+    m = run_prepare([midi_folder], out, cache_dir=str(tmp_path / "c"))
+    assert m["recovered"] == [f"removed .out.tmp-{pid}, left by an interrupted prepare"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]

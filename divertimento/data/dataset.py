@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import UserError
 from ..music.roll import FIRST_PITCH_TOKEN
 from .conditions import condition_labels
-from .prepare import SHARD_ARRAYS, content_hash
+from .prepare import SHARD_ARRAYS, content_hash, recover_dataset
 from .split import SPLITS
 
 SUPPORTED_FORMAT = 2
@@ -48,6 +48,8 @@ def load_prepared(root: str | Path, verify: bool = True) -> PreparedData:
     not match the manifest's content hash (a half-written or edited dataset)."""
     root = Path(root)
     mpath = root / "manifest.json"
+    if not root.exists():
+        recover_dataset(root)  # a prepare killed mid-swap left it beside, hidden
     if not root.is_dir():
         raise UserError(f"data dir {root} does not exist")
     if not mpath.is_file():

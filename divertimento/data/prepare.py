@@ -127,6 +127,7 @@ def prepare(out_dir: str | os.PathLike, options: PrepareOptions, progress: bool 
     spec = WindowSpec(layout, options.steps_per_quarter, options.bars, options.hop_quarters, tuple(options.meters))
     tasks = resolve_sources(options.sources)
     out_dir = Path(out_dir)
+    notes = recover_dataset(out_dir)
     _check_writable(out_dir)
     cache = ParseCache(options.cache_dir)
     digests, unreadable = _digests(tasks)
@@ -222,9 +223,42 @@ def prepare(out_dir: str | os.PathLike, options: PrepareOptions, progress: bool 
         "skipped": skipped,
         "files": {sp: f"{sp}.npz" for sp in SPLITS} | {"pieces": "pieces.json"},
         "seconds": round(time.perf_counter() - t0, 2),
+        "recovered": notes,
     }
     _write_dataset(out_dir, arrays, pieces, manifest)
     return manifest
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return pid > 0  # another user's process, or no such pid at all
+    return True
+
+
+def recover_dataset(out_dir: str | os.PathLike) -> list[str]:
+    """Finish what a killed ``prepare`` left: when it died between its two renames the dataset exists only as the
+    hidden ``.NAME.old-PID`` beside it, which goes back in place; temp and old folders of dead runs are removed.
+    Returns what was done, one line each (a running prepare's folders are left alone)."""
+    out_dir = Path(out_dir)
+    done = []
+    leftovers = []
+    for kind in ("old", "tmp"):
+        for p in out_dir.parent.glob(f".{out_dir.name}.{kind}-*"):
+            pid = p.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and not _pid_alive(int(pid)):
+                leftovers.append((kind, p))
+    for kind, p in sorted(leftovers, key=lambda x: -x[1].stat().st_mtime):
+        if kind == "old" and not out_dir.exists() and (p / "manifest.json").is_file():
+            os.replace(p, out_dir)
+            done.append(f"restored {out_dir} from {p.name}, left by an interrupted prepare")
+        else:
+            shutil.rmtree(p, ignore_errors=True)
+            done.append(f"removed {p.name}, left by an interrupted prepare")
+    return done
 
 
 def _check_writable(out_dir: Path) -> None:
