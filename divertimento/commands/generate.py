@@ -94,7 +94,7 @@ def run(args) -> int:
         used, figures, status = list(pairs), [None] * len(pairs), "not checked (--keep-copies)"
         originality = None
     else:
-        originality = Originality(resolve_data_dir(sampler, args.train_data))
+        originality = Originality(resolve_data_dir(sampler, args.train_data), sampler.fingerprint)
         tokens, styles, used, figures = draw_novel_tokens(sampler, pairs, args.style, args.truncation,
                                                           args.temperature, originality, meter=args.meter, **options)
         status = originality.status

@@ -94,7 +94,7 @@ def allowed_dtypes(name: str) -> tuple[torch.dtype, ...]:
     state are float32 (optimisers may keep int64 counters)."""
     if name.startswith("model."):
         return (torch.float32,)
-    if name.startswith("rng."):
+    if name.startswith(("rng.", "fingerprint.")):
         return (torch.uint8,)
     return (torch.float32, torch.int64)
 

@@ -20,8 +20,10 @@ import numpy as np
 from ..data.dataset import load_prepared
 from ..metrics.copies import COPY_THRESHOLD, build_copy_index, copy_scores, longest_copied_ngram
 from ..metrics.decode import decode, to_absolute
-from ..metrics.reference import load_train
+from ..metrics.reference import load_train, train_from_windows
+from ..metrics.sets import from_tokens
 from .draw import piece_seed
+from .fingerprint import read_fingerprint
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -55,13 +57,18 @@ def windows_of(tokens: np.ndarray, window: int, hop: int) -> np.ndarray:
 class Originality:
     """Scores pieces against a model's training windows; loads them in the background on first need."""
 
-    def __init__(self, data_dir: Path | None):
+    def __init__(self, data_dir: Path | None, fingerprint=None):
+        """``data_dir``: the model's prepared data; else ``fingerprint``, the training windows its model file
+        carries (``sample/fingerprint.py``)."""
         self.data_dir = data_dir
+        self.fingerprint = fingerprint if data_dir is None else None
         self._train = None
-        self._error: str | None = None if data_dir else "training data not found on this machine"
+        self._error: str | None = None
+        if data_dir is None and fingerprint is None:
+            self._error = "training data not found on this machine and the model file carries none"
         self._loaded = threading.Event()
         self._lock = threading.Lock()
-        if data_dir is None:
+        if self._error:
             self._loaded.set()
 
     @property
@@ -72,7 +79,7 @@ class Originality:
 
     def start(self) -> None:
         """Start loading in a background thread (startup stays fast)."""
-        if self.data_dir is not None and not self._loaded.is_set():
+        if not self._loaded.is_set():
             threading.Thread(target=self._load, daemon=True, name="originality-load").start()
 
     def _load(self) -> None:
@@ -80,6 +87,12 @@ class Originality:
             if self._loaded.is_set():
                 return
             try:
+                if self.data_dir is None:
+                    fp = read_fingerprint(self.fingerprint)
+                    self._train = train_from_windows(from_tokens(fp["rolls"], fp["low"], fp["steps_per_quarter"],
+                                                                 label="fingerprint"))
+                    self._source = (fp["piece"], fp["start"], fp["titles"], fp["steps_per_quarter"])
+                    return
                 data = load_prepared(self.data_dir, verify=False)
                 self._train = load_train(data)
                 pieces_json = Path(self.data_dir) / "pieces.json"
@@ -95,7 +108,7 @@ class Originality:
 
     def wait(self, timeout: float | None = None) -> bool:
         if not self._loaded.is_set():
-            self._load() if self.data_dir is not None else None
+            self._load()
         return self._loaded.wait(timeout)
 
     def _describe(self, idx: int) -> str:

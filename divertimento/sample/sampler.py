@@ -16,16 +16,19 @@ import torch
 from ..data.conditions import condition_labels
 from ..data.keys import place_in_key
 from ..errors import UserError
-from ..models.factory import load
+from ..models.factory import load_module, resolve_model_path
+from ..models.files import read_file
 from .draw import DrawSpec, PieceDraw, check_meter, check_request, draw_piece, known_meters, seed_pairs
+from .fingerprint import TENSOR as FINGERPRINT
 from .pieces import name_piece, silence_unused_voices, tokens_to_piece
 
 
 class Sampler:
-    def __init__(self, module: torch.nn.Module, header: dict, path: Path):
+    def __init__(self, module: torch.nn.Module, header: dict, path: Path, fingerprint: torch.Tensor | None = None):
         self.module = module  # the family's sampled module, eval mode (``latent_dim``, ``sample``)
         self.header = header  # the model file's metadata: family, config, data summary, step, sampling, ...
         self.path = path
+        self.fingerprint = fingerprint  # its training windows, compact (sample/fingerprint.py), or None
 
     @property
     def family(self) -> str:
@@ -162,5 +165,6 @@ class Sampler:
 
 def load_sampler(model: str | Path | None = None) -> Sampler:
     """A sampler for a shipped model's name, a model file, a checkpoint or a run dir; None = the default model."""
-    header, module, path = load(model)
-    return Sampler(module, header, path)
+    path = resolve_model_path(model)
+    header, tensors = read_file(path)
+    return Sampler(load_module(header, tensors, path), header, path, tensors.get(FINGERPRINT))

@@ -35,7 +35,7 @@ class Studio:
     def __init__(self, engine: Engine, train_data: str | None = None, max_parallel: int = 2, max_waiting: int = 4,
                  max_wait: float = 30.0):
         self.engine = engine
-        self.originality = Originality(resolve_data_dir(engine.sampler, train_data))
+        self.originality = Originality(resolve_data_dir(engine.sampler, train_data), engine.sampler.fingerprint)
         self.originality.start()
         self.queue = WorkQueue(max_parallel, max_waiting, max_wait)  # heavy work: bounded, refused fast when full
 

@@ -86,9 +86,10 @@ def load_training_state(path: Path, *, modules: dict, optimizers: dict, rng: tor
     return header
 
 
-def save_model(path: Path, modules: dict, meta: dict) -> None:
-    """A model file: the sampled module as ``model`` (and any module a family keeps beside it) + metadata."""
-    tensors: dict[str, torch.Tensor] = {}
+def save_model(path: Path, modules: dict, meta: dict, extra: dict | None = None) -> None:
+    """A model file: the sampled module as ``model`` (and any module a family keeps beside it) + metadata, and
+    ``extra`` tensors by name (the training windows' fingerprint)."""
+    tensors: dict[str, torch.Tensor] = dict(extra or {})
     for prefix, module in modules.items():
         module_tensors(prefix, module, tensors)
     write_file(path, dict(meta, schema=SCHEMA, kind=KIND_MODEL), tensors)

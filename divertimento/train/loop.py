@@ -24,6 +24,8 @@ from ..models.files import (
 from ..models.generator import count_params
 from ..music.plot import write_grid_png
 from ..music.write import write_midi
+from ..sample.fingerprint import TENSOR as FINGERPRINT
+from ..sample.fingerprint import fingerprint_of
 from ..sample.sampler import Sampler
 from .batches import BatchSampler
 from .checkpoint import load_training_state, save_model, save_training_checkpoint
@@ -197,7 +199,7 @@ def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, 
         meta = dict(header, step=cfg.steps, elapsed_s=round(elapsed_before + time.perf_counter() - t0, 1),
                     final_stats=row, heldout=recipe.finish(data), params=count_params(model_modules["model"]),
                     processes=info.world, processes_in_sync=synced)
-        save_model(out / "model.safetensors", model_modules, meta)
+        save_model(out / "model.safetensors", model_modules, meta, {FINGERPRINT: fingerprint_of(data)})
         write_json_atomic(out / "summary.json", {k: v for k, v in meta.items() if k != "data"} | {
             "data": {k: v for k, v in summary.items() if k != "style_shares"}})
     stats.close()
