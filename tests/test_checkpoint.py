@@ -145,6 +145,52 @@ def test_resume_continues_the_frozen_budget_unless_told(small_data, tmp_path, ca
     (run / "model.safetensors").unlink()  # as if killed before the end: resume from the step-4 checkpoint
     assert main(base + ["--resume"]) == 0  # steps not repeated: the run's own budget, not the default
     assert json.loads((run / "config.json").read_text())["steps"] == 4
-    assert read_file(run / "model.safetensors")[0]["step"] == 4
+    header = read_file(run / "model.safetensors")[0]
+    assert header["step"] == 4 and header["final_stats"]["step"] == 4  # the last row logged before the kill
+    assert "trained to step 4 in" in capsys.readouterr().out
     assert main(base + ["--resume", "--set", "steps=6"]) == 0  # told: the budget grows
     assert read_file(run / "model.safetensors")[0]["step"] == 6
+
+
+@pytest.mark.parametrize("signum, status", [(2, 130), (15, 143)])
+def test_a_signal_writes_a_checkpoint_and_resume_goes_on(small_data, tmp_path, signum, status):
+    import subprocess
+    import sys
+    import time
+
+    from .conftest import TINY_MLE
+
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "divertimento.cli", "train", "--data", str(small_data), "--out", str(run), "--quiet",
+           *[f"--set={k}={v}" for k, v in dict(TINY_MLE, steps=100_000, log_every=5, ckpt_every=100_000).items()]]
+    p = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (run / "stats.jsonl").exists() or not (run / "stats.jsonl").read_text().strip():
+        assert time.monotonic() < deadline and p.poll() is None
+        time.sleep(0.2)
+    p.send_signal(signum)  # before the first checkpoint (every 100,000 steps)
+    assert p.wait(timeout=120) == status
+    assert "train --resume continues" in p.stderr.read()
+    ckpts = list_checkpoints(run)
+    assert len(ckpts) == 1
+    step = read_file(ckpts[0])[0]["step"]
+    assert 5 <= step < 100_000
+    # the killed run's rows after its checkpoint are gone; resume continues from that step
+    assert all(r["step"] <= step for r in map(json.loads, (run / "stats.jsonl").read_text().splitlines()))
+    assert main(["train", "--data", str(small_data), "--out", str(run), "--quiet", "--resume",
+                 "--set", f"steps={step + 5}"]) == 0
+    assert read_file(run / "model.safetensors")[0]["step"] == step + 5
+
+
+def test_rows_logged_after_the_last_checkpoint_are_not_doubled(small_data, tmp_path):
+    from .conftest import TINY_MLE
+
+    run = tmp_path / "run"
+    train(small_data, run, config_from_dict(dict(TINY_MLE, steps=6, log_every=1, ckpt_every=4)), progress=False)
+    # as if killed after step 6 was logged but before its checkpoint and the model were written
+    for p in [run / "model.safetensors", *[c for c in list_checkpoints(run) if c.name.endswith("06.safetensors")]]:
+        p.unlink()
+    train(small_data, run, config_from_dict(dict(TINY_MLE, steps=6, log_every=1, ckpt_every=4)), resume=True,
+          progress=False)
+    steps = [json.loads(line)["step"] for line in (run / "stats.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4, 5, 6]

@@ -33,6 +33,7 @@ from .distributed import DistInfo, broadcast_module, in_sync, init_from_env, shu
 from .recipes import make_recipe
 from .schedule import lr_at, set_lr
 from .stats import StatsLog
+from .stop import StopOnSignal
 
 SAMPLE_SEED = 2024  # the fixed seeds of the progress grids: (SAMPLE_SEED, i)
 
@@ -43,6 +44,9 @@ def _prepare_run_dir(out: Path, resume: bool, info: DistInfo) -> Path | None:
     if resume:
         if ckpt is None:
             raise UserError(f"--resume: no checkpoint in {out}")
+        if info.main:  # temp files of writes a kill cut short (atomic writes leave .NAME.XXXX.tmp behind)
+            for leftover in [*out.glob(".*.tmp"), *(out / "checkpoints").glob(".*.tmp")]:
+                leftover.unlink(missing_ok=True)
         return ckpt
     if out.exists() and (ckpt is not None or (out / "config.json").exists()):
         raise UserError(f"run dir {out} already holds a run; pass --resume to continue it or choose another --out")
@@ -152,12 +156,12 @@ def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, 
     if info.main:
         write_json_atomic(out / "config.json", cfg.to_dict())
     sampler = Sampler(recipe.model_modules()["model"], header, out)
-    stats = StatsLog(out, enabled=info.main)
+    stats = StatsLog(out, enabled=info.main, resume_step=start_step if ckpt is not None else None)
     bar = None
     if progress and info.main:
         bar = tqdm(total=cfg.steps, initial=start_step, desc=f"train {cfg.family}", unit="step", smoothing=0.05)
     t0, t_log, windows_since = time.perf_counter(), time.perf_counter(), 0
-    row: dict = {}
+    row: dict = dict(stats.last_row)  # a run resumed at its last step has nothing left to log
 
     def checkpoint(step: int) -> None:
         if not info.main:
@@ -169,28 +173,37 @@ def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, 
         for old_ckpt in list_checkpoints(out)[: -cfg.keep_ckpts]:
             old_ckpt.unlink(missing_ok=True)
 
-    for step in range(start_step, cfg.steps):
-        lr = lr_at(step, cfg)
-        set_lr(recipe.sampled_optimizer, lr)
-        recipe.step(step, batches, stats)
-        stats.add({"lr": lr})
-        windows_since += recipe.windows_per_step
-        done = step + 1
-        if done % cfg.log_every == 0 or done == cfg.steps:
-            now = time.perf_counter()
-            row = stats.flush(done, {"kimg": round(done * cfg.batch_size * info.world / 1000, 3),
-                                     "seconds": round(elapsed_before + now - t0, 1),
-                                     "windows_per_s": round(windows_since / (now - t_log), 1)})
-            t_log, windows_since = now, 0
+    with StopOnSignal(enabled=info.world == 1) as stop:
+        for step in range(start_step, cfg.steps):
+            lr = lr_at(step, cfg)
+            set_lr(recipe.sampled_optimizer, lr)
+            recipe.step(step, batches, stats)
+            stats.add({"lr": lr})
+            windows_since += recipe.windows_per_step
+            done = step + 1
+            if done % cfg.log_every == 0 or done == cfg.steps:
+                now = time.perf_counter()
+                row = stats.flush(done, {"kimg": round(done * cfg.batch_size * info.world / 1000, 3),
+                                         "seconds": round(elapsed_before + now - t0, 1),
+                                         "windows_per_s": round(windows_since / (now - t_log), 1)})
+                t_log, windows_since = now, 0
+                if bar is not None:
+                    bar.set_postfix({k: f"{v:.3f}" for k, v in row.items() if k.endswith("/loss")}
+                                    | {"win/s": row["windows_per_s"]})
+            if info.main and cfg.sample_count and (done % cfg.sample_every == 0 or done == cfg.steps):
+                _write_samples(sampler, out, done, cfg.sample_count)
+            if done % cfg.ckpt_every == 0 or done == cfg.steps:
+                checkpoint(done)
             if bar is not None:
-                bar.set_postfix({k: f"{v:.3f}" for k, v in row.items() if k.endswith("/loss")}
-                                | {"win/s": row["windows_per_s"]})
-        if info.main and cfg.sample_count and (done % cfg.sample_every == 0 or done == cfg.steps):
-            _write_samples(sampler, out, done, cfg.sample_count)
-        if done % cfg.ckpt_every == 0 or done == cfg.steps:
-            checkpoint(done)
-        if bar is not None:
-            bar.update(1)
+                bar.update(1)
+            if stop.requested:  # Ctrl-C or SIGTERM: a complete checkpoint of this step, then the signal's status
+                if done % cfg.ckpt_every and done != cfg.steps:
+                    checkpoint(done)
+                if bar is not None:
+                    bar.close()
+                stats.close()
+                stop.stop(f"stopped at step {done}; checkpoint written to {out / 'checkpoints'}; "
+                          "train --resume continues")
     if bar is not None:
         bar.close()
     synced = in_sync(list(recipe.trained.values()), info)  # collective: every rank takes part

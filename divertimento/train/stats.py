@@ -4,19 +4,31 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+from ..atomic import write_bytes_atomic
+
 
 class StatsLog:
-    def __init__(self, run_dir: Path, enabled: bool = True):
+    def __init__(self, run_dir: Path, enabled: bool = True, resume_step: int | None = None):
+        """``resume_step``: the step a resumed run continues from; rows a killed run logged after its last
+        checkpoint are dropped (they are logged again), in the jsonl and in TensorBoard."""
         self.enabled = enabled
         self.sums: dict[str, float] = defaultdict(float)
         self.counts: dict[str, int] = defaultdict(int)
         self.writer = None
+        self.last_row: dict = {}  # the last row already logged (a resumed run's, up to its checkpoint)
         if enabled:
-            self.jsonl = open(run_dir / "stats.jsonl", "a")
+            path = run_dir / "stats.jsonl"
+            if resume_step is not None and path.exists():
+                rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+                kept = [r for r in rows if r.get("step", 0) <= resume_step]
+                write_bytes_atomic(path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+                self.last_row = kept[-1] if kept else {}
+            self.jsonl = open(path, "a")
             try:
                 from torch.utils.tensorboard import SummaryWriter
 
-                self.writer = SummaryWriter(str(run_dir / "tensorboard"))
+                purge = None if resume_step is None else resume_step + 1
+                self.writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=purge)
             except ImportError:  # tensorboard is optional for users who only want the jsonl
                 self.writer = None
 
