@@ -1,7 +1,6 @@
 """``prepare``: real music in, training windows out (npz shards + manifest.json), written atomically."""
 
 import hashlib
-import multiprocessing as mp
 import os
 import shutil
 import time
@@ -21,6 +20,7 @@ from .cache import ParseCache, cache_key, file_digest, piece_from_json, piece_to
 from .sources import ParseTask, resolve_sources
 from .split import SPLITS, split_pieces
 from .windows import DEFAULT_METERS, PieceWindows, WindowSpec, crop_to_range, cut_windows, pitch_extent
+from .workers import WORKER_MEMORY, bounded_map
 
 FORMAT_VERSION = 2  # 2: a meter per window (shards' ``meter``, manifest ``meter_names``)
 
@@ -36,6 +36,7 @@ class PrepareOptions:
     split: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0  # split seed
     workers: int = 2
+    file_time_limit: float = 120.0  # seconds to read one file before it is skipped (music21 can take forever)
     cache_dir: str | None = None  # parsed-piece cache; None = ~/.cache/divertimento/parsed
     sources: list[str] = field(default_factory=list)
 
@@ -136,12 +137,12 @@ def prepare(out_dir: str | os.PathLike, options: PrepareOptions, progress: bool 
 
     results: dict[int, tuple[str, PieceWindows]] = {}
     reasons: dict[int, str] = {}
-    if options.workers > 1 and len(work) > 8:
-        ctx = mp.get_context("fork")
-        with ctx.Pool(options.workers, _init_worker, (spec, str(cache.root))) as pool:
-            it = pool.imap_unordered(_process, work, chunksize=max(1, min(32, len(work) // (options.workers * 8))))
-            for i, res, reason in _progress(it, len(work), progress):
-                (results.__setitem__(i, res) if res else reasons.__setitem__(i, reason))
+    if options.workers > 1 or len(work) > 8:  # in workers that a hang or a crash cannot take down with the run
+        it = bounded_map(_process, work, options.workers, options.file_time_limit, WORKER_MEMORY, _init_worker,
+                         (spec, str(cache.root)))
+        for item, status, value in _progress(it, len(work), progress):
+            i, res, reason = value if status == "ok" else (item[0], None, value)
+            (results.__setitem__(i, res) if res else reasons.__setitem__(i, reason))
     else:
         _init_worker(spec, str(cache.root))
         for item in _progress(work, len(work), progress):

@@ -87,7 +87,8 @@ def cut_windows(piece: Piece, spec: WindowSpec) -> PieceWindows | str:
     starts, meters, counts = window_starts(piece, spec)
     if not starts:
         meters = sorted({f"{n}/{d}" for _, _, n, d in piece.bars} - set(spec.meters))
-        return f"no full {spec.bars}-bar window in meters {', '.join(spec.meters)}" + (
+        return f"no full window ({spec.steps // spec.steps_per_quarter} quarters of whole bars) in meters " \
+               f"{', '.join(spec.meters)}" + (
             f" (piece is in {', '.join(meters)})" if meters else "")
     V, T = len(spec.layout.roles), spec.steps
     kept_rolls, kept_starts, kept_meters = [], [], []
