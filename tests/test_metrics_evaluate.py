@@ -67,12 +67,13 @@ def write_dataset(root, styles=("bach", "folk"), sizes=(240, 30, 40), seed=0):
             style[:] = 0
         wins = np.stack([folk(rng) if styles[s] == "folk" else chorale(rng) for s in style])
         rel = np.where(wins >= 2, wins - LOW, wins).astype(np.uint8)
-        splits[sp] = {"rolls": rel, "style": style, "piece": np.arange(n, dtype=np.int32),
-                      "start": np.zeros(n, dtype=np.int32)}
+        splits[sp] = {"rolls": rel, "style": style, "meter": np.zeros(n, dtype=np.int16),
+                      "piece": np.arange(n, dtype=np.int32), "start": np.zeros(n, dtype=np.int32)}
         np.savez(root / f"{sp}.npz", **splits[sp])
     manifest = {"format_version": SUPPORTED_FORMAT, "layout": "satb", "roles": list(ROLES), "monophonic": True,
                 "steps_per_quarter": 4, "bars_per_window": 4, "window_steps": 64, "hop_quarters": 4,
-                "meters": ["4/4", "2/2", "2/4", "4/2"], "pitch_range": [LOW, HIGH], "vocab_size": HIGH - LOW + 3,
+                "meters_kept": ["4/4", "2/2", "2/4", "4/2"], "meters": {"4/4": int(sum(sizes))},
+                "meter_names": ["4/4"], "pitch_range": [LOW, HIGH], "vocab_size": HIGH - LOW + 3,
                 "style_names": list(styles), "files": {sp: f"{sp}.npz" for sp in splits},
                 "content_hash": content_hash(splits)}
     (root / "manifest.json").write_text(json.dumps(manifest))
