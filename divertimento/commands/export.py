@@ -8,6 +8,9 @@ def add_arguments(p) -> None:
                    help="recommend this sampling temperature to generate, demo, evaluate and the studio")
     p.add_argument("--voice-leading", choices=("strict", "free"), default=None,
                    help="recommend strict voice leading (no parallel fifths or octaves; family mle) or free")
+    p.add_argument("--train-data", default=None,
+                   help="embed the training windows of this prepared dataset, for the near-copy check (train does "
+                        "it itself; for model files that lack them); it must be the data the model was trained on")
 
 
 def run(args) -> int:
@@ -18,6 +21,6 @@ def run(args) -> int:
         sampling["temperature"] = args.temperature
     if args.voice_leading is not None:
         sampling["strict_voice_leading"] = args.voice_leading == "strict"
-    header = export_model(args.source, args.out, sampling)
+    header = export_model(args.source, args.out, sampling, args.train_data)
     print(f"{header['family']} model, step {header.get('step', '?')}, sampling {header['sampling']} -> {args.out}")
     return 0

@@ -3,17 +3,22 @@ recommendations (temperature, strict voice leading) written into a model file's 
 
 from pathlib import Path
 
+from ..data.dataset import load_prepared
 from ..errors import UserError
 from ..models.factory import resolve_model_path
 from ..models.files import KIND_CHECKPOINT, KIND_MODEL, latest_checkpoint, read_file, write_file
+from ..sample.fingerprint import TENSOR as FINGERPRINT
+from ..sample.fingerprint import fingerprint_of
 
 SAMPLING_KEYS = ("temperature", "strict_voice_leading")
 
 
-def export_model(source: str | Path, out: str | Path, sampling: dict | None = None) -> dict:
+def export_model(source: str | Path, out: str | Path, sampling: dict | None = None,
+                 train_data: str | Path | None = None) -> dict:
     """A model file at ``out`` from a run dir (its model.safetensors, else its newest checkpoint), a checkpoint
     or a model file, with ``sampling`` merged into its recommendations; the weights are copied untouched.
-    Returns the new header."""
+    ``train_data``: the prepared dataset whose training windows the file is to carry (refused unless it is the
+    one the model was trained on). Returns the new header."""
     path = Path(source)
     if path.is_dir() and not (path / "model.safetensors").is_file():
         path = latest_checkpoint(path) or path
@@ -26,5 +31,10 @@ def export_model(source: str | Path, out: str | Path, sampling: dict | None = No
     if unknown:
         raise UserError(f"unknown sampling setting(s) {', '.join(unknown)}; known: {', '.join(SAMPLING_KEYS)}")
     header = dict(header, kind=KIND_MODEL, sampling={**header.get("sampling", {}), **(sampling or {})})
+    if train_data is not None:
+        data = load_prepared(train_data)
+        if data.manifest["content_hash"] != header["data"].get("content_hash"):
+            raise UserError(f"{train_data} is not the data this model was trained on (content hash differs)")
+        tensors = dict(tensors, **{FINGERPRINT: fingerprint_of(data)})
     write_file(Path(out), header, tensors)
     return header
