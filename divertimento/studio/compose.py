@@ -186,7 +186,7 @@ def interpolate(engine: Engine, a: StudioPiece, b: StudioPiece, steps: int,
 
 
 def continue_piece(engine: Engine, parent: StudioPiece, bars: int, seed: int) -> StudioPiece:
-    """The parent followed by ``bars`` new bars that grow out of its last CONTEXT_BARS bars."""
+    """The parent followed by ``bars`` new bars that grow out of its last bars (``Engine.context_bars``)."""
     if bars < 1 or parent.n_bars + bars > MAX_BARS:
         raise UserError(f"a continued piece may have at most {MAX_BARS} bars")
     s = engine.style_index(parent.style)

@@ -1,11 +1,12 @@
 """The studio's engine: a sequence model's windows chained into pieces of any length, with given tokens (a melody
 to harmonise, the bars a variation keeps, the bars a piece continues from) honoured exactly.
 
-A window is ``n_steps`` long (4 bars). A piece longer than one window is drawn window by window: each later window
-starts with the last ``CONTEXT_BARS`` bars already decided, given, and draws the rest, so the music grows out of
-what precedes it as the model learnt music to. Tokens given beyond that context (a melody, kept cells) are honoured
-by sequential Monte Carlo over ``particles`` draws (``models/smc.py``): the free voices then follow the model's
-distribution given the whole given line, future notes included, not only its past.
+A window is ``n_steps`` long (16 quarters: 4 bars of 4/4). A piece longer than one window is drawn window by window:
+each later window starts on a barline with the last bars already decided (``CONTEXT_QUARTERS``), given, and draws
+whole bars after them, so the music grows out of what precedes it as the model learnt music to. Tokens given beyond
+that context (a melody, kept cells) are honoured by sequential Monte Carlo over ``particles`` draws
+(``models/smc.py``): the free voices then follow the model's distribution given the whole given line, future notes
+included, not only its past.
 
 A guided model's critic picks the kept particle of a full window by its calibrated density ratio, as the guided
 sampler picks among its K candidates, so the studio samples the same distribution as ``generate``.
@@ -23,7 +24,8 @@ from ..sample.draw import check_meter, gumbel_noise, piece_seed
 from ..sample.pieces import MIN_VOICE_USE, silence_unused_voices
 from ..sample.sampler import Sampler, load_sampler
 
-CONTEXT_BARS = 2  # bars of what precedes that each later window starts from
+CONTEXT_QUARTERS = 8  # what precedes that each later window starts from: two bars of 4/4, four of 2/4, two of 3/4
+# or 6/8, one of 9/8, 12/8 or 4/2 (whole bars, at least one, leaving the window room for one new bar)
 GIVEN_PARTICLES = 16  # particles for a window with given tokens beyond its context (melody, kept cells)
 
 Pair = tuple[int, int]  # (run seed, piece index), the identity of a drawn piece
@@ -86,6 +88,12 @@ class Engine:
 
     def bar_of(self, meter: int) -> int:
         return self.sampler.bar_steps(meter)
+
+    def context_bars(self, meter: int) -> int:
+        """Whole bars of context each later window starts from (``CONTEXT_QUARTERS``)."""
+        bar = self.bar_of(meter)
+        quarters = CONTEXT_QUARTERS * int(self.manifest["steps_per_quarter"])
+        return max(1, min(quarters // bar, self.n_steps // bar - 1))
 
     def home_meter(self, style: int) -> int:
         """The meter a style's pieces are in when none is asked for: the style's most common in the data."""
@@ -166,16 +174,14 @@ class Engine:
                temperature: float | None = None, no_crossing: bool = False, meter: int | None = None) -> np.ndarray:
         """``new_steps`` steps [V, new_steps] that follow ``before`` [V, n] (None: a fresh start; else whole bars
         of meter index ``meter``, None: the style's home meter), window by window, each starting on a barline
-        from the last CONTEXT_BARS bars decided. ``given`` [V, new_steps]: tokens to keep (FREE elsewhere);
+        from the last bars decided (``context_bars``). ``given`` [V, new_steps]: tokens to keep (FREE elsewhere);
         ``bias_for(given_window)`` -> bias [V, L, K] for a window, or None."""
         V, T = self.n_voices, self.n_steps
         meter = self.home_meter(style) if meter is None else meter
         bar = self.bar_of(meter)
         buf = np.zeros((V, 0), dtype=np.int64) if before is None else np.asarray(before, dtype=np.int64)
         start = buf.shape[1]
-        # CONTEXT_BARS of context where a window holds them and a new bar besides (one bar of 4/2 or 12/8 in a
-        # window of 16 quarters)
-        context = max(1, min(CONTEXT_BARS, T // bar - 1)) * bar
+        context = self.context_bars(meter) * bar
         if context + bar > T:
             raise UserError(f"a bar of {bar} steps is too long for this model's windows of {T} steps")
         while buf.shape[1] - start < new_steps:
