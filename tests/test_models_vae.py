@@ -124,7 +124,7 @@ def test_trained_vae_samples_like_a_gan(small_data, tmp_path):
     assert len((out / "stats.jsonl").read_text().splitlines()) == 3
     # the model file holds the decoder (a GAN generator) as the sampled model and the encoder beside it
     header, tensors = read_file(out / "model.safetensors")
-    assert header["family"] == "vae" and {k.split(".")[0] for k in tensors} == {"model", "encoder"}
+    assert header["family"] == "vae" and {k.split(".")[0] for k in tensors} == {"model", "encoder", "fingerprint"}
     sampler = load_sampler(out)
     assert isinstance(sampler.module, Generator) and sampler.has_latent and sampler.conditional
     seeds = [(3, i) for i in range(6)]

@@ -5,9 +5,11 @@ import json
 
 import numpy as np
 import pytest
+from safetensors.torch import save as st_save
 
 from divertimento.cli import main
 from divertimento.data.dataset import load_prepared
+from divertimento.models.files import read_file
 from divertimento.sample.originality import Originality, draw_novel_tokens, redraw_pair
 from divertimento.sample.sampler import load_sampler
 
@@ -89,5 +91,13 @@ def test_generate_records_each_piece_originality(tiny_run, small_data, tmp_path,
     k = json.loads((tmp_path / "k" / "generated.json").read_text())
     assert k["originality"].startswith("not checked") and all(p["originality"] is None for p in k["pieces"])
     assert main(["generate", "--model", str(tiny_run), "--out", str(tmp_path / "m"), "--n", "1", "--formats", "mid",
-                 "--train-data", str(tmp_path / "nowhere")]) == 0
+                 "--train-data", str(tmp_path / "nowhere")]) == 2
+    assert "--train-data" in capsys.readouterr().err  # a data folder that is not there is a mistake, not a default
+    # a model file without its training windows, away from its data: pieces go out unchecked, and say so
+    header, tensors = read_file(tiny_run / "model.safetensors")
+    header["data_dir"] = str(tmp_path / "gone")
+    bare = tmp_path / "bare.safetensors"
+    bare.write_bytes(st_save({k: v for k, v in tensors.items() if k.startswith("model.")},
+                             metadata={"divertimento": json.dumps(header)}))
+    assert main(["generate", "--model", str(bare), "--out", str(tmp_path / "b"), "--n", "1", "--formats", "mid"]) == 0
     assert "near-copies not checked" in capsys.readouterr().err

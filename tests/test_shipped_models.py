@@ -1,6 +1,7 @@
 """The shipped models by name: their music is pinned, so a change to the sampling path that changes what a user
-gets for a seed fails here. The pins were written by the code before the models moved into one house
-(baselines/sample.py and sample/generate.py of that time), on the same model weights."""
+gets for a seed fails here. The gan and guided pins were written by the code before the models moved into one
+house (baselines/sample.py and sample/generate.py of that time), on the same model weights; mle's when the
+meter-conditioned model shipped."""
 
 import hashlib
 from pathlib import Path
@@ -14,13 +15,15 @@ from divertimento.sample.sampler import load_sampler
 ROOT = Path(__file__).resolve().parents[1]
 PAIRS = [(0, i) for i in range(6)] + [(11, 3)]
 PINS = {
-    "mle": {
-        "tokens": "2eabddab8fc315b1265b0c32de263a3740ce28c623b89f88e29fdc92d60bc687",
+    "mle": {  # pinned when the meter-conditioned model shipped; pieces (0, 0..5) and (11, 3) are in 6/8, 2/2,
+        # 2/4, 3/4, 4/4, 6/8 and 4/2, drawn by their styles' meters
+        "tokens": "8dfc34fe8600c160f33b9add43c9af9a9909cd34dde879301ad805533bc2fb68",
         "styles": ["fiddle", "fiddle", "fiddle", "irish", "bach", "fiddle", "palestrina"],
-        "bach": "77a54edab63d768dc39f7bfa5e4b57d40bdd998de24c19f5c55ffcd9934ce288",
-        # the first two bars of piece (0, 0)'s top voice: 2 = onset of the lowest pitch, 1 = hold
-        "soprano": [41, 1, 1, 38, 46, 1, 1, 50, 51, 1, 1, 48, 46, 1, 1, 48, 50, 1, 1, 51, 50, 1, 1, 46, 46, 1, 1, 45,
-                    43, 1, 1, 41],
+        "bach": "bd275ca2c890d8d1638ba8a741a2981039fe6f5bcbfa5c7eb1065ace3d542a34",
+        # the first two bars of piece (0, 0)'s top voice (6/8: 24 steps) and the start of the third: 2 = onset of
+        # the lowest pitch, 1 = hold
+        "soprano": [40, 1, 38, 1, 37, 1, 38, 1, 35, 1, 37, 1, 33, 1, 35, 1, 33, 1, 33, 1, 1, 1, 28, 1, 30, 1, 32, 1,
+                    35, 1, 37, 1],
     },
     "guided": {  # pinned when it shipped (the code of the studio engine commit)
         "tokens": "fda78b102d84c974c2a74dfaa23440491152b85e502adc5c304477fb92d8c371",

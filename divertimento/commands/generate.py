@@ -37,12 +37,15 @@ def add_arguments(p) -> None:
     p.add_argument("--n", type=int, default=8, help="number of pieces (default 8)")
     p.add_argument("--style", default=None, help="style to generate; default: drawn by the data's shares")
     p.add_argument("--bars", type=int, default=None,
-                   help="bars per piece, 1..128 (default 16 for a sequence model, which carries its context across "
-                        "the whole piece and ends on the tonic; a gan or vae writes one window)")
+                   help="bars per piece, 1..128 (default: the style's usual length, 32 for reels and jigs, else 16; "
+                        "a sequence model carries its context across the whole piece and ends on the tonic; a gan or "
+                        "vae writes one window)")
     p.add_argument("--meter", default=None,
                    help="time signature, e.g. 6/8 (default: drawn by the style's shares in the training data)")
     p.add_argument("--form", default=None,
-                   help="sections of 4 bars, e.g. AABB: a letter heard again is its section again (sequence models)")
+                   help="sections, e.g. AABB: the bars divide into equal sections (4 bars each without --bars); a "
+                        "letter heard again is its section again (default: the style's own form, AABB for reels "
+                        "and jigs, else through-composed; sequence models)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--seed", type=int, default=0, help="run seed: piece i uses (seed, i) (default 0)")
     group.add_argument("--seeds", default=None, help="explicit piece seeds, e.g. 0-99; overrides --n")
@@ -94,7 +97,10 @@ def run(args) -> int:
         used, figures, status = list(pairs), [None] * len(pairs), "not checked (--keep-copies)"
         originality = None
     else:
-        originality = Originality(resolve_data_dir(sampler, args.train_data), sampler.fingerprint)
+        data_dir = resolve_data_dir(sampler, args.train_data)
+        if args.train_data is not None and data_dir is None:
+            raise UserError(f"--train-data {args.train_data} is not a prepared dataset (no manifest.json)")
+        originality = Originality(data_dir, sampler.fingerprint)
         tokens, styles, used, figures = draw_novel_tokens(sampler, pairs, args.style, args.truncation,
                                                           args.temperature, originality, meter=args.meter, **options)
         status = originality.status

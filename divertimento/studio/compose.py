@@ -59,7 +59,7 @@ def compose(engine: Engine, pair: Pair, style: str | None = None, temperature: f
 
 def compose_many(engine: Engine, pairs: list[Pair], style: str | None = None, temperature: float | None = None,
                  bars: int = 4, form: str | None = None, meter: str | None = None,
-                 max_bars: int = MAX_BARS) -> list[StudioPiece]:
+                 max_bars: int = MAX_BARS, section_bars: int = SECTION_BARS) -> list[StudioPiece]:
     """``compose`` for several pieces, their first windows drawn in one batch (a sequence model's step costs about
     the same for one window as for several). ``meter`` None: each piece's meter is drawn by its style's shares in
     the training data."""
@@ -68,36 +68,43 @@ def compose_many(engine: Engine, pairs: list[Pair], style: str | None = None, te
     form = check_form(form) if form else None
     temp = temperature or engine.temperature
     firsts, styles, homes, meters = engine.first_windows(pairs, style, temp, meter)
-    return [_grow(engine, pair, first, s, home, m, temp, bars, form)
+    return [_grow(engine, pair, first, s, home, m, temp, bars, form, section_bars)
             for pair, first, s, home, m in zip(pairs, firsts, styles, homes, meters)]
 
 
 def _grow(engine: Engine, pair: Pair, first: np.ndarray, s: int, home: int, meter: int, temp: float, bars: int,
-          form: str | None) -> StudioPiece:
+          form: str | None, section_bars: int = SECTION_BARS) -> StudioPiece:
     """A composed piece from its first window: the form's sections, or the bars after the first window. The
     first window is cut to whole bars of its meter (a window of 3/4 is 5 1/3 bars long) before anything grows out
     of it."""
     bar = engine.bar_of(meter)
     first = first[:, : engine.n_steps // bar * bar]
     T = first.shape[1]
+    use = engine.manifest.get("voice_use")
+
+    def grow(before: np.ndarray, steps: int, rng: torch.Generator, cadence: bool) -> np.ndarray:
+        """``steps`` steps after ``before``, ending on the tonic when ``cadence``."""
+        ending = final_cadence(before, steps, bar, engine.low, engine.vocab_size, use[s] if use else None) \
+            if cadence else None
+        return engine.extend(before, steps, s, rng, ending, GIVEN_PARTICLES if cadence else 1, temperature=temp,
+                             meter=meter)
+
     if form:
-        size = SECTION_BARS * bar
-        made = {form[0]: first[:, :size]}
-        tokens = first[:, :size]
+        size = section_bars * bar
+        # the letter the piece ends with closes on the tonic where it is drawn after the first window
+        closing = form.index(form[-1])
+        made = {form[0]: first[:, :size] if size <= T
+                else np.concatenate([first, grow(first, size - T, rng_for(*pair, 1, 0), closing == 0)], axis=1)}
+        tokens = made[form[0]]
         for i, c in enumerate(form[1:], start=1):
             if c not in made:
-                made[c] = engine.extend(tokens, size, s, rng_for(*pair, 1, i), temperature=temp, meter=meter)
+                made[c] = grow(tokens, size, rng_for(*pair, 1, i), i == closing)
             tokens = np.concatenate([tokens, made[c]], axis=1)
         kind = "long-form"
     else:
-        n = bars * bar
-        if n <= T:
-            tokens = first[:, :n]
-        else:  # the bars after the first window, leading to a last bar on the tonic
-            use = engine.manifest.get("voice_use")
-            ending = final_cadence(first, n - T, bar, engine.low, engine.vocab_size, use[s] if use else None)
-            tokens = np.concatenate([first, engine.extend(first, n - T, s, rng_for(*pair, 1), ending,
-                                                          GIVEN_PARTICLES, temperature=temp, meter=meter)], axis=1)
+        n = bars * bar  # the bars after the first window lead to a last bar on the tonic
+        tokens = first[:, :n] if n <= T else np.concatenate([first, grow(first, n - T, rng_for(*pair, 1), True)],
+                                                            axis=1)
         form = through_form(n, bar)
         kind = "generated" if n <= T else "long-form"
     name = engine.style_names[s]

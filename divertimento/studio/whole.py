@@ -7,11 +7,14 @@ from ..errors import UserError
 from ..music.notes import Piece
 from ..sample.pieces import name_piece
 from ..sample.sampler import Sampler
-from .compose import compose_many
+from .compose import SECTION_BARS, compose_many
 from .engine import Engine
 
-DEFAULT_BARS = 16  # a phrase-complete tune: two 8-bar strains, or four chorale phrases
+DEFAULT_BARS = 16  # a phrase-complete piece: four chorale phrases, a folk song's two or four lines
 MAX_BARS = 128
+# The forms of styles that have one, with their usual length: reels, jigs and hornpipes are two 8-bar strains, each
+# played twice. Other styles are through-composed unless a form is asked for.
+STYLE_FORMS = {"irish": ("AABB", 32), "fiddle": ("AABB", 32)}
 
 
 def sequence_engine(sampler: Sampler, strict: bool | None = None, overrides: dict | None = None) -> Engine | None:
@@ -35,12 +38,31 @@ def check_length(sampler: Sampler, engine: Engine | None, bars: int | None, form
                         f"than that or a --form needs a sequence model (mle, guided)")
 
 
+def length_and_form(style: str, bars: int | None, form: str | None) -> tuple[int, str | None, int]:
+    """(bars, form, bars per section) of a piece: a form asked for divides the bars into equal sections (4 bars
+    each when no length is given); with neither, the style's own form and length (``STYLE_FORMS``), else
+    DEFAULT_BARS through-composed."""
+    if form:
+        form = form.strip().upper()
+        if bars is None:
+            return SECTION_BARS * len(form), form, SECTION_BARS
+        if bars % len(form):
+            raise UserError(f"--bars {bars} does not divide into the {len(form)} sections of form {form}")
+        return bars, form, bars // len(form)
+    own, own_bars = STYLE_FORMS.get(style, (None, DEFAULT_BARS))
+    bars = own_bars if bars is None else bars
+    if own and bars % len(own) == 0:
+        return bars, own, bars // len(own)
+    return bars, None, SECTION_BARS
+
+
 def whole_piece(engine: Engine, style: str, pair: tuple[int, int], bars: int | None = None, form: str | None = None,
                 meter: str | None = None, temperature: float | None = None) -> tuple[Piece, np.ndarray, int]:
     """(piece, its tokens [V, T], steps per bar) of piece ``pair`` in ``style``: its first window is the one
-    ``generate`` draws for the pair, then the engine grows it to ``bars`` bars (or the ``form``), ending on the
-    tonic."""
-    sp = compose_many(engine, [tuple(pair)], style, temperature, bars or DEFAULT_BARS, form, meter,
-                      max_bars=MAX_BARS)[0]
-    piece = name_piece(sp.to_piece(engine), f"seed {pair[0]}.{pair[1]}")
+    ``generate`` draws for the pair, then the engine grows it to ``bars`` bars in its form (``length_and_form``),
+    ending on the tonic."""
+    bars, form, section_bars = length_and_form(style, bars, form)
+    sp = compose_many(engine, [tuple(pair)], style, temperature, bars, form, meter, max_bars=MAX_BARS,
+                      section_bars=section_bars)[0]
+    piece = name_piece(sp.to_piece(engine), f"seed {pair[0]}.{pair[1]}" + (f" ({form})" if form else ""))
     return piece, sp.tokens, sp.bar
