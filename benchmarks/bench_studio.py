@@ -3,9 +3,9 @@
     python benchmarks/bench_studio.py [--models mle,guided] [--repeats 10] [--json out.json]
 
 Per model: one 8-bar piece (``compose``: a window as ``generate`` draws it, then 4 bars grown out of its last
-2), a harmonisation of an 8-bar melody (16 particles), one bar of the live stream, p50 and p90 over --repeats
-calls each; and the model's own sampling throughput, windows/s for 256 windows in one call and the p50 latency of
-a single window. Torch runs on 2 threads, as the server does.
+2) and one of 32 bars (ending on the tonic), a harmonisation of an 8-bar melody (16 particles), one bar of the
+live stream, p50 and p90 over --repeats calls each; and the model's own sampling throughput, windows/s for 256
+windows in one call and the p50 latency of a single window. Torch runs on 2 threads, as the server does.
 """
 
 import argparse
@@ -37,7 +37,10 @@ def bench(name: str, repeats: int) -> dict:
     style = "bach" if "bach" in engine.style_names else engine.style_names[0]
     melody = C.compose(engine, (9, 0), style, bars=8).tokens[0].astype(np.int64)
     k = iter(range(10_000))
+    meter = "4/4" if "4/4" in engine.sampler.meter_names else None
     out = {"compose_8_bars": timed(lambda: C.compose(engine, (1, next(k)), style, bars=8), repeats),
+           # issue "whole pieces": a 32-bar four-voice piece, its last bar on the tonic (16 Monte Carlo particles)
+           "compose_32_bars": timed(lambda: C.compose(engine, (6, next(k)), style, bars=32, meter=meter), repeats),
            "harmonise_8_bars": timed(lambda: C.harmonise(engine, melody, style, (2, next(k))), repeats)}
     stream = LiveStream(engine, seed=3, style=style)
     out["stream_bar"] = timed(stream.next_bar, repeats)
