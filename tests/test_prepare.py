@@ -9,7 +9,7 @@ import symusic
 
 from divertimento.cli import main
 from divertimento.data.dataset import WindowDataset, load_prepared, shift_bounds, transpose_tokens
-from divertimento.data.prepare import PrepareOptions, prepare
+from divertimento.data.prepare import PrepareOptions, content_hash, prepare
 from divertimento.errors import UserError
 
 
@@ -225,3 +225,23 @@ def test_a_prepare_killed_between_its_renames_is_recovered(midi_folder, tmp_path
     m = run_prepare([midi_folder], out, cache_dir=str(tmp_path / "c"))
     assert m["recovered"] == [f"removed .out.tmp-{pid}, left by an interrupted prepare"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+def test_a_dataset_of_format_1_still_loads_as_one_meter(midi_folder, tmp_path):
+    out = tmp_path / "out"
+    run_prepare([midi_folder], out, cache_dir=str(tmp_path / "c"))
+    m = json.loads((out / "manifest.json").read_text())
+    # what the previous prepare wrote: no meter per window, the kept meters as a list, format 1
+    v1 = {}
+    for sp in ("train", "val", "test"):
+        with np.load(out / f"{sp}.npz") as z:
+            v1[sp] = {k: z[k] for k in ("rolls", "style", "piece", "start")}
+        np.savez_compressed(out / f"{sp}.npz", **v1[sp])
+    m.update(format_version=1, meters=["4/4", "2/2", "2/4", "4/2"], content_hash=content_hash(
+        v1, ("rolls", "style", "piece", "start")))
+    for key in ("meter_names", "meters_kept"):
+        m.pop(key)
+    (out / "manifest.json").write_text(json.dumps(m))
+    data = load_prepared(out)
+    assert data.meter_names == ["4/4"] and data.manifest["meters"] == {"4/4": 70}
+    assert all((data.splits[sp]["meter"] == 0).all() for sp in ("train", "val", "test"))

@@ -13,6 +13,19 @@ from .prepare import SHARD_ARRAYS, content_hash, recover_dataset
 from .split import SPLITS
 
 SUPPORTED_FORMAT = 2
+# Format 1 (before meters) had no meter per window; its windows were all in the 4/4 family and of one length, and
+# are read as one meter, so older datasets still evaluate and train (a model of one meter, as then).
+FORMAT_1_ARRAYS = tuple(n for n in SHARD_ARRAYS if n != "meter")
+
+
+def _upgrade_format_1(manifest: dict, splits: dict) -> dict:
+    """A format-1 manifest in format 2's terms: one meter (the first the dataset kept), every window in it."""
+    kept = list(manifest.get("meters", ["4/4"])) or ["4/4"]
+    m = dict(manifest, meters_kept=kept, meter_names=[kept[0]], meters={kept[0]: int(manifest.get("windows", 0))})
+    m["styles"] = {s: dict(v, meters={kept[0]: int(sum(v["windows"].values()))}) for s, v in m["styles"].items()}
+    for sp in splits.values():
+        sp["meter"] = np.zeros(len(sp["style"]), dtype=np.int16)
+    return m
 
 
 @dataclass
@@ -58,18 +71,22 @@ def load_prepared(root: str | Path, verify: bool = True) -> PreparedData:
         manifest = json.loads(mpath.read_text())
     except (OSError, ValueError) as e:
         raise UserError(f"{mpath} is unreadable: {e}") from None
-    if manifest.get("format_version") != SUPPORTED_FORMAT:
-        raise UserError(f"{root} has data format {manifest.get('format_version')}, this divertimento reads "
-                        f"{SUPPORTED_FORMAT}; prepare it again")
+    fmt = manifest.get("format_version")
+    if fmt not in (1, SUPPORTED_FORMAT):
+        raise UserError(f"{root} has data format {fmt}, this divertimento reads 1 and {SUPPORTED_FORMAT}; prepare "
+                        "it again")
+    names = SHARD_ARRAYS if fmt == SUPPORTED_FORMAT else FORMAT_1_ARRAYS
     splits = {}
     for sp in SPLITS:
         try:
             with np.load(root / manifest["files"][sp], allow_pickle=False) as z:
-                splits[sp] = {k: z[k] for k in SHARD_ARRAYS}
+                splits[sp] = {k: z[k] for k in names}
         except (OSError, KeyError, ValueError) as e:
             raise UserError(f"{root}: shard {sp} is missing or damaged ({e}); prepare it again") from None
-    if verify and content_hash(splits) != manifest.get("content_hash"):
+    if verify and content_hash(splits, names) != manifest.get("content_hash"):
         raise UserError(f"{root}: shards do not match the manifest's content hash; prepare it again")
+    if fmt == 1:
+        manifest = _upgrade_format_1(manifest, splits)
     return PreparedData(root, manifest, splits)
 
 

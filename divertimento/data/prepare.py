@@ -286,10 +286,10 @@ def meter_order(counts: Counter) -> list[str]:
     return sorted(counts, key=lambda m: (-counts[m], m))
 
 
-def content_hash(arrays: dict) -> str:
+def content_hash(arrays: dict, names: tuple[str, ...] = SHARD_ARRAYS) -> str:
     h = hashlib.sha256()
     for sp in SPLITS:
-        for name in SHARD_ARRAYS:
+        for name in names:
             a = np.ascontiguousarray(arrays[sp][name])
             h.update(f"{sp}/{name}/{a.dtype}/{a.shape}".encode())
             h.update(a.tobytes())
