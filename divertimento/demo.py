@@ -7,7 +7,7 @@ from pathlib import Path
 from .atomic import write_bytes_atomic
 from .sample.export import prepare_out_dir, write_piece_files
 from .sample.sampler import load_sampler
-from .studio.whole import sequence_engine, whole_piece
+from .studio.whole import sequence_engine, whole_pieces
 
 DEMO_SEED = 7
 DEMO_BARS = 16
@@ -56,7 +56,7 @@ def run_demo(out: str | Path, per_style: int = 2, model: str | None = None, audi
     engine = sequence_engine(sampler)
     for style in sampler.style_names:
         pairs = [(DEMO_SEED, i) for i in range(per_style)]
-        pieces = ([whole_piece(engine, style, pair, DEMO_BARS)[0] for pair in pairs] if engine is not None
+        pieces = ([p for p, _, _ in whole_pieces(engine, [style] * len(pairs), pairs, DEMO_BARS)] if engine is not None
                   else sampler.generate_pieces(pairs, style=style))  # a gan or vae: one window each
         for i, piece in enumerate(pieces):
             files = write_piece_files(piece, out, f"{style}-{i + 1:02d}", formats)

@@ -73,7 +73,7 @@ def run(args) -> int:
     from ..sample.export import parse_formats, prepare_out_dir
     from ..sample.originality import Originality, draw_novel_tokens, resolve_data_dir
     from ..sample.sampler import load_sampler
-    from ..studio.whole import check_length, sequence_engine
+    from ..studio.whole import check_length, sequence_engine, whole_pieces
 
     formats = parse_formats(args.formats)
     if args.seeds is not None:
@@ -110,7 +110,7 @@ def run(args) -> int:
     if engine is None:
         pieces = [_window_piece(sampler, tok, style, drawn, args) for tok, style, drawn in zip(tokens, styles, used)]
     else:
-        pieces = [_whole_piece(engine, style, drawn, args) for style, drawn in zip(styles, used)]
+        pieces = whole_pieces(engine, styles, used, args.bars, args.form, args.meter, args.temperature)
         if originality is not None and status == "ready":  # the whole piece, not only its first window
             figures = originality.score([t for _, t, _ in pieces], sampler.low, sampler.module.noise_shape[-2],
                                         [b for _, _, b in pieces])
@@ -139,13 +139,6 @@ def _window_piece(sampler, tok, style: str, drawn, args):
     piece = name_piece(tokens_to_piece(tok, sampler.low, sampler.manifest, style, "", meter),
                        f"seed {drawn[0]}.{drawn[1]}")
     return piece, tok, sampler.bar_steps(0)
-
-
-def _whole_piece(engine, style: str, drawn, args):
-    """(piece, tokens, bar steps) of a whole piece whose first window is the one drawn."""
-    from ..studio.whole import whole_piece
-
-    return whole_piece(engine, style, drawn, args.bars, args.form, args.meter, args.temperature)
 
 
 def _write(pieces, styles, pairs, used, figures, out, formats) -> list[dict]:

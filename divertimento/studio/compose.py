@@ -68,45 +68,53 @@ def compose_many(engine: Engine, pairs: list[Pair], style: str | None = None, te
     form = check_form(form) if form else None
     temp = temperature or engine.temperature
     firsts, styles, homes, meters = engine.first_windows(pairs, style, temp, meter)
-    return [_grow(engine, pair, first, s, home, m, temp, bars, form, section_bars)
-            for pair, first, s, home, m in zip(pairs, firsts, styles, homes, meters)]
+    out: list[StudioPiece | None] = [None] * len(pairs)
+    for m in sorted(set(meters)):  # pieces of one meter grow side by side, each from its own generators
+        rows = [i for i, mi in enumerate(meters) if mi == m]
+        grown = _grow(engine, [pairs[i] for i in rows], firsts[rows], [styles[i] for i in rows], m, temp, bars,
+                      form, section_bars)
+        for i, tokens_form in zip(rows, grown):
+            out[i] = _piece(engine, pairs[i], *tokens_form, styles[i], homes[i], m, temp)
+    return out
 
 
-def _grow(engine: Engine, pair: Pair, first: np.ndarray, s: int, home: int, meter: int, temp: float, bars: int,
-          form: str | None, section_bars: int = SECTION_BARS) -> StudioPiece:
-    """A composed piece from its first window: the form's sections, or the bars after the first window. The
-    first window is cut to whole bars of its meter (a window of 3/4 is 5 1/3 bars long) before anything grows out
-    of it."""
+def _grow(engine: Engine, pairs: list[Pair], firsts: np.ndarray, styles: list[int], meter: int, temp: float,
+          bars: int, form: str | None, section_bars: int = SECTION_BARS) -> list[tuple[np.ndarray, str, str]]:
+    """(tokens, form, kind) of composed pieces of one meter from their first windows [B, V, T]: the form's
+    sections, or the bars after the first window. The first windows are cut to whole bars of the meter (a window
+    of 3/4 is 5 1/3 bars long) before anything grows out of them; each piece draws from its own generators, so it
+    is the piece drawn alone."""
     bar = engine.bar_of(meter)
-    first = first[:, : engine.n_steps // bar * bar]
-    T = first.shape[1]
+    first = firsts[:, :, : engine.n_steps // bar * bar]
+    T = first.shape[2]
     use = engine.manifest.get("voice_use")
 
-    def grow(before: np.ndarray, steps: int, rng: torch.Generator, cadence: bool) -> np.ndarray:
-        """``steps`` steps after ``before``, ending on the tonic when ``cadence``."""
-        ending = final_cadence(before, steps, bar, engine.low, engine.vocab_size, use[s] if use else None) \
-            if cadence else None
-        return engine.extend(before, steps, s, rng, ending, GIVEN_PARTICLES if cadence else 1, temperature=temp,
-                             meter=meter)
+    def grow(before: np.ndarray, steps: int, path: tuple[int, ...], cadence: bool) -> np.ndarray:
+        """``steps`` steps after each row of ``before`` [B, V, n], ending on the tonic when ``cadence``."""
+        ending = np.stack([final_cadence(b, steps, bar, engine.low, engine.vocab_size, use[st] if use else None)
+                           for b, st in zip(before, styles)]) if cadence else None
+        return engine.extend_many(before, steps, styles, [rng_for(*pair, *path) for pair in pairs], ending,
+                                  GIVEN_PARTICLES if cadence else 1, temperature=temp, meter=meter)
 
     if form:
         size = section_bars * bar
         # the letter the piece ends with closes on the tonic where it is drawn after the first window
         closing = form.index(form[-1])
-        made = {form[0]: first[:, :size] if size <= T
-                else np.concatenate([first, grow(first, size - T, rng_for(*pair, 1, 0), closing == 0)], axis=1)}
+        made = {form[0]: first[:, :, :size] if size <= T
+                else np.concatenate([first, grow(first, size - T, (1, 0), closing == 0)], axis=2)}
         tokens = made[form[0]]
         for i, c in enumerate(form[1:], start=1):
             if c not in made:
-                made[c] = grow(tokens, size, rng_for(*pair, 1, i), i == closing)
-            tokens = np.concatenate([tokens, made[c]], axis=1)
-        kind = "long-form"
-    else:
-        n = bars * bar  # the bars after the first window lead to a last bar on the tonic
-        tokens = first[:, :n] if n <= T else np.concatenate([first, grow(first, n - T, rng_for(*pair, 1), True)],
-                                                            axis=1)
-        form = through_form(n, bar)
-        kind = "generated" if n <= T else "long-form"
+                made[c] = grow(tokens, size, (1, i), i == closing)
+            tokens = np.concatenate([tokens, made[c]], axis=2)
+        return [(t, form, "long-form") for t in tokens]
+    n = bars * bar  # the bars after the first window lead to a last bar on the tonic
+    tokens = first[:, :, :n] if n <= T else np.concatenate([first, grow(first, n - T, (1,), True)], axis=2)
+    return [(t, through_form(n, bar), "generated" if n <= T else "long-form") for t in tokens]
+
+
+def _piece(engine: Engine, pair: Pair, tokens: np.ndarray, form: str, kind: str, s: int, home: int, meter: int,
+           temp: float) -> StudioPiece:
     name = engine.style_names[s]
     meter_name = engine.sampler.meter_names[meter]
     title = piece_title(name, meter_name, key_of_tokens(tokens, engine.low + home), f"seed {pair[0]}.{pair[1]}")

@@ -148,16 +148,19 @@ class Engine:
         return self.windows([style], given[None], rng, particles, bias, temperature, no_crossing,
                             None if meter is None else [meter])[0]
 
-    def windows(self, styles: list[int], given: np.ndarray, rng: torch.Generator, particles: int = 1,
-                bias: torch.Tensor | None = None, temperature: float | None = None,
+    def windows(self, styles: list[int], given: np.ndarray, rng: torch.Generator | list[torch.Generator],
+                particles: int = 1, bias: torch.Tensor | None = None, temperature: float | None = None,
                 no_crossing: bool = False, meters: list[int] | None = None) -> np.ndarray:
         """Tokens [B, V, L] of B windows drawn side by side, each keeping its ``given`` [B, V, L] tokens, each in
-        its meter (None: each style's home meter)."""
+        its meter (None: each style's home meter). ``rng``: one generator for the batch, or one per row (a row then
+        draws exactly what it draws alone)."""
         B, V, L = given.shape
         P = max(particles, self.candidates)
-        noise = gumbel_noise((B, P, V, L, self.vocab_size), rng)
-        uniforms = torch.rand(B, L, generator=rng)
-        final = gumbel_noise((B, P), rng)
+        rows = rng if isinstance(rng, list) else [rng]
+        draws = [(gumbel_noise((len(given) if len(rows) == 1 else 1, P, V, L, self.vocab_size), r),
+                  torch.rand(B if len(rows) == 1 else 1, L, generator=r),
+                  gumbel_noise((B if len(rows) == 1 else 1, P), r)) for r in rows]
+        noise, uniforms, final = (torch.cat(x) for x in zip(*draws))
         meters = [self.home_meter(st) for st in styles] if meters is None else meters
         s = self.sampler.conditions(styles, meters)
         parts, logw = sample_given(self.sequence, s, noise, torch.as_tensor(given, dtype=torch.long), uniforms,
@@ -176,25 +179,42 @@ class Engine:
         of meter index ``meter``, None: the style's home meter), window by window, each starting on a barline
         from the last bars decided (``context_bars``). ``given`` [V, new_steps]: tokens to keep (FREE elsewhere);
         ``bias_for(given_window)`` -> bias [V, L, K] for a window, or None."""
-        V, T = self.n_voices, self.n_steps
-        meter = self.home_meter(style) if meter is None else meter
-        bar = self.bar_of(meter)
-        buf = np.zeros((V, 0), dtype=np.int64) if before is None else np.asarray(before, dtype=np.int64)
-        start = buf.shape[1]
+        V = self.n_voices
+        before = np.zeros((V, 0), dtype=np.int64) if before is None else np.asarray(before, dtype=np.int64)
+        return self.extend_many(before[None], new_steps, [style], [rng], None if given is None else given[None],
+                                particles, bias_for, temperature, no_crossing,
+                                self.home_meter(style) if meter is None else meter)[0]
+
+    def extend_many(self, before: np.ndarray, new_steps: int, styles: list[int], rngs: list[torch.Generator],
+                    given: np.ndarray | None = None, particles: int = 1, bias_for=None,
+                    temperature: float | None = None, no_crossing: bool = False, meter: int = 0) -> np.ndarray:
+        """``extend`` for B pieces side by side, each with its own generator, so each row is exactly what
+        ``extend`` draws for it alone: before [B, V, n], given [B, V, new_steps] (FREE where the model draws; the
+        rows must agree on where they give tokens), one meter; ``bias_for`` only for one row."""
+        B, V, _ = before.shape
+        T, bar = self.n_steps, self.bar_of(meter)
+        if bias_for is not None and B > 1:
+            raise ValueError("bias_for is for one piece at a time")
+        buf = np.asarray(before, dtype=np.int64)
+        start = buf.shape[2]
         context = self.context_bars(meter) * bar
         if context + bar > T:
             raise UserError(f"a bar of {bar} steps is too long for this model's windows of {T} steps")
-        while buf.shape[1] - start < new_steps:
-            c = min(context, buf.shape[1])
-            done = buf.shape[1] - start
+        while buf.shape[2] - start < new_steps:
+            c = min(context, buf.shape[2])
+            done = buf.shape[2] - start
             # whole bars after the context, so the next window starts on a barline as the model's windows do
             n = min((T - c) // bar * bar, new_steps - done)
-            g = np.full((V, c + n), FREE, dtype=np.int64)
-            g[:, :c] = buf[:, buf.shape[1] - c :]
+            g = np.full((B, V, c + n), FREE, dtype=np.int64)
+            g[:, :, :c] = buf[:, :, buf.shape[2] - c :]
+            free_given = np.zeros(B, dtype=bool)
             if given is not None:
-                g[:, c:] = given[:, done : done + n]
-            free_given = given is not None and bool((given[:, done : done + n] != FREE).any())
-            tok = self.window(style, g, rng, particles if free_given else 1,
-                              None if bias_for is None else bias_for(g), temperature, no_crossing, meter)
-            buf = np.concatenate([buf, tok[:, c:]], axis=1)
-        return buf[:, start:]
+                g[:, :, c:] = given[:, :, done : done + n]
+                free_given = (given[:, :, done : done + n] != FREE).any(axis=(1, 2))
+            if free_given.any() and not free_given.all():
+                raise ValueError("the rows of extend_many must give tokens in the same windows")
+            tok = self.windows(styles, g, rngs, particles if free_given.any() else 1,
+                               None if bias_for is None else bias_for(g[0]), temperature, no_crossing,
+                               [meter] * B)
+            buf = np.concatenate([buf, tok[:, :, c:]], axis=2)
+        return buf[:, :, start:]

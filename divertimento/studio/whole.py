@@ -56,13 +56,20 @@ def length_and_form(style: str, bars: int | None, form: str | None) -> tuple[int
     return bars, None, SECTION_BARS
 
 
-def whole_piece(engine: Engine, style: str, pair: tuple[int, int], bars: int | None = None, form: str | None = None,
-                meter: str | None = None, temperature: float | None = None) -> tuple[Piece, np.ndarray, int]:
-    """(piece, its tokens [V, T], steps per bar) of piece ``pair`` in ``style``: its first window is the one
-    ``generate`` draws for the pair, then the engine grows it to ``bars`` bars in its form (``length_and_form``),
-    ending on the tonic."""
-    bars, form, section_bars = length_and_form(style, bars, form)
-    sp = compose_many(engine, [tuple(pair)], style, temperature, bars, form, meter, max_bars=MAX_BARS,
-                      section_bars=section_bars)[0]
-    piece = name_piece(sp.to_piece(engine), f"seed {pair[0]}.{pair[1]}" + (f" ({form})" if form else ""))
-    return piece, sp.tokens, sp.bar
+def whole_pieces(engine: Engine, styles: list[str], pairs: list[tuple[int, int]], bars: int | None = None,
+                 form: str | None = None, meter: str | None = None,
+                 temperature: float | None = None) -> list[tuple[Piece, np.ndarray, int]]:
+    """(piece, its tokens [V, T], steps per bar) of each piece ``pairs[i]`` in ``styles[i]``: its first window is
+    the one ``generate`` draws for the pair, then the engine grows it to ``bars`` bars in its form
+    (``length_and_form``), ending on the tonic. The pieces of a style are drawn side by side, each as it would
+    be alone."""
+    out: list = [None] * len(pairs)
+    for style in dict.fromkeys(styles):
+        rows = [i for i, s in enumerate(styles) if s == style]
+        n_bars, shape, section_bars = length_and_form(style, bars, form)
+        made = compose_many(engine, [tuple(pairs[i]) for i in rows], style, temperature, n_bars, shape, meter,
+                            max_bars=MAX_BARS, section_bars=section_bars)
+        for i, sp in zip(rows, made):
+            label = f"seed {pairs[i][0]}.{pairs[i][1]}" + (f" ({shape})" if shape else "")
+            out[i] = (name_piece(sp.to_piece(engine), label), sp.tokens, sp.bar)
+    return out
