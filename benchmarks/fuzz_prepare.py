@@ -140,6 +140,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", default=None, help="build the inputs here and keep them")
     ap.add_argument("--timeout", type=float, default=1200)
+    ap.add_argument("--file-time-limit", type=float, default=120, help="prepare's limit per file (seconds)")
     args = ap.parse_args()
     root = Path(args.keep or tempfile.mkdtemp(prefix="fuzz-"))
     if root.exists() and any(root.iterdir()):
@@ -148,16 +149,19 @@ def main() -> int:
     n = build(root / "src", args.n, args.seed)
     out = root / "out"
     cmd = [sys.executable, "-m", "divertimento.cli", "prepare", str(root / "src"), "--out", str(out),
-           "--cache", str(root / "cache")]
+           "--cache", str(root / "cache"), "--file-time-limit", str(args.file_time_limit)]
     t0, peak = time.monotonic(), 0
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    while p.poll() is None and time.monotonic() - t0 < args.timeout:
-        peak = max(peak, peak_rss(p.pid))
-        time.sleep(0.2)
-    hung = p.poll() is None
-    if hung:
-        p.kill()
-    stdout, stderr = p.communicate()
+    log = root / "prepare.log"  # a file, not a pipe: progress output must never block the run being measured
+    with open(log, "w") as err:
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        while p.poll() is None and time.monotonic() - t0 < args.timeout:
+            peak = max(peak, peak_rss(p.pid))
+            time.sleep(0.2)
+        hung = p.poll() is None
+        if hung:
+            p.kill()
+        p.wait()
+    stderr = log.read_text(errors="replace")
     manifest = json.loads((out / "manifest.json").read_text()) if (out / "manifest.json").exists() else {}
     pieces = json.loads((out / "pieces.json").read_text()) if (out / "pieces.json").exists() else []
     seen = {s["source"].split("#")[0] for s in manifest.get("skipped", [])} | {p["source"].split("#")[0]

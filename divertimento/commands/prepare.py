@@ -25,6 +25,8 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=int, default=0, help="split seed")
     p.add_argument("--workers", type=int, default=2, help="parallel parser processes")
     p.add_argument("--cache", default=None, help="parsed-piece cache dir (default ~/.cache/divertimento)")
+    p.add_argument("--file-time-limit", type=float, default=120.0,
+                   help="seconds to read one file before it is skipped with that reason (default 120)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -35,6 +37,7 @@ def run(args) -> int:
         layout=args.layout, steps_per_quarter=args.steps_per_quarter, bars=args.bars, hop_quarters=args.hop,
         meters=tuple(m.strip() for m in args.meters.split(",") if m.strip()), transpose=_range(args.transpose),
         seed=args.seed, workers=args.workers, cache_dir=args.cache, sources=list(args.sources),
+        file_time_limit=args.file_time_limit,
     )
     m = prepare(args.out, opts, progress=not args.quiet)
     per_style = ", ".join(f"{s} {sum(v['windows'].values())}" for s, v in m["styles"].items())

@@ -52,6 +52,8 @@ class PrepareOptions:
             raise UserError(f"transpose range {self.transpose} must contain 0 and stay within an octave")
         if not 1 <= self.workers <= 64:
             raise UserError("workers must be 1..64")
+        if not 0.1 <= self.file_time_limit <= 86_400:
+            raise UserError(f"file time limit must be 0.1..86400 seconds (got {self.file_time_limit})")
 
 
 # Worker-process globals, set once per process by _init_worker.
