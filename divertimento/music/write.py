@@ -82,6 +82,10 @@ def to_music21(piece: Piece):
         inst = m21.instrument.instrumentFromMidiProgram(int(t.program))
         # a tune is its instrument's staff ("Flute"); voices of a texture keep their names ("Soprano")
         part.partName = (inst.instrumentName or t.name) if len(tracks) == 1 else t.name.capitalize()
+        # the short name on later systems: "S." for the soprano (the instrument's own would read "P Org")
+        inst.instrumentAbbreviation = part.partName[:1] + "."
+        inst.instrumentName = part.partName
+        part.partAbbreviation = inst.instrumentAbbreviation
         part.insert(0, inst)
         part.insert(0, m21.key.Key(names[key.tonic], "minor" if key.minor else "major"))
         part.insert(0, m21.meter.TimeSignature(f"{num}/{den}"))
