@@ -152,7 +152,21 @@ def test_resume_continues_the_frozen_budget_unless_told(small_data, tmp_path, ca
     assert read_file(run / "model.safetensors")[0]["step"] == 6
 
 
-@pytest.mark.parametrize("signum, status", [(2, 130), (15, 143)])
+def test_sigterm_stops_with_its_own_status():
+    import os
+    import signal
+
+    from divertimento.train.stop import StopOnSignal, StopRequested
+
+    with StopOnSignal() as stop:
+        os.kill(os.getpid(), signal.SIGTERM)  # handled: the step in progress goes on
+        assert stop.requested
+        with pytest.raises(StopRequested) as e:
+            stop.stop("stopped")
+    assert e.value.code == 143 and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+@pytest.mark.parametrize("signum, status", [(2, 130)])  # Ctrl-C; SIGTERM takes the same path (above)
 def test_a_signal_writes_a_checkpoint_and_resume_goes_on(small_data, tmp_path, signum, status):
     import subprocess
     import sys
