@@ -156,10 +156,10 @@ class Engine:
         draws exactly what it draws alone)."""
         B, V, L = given.shape
         P = max(particles, self.candidates)
-        rows = rng if isinstance(rng, list) else [rng]
-        draws = [(gumbel_noise((len(given) if len(rows) == 1 else 1, P, V, L, self.vocab_size), r),
-                  torch.rand(B if len(rows) == 1 else 1, L, generator=r),
-                  gumbel_noise((B if len(rows) == 1 else 1, P), r)) for r in rows]
+        rngs = rng if isinstance(rng, list) else [rng]
+        n = B // len(rngs)  # rows drawn from each generator, in the order a single row draws them
+        draws = [(gumbel_noise((n, P, V, L, self.vocab_size), r), torch.rand(n, L, generator=r),
+                  gumbel_noise((n, P), r)) for r in rngs]
         noise, uniforms, final = (torch.cat(x) for x in zip(*draws))
         meters = [self.home_meter(st) for st in styles] if meters is None else meters
         s = self.sampler.conditions(styles, meters)
