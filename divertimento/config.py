@@ -76,7 +76,8 @@ class TrainConfig:
     critic_init: str = ""
     # guided: the critic learns real windows against base_model's samples. conv: the token GAN's discriminator (of
     # d_channels width); sequence: a bidirectional LSTM over steps (models/sequence_critic.py) that starts from the
-    # base model's token embeddings
+    # base model's token embeddings; residual: a small LSTM over the frozen base model's own state and surprisal
+    # (models/residual_critic.py, guided only)
     critic: str = "conv"
     base_model: str = ""  # the proposal: a shipped model's name, a model file or a run dir (family mle)
     candidates: int = 8  # K candidates drawn per piece at sampling time; 1 = the proposal alone
@@ -133,8 +134,10 @@ class TrainConfig:
             raise UserError(f"beta must lie in 0..100 (got {self.beta})")
         if self.rerank not in ("critic", "likelihood"):
             raise UserError(f"rerank must be critic or likelihood (got {self.rerank!r})")
-        if self.critic not in ("conv", "sequence"):
-            raise UserError(f"critic must be conv or sequence (got {self.critic!r})")
+        if self.critic not in ("conv", "sequence", "residual"):
+            raise UserError(f"critic must be conv, sequence or residual (got {self.critic!r})")
+        if self.critic == "residual" and self.family != "guided":
+            raise UserError("critic residual reads a frozen proposal's state: it serves family guided only")
         if self.family == "guided" and not self.base_model:
             raise UserError("family guided needs base_model: the model whose candidates the critic resamples "
                             "(e.g. base_model=mle)")

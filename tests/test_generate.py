@@ -135,17 +135,19 @@ def test_a_style_keeps_its_instrumentation(tiny_run, small_data):
     assert (bach[:, 1:] >= 2).any()  # an untrained tiny model plays every voice of a chorale
 
 
-def test_generate_defaults_to_the_model_the_ablation_ranks_best(tmp_path, capsys):
-    """Without --model, generate uses the shipped mle model, and so do the studio's tools."""
+def test_generate_defaults_to_the_model_the_protocol_ranks_best(tmp_path, capsys):
+    """Without --model, generate uses the shipped adversarial fine-tune of mle (a sequence model, family mle), and
+    so do the studio's tools."""
     sampler = load_sampler(None)
-    assert DEFAULT_MODEL == "mle" and sampler.path == SHIPPED["mle"].path and sampler.family == "mle"
+    assert DEFAULT_MODEL == "adversarial" and sampler.path == SHIPPED["adversarial"].path
+    assert sampler.family == "mle" and sampler.header["config"]["adv_weight"] > 0
     assert STUDIO_MODEL == DEFAULT_MODEL
     code, out, _ = run_cli(["generate", "--out", str(tmp_path / "g"), "--n", "2", "--style", "irish", "--bars", "4",
                             "--keep-copies"], capsys)  # the near-copy check is tested elsewhere; here, the model
 
     assert code == 0
     meta = json.loads((tmp_path / "g" / "generated.json").read_text())
-    assert meta["family"] == "mle" and meta["model"] == str(SHIPPED["mle"].path) and len(meta["pieces"]) == 2
+    assert meta["family"] == "mle" and meta["model"] == str(SHIPPED["adversarial"].path) and len(meta["pieces"]) == 2
     assert meta["strict_voice_leading"] and sampler.strict_voice_leading  # the shipped file recommends it
     for piece in meta["pieces"]:
         score = symusic.Score(str(tmp_path / "g" / piece["files"]["mid"]))

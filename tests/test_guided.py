@@ -95,7 +95,7 @@ def test_guided_model_file_and_its_sampling(guided_run, base_run):
     assert np.array_equal(control[0], best)
 
 
-@pytest.mark.parametrize("critic", ["conv", "sequence"])
+@pytest.mark.parametrize("critic", ["conv", "sequence", "residual"])
 def test_guided_resume_is_exact(small_data, base_run, tmp_path, critic):
     # the sequence critic draws dropout masks from torch's global stream: the checkpoint must carry it
     cfg = dict(GUIDED, base_model=str(base_run), r1_gamma=1.0, r1_interval=2, critic=critic)
@@ -142,7 +142,7 @@ def test_a_sequence_critic_starts_from_the_proposal_embeddings_and_samples(small
     tokens, _ = sampler.generate_tokens([(1, i) for i in range(3)])
     again, _ = sampler.generate_tokens([(1, i) for i in range(3)])
     assert np.array_equal(tokens, again)  # eval mode: no dropout at sampling time
-    with pytest.raises(UserError, match="critic must be conv or sequence"):
+    with pytest.raises(UserError, match="critic must be conv, sequence or residual"):
         config_from_dict(dict(GUIDED, base_model=str(base_run), critic="transformer"))
 
 
@@ -160,3 +160,32 @@ def test_the_studio_runs_on_a_guided_model(guided_run):
     melody = piece.tokens[0].astype(np.int64)
     h = C.harmonise(engine, melody, "bach", (0, 0))
     assert np.array_equal(h.tokens[0], melody)
+
+
+def test_a_residual_critic_reads_the_frozen_proposal(small_data, base_run, tmp_path):
+    from divertimento.models.residual_critic import ResidualCritic
+
+    out = tmp_path / "res"
+    train(small_data, out, config_from_dict(dict(GUIDED, base_model=str(base_run), critic="residual",
+                                                 embed=BASE["embed"], steps=2)), progress=False)
+    _, tensors = read_file(out / "model.safetensors")
+    _, start = read_file(base_run / "model.safetensors")
+    # the proposal is stored once (as the sampler's base) and did not train; the critic holds only its head
+    assert not any(k.startswith("model.critic.base") or "_base" in k for k in tensors)
+    for k, v in start.items():
+        if k.startswith("model."):
+            assert torch.equal(tensors["model.base." + k.removeprefix("model.")], v), k
+    sampler = load_sampler(out)
+    critic, base = sampler.module.critic, sampler.module.base
+    assert isinstance(critic, ResidualCritic) and critic.base is base
+    tokens, _ = sampler.generate_tokens([(3, i) for i in range(4)])
+    x = torch.as_tensor(tokens.astype(np.int64))
+    style = torch.zeros(len(x), dtype=torch.long)
+    feats = critic.proposal_features(x, style if base.conditional else None)
+    H, V = base.lstm.hidden_size, base.n_voices
+    # the surprisal features are the proposal's own token log-likelihoods, negated
+    want = -base.log_probs(x, style if base.conditional else None).transpose(1, 2)
+    assert torch.allclose(feats[..., H : H + V], want, atol=1e-5)
+    assert (feats[..., H + V :] >= -1e-6).all()  # entropies
+    with pytest.raises(UserError, match="guided only"):
+        config_from_dict({"family": "mle", "critic": "residual"})

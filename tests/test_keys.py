@@ -111,6 +111,21 @@ def test_training_windows_are_on_the_white_keys(small_data):
     assert (pc @ WHITE).sum() / pc.sum() > (raw @ WHITE).sum() / raw.sum()
 
 
+def test_a_critic_gets_real_windows_in_their_own_keys(small_data):
+    import torch
+
+    from divertimento.data.dataset import load_prepared
+    from divertimento.train.batches import BatchSampler
+
+    data = load_prepared(small_data)
+    rows = {r.tobytes() for r in data.splits["train"]["rolls"]}
+    sampler = BatchSampler(data, 64, True, torch.Generator().manual_seed(0))
+    moved, _ = sampler()
+    written, _ = sampler(as_written=True)
+    assert all(w.numpy().astype(np.uint8).tobytes() in rows for w in written)  # every one a window as stored
+    assert sum(w.numpy().astype(np.uint8).tobytes() not in rows for w in moved) > 10  # transposition moves most
+
+
 def test_generated_windows_go_back_to_the_data_keys(keyed_run):
     bundle = load_sampler(keyed_run)
     shares = np.asarray(bundle.manifest["key_home_shares"])

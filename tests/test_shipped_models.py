@@ -1,7 +1,7 @@
 """The shipped models by name: their music is pinned, so a change to the sampling path that changes what a user
-gets for a seed fails here. The gan and guided pins were written by the code before the models moved into one
-house (baselines/sample.py and sample/generate.py of that time), on the same model weights; mle's when the
-meter-conditioned model shipped."""
+gets for a seed fails here. The gan pin was written by the code before the models moved into one house
+(baselines/sample.py and sample/generate.py of that time), on the same model weights; the others when each model
+shipped."""
 
 import hashlib
 from pathlib import Path
@@ -25,12 +25,19 @@ PINS = {
         "soprano": [40, 1, 38, 1, 37, 1, 38, 1, 35, 1, 37, 1, 33, 1, 35, 1, 33, 1, 33, 1, 1, 1, 28, 1, 30, 1, 32, 1,
                     35, 1, 37, 1],
     },
-    "guided": {  # pinned when it shipped (the code of the studio engine commit)
-        "tokens": "fda78b102d84c974c2a74dfaa23440491152b85e502adc5c304477fb92d8c371",
+    "adversarial": {  # pinned when it shipped (mle fine-tuned by configs/adversarial.json)
+        "tokens": "215d5f3cbeba727a7a1b5bec89e17a3db43d98f08eb85c5382b9496593bc1bcd",
         "styles": ["fiddle", "fiddle", "fiddle", "irish", "bach", "fiddle", "palestrina"],
-        "bach": "58ffd52ba73b7a13979d19fb2bed46e390e42b19067a0388e7581603f1095913",
-        "soprano": [34, 1, 38, 1, 41, 1, 39, 1, 38, 1, 43, 1, 43, 1, 46, 1, 41, 1, 38, 1, 34, 1, 38, 1, 41, 1, 34, 1,
-                    38, 1, 41, 1],
+        "bach": "c62fe738f0c406314a4cacc631eefca881cf6d6201b9d54cfe5dd7f1196ac4bd",
+        "soprano": [40, 1, 42, 1, 45, 1, 44, 1, 40, 1, 42, 1, 44, 1, 45, 1, 47, 1, 47, 1, 44, 1, 44, 1, 45, 1, 49, 1,
+                    49, 1, 47, 1],
+    },
+    "guided": {  # pinned when the critic that hears keys shipped (over the meter-conditioned mle)
+        "tokens": "40802d930f2a14e84d0ba8f90a2d41925366d7c7c4a75e56fb53c2dd8b5ba275",
+        "styles": ["fiddle", "fiddle", "fiddle", "irish", "bach", "fiddle", "palestrina"],
+        "bach": "94b668c8eb4dfacbbbb73d0172b6093e76b279149aee10b88594f6fc772aac35",
+        "soprano": [35, 1, 37, 1, 38, 1, 38, 1, 37, 1, 38, 1, 42, 1, 38, 1, 35, 1, 35, 1, 1, 1, 47, 45, 43, 1, 40, 1,
+                    37, 1, 38, 1],
     },
     "gan": {
         "tokens": "3229942c443dbe4403487917226030861ca8ffc9450a1f10b8a822f3da44fa81",

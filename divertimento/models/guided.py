@@ -17,17 +17,24 @@ from torch import nn
 
 from ..data.conditions import n_conditions
 from .discriminator import Discriminator
+from .residual_critic import ResidualCritic
 from .sequence_critic import SequenceCritic
 
 RERANKS = ("critic", "likelihood")
 MAX_BETA = 100.0
 
 
-def build_critic(cfg, data: dict) -> nn.Module:
-    """The critic of ``cfg.critic``: the token GAN's discriminator (conv), or a bidirectional LSTM over steps
-    (sequence). Either judges each window alone (no minibatch-std, no packing), so its score is a property of the
-    window and can be read as a density ratio."""
-    if getattr(cfg, "critic", "conv") == "sequence":
+def build_critic(cfg, data: dict, base: nn.Module | None = None) -> nn.Module:
+    """The critic of ``cfg.critic``: the token GAN's discriminator (conv), a bidirectional LSTM over steps
+    (sequence), or one that reads the proposal ``base``'s own state and surprisal (residual). Each judges each window
+    alone (no minibatch-std, no packing), so its score is a property of the window and can be read as a density
+    ratio."""
+    kind = getattr(cfg, "critic", "conv")
+    if kind == "residual":
+        if base is None or not hasattr(base, "hidden"):
+            raise ValueError("a residual critic reads a sequence model's state: it needs an mle base model")
+        return ResidualCritic(base, n_styles=n_conditions(data), embed=cfg.embed, conditional=cfg.conditional)
+    if kind == "sequence":
         return SequenceCritic(n_voices=len(data["roles"]), vocab_size=data["vocab_size"],
                               n_steps=data["window_steps"], n_styles=n_conditions(data), embed=cfg.embed,
                               conditional=cfg.conditional)

@@ -109,13 +109,20 @@ class ARModel(nn.Module):
     def _head(self, v: int, ctx: torch.Tensor) -> torch.Tensor:
         return self.head_out[v](self.act(self.head_hidden[v](ctx)))
 
-    def forward(self, tokens: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
-        """Teacher-forced logits [B, V, T, K]: position (v, t) sees only x_{<t} and x_{t,<v}."""
+    def hidden(self, tokens: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
+        """Teacher-forced LSTM outputs [B, T, H]: h_t summarises x_{<t} (what the model knows before step t)."""
         B, V, T = tokens.shape
         idx = tokens.long() + self._offsets().view(1, V, 1)  # [B, V, T]
         e = self.in_embed(idx).permute(0, 2, 1, 3).reshape(B, T, -1)  # [B, T, V*E]
         prev = torch.cat([self.start.view(1, 1, -1).expand(B, 1, -1), e[:, :-1]], dim=1)  # step t reads step t-1
         h, _ = self.lstm(self._inputs(prev, 0, style))  # [B, T, H]
+        return h
+
+    def forward(self, tokens: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
+        """Teacher-forced logits [B, V, T, K]: position (v, t) sees only x_{<t} and x_{t,<v}."""
+        V = tokens.shape[1]
+        idx = tokens.long() + self._offsets().view(1, V, 1)  # [B, V, T]
+        h = self.hidden(tokens, style)
         ve = self.voice_embed(idx).permute(0, 2, 1, 3)  # [B, T, V, H]
         ctx = h.unsqueeze(2) + (ve.cumsum(dim=2) - ve)  # exclusive sum over the voices above: [B, T, V, H]
         logits = torch.stack([self._head(v, ctx[:, :, v]) for v in range(V)], dim=1)  # [B, V, T, K]

@@ -37,8 +37,13 @@ class BatchSampler:
         if len(self.tokens) == 0:
             raise ValueError("no training windows")
 
-    def __call__(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, as_written: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """A batch of (tokens [B, V, T], condition labels [B]); ``as_written``: windows in their own keys, never
+        transposed. A critic must see real music as it is: transposed real windows look like a model trained on
+        transposed windows (keys spread evenly), which hides the model's commonest error from the critic."""
         idx = torch.randint(len(self.tokens), (self.batch_size,), generator=self.rng)
         shift = self.down[idx] + (torch.rand(self.batch_size, generator=self.rng) * self.span[idx]).long()
+        if as_written:
+            shift = torch.zeros_like(shift)
         tokens = transpose_tokens(self.tokens[idx.numpy()], shift.numpy(), self.vocab_size)
         return torch.from_numpy(tokens), self.style[idx]

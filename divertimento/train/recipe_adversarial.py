@@ -54,7 +54,7 @@ class AdversarialRecipe(LikelihoodRecipe):
         self.opt_D = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr_d, betas=(0.5, 0.99))
         self.reference = None
         self.loss_D = objective("nonsat")
-        self.windows_per_step = 3 * cfg.batch_size * info.world  # real for D and NLL, samples for both
+        self.windows_per_step = 3 * cfg.batch_size * info.world  # real for D, real for NLL, samples for both
 
     @property
     def trained(self) -> dict:
@@ -77,19 +77,21 @@ class AdversarialRecipe(LikelihoodRecipe):
     def step(self, step: int, batches, stats) -> None:
         cfg, net = self.cfg, self.net
         cond = (lambda s: s) if net.conditional else (lambda s: None)
-        real, style = batches()
-        # free-running samples at temperature 1: the distribution the model defines, which the critic judges
+        # the critic judges real windows in their own keys (batches(as_written=True)) against free-running samples
+        # at temperature 1 of the same conditions; the likelihood term keeps the run's transposition
+        judged, style = batches(as_written=True)
         net.eval()  # no dropout while sampling: the sample is the model's, not a perturbed one's
         fake = net.sample(cond(style), gumbel_noise((len(style), *net.noise_shape), self.rng))
         net.train()
-        r, f = critic_scores(self.critic, real, style), critic_scores(self.critic, fake, style)
+        r, f = critic_scores(self.critic, judged, style), critic_scores(self.critic, fake, style)
         d_loss = self.loss_D.d_loss(r, f)
         self.opt_D.zero_grad(set_to_none=True)
         d_loss.backward()
         average_gradients(self.critic, self.info)
         self.opt_D.step()
+        real, real_style = batches()
         n_tokens = real[0].numel()
-        nll, terms = self.loss_fn(net, cfg, step, real, style, self.rng)
+        nll, terms = self.loss_fn(net, cfg, step, real, real_style, self.rng)
         logp = net.log_probs(fake, cond(style)).sum(dim=(1, 2))  # [B] with gradient
         with torch.no_grad():
             logp_ref = self.reference.log_probs(fake, cond(style)).sum(dim=(1, 2))

@@ -30,7 +30,7 @@ class GuidedRecipe:
         if base.latent_dim or base_header["family"] == "guided":
             raise UserError(f"base_model {base_path} is a {base_header['family']} model; guided sampling resamples "
                             "a model without a latent (family mle)")
-        self.critic = build_critic(cfg, summary)
+        self.critic = build_critic(cfg, summary, base)
         table = getattr(self.critic, "in_embed", None)
         if table is not None and table.weight.shape == getattr(base, "in_embed", table).weight.shape:
             with torch.no_grad():  # a sequence critic starts from the proposal's own token embeddings
@@ -79,7 +79,7 @@ class GuidedRecipe:
 
     def step(self, step: int, batches, stats) -> None:
         cfg = self.cfg
-        real, style = batches()
+        real, style = batches(as_written=True)
         fake = self.proposal(style, self.rng)  # the same styles: the critic judges music, not style shares
         self.critic.train()  # a sequence critic's dropout (sample grids leave the whole model in eval mode)
         r, f = critic_scores(self.critic, real, style), critic_scores(self.critic, fake, style)
