@@ -61,6 +61,20 @@ def test_forms_repeat_their_sections_and_long_pieces_grow_from_the_first_window(
         C.compose(bundle, (0, 0), bars=65)  # the studio makes at most 64 bars
 
 
+def test_rows_with_and_without_given_tokens_draw_side_by_side_as_alone(bundle):
+    # a piece whose opening is silent gets no final cadence: one row gives tokens, the other none
+    before = np.stack([bundle.sampler.generate_tokens([(6, i)], style="bach")[0][0][:, :32] for i in range(2)])
+    given = np.full((2, 4, 48), FREE)
+    given[0, 0, 32:] = 30
+    rngs = [torch.Generator().manual_seed(k) for k in (1, 2)]
+    both = bundle.extend_many(before, 48, [0, 0], rngs, given, particles=4, meter=0)
+    for i, k in enumerate((1, 2)):
+        alone = bundle.extend_many(before[i : i + 1], 48, [0], [torch.Generator().manual_seed(k)], given[i : i + 1],
+                                   particles=4, meter=0)
+        assert np.array_equal(both[i], alone[0])
+    assert (both[0, 0, 32:] == 30).all()
+
+
 def test_given_tokens_are_kept_exactly(bundle):
     g = np.full((4, 48), FREE)
     g[2, 5:30] = 7  # a tenor held on one token, out of nowhere

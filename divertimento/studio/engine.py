@@ -189,8 +189,8 @@ class Engine:
                     given: np.ndarray | None = None, particles: int = 1, bias_for=None,
                     temperature: float | None = None, no_crossing: bool = False, meter: int = 0) -> np.ndarray:
         """``extend`` for B pieces side by side, each with its own generator, so each row is exactly what
-        ``extend`` draws for it alone: before [B, V, n], given [B, V, new_steps] (FREE where the model draws; the
-        rows must agree on where they give tokens), one meter; ``bias_for`` only for one row."""
+        ``extend`` draws for it alone: before [B, V, n], given [B, V, new_steps] (FREE where the model draws), one
+        meter; ``bias_for`` only for one row."""
         B, V, _ = before.shape
         T, bar = self.n_steps, self.bar_of(meter)
         if bias_for is not None and B > 1:
@@ -211,10 +211,14 @@ class Engine:
             if given is not None:
                 g[:, :, c:] = given[:, :, done : done + n]
                 free_given = (given[:, :, done : done + n] != FREE).any(axis=(1, 2))
-            if free_given.any() and not free_given.all():
-                raise ValueError("the rows of extend_many must give tokens in the same windows")
-            tok = self.windows(styles, g, rngs, particles if free_given.any() else 1,
-                               None if bias_for is None else bias_for(g[0]), temperature, no_crossing,
-                               [meter] * B)
+            # rows that give tokens here are drawn with particles, the others plainly, each group in one batch: a
+            # row draws what it would alone (e.g. a piece whose opening is silent gets no final cadence)
+            tok = np.zeros((B, V, c + n), dtype=np.int64)
+            for rows in (np.flatnonzero(free_given), np.flatnonzero(~free_given)):
+                if len(rows):
+                    tok[rows] = self.windows([styles[i] for i in rows], g[rows], [rngs[i] for i in rows],
+                                             particles if free_given[rows[0]] else 1,
+                                             None if bias_for is None else bias_for(g[0]), temperature,
+                                             no_crossing, [meter] * len(rows))
             buf = np.concatenate([buf, tok[:, :, c:]], axis=2)
         return buf[:, :, start:]
