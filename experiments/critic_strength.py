@@ -6,6 +6,11 @@ A density-ratio resampler can move a sample set only as far as its critic can te
 measurement that picks the critic before any protocol run.
 
     python experiments/critic_strength.py [--data data/default] [--critics sequence,residual] [--steps 1500]
+    python experiments/critic_strength.py --key-only --train 6000 --val 2000
+
+``--key-only``: instead of the critics, a logistic regression on each window's pitch-class histogram (with its
+product with the style) and mean pitch per voice, scored on the held-out windows as written and transposed at
+random: how much of what the critics see is the key.
 """
 
 import argparse
@@ -15,11 +20,13 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from divertimento.data.dataset import load_prepared
+from divertimento.data.dataset import load_prepared, shift_bounds, transpose_tokens
 from divertimento.models.factory import load
 from divertimento.models.guided import build_critic, critic_scores
+from divertimento.music.roll import FIRST_PITCH_TOKEN
 from divertimento.sample.draw import gumbel_noise
 
 
@@ -41,6 +48,35 @@ def auc_by_style(scores: np.ndarray, labels: np.ndarray, style: np.ndarray, name
     return out
 
 
+def key_features(tokens: torch.Tensor, style: np.ndarray, n_styles: int, low: int) -> np.ndarray:
+    """[N, F]: pitch-class histogram of the onsets, its product with the style one-hot, and mean pitch per voice."""
+    x = tokens.numpy()
+    on = x >= FIRST_PITCH_TOKEN
+    pitch = np.where(on, x - FIRST_PITCH_TOKEN + low, 0)
+    pc = np.stack([((pitch % 12 == k) & on).sum(axis=(1, 2)) for k in range(12)], 1) / np.maximum(
+        on.sum(axis=(1, 2)), 1)[:, None]
+    mean = (pitch * on).sum(axis=2) / np.maximum(on.sum(axis=2), 1) / 100  # [N, V]
+    onehot = np.eye(n_styles)[style]
+    return np.concatenate([pc, mean, onehot, (pc[:, :, None] * onehot[:, None, :]).reshape(len(x), -1)], axis=1)
+
+
+def key_only(data, real_tr, fake_tr, real_va, fake_va, style_tr, style_va, names) -> None:
+    low, K = data.manifest["pitch_range"][0], data.manifest["vocab_size"]
+    lo, hi = data.manifest["augment"]["transpose"]
+    n = len(names)
+    clf = LogisticRegression(max_iter=2000).fit(
+        np.r_[key_features(real_tr, style_tr, n, low), key_features(fake_tr, style_tr, n, low)],
+        np.r_[np.ones(len(real_tr)), np.zeros(len(fake_tr))])
+    down, up = shift_bounds(real_va.numpy().astype(np.uint8), K, lo, hi)
+    shift = down + (np.random.default_rng(4).random(len(real_va)) * (up - down + 1)).astype(int)
+    moved = torch.as_tensor(transpose_tokens(real_va.numpy().astype(np.uint8), shift, K).astype(np.int64))
+    labels = np.r_[np.ones(len(real_va)), np.zeros(len(fake_va))]
+    for name, real in (("as written", real_va), ("transposed at random", moved)):
+        s = clf.decision_function(np.r_[key_features(real, style_va, n, low), key_features(fake_va, style_va, n, low)])
+        cells = " ".join(f"{k} {v:.3f}" for k, v in auc_by_style(s, labels, np.r_[style_va, style_va], names).items())
+        print(f"key only, held-out real {name}: {cells}", flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="data/default")
@@ -52,6 +88,7 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--key-only", action="store_true", help="the key-only baseline instead of the critics")
     args = ap.parse_args()
     torch.manual_seed(0)
     data = load_prepared(args.data, verify=False)
@@ -76,6 +113,10 @@ def main() -> int:
     n_meters = max(1, len(data.manifest.get("meter_names", [])))
     style_va = np.r_[cond_va, cond_va] // n_meters
     labels_va = np.r_[np.ones(len(real_va)), np.zeros(len(fake_va))]
+    if args.key_only:
+        key_only(data, real_tr, fake_tr, real_va, fake_va, cond_tr // n_meters, cond_va // n_meters,
+                 data.style_names)
+        return 0
     for kind in args.critics.split(","):
         torch.manual_seed(0)
         cfg = SimpleNamespace(critic=kind, embed=base.in_embed.embedding_dim, conditional=True, d_channels=64,
