@@ -21,16 +21,21 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=300)
     args = ap.parse_args()
     guided = load_sampler(args.model).module
-    test = load_prepared(args.data, verify=False).splits["test"]
+    data = load_prepared(args.data, verify=False)
+    test, test_cond = data.splits["test"], data.conditions("test")
     proposal = load_sampler("mle")
+    n_meters = max(1, len(proposal.meter_names))
     for i, style in enumerate(proposal.style_names):
         idx = np.flatnonzero(test["style"] == i)[: args.n]
         real = torch.as_tensor(np.stack([test["rolls"][j] for j in idx]).astype(np.int64))
-        fake, _ = proposal.generate_tokens([(777, k) for k in range(args.n)], style=style)
+        pairs = [(777, k) for k in range(args.n)]
+        fake, _ = proposal.generate_tokens(pairs, style=style)
         fake = torch.as_tensor(fake.astype(np.int64))
+        # the condition each window was judged under: (style, meter), as the critic learnt them
+        fake_cond = torch.tensor([i * n_meters + proposal.draw(*p, style=style).meter for p in pairs])
         with torch.no_grad():
-            a = guided.log_ratio(real, torch.full((len(real),), i)).numpy()
-            b = guided.log_ratio(fake, torch.full((len(fake),), i)).numpy()
+            a = guided.log_ratio(real, torch.as_tensor(test_cond[idx])).numpy()
+            b = guided.log_ratio(fake, fake_cond).numpy()
         auc = roc_auc_score(np.r_[np.ones(len(a)), np.zeros(len(b))], np.r_[a, b])
         print(f"{style}: AUC {auc:.3f}")
     return 0

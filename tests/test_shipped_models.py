@@ -26,10 +26,10 @@ PINS = {
                     35, 1, 37, 1],
     },
     "adversarial": {  # pinned when it shipped (mle fine-tuned by configs/adversarial.json)
-        "tokens": "215d5f3cbeba727a7a1b5bec89e17a3db43d98f08eb85c5382b9496593bc1bcd",
+        "tokens": "5bd54cfc301349e70a31983a58e4d2b558a55e69e0314ba1a8fe62af5dd00f10",
         "styles": ["fiddle", "fiddle", "fiddle", "irish", "bach", "fiddle", "palestrina"],
-        "bach": "c62fe738f0c406314a4cacc631eefca881cf6d6201b9d54cfe5dd7f1196ac4bd",
-        "soprano": [40, 1, 42, 1, 45, 1, 44, 1, 40, 1, 42, 1, 44, 1, 45, 1, 47, 1, 47, 1, 44, 1, 44, 1, 45, 1, 49, 1,
+        "bach": "26e253019bc39294d575069f3ed4fcf101893d545caa3d8aee623d0e0d042e0e",
+        "soprano": [40, 1, 42, 1, 45, 1, 44, 1, 40, 1, 42, 1, 44, 1, 45, 1, 47, 1, 47, 1, 44, 1, 40, 1, 45, 1, 49, 1,
                     49, 1, 47, 1],
     },
     "guided": {  # pinned when the critic that hears keys shipped (over the meter-conditioned mle)
