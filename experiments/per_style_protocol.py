@@ -55,7 +55,8 @@ def main() -> int:
 
     rows = {"real val": {s: [figures(s, val_x[val_ws.style == i], val_ws.tokens[val_ws.style == i], 0)]
                          for i, s in enumerate(names) if s in measured}}
-    shares = style_tonic_shares(from_prepared(data, "train"))
+    rekeying = any(parse_point(p)[1].startswith("rekey+") for p in args.point)
+    shares = style_tonic_shares(from_prepared(data, "train")) if rekeying else {}
     for text in args.point:
         label, model, temperature, options = parse_point(text)
         rekeyed = model.startswith("rekey+")  # the key control: the model's windows moved into the style's keys

@@ -10,8 +10,9 @@ gains beyond this row is not the keys.
 
 import numpy as np
 
-from divertimento.metrics.key_register import FIRST_PITCH, tonic_distribution, window_tonics
+from divertimento.metrics.key_register import tonic_distribution, window_tonics
 from divertimento.metrics.sets import WindowSet
+from divertimento.music.roll import FIRST_PITCH_TOKEN
 
 SHIFTS = np.arange(-3, 4)
 
@@ -30,7 +31,7 @@ def rekey(ws: WindowSet, shares: dict[int, np.ndarray], pitch_range: tuple[int, 
     out = tokens.copy()
     lo, hi = pitch_range
     for i, w in enumerate(tokens):
-        notes = w[w >= FIRST_PITCH] - FIRST_PITCH
+        notes = w[w >= FIRST_PITCH_TOKEN] - FIRST_PITCH_TOKEN
         if tonics[i] < 0 or not len(notes):
             continue
         fits = (notes.min() + SHIFTS >= lo) & (notes.max() + SHIFTS <= hi)
@@ -38,6 +39,6 @@ def rekey(ws: WindowSet, shares: dict[int, np.ndarray], pitch_range: tuple[int, 
         if weight.sum() == 0:
             continue
         d = rng.choice(SHIFTS, p=weight / weight.sum())
-        out[i] = np.where(w >= FIRST_PITCH, w + d, w)
+        out[i] = np.where(w >= FIRST_PITCH_TOKEN, w + d, w)
     return WindowSet(out.astype(np.uint8), ws.steps_per_quarter, ws.roles, ws.label + " (rekeyed)", ws.style,
                      ws.style_names)

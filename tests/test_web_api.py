@@ -161,6 +161,27 @@ def test_every_response_carries_the_security_headers_errors_included(client):
     assert "default-src 'self'" in r.headers["content-security-policy"]
 
 
+def test_a_failure_after_the_response_began_aborts_it():
+    import asyncio
+
+    from divertimento.web.headers import SecurityHeaders
+
+    async def half(scope, receive, send):  # a streaming body that fails after its first part
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"part", "more_body": True})
+        raise RuntimeError("lost")
+
+    sent = []
+
+    async def send(msg):
+        sent.append(msg)
+
+    with pytest.raises(RuntimeError, match="lost"):  # the server must see it and drop the connection
+        asyncio.run(SecurityHeaders(half)({"type": "http", "path": "/x"}, None, send))
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]  # no second start, no 500
+    assert sent[1]["more_body"] is True  # nothing claimed the body was complete
+
+
 def _upload(client, name, data, style="bach"):
     return client.post("/api/harmonise", files={"file": (name, data)}, data={"style": style, "seed": "3"})
 

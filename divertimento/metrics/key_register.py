@@ -15,16 +15,17 @@ windows in their own keys finds it first. These two figures measure it:
 import numpy as np
 from scipy.stats import wasserstein_distance
 
+from ..music.roll import FIRST_PITCH_TOKEN
 from .descriptors import estimate_tonic
 
-FIRST_PITCH = 2  # WindowSet tokens: REST 0, HOLD 1, the onset of MIDI pitch p is 2 + p
 KEY_REGISTER_FIGURES = ("tonic_tv", "register_w1")
 
 
 def onset_pitches(tokens: np.ndarray) -> np.ma.MaskedArray:
-    """[N, V, T] MIDI pitch of every onset of absolute-token windows, masked where no note starts."""
+    """[N, V, T] MIDI pitch of every onset of absolute-token windows (onset of pitch p = FIRST_PITCH_TOKEN + p, as
+    ``metrics.decode.to_absolute`` writes them), masked where no note starts."""
     tokens = np.asarray(tokens).astype(np.int64)
-    return np.ma.masked_less(tokens - FIRST_PITCH, 0)
+    return np.ma.masked_less(tokens - FIRST_PITCH_TOKEN, 0)
 
 
 def window_tonics(tokens: np.ndarray) -> np.ndarray:

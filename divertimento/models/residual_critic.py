@@ -53,7 +53,7 @@ class ResidualCritic(nn.Module):
         base.eval()
         cond = style if base.conditional else None
         h = base.hidden(tokens, cond)  # [B, T, H]
-        logp = torch.log_softmax(base(tokens, cond), dim=-1)  # [B, V, T, K]
+        logp = torch.log_softmax(base.logits_after(tokens, h), dim=-1)  # [B, V, T, K], the LSTM run once
         surprisal = -logp.gather(-1, tokens.long().unsqueeze(-1)).squeeze(-1)  # [B, V, T]
         entropy = -(logp.exp() * logp).sum(dim=-1)  # [B, V, T]
         base.train(was_training)

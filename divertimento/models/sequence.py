@@ -120,9 +120,12 @@ class ARModel(nn.Module):
 
     def forward(self, tokens: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
         """Teacher-forced logits [B, V, T, K]: position (v, t) sees only x_{<t} and x_{t,<v}."""
+        return self.logits_after(tokens, self.hidden(tokens, style))
+
+    def logits_after(self, tokens: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """The logits [B, V, T, K] of ``forward`` from its LSTM outputs ``h`` = ``hidden(tokens, style)``."""
         V = tokens.shape[1]
         idx = tokens.long() + self._offsets().view(1, V, 1)  # [B, V, T]
-        h = self.hidden(tokens, style)
         ve = self.voice_embed(idx).permute(0, 2, 1, 3)  # [B, T, V, H]
         ctx = h.unsqueeze(2) + (ve.cumsum(dim=2) - ve)  # exclusive sum over the voices above: [B, T, V, H]
         logits = torch.stack([self._head(v, ctx[:, :, v]) for v in range(V)], dim=1)  # [B, V, T, K]

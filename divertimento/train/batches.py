@@ -43,7 +43,7 @@ class BatchSampler:
         transposed windows (keys spread evenly), which hides the model's commonest error from the critic."""
         idx = torch.randint(len(self.tokens), (self.batch_size,), generator=self.rng)
         shift = self.down[idx] + (torch.rand(self.batch_size, generator=self.rng) * self.span[idx]).long()
-        if as_written:
+        if as_written:  # the shift is still drawn, so a run's random stream does not depend on who asked
             shift = torch.zeros_like(shift)
         tokens = transpose_tokens(self.tokens[idx.numpy()], shift.numpy(), self.vocab_size)
         return torch.from_numpy(tokens), self.style[idx]

@@ -36,9 +36,10 @@ class SecurityHeaders:
             await self.app(scope, receive, with_headers)
         except Exception:
             log.exception("internal error on %s", scope.get("path", ""))
-            if not started:
-                body = json.dumps({"detail": "internal error"}).encode()
-                await with_headers({"type": "http.response.start", "status": 500,
-                                    "headers": [(b"content-type", b"application/json"),
-                                                (b"content-length", str(len(body)).encode())]})
-                await send({"type": "http.response.body", "body": body})
+            if started:  # half a response is out: the server must abort the connection, not end it as complete
+                raise
+            body = json.dumps({"detail": "internal error"}).encode()
+            await with_headers({"type": "http.response.start", "status": 500,
+                                "headers": [(b"content-type", b"application/json"),
+                                            (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
