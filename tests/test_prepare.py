@@ -174,31 +174,6 @@ def test_data_info_prints_styles(small_data, capsys):
     assert "bach" in out and "folk" in out and "skipped" in out
 
 
-def test_band_layout_planes(tmp_path):
-    # piano chord C-E held two quarters, bass C2 one quarter, on one 4/4 bar x 4 = one window
-    s = symusic.Score(480)
-    piano, bass = symusic.Track("p", 0, False), symusic.Track("b", 33, False)
-    for bar in range(4):
-        piano.notes.append(symusic.Note(bar * 1920, 960, 60, 80))
-        piano.notes.append(symusic.Note(bar * 1920, 960, 64, 80))
-        bass.notes.append(symusic.Note(bar * 1920, 480, 36, 80))
-    s.tracks.extend([piano, bass])
-    (tmp_path / "b").mkdir()
-    s.dump_midi(str(tmp_path / "b" / "x.mid"))
-    m = run_prepare([tmp_path / "b"], tmp_path / "out", layout="band")
-    assert m["pitch_range"] == [36, 64] and m["windows"] == 1
-    from divertimento.data.dataset import PolyWindowDataset
-
-    sp = next(sp for sp in ("train", "val", "test") if len(load_prepared(tmp_path / "out").splits[sp]["rolls"]))
-    planes, _ = PolyWindowDataset(tmp_path / "out", sp)[0]  # [V, 2, T, P]: onset, sounding
-    assert planes.shape == (5, 2, 64, 29)
-    piano_on, piano_sound = planes[1, 0], planes[1, 1]
-    assert piano_on[:, 60 - 36].nonzero().flatten().tolist() == [0, 16, 32, 48]
-    assert piano_sound[:, 64 - 36].sum().item() == 4 * 8  # two quarters = 8 steps in each bar
-    assert planes[3, 1, :, 0].sum().item() == 4 * 4  # the bass (program 33) sounds C2 one quarter per bar
-    assert planes[0].sum().item() == 0 and planes[2].sum().item() == 0  # no drums, no guitar
-
-
 def dead_pid() -> int:
     import subprocess
     import sys

@@ -1,15 +1,11 @@
-"""notes <-> tokens/planes on hand-written notes, checked against arrays written out by hand."""
+"""notes <-> tokens on hand-written notes, checked against arrays written out by hand."""
 
 import numpy as np
 
 from divertimento.music.roll import (
     HOLD,
-    ONSET,
     REST,
-    SUSTAIN,
-    notes_to_plane,
     notes_to_tokens,
-    plane_to_notes,
     tokens_to_notes,
 )
 
@@ -54,14 +50,6 @@ def test_hold_after_rest_reads_as_rest():
 def test_later_onset_cuts_earlier_note():
     t = notes_to_tokens(notes((0, 6, 60), (2, 2, 64)), 6, 60, 72)
     assert t.tolist() == [2, HOLD, 6, HOLD, REST, REST]
-
-
-def test_plane_round_trip_with_chord_and_repeated_pitch():
-    n = notes((0, 2, 60), (0, 4, 64), (2, 2, 60))  # C repeated over a held E
-    plane = notes_to_plane(n, 4, 60, 64)
-    assert plane[:, 0].tolist() == [ONSET, SUSTAIN, ONSET, SUSTAIN]
-    assert plane[:, 4].tolist() == [ONSET, SUSTAIN, SUSTAIN, SUSTAIN]
-    assert plane_to_notes(plane, 60)[:, :3].tolist() == [[0, 2, 60], [0, 4, 64], [2, 2, 60]]
 
 
 def test_random_monophonic_round_trip():

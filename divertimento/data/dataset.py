@@ -72,6 +72,9 @@ def load_prepared(root: str | Path, verify: bool = True) -> PreparedData:
     except (OSError, ValueError) as e:
         raise UserError(f"{mpath} is unreadable: {e}") from None
     fmt = manifest.get("format_version")
+    if manifest.get("monophonic") is False:
+        raise UserError(f"{root} holds polyphonic planes from an older divertimento; prepare it again (every layout "
+                        "is now token rows)")
     if fmt not in (1, SUPPORTED_FORMAT):
         raise UserError(f"{root} has data format {fmt}, this divertimento reads 1 and {SUPPORTED_FORMAT}; prepare "
                         "it again")
@@ -90,17 +93,32 @@ def load_prepared(root: str | Path, verify: bool = True) -> PreparedData:
     return PreparedData(root, manifest, splits)
 
 
-def transpose_tokens(tokens: np.ndarray, shift: np.ndarray, vocab_size: int) -> np.ndarray:
-    """Shift pitch tokens of [N, V, T] token windows by per-window semitones; rests and holds stay."""
+def pitched_voices(manifest: dict) -> np.ndarray | None:
+    """[V] bool, the token rows that carry pitches (a drum lane's tokens are drum keys: never transposed), or None
+    when every row does."""
+    drums = manifest.get("drum_voices")
+    return None if not drums or not any(drums) else ~np.asarray(drums, dtype=bool)
+
+
+def transpose_tokens(tokens: np.ndarray, shift: np.ndarray, vocab_size: int,
+                     pitched: np.ndarray | None = None) -> np.ndarray:
+    """Shift pitch tokens of [N, V, T] token windows by per-window semitones; rests, holds and the voices that
+    ``pitched`` [V] leaves out (drums) stay."""
     out = tokens.astype(np.int64)
     pitch = out >= FIRST_PITCH_TOKEN
+    if pitched is not None:
+        pitch &= pitched.reshape(1, -1, 1)
     out = np.where(pitch, out + shift.reshape(-1, *([1] * (tokens.ndim - 1))), out)
     assert out.max(initial=0) < vocab_size and out.min(initial=0) >= 0, "transposition left the pitch range"
     return out
 
 
-def shift_bounds(tokens: np.ndarray, vocab_size: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per window, the smallest and largest shift in lo..hi that keeps every pitch inside the vocabulary."""
+def shift_bounds(tokens: np.ndarray, vocab_size: int, lo: int, hi: int,
+                 pitched: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per window, the smallest and largest shift in lo..hi that keeps every pitch (of the ``pitched`` voices)
+    inside the vocabulary."""
+    if pitched is not None:
+        tokens = tokens[:, pitched]
     flat = tokens.reshape(len(tokens), -1).astype(np.int64)
     pitch = flat >= FIRST_PITCH_TOKEN
     top = np.where(pitch, flat, -1).max(axis=1)
@@ -116,14 +134,13 @@ class WindowDataset:
 
     def __init__(self, root: str | Path, split: str = "train", augment: bool | None = None, seed: int = 0):
         data = load_prepared(root)
-        if not data.manifest["monophonic"]:
-            raise UserError("WindowDataset serves monophonic layouts; use PolyWindowDataset for the band layout")
         self.tokens = data.splits[split]["rolls"]
         self.style = data.splits[split]["style"].astype(np.int64)
         self.vocab_size = data.manifest["vocab_size"]
+        self.pitched = pitched_voices(data.manifest)
         lo, hi = data.manifest["augment"]["transpose"]
         self.augment = (split == "train") if augment is None else augment
-        self.down, self.up = shift_bounds(self.tokens, self.vocab_size, lo, hi)
+        self.down, self.up = shift_bounds(self.tokens, self.vocab_size, lo, hi, self.pitched)
         self.rng = np.random.default_rng(seed)
 
     def __len__(self) -> int:
@@ -135,24 +152,5 @@ class WindowDataset:
         shift = np.zeros(1, dtype=np.int64)
         if self.augment:
             shift[0] = self.rng.integers(self.down[i], self.up[i] + 1)
-        tokens = transpose_tokens(self.tokens[i : i + 1], shift, self.vocab_size)[0]
+        tokens = transpose_tokens(self.tokens[i : i + 1], shift, self.vocab_size, self.pitched)[0]
         return torch.from_numpy(tokens), torch.tensor(self.style[i])
-
-
-class PolyWindowDataset:
-    """Band-layout windows as (float32 [V, 2, T, P] onset/sustain planes, style): uint8 converted on the fly."""
-
-    def __init__(self, root: str | Path, split: str = "train"):
-        data = load_prepared(root)
-        self.rolls = data.splits[split]["rolls"]
-        self.style = data.splits[split]["style"].astype(np.int64)
-
-    def __len__(self) -> int:
-        return len(self.rolls)
-
-    def __getitem__(self, i: int):
-        import torch
-
-        r = self.rolls[i]
-        planes = np.stack([r == 2, r >= 1], axis=1).astype(np.float32)  # [V, 2, T, P]: onset, sounding
-        return torch.from_numpy(planes), torch.tensor(self.style[i])

@@ -156,7 +156,7 @@ def prepare(out_dir: str | os.PathLike, options: PrepareOptions, progress: bool 
                         + "; ".join(f"{s['source']}: {s['reason']}" for s in skipped[:3]))
 
     order = sorted(results)
-    extents = [pitch_extent(results[i][1].rolls, layout.monophonic) for i in order]
+    extents = [pitch_extent(results[i][1].rolls) for i in order]
     low = min(e[0] for e in extents if e)
     high = max(e[1] for e in extents if e)
     split_of = split_pieces([tasks[i].style for i in order], [tasks[i].key for i in order], options.split,
@@ -169,15 +169,15 @@ def prepare(out_dir: str | os.PathLike, options: PrepareOptions, progress: bool 
         title, w = results[i]
         left_out.update(w.left_out)
         sp = split_of[k]
-        shards[sp]["rolls"].append(crop_to_range(w.rolls, low, high, layout.monophonic))
+        shards[sp]["rolls"].append(crop_to_range(w.rolls, low))
         shards[sp]["style"].append(np.full(len(w.starts), styles.index(tasks[i].style), dtype=np.int16))
         shards[sp]["meter"].append(np.asarray([meter_names.index(m) for m in w.meters], dtype=np.int16))
         shards[sp]["piece"].append(np.full(len(w.starts), k, dtype=np.int32))
         shards[sp]["start"].append(w.starts)
         pieces.append({"id": k, "source": tasks[i].key, "title": title, "style": tasks[i].style, "split": sp,
-                       "windows": int(len(w.starts))})
+                       "windows": int(len(w.starts)), "tracks": w.tracks, "tempo": w.tempo})
 
-    roll_shape = (0, len(layout.roles), spec.steps) + (() if layout.monophonic else (high - low + 1,))
+    roll_shape = (0, len(layout.roles), spec.steps)
     arrays = {}
     for sp in SPLITS:
         d = shards[sp]
@@ -193,7 +193,9 @@ def prepare(out_dir: str | os.PathLike, options: PrepareOptions, progress: bool 
         "divertimento_version": __version__,
         "layout": layout.name,
         "roles": list(layout.roles),
-        "monophonic": layout.monophonic,
+        "parts": [{"name": p.name, "program": p.program, "drum": p.drum, "lanes": p.lanes} for p in layout.parts],
+        "drum_voices": list(layout.drum_voices),
+        "monophonic": True,  # every layout is token rows (a polyphonic part has several); older readers check it
         "steps_per_quarter": spec.steps_per_quarter,
         "bars_per_window": spec.bars,
         "window_steps": spec.steps,
@@ -204,7 +206,7 @@ def prepare(out_dir: str | os.PathLike, options: PrepareOptions, progress: bool 
         "meters": {m: int(sum((arrays[sp]["meter"] == k).sum() for sp in SPLITS)) for k, m in enumerate(meter_names)},
         "meter_names": meter_names,
         "pitch_range": [low, high],
-        "vocab_size": n_tokens(low, high) if layout.monophonic else 3,
+        "vocab_size": n_tokens(low, high),
         "styles": {
             s: {
                 "pieces": {sp: sum(1 for p in pieces if p["style"] == s and p["split"] == sp) for sp in SPLITS},

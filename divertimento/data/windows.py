@@ -11,7 +11,7 @@ import numpy as np
 
 from ..music.layouts import Layout, fit_layout
 from ..music.notes import Piece, merge_split_bars, nominal_bar_steps
-from ..music.roll import FIRST_PITCH_TOKEN, REST, notes_to_plane, notes_to_tokens, window_tokens
+from ..music.roll import FIRST_PITCH_TOKEN, REST, notes_to_tokens, window_tokens
 
 # Simple, compound and triple meters of the corpus's music (reels and marches, waltzes, jigs, slip jigs, slow airs,
 # chorales and the alla-breve masses): bars in any other meter are counted as left out, with the meter named.
@@ -38,10 +38,12 @@ class WindowSpec:
 
 @dataclass
 class PieceWindows:
-    rolls: np.ndarray  # mono: [n, V, T] uint8 absolute tokens; poly: [n, V, T, 128] uint8 states
+    rolls: np.ndarray  # [n, V, T] uint8 absolute tokens (2 + MIDI pitch; a drum lane's pitch is its GM key)
     starts: np.ndarray  # [n] int32 start step of each window in the piece
     meters: list[str]  # [n] the meter of each window (every bar it touches has it)
     left_out: Counter  # reason -> count of windows or bars left out
+    tracks: list[dict]  # per source track: the part it went to, notes kept, and why any were left out
+    tempo: dict  # the piece's tempo in quarters per minute, and how many tempo changes it had (the first is kept)
 
 
 def window_starts(piece: Piece, spec: WindowSpec) -> tuple[list[int], list[str], Counter]:
@@ -81,28 +83,22 @@ def cut_windows(piece: Piece, spec: WindowSpec) -> PieceWindows | str:
     """All windows of a piece, or a reason string when it yields none."""
     if piece.n_notes == 0:
         return "no notes"
-    voices = fit_layout(piece, spec.layout)
-    if isinstance(voices, str):
-        return voices
+    fitted = fit_layout(piece, spec.layout)
+    if isinstance(fitted, str):
+        return fitted
     starts, meters, counts = window_starts(piece, spec)
     if not starts:
         meters = sorted({f"{n}/{d}" for _, _, n, d in piece.bars} - set(spec.meters))
         return f"no full window ({spec.steps // spec.steps_per_quarter} quarters of whole bars) in meters " \
                f"{', '.join(spec.meters)}" + (
             f" (piece is in {', '.join(meters)})" if meters else "")
-    V, T = len(spec.layout.roles), spec.steps
+    T = spec.steps
     kept_rolls, kept_starts, kept_meters = [], [], []
-    if spec.layout.monophonic:  # one token row per voice for the whole piece, then windows are slices
-        end = max(starts) + T
-        full = [notes_to_tokens(v, end, 0, 127) for v in voices]
+    end = max(starts) + T
+    full = [notes_to_tokens(v, end, 0, 127) for v in fitted.voices]  # one row per lane for the whole piece
     for s, meter in zip(starts, meters):
-        if spec.layout.monophonic:
-            roll = np.stack([window_tokens(f, s, T) for f in full])  # [V, T]
-            sounding = (roll != REST).any(axis=0).mean()
-        else:
-            roll = np.stack([notes_to_plane(v, T, 0, 127, offset=s) for v in voices])  # [V, T, 128]
-            sounding = (roll != 0).any(axis=(0, 2)).mean()
-        if sounding < MIN_SOUNDING:
+        roll = np.stack([window_tokens(f, s, T) for f in full])  # [V, T]
+        if (roll != REST).any(axis=0).mean() < MIN_SOUNDING:
             counts["window mostly silent"] += 1
             continue
         kept_rolls.append(roll)
@@ -110,26 +106,19 @@ def cut_windows(piece: Piece, spec: WindowSpec) -> PieceWindows | str:
         kept_meters.append(meter)
     if not kept_rolls:
         return "every window mostly silent"
-    shape = (0, V, T) if spec.layout.monophonic else (0, V, T, 128)
-    rolls = np.stack(kept_rolls) if kept_rolls else np.zeros(shape, dtype=np.uint8)
-    return PieceWindows(rolls.astype(np.uint8), np.asarray(kept_starts, dtype=np.int32), kept_meters,
-                        counts)
+    return PieceWindows(np.stack(kept_rolls).astype(np.uint8), np.asarray(kept_starts, dtype=np.int32), kept_meters,
+                        counts, fitted.tracks,
+                        {"qpm": round(piece.tempo_qpm, 2), "changes": int(piece.meta.get("tempo_changes", 0))})
 
 
-def pitch_extent(rolls: np.ndarray, monophonic: bool) -> tuple[int, int] | None:
+def pitch_extent(rolls: np.ndarray) -> tuple[int, int] | None:
     """Lowest and highest MIDI pitch used in absolute-pitch rolls, or None when there are no notes."""
-    if monophonic:
-        pitches = rolls[rolls >= FIRST_PITCH_TOKEN].astype(np.int32) - FIRST_PITCH_TOKEN
-        return (int(pitches.min()), int(pitches.max())) if len(pitches) else None
-    used = np.flatnonzero(rolls.any(axis=tuple(range(rolls.ndim - 1))))
-    return (int(used.min()), int(used.max())) if len(used) else None
+    pitches = rolls[rolls >= FIRST_PITCH_TOKEN].astype(np.int32) - FIRST_PITCH_TOKEN
+    return (int(pitches.min()), int(pitches.max())) if len(pitches) else None
 
 
-def crop_to_range(rolls: np.ndarray, low: int, high: int, monophonic: bool) -> np.ndarray:
-    """Absolute-pitch rolls -> rolls over low..high (token 2 + p - low, or plane columns low..high)."""
-    if monophonic:
-        out = rolls.copy()
-        pitch = out >= FIRST_PITCH_TOKEN
-        out[pitch] -= low
-        return out
-    return np.ascontiguousarray(rolls[..., low : high + 1])
+def crop_to_range(rolls: np.ndarray, low: int) -> np.ndarray:
+    """Absolute-pitch rolls -> rolls over low..high (token 2 + p - low)."""
+    out = rolls.copy()
+    out[out >= FIRST_PITCH_TOKEN] -= low
+    return out

@@ -4,7 +4,7 @@ memoised intermediate results that several metrics share (and the report reads).
 import numpy as np
 
 from .copies import build_copy_index
-from .decode import decode
+from .decode import decode, pitched_only
 from .descriptors import compute_descriptors, descriptor_vectors
 from .reference import MAX_MGEVAL, Reference, TrainSet
 from .set_stats import SetStats
@@ -16,7 +16,7 @@ class Context:
 
     def __init__(self, gen: WindowSet, ref: Reference, train: TrainSet | None = None, seed: int = 0):
         self.gen, self.ref, self.train, self.seed = gen, ref, train, seed
-        self.dec = decode(gen.tokens)
+        self.dec = decode(pitched_only(gen.tokens, gen.roles))
         desc = compute_descriptors(self.dec, ref.config, gen.roles)
         copy = build_copy_index(self.dec, ref.config.steps_per_quarter, ngrams=False)
         self.stats = SetStats(desc, descriptor_vectors(desc), copy)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..music.roll import FIRST_PITCH_TOKEN, HOLD
+from ..music.layouts import drum_lanes_of
+from ..music.roll import FIRST_PITCH_TOKEN, HOLD, REST
 
 NO_PITCH = -1  # value of ``pitch`` where a voice is silent
 
@@ -58,6 +59,18 @@ def to_absolute(tokens: np.ndarray, low: int) -> np.ndarray:
     if out.min(initial=0) < 0 or out.max(initial=0) > FIRST_PITCH_TOKEN + 127:
         raise ValueError(f"tokens with low={low} decode to pitches outside MIDI 0..127")
     return out.astype(np.uint8)
+
+
+def pitched_only(tokens: np.ndarray, roles) -> np.ndarray:
+    """Token windows [N, V, T] with drum lanes (``roles`` named as a layout's drum lanes) silenced: a drum lane's
+    tokens are GM drum keys, not pitches, and must not enter pitch, key or harmony descriptors. The drums have
+    their own figures (``metrics/multitrack.py``)."""
+    drums = drum_lanes_of(roles)
+    if not drums.any():
+        return tokens
+    out = np.array(tokens, copy=True)
+    out[:, drums] = REST
+    return out
 
 
 def decode(tokens: np.ndarray) -> Decoded:

@@ -10,7 +10,7 @@ from ..data.dataset import load_prepared
 from ..errors import UserError
 from .cache import cache_key, load_cached, save_cached
 from .copies import ngram_hashes
-from .decode import decode
+from .decode import decode, pitched_only
 from .descriptors import DescriptorConfig
 from .set_stats import SetStats, compute_set_stats, prepared_set_stats
 from .sets import WindowSet
@@ -193,7 +193,7 @@ def load_train(data_dir, split: str = "train", config: DescriptorConfig | None =
         if hit is not None:
             stats.copy.ngrams = hit[0]["ngrams"]
         else:
-            stats.copy.ngrams = np.unique(ngram_hashes(decode(ws.tokens))[0])
+            stats.copy.ngrams = np.unique(ngram_hashes(decode(pitched_only(ws.tokens, ws.roles)))[0])
             save_cached(f"ngrams-{key}", {"ngrams": stats.copy.ngrams})
         _MEMO[memo_key] = TrainSet(ws.label, key, stats, ws.tokens)
     return _MEMO[memo_key]

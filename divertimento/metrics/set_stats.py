@@ -6,7 +6,7 @@ import numpy as np
 
 from .cache import cache_key, load_cached, save_cached
 from .copies import CopyIndex, build_copy_index
-from .decode import decode
+from .decode import decode, pitched_only
 from .descriptors import DescriptorConfig, Descriptors, compute_descriptors, descriptor_vectors
 from .sets import WindowSet, from_prepared
 
@@ -35,7 +35,7 @@ class SetStats:
 def compute_set_stats(ws: WindowSet, config: DescriptorConfig | None = None, ngrams: bool = False) -> SetStats:
     """Descriptors, descriptor vectors and the copy index of a set of windows."""
     config = config or DescriptorConfig(ws.steps_per_quarter)
-    dec = decode(ws.tokens)
+    dec = decode(pitched_only(ws.tokens, ws.roles))
     desc = compute_descriptors(dec, config, ws.roles)
     copy = build_copy_index(dec, config.steps_per_quarter, ngrams=ngrams)
     return SetStats(desc, descriptor_vectors(desc), copy)

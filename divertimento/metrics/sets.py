@@ -59,8 +59,6 @@ class WindowSet:
 def window_spec_from_manifest(manifest: dict):
     """The WindowSpec a prepared dataset (or a model trained on one) was cut with."""
     layout = get_layout(manifest.get("layout", "satb"))
-    if not layout.monophonic:
-        raise UserError(f"evaluation supports monophonic layouts (satb); the reference uses {layout.name!r}")
     return WindowSpec(layout, int(manifest.get("steps_per_quarter", 4)), int(manifest.get("bars_per_window", 4)),
                       int(manifest.get("hop_quarters", 4)), kept_meters(manifest))
 
@@ -88,8 +86,6 @@ def from_prepared(data, split: str) -> WindowSet:
     if not hasattr(data, "splits"):
         data = load_prepared(data)
     m = data.manifest
-    if not m.get("monophonic", True):
-        raise UserError(f"evaluation supports monophonic layouts (satb); {data.root} uses {m.get('layout')!r}")
     splits = list(data.splits) if split == "all" else [split]
     for s in splits:
         if s not in data.splits:

@@ -19,6 +19,7 @@ from . import quality  # noqa: F401
 from . import diversity  # noqa: F401
 from . import novelty  # noqa: F401
 from . import style as _style  # noqa: F401  (not `style`: evaluate_windows has an argument of that name)
+from . import multitrack  # noqa: F401
 # isort: on
 from .context import Context
 from .quiet_nan import quiet_nan

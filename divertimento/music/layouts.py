@@ -1,21 +1,52 @@
-"""Named track layouts: which roles a window has and how a piece's tracks are fitted to them."""
+"""Named track layouts: which parts a window has, how many token rows (lanes) each part gets, and how a piece's
+tracks are fitted to them.
+
+Every layout is a stack of monophonic token rows, so one sequence model, its adversarial training, its critics and
+every metric serve all layouts. A polyphonic part (a piano's chords, a drum kit) is spread over several lanes:
+``music/lanes.py`` says how, and counts the notes a lane limit leaves out.
+"""
 
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import UserError
+from .lanes import drum_lanes, pitched_lanes
 from .notes import PITCH, Piece, to_monophonic
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str  # "soprano", "piano", "drums"
+    program: int  # General MIDI program of the exported track
+    drum: bool = False  # a drum kit: pitches are GM drum keys, never transposed, written on channel 10
+    lanes: int = 1  # token rows; a part sounds at most this many notes at once (drums: one lane per drum family)
 
 
 @dataclass(frozen=True)
 class Layout:
     name: str
-    roles: tuple[str, ...]  # one name per track of a window, top to bottom
-    monophonic: bool  # True: one token per role per step; False: an OFF/SUSTAIN/ONSET plane per role
-    programs: tuple[int, ...]  # General MIDI program per role for export
-    drums: tuple[bool, ...]  # which roles are drum tracks (channel 10)
-    melody_role: int = 0  # where a single-line tune goes
+    parts: tuple[Part, ...]
+    melody_role: int = 0  # the voice a single-line tune goes to
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """One name per token row, top to bottom: the part's name, numbered when it has several lanes."""
+        return tuple(p.name if p.lanes == 1 else f"{p.name} {k + 1}" for p in self.parts for k in range(p.lanes))
+
+    @property
+    def voice_parts(self) -> tuple[int, ...]:
+        """For each token row, the index of its part."""
+        return tuple(i for i, p in enumerate(self.parts) for _ in range(p.lanes))
+
+    @property
+    def drum_voices(self) -> tuple[bool, ...]:
+        return tuple(self.parts[i].drum for i in self.voice_parts)
+
+    @property
+    def multi_part(self) -> bool:
+        """Exported as tracks that each merge their part's lanes (band, piano); satb writes one track per voice."""
+        return any(p.lanes > 1 or p.drum for p in self.parts)
 
 
 LAYOUTS: dict[str, Layout] = {}
@@ -26,14 +57,20 @@ def register_layout(layout: Layout) -> Layout:
     return layout
 
 
-SATB = register_layout(
-    Layout("satb", ("soprano", "alto", "tenor", "bass"), True, (52, 52, 52, 52), (False,) * 4)
-)
-# LPD-5 style band: polyphonic rolls, drums included (pitches are GM drum keys there).
-BAND = register_layout(
-    Layout("band", ("drums", "piano", "guitar", "bass", "strings"), False, (0, 0, 25, 33, 48),
-           (True, False, False, False, False), melody_role=1)
-)
+SATB = register_layout(Layout("satb", tuple(Part(r, 52) for r in ("soprano", "alto", "tenor", "bass"))))
+# The LPD-5 families of Lakh-style band music (MuseGAN's tracks), drums first so every pitched part is drawn
+# knowing the beat. Lanes: four drum families; piano chords of four notes, guitar and strings of three; one bass.
+BAND = register_layout(Layout("band", (
+    Part("drums", 0, drum=True, lanes=4), Part("piano", 0, lanes=4), Part("guitar", 25, lanes=3),
+    Part("bass", 33, lanes=1), Part("strings", 48, lanes=3)), melody_role=4))
+# Solo piano (MAESTRO-like, Joplin's rags, song accompaniments): one track, up to six notes at once.
+PIANO = register_layout(Layout("piano", (Part("piano", 0, lanes=6),)))
+
+
+def drum_lanes_of(roles) -> np.ndarray:
+    """[V] bool: which of these token-row names are drum lanes of a registered layout ("drums 1", ...)."""
+    drums = {r for layout in LAYOUTS.values() for r, d in zip(layout.roles, layout.drum_voices) if d}
+    return np.asarray([r in drums for r in roles], dtype=bool)
 
 
 def get_layout(name: str) -> Layout:
@@ -98,8 +135,18 @@ def fit_satb(piece: Piece) -> list[np.ndarray] | str:
     return voices
 
 
-def band_role(program: int, is_drum: bool) -> int:
-    """LPD-5 category of a General MIDI program: drums, piano, guitar, bass, or strings (everything else)."""
+_DRUM_NAMES = ("drum", "perc", "kit")
+
+
+def looks_like_drums(track) -> bool:
+    """A drum track written on a channel other than 10 still says so in its name ("Drums", "Percussion")."""
+    name = track.name.lower()
+    return track.is_drum or any(h in name for h in _DRUM_NAMES)
+
+
+def band_part(program: int, is_drum: bool) -> int:
+    """LPD-5 family of a General MIDI program: drums, piano, guitar, bass, or strings (everything else, as in
+    LPD-5: ensembles, brass, reeds, pipes, synths)."""
     if is_drum:
         return 0
     if program < 24:  # pianos, chromatic percussion, organs
@@ -111,16 +158,64 @@ def band_role(program: int, is_drum: bool) -> int:
     return 4
 
 
-def fit_band(piece: Piece) -> list[np.ndarray] | str:
-    """Five polyphonic note arrays (drums, piano, guitar, bass, strings), merging tracks of a category."""
-    parts: list[list[np.ndarray]] = [[] for _ in BAND.roles]
+@dataclass
+class Fitted:
+    """A piece fitted to a layout: one monophonic note array per token row, and what happened to each track."""
+
+    voices: list[np.ndarray]
+    tracks: list[dict]  # per source track: name, program, drum, part (or None), notes, kept, reason for the rest
+
+
+def _fit_parts(piece: Piece, layout: Layout, part_of) -> Fitted | str:
+    """Merge each part's tracks and spread them over the part's lanes; ``part_of(track)`` is a part index or a
+    reason string the track is left out for."""
+    merged: list[list[np.ndarray]] = [[] for _ in layout.parts]
+    report = []
     for t in piece.tracks:
-        if len(t.notes):
-            parts[band_role(t.program, t.is_drum)].append(t.notes)
-    if not any(parts):
-        return "no notes"
-    return [np.concatenate(p) if p else np.zeros((0, 4), dtype=np.int32) for p in parts]
+        if not len(t.notes):
+            continue
+        p = part_of(t)
+        entry = {"name": t.name, "program": int(t.program), "drum": bool(looks_like_drums(t)), "notes": len(t.notes)}
+        if isinstance(p, str):
+            report.append(entry | {"part": None, "kept": 0, "left_out": p})
+            continue
+        report.append(entry | {"part": layout.parts[p].name})
+        merged[p].append(t.notes)
+    if not any(merged):
+        return "no track fits the layout (" + "; ".join(sorted({r["left_out"] for r in report})) + ")" \
+            if report else "no notes"
+    voices, kept_by_part = [], []
+    for part, notes in zip(layout.parts, merged):
+        notes = np.concatenate(notes) if notes else np.zeros((0, 4), dtype=np.int32)
+        lanes = drum_lanes(notes, part.lanes) if part.drum else pitched_lanes(notes, part.lanes)
+        voices.extend(lanes.lanes)
+        kept_by_part.append(lanes)
+    for entry in report:  # a part's drops are shared among its tracks in proportion to their notes
+        if entry.get("part") is None:
+            continue
+        k = [p.name for p in layout.parts].index(entry["part"])
+        lanes = kept_by_part[k]
+        share = entry["notes"] / max(lanes.total, 1)
+        entry["kept"] = entry["notes"] - round(lanes.dropped * share)
+        if lanes.dropped:
+            entry["left_out"] = f"more than {layout.parts[k].lanes} notes at once in the {entry['part']} " \
+                                f"({lanes.dropped} of {lanes.total} notes of the part)"
+    return Fitted(voices, report)
 
 
-def fit_layout(piece: Piece, layout: Layout) -> list[np.ndarray] | str:
-    return fit_satb(piece) if layout.name == "satb" else fit_band(piece)
+def fit_layout(piece: Piece, layout: Layout) -> Fitted | str:
+    """A piece's tracks on the layout's token rows, or the reason it cannot be fitted."""
+    if layout.name == "satb":
+        voices = fit_satb(piece)
+        if isinstance(voices, str):
+            return voices
+        # which track became which voice is fit_satb's choice by name and register; the report lists the tracks
+        return Fitted(voices, [{"name": t.name, "program": int(t.program), "drum": bool(t.is_drum),
+                                "notes": len(t.notes)}
+                               | ({"part": None, "kept": 0, "left_out": "drums (the satb layout has no drum part)"}
+                                  if t.is_drum else {"part": "satb"})
+                               for t in piece.tracks if len(t.notes)])
+    if layout.name == "band":
+        return _fit_parts(piece, layout, lambda t: band_part(t.program, looks_like_drums(t)))
+    drums_left_out = f"drums (the {layout.name} layout has no drum part)"
+    return _fit_parts(piece, layout, lambda t: drums_left_out if looks_like_drums(t) else 0)

@@ -100,7 +100,11 @@ def read_midi(path: str | os.PathLike, steps_per_quarter: int = 4) -> Piece:
     tempo = float(grid.tempos[0].qpm) if len(grid.tempos) else 120.0
     if not 20 <= tempo <= 400:
         tempo = 120.0  # absurd tempo meta events do not change the notes on the grid; keep a playable default
-    return Piece(path.stem, steps_per_quarter, tracks, bars_from_time_signatures(ts, end, steps_per_quarter), tempo)
+    # the grid counts beats, so a tempo change moves no note; the piece keeps its first tempo and says how many
+    # changes it had (prepare reports them)
+    changes = int((np.abs(np.diff([float(x.qpm) for x in grid.tempos])) > 0.01).sum()) if len(grid.tempos) else 0
+    return Piece(path.stem, steps_per_quarter, tracks, bars_from_time_signatures(ts, end, steps_per_quarter), tempo,
+                 {"tempo_changes": changes} if changes else {})
 
 
 def _step(offset, spq: int) -> int:

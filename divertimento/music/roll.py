@@ -2,8 +2,7 @@
 
 Monophonic voices become token rows: per step REST, HOLD (the sounding note goes on) or an onset of a pitch.
 A held note and a repeated note are different token rows, so ``notes -> tokens -> notes`` round-trips exactly
-for any monophonic voice whose pitches lie in the range. Polyphonic tracks (the band layout) use the same three
-states per pitch cell: OFF, HOLD, ONSET.
+for any monophonic voice whose pitches lie in the range. A polyphonic part is several such rows (music/lanes.py).
 """
 
 import numpy as np
@@ -13,9 +12,6 @@ from .notes import DURATION, PITCH, START, VELOCITY
 REST = 0  # no note sounds
 HOLD = 1  # the note sounding at the previous step goes on
 FIRST_PITCH_TOKEN = 2  # token of pitch p is FIRST_PITCH_TOKEN + (p - low)
-
-# Cell states of a polyphonic plane.
-OFF, SUSTAIN, ONSET = 0, 1, 2
 
 DEFAULT_VELOCITY = 80
 
@@ -83,31 +79,3 @@ def tokens_to_notes(tokens: np.ndarray, low: int, velocity: int = DEFAULT_VELOCI
     out[:, PITCH] = tokens[onsets].astype(np.int32) - FIRST_PITCH_TOKEN + low
     out[:, VELOCITY] = velocity
     return out
-
-
-def notes_to_plane(notes: np.ndarray, n_steps: int, low: int, high: int, offset: int = 0) -> np.ndarray:
-    """Polyphonic plane [n_steps, high-low+1] uint8 of OFF/SUSTAIN/ONSET; pitches outside the range are dropped.
-
-    Two notes of one pitch that overlap are cut at the second onset, as MIDI itself would."""
-    plane = np.zeros((n_steps, high - low + 1), dtype=np.uint8)
-    for start, dur, pitch in notes[np.argsort(notes[:, START], kind="stable")][:, [START, DURATION, PITCH]]:
-        if pitch < low or pitch > high:
-            continue
-        a, b = int(start) - offset, int(start + dur) - offset
-        if b <= 0 or a >= n_steps:
-            continue
-        a, b = max(a, 0), min(b, n_steps)
-        plane[a, pitch - low] = ONSET
-        plane[a + 1 : b, pitch - low] = SUSTAIN
-    return plane
-
-
-def plane_to_notes(plane: np.ndarray, low: int, velocity: int = DEFAULT_VELOCITY) -> np.ndarray:
-    """Notes from a polyphonic plane; a SUSTAIN with no ONSET before it reads as silence."""
-    out = []
-    for p in range(plane.shape[1]):
-        tokens = np.where(plane[:, p] == ONSET, FIRST_PITCH_TOKEN, plane[:, p] == SUSTAIN).astype(np.uint8)
-        n = tokens_to_notes(tokens, low + p, velocity)
-        out.append(n)
-    notes = np.concatenate(out) if out else np.zeros((0, 4), dtype=np.int32)
-    return notes[np.lexsort((notes[:, PITCH], notes[:, START]))]

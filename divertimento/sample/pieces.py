@@ -4,7 +4,7 @@ import numpy as np
 
 from ..music.key import Key, key_of_piece
 from ..music.layouts import get_layout
-from ..music.notes import Piece, Track, compound, parse_meter
+from ..music.notes import Piece, Track, compound, parse_meter, sort_notes
 from ..music.roll import REST, tokens_to_notes
 
 # A voice that plays in fewer than this share of a style's training windows stays silent in that style (the
@@ -86,14 +86,22 @@ def bar_lines(n_steps: int, steps_per_quarter: int, meter: str) -> np.ndarray:
 
 def tokens_to_piece(tokens: np.ndarray, low: int, data: dict, style: str, title: str,
                     meter: str = "4/4") -> Piece:
-    """A piece from token rows [V, T] in ``meter`` (bars from step 0), voiced and paced for its style."""
+    """A piece from token rows [V, T] in ``meter`` (bars from step 0), voiced and paced for its style.
+
+    satb writes one track per voice in the style's sound; a layout of parts (band, piano) writes one track per
+    part, its lanes merged, with the part's program, and drums as a drum track (channel 10)."""
     layout = get_layout(data["layout"])
-    program = STYLE_SOUND.get(style, DEFAULT_SOUND)[0]
     spq = data["steps_per_quarter"]
-    tracks = []
-    for voice, (role, row) in enumerate(zip(layout.roles, tokens)):
-        notes = tokens_to_notes(row, low)
+    lanes = [tokens_to_notes(row, low) for row in tokens]
+    for voice, notes in enumerate(lanes):
         notes[:, 3] = metric_velocities(notes[:, 0], spq, voice, meter)
-        tracks.append(Track(role, program, False, notes))
+    if layout.multi_part:
+        tracks = []
+        for i, part in enumerate(layout.parts):
+            rows = [lanes[v] for v, p in enumerate(layout.voice_parts) if p == i]
+            tracks.append(Track(part.name, part.program, part.drum, sort_notes(np.concatenate(rows))))
+    else:
+        program = STYLE_SOUND.get(style, DEFAULT_SOUND)[0]
+        tracks = [Track(role, program, False, notes) for role, notes in zip(layout.roles, lanes)]
     bars = bar_lines(tokens.shape[-1], spq, meter)
     return Piece(title, spq, tracks, bars, style_tempo(style, meter), {"style": style, "meter": meter})

@@ -6,8 +6,9 @@ import numpy as np
 import torch
 
 from ..data.conditions import condition_labels
-from ..data.dataset import PreparedData, shift_bounds, transpose_tokens
+from ..data.dataset import PreparedData, pitched_voices, shift_bounds, transpose_tokens
 from ..data.keys import home_shift_shares, normalising_shifts
+from ..errors import UserError
 
 
 class BatchSampler:
@@ -17,8 +18,11 @@ class BatchSampler:
         tokens, style = train["rolls"], train["style"].astype(np.int64)
         meter = train["meter"].astype(np.int64)
         self.vocab_size = data.manifest["vocab_size"]
+        self.pitched = pitched_voices(data.manifest)  # drum lanes keep their keys
         self.home_shares: list[list[float]] | None = None  # per style, where generated windows go back to
         self.dropped = 0  # windows too wide to move onto the white keys without leaving the range
+        if key_normalise and self.pitched is not None:
+            raise UserError("key normalisation reads every voice as pitches; this layout has drum lanes")
         if key_normalise:  # replaces random transposition: every window in its white-key position
             shift, ok = normalising_shifts(tokens, data.low, self.vocab_size)
             self.home_shares = home_shift_shares(shift, ok, style, len(data.style_names))
@@ -31,7 +35,7 @@ class BatchSampler:
         # what a batch carries besides its tokens: each window's condition label, (style, meter)
         self.style = torch.from_numpy(condition_labels(style, meter, data.manifest)[rank::world])
         lo, hi = data.manifest["augment"]["transpose"] if transpose else (0, 0)
-        down, up = shift_bounds(self.tokens, self.vocab_size, lo, hi)
+        down, up = shift_bounds(self.tokens, self.vocab_size, lo, hi, self.pitched)
         self.down, self.span = torch.from_numpy(down), torch.from_numpy(up - down + 1)
         self.batch_size, self.rng = batch_size, generator
         if len(self.tokens) == 0:
@@ -45,5 +49,5 @@ class BatchSampler:
         shift = self.down[idx] + (torch.rand(self.batch_size, generator=self.rng) * self.span[idx]).long()
         if as_written:  # the shift is still drawn, so a run's random stream does not depend on who asked
             shift = torch.zeros_like(shift)
-        tokens = transpose_tokens(self.tokens[idx.numpy()], shift.numpy(), self.vocab_size)
+        tokens = transpose_tokens(self.tokens[idx.numpy()], shift.numpy(), self.vocab_size, self.pitched)
         return torch.from_numpy(tokens), self.style[idx]

@@ -121,9 +121,6 @@ def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, 
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     data = load_prepared(data_dir)
-    if not data.manifest["monophonic"]:
-        raise UserError(f"layout {data.manifest['layout']!r} is polyphonic; the models train monophonic layouts "
-                        "(satb)")
     summary = data_summary(data)
     ckpt = _prepare_run_dir(out, resume, info)
     if ckpt is not None:

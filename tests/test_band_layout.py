@@ -1,0 +1,143 @@
+"""The band and piano layouts on hand-made multi-track MIDI: which track goes where, drums as drums, the per-track
+report, transposition that leaves the drums alone, and MIDI out with drums on channel 10 (read back by mido)."""
+
+import json
+
+import mido
+import numpy as np
+import pytest
+
+from divertimento.data.dataset import load_prepared, pitched_voices, shift_bounds, transpose_tokens
+from divertimento.data.prepare import PrepareOptions, prepare
+from divertimento.music.layouts import BAND, PIANO
+from divertimento.music.roll import FIRST_PITCH_TOKEN, HOLD, REST
+from divertimento.music.write import write_midi
+from divertimento.sample.pieces import tokens_to_piece
+
+TPB = 480
+STEP = TPB // 4  # one 16th
+
+
+def _track(name, channel, program, notes):
+    """A mido track of (start step, length in steps, pitch) notes."""
+    t = mido.MidiTrack([mido.MetaMessage("track_name", name=name)])
+    if program is not None:
+        t.append(mido.Message("program_change", channel=channel, program=program))
+    events = sorted([(s * STEP, 1, p) for s, d, p in notes] + [((s + d) * STEP, 0, p) for s, d, p in notes],
+                    key=lambda e: (e[0], e[1]))
+    now = 0
+    for tick, on, p in events:
+        t.append(mido.Message("note_on" if on else "note_off", channel=channel, note=p, velocity=90 if on else 0,
+                              time=tick - now))
+        now = tick
+    return t
+
+
+def band_midi(path, bars=4):
+    """Four 4/4 bars: a kit on channel 10 (kick on beats 1 and 3, snare on 2 and 4, closed hi-hat on 8ths), a
+    cowbell on channel 11 in a track named "Percussion", a C major chord held through each bar (piano), a bass
+    C2 on every beat (program 33), a guitar E4 on the second 8th (program 25), a violin G5 per bar (program 40);
+    the tempo goes 120 -> 90 at bar 3."""
+    mid = mido.MidiFile(ticks_per_beat=TPB)
+    meta = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=500000),
+                           mido.MetaMessage("set_tempo", tempo=666667, time=2 * 16 * STEP)])
+    kit, cowbell, chord, bass, guitar, violin = [], [], [], [], [], []
+    for b in range(bars):
+        o = b * 16
+        kit += [(o, 1, 36), (o + 8, 1, 36), (o + 4, 1, 38), (o + 12, 1, 38)] + [(o + k, 1, 42) for k in range(0, 16, 2)]
+        cowbell.append((o + 6, 1, 56))
+        chord += [(o, 16, 60), (o, 16, 64), (o, 16, 67)]
+        bass += [(o + k, 4, 36) for k in (0, 4, 8, 12)]
+        guitar.append((o + 2, 2, 64))
+        violin.append((o, 16, 79))
+    mid.tracks += [meta, _track("Kit", 9, None, kit), _track("Percussion", 10, 0, cowbell),
+                   _track("Piano", 0, 0, chord), _track("Bass", 1, 33, bass), _track("Guitar", 2, 25, guitar),
+                   _track("Violin", 3, 40, violin)]
+    mid.save(path)
+
+
+@pytest.fixture
+def band_folder(tmp_path):
+    (tmp_path / "midi").mkdir()
+    band_midi(tmp_path / "midi" / "groove.mid")
+    return tmp_path / "midi"
+
+
+def _prepare(src, out, layout):
+    m = prepare(out, PrepareOptions(sources=[f"{src}=groove"], layout=layout, workers=1), progress=False)
+    data = load_prepared(out)
+    rolls = np.concatenate([data.splits[sp]["rolls"] for sp in ("train", "val", "test")])
+    return m, data, rolls
+
+
+def test_band_tracks_go_to_their_lpd5_parts_and_drums_to_their_family_lanes(band_folder, tmp_path):
+    m, data, rolls = _prepare(band_folder, tmp_path / "d", "band")
+    assert m["roles"] == list(BAND.roles) and len(m["roles"]) == 15
+    assert m["drum_voices"] == [True] * 4 + [False] * 11
+    assert m["pitch_range"] == [36, 79] and rolls.shape == (1, 15, 64)
+    low = 36
+    tok = rolls[0].astype(int)
+    role = {r: i for i, r in enumerate(m["roles"])}
+
+    def onsets(r):
+        return {int(s): int(tok[role[r], s]) - FIRST_PITCH_TOKEN + low for s in np.flatnonzero(tok[role[r]] >= 2)}
+
+    bar = [0, 16, 32, 48]
+    assert onsets("drums 1") == {s + k: 36 for s in bar for k in (0, 8)}  # kick
+    assert onsets("drums 2") == {s + k: 38 for s in bar for k in (4, 12)}  # snare
+    assert onsets("drums 3") == {s + k: 42 for s in bar for k in range(0, 16, 2)}  # hi-hat
+    assert onsets("drums 4") == {s + 6: 56 for s in bar}  # the cowbell of the track named Percussion, channel 11
+    assert (tok[role["drums 1"], 1] == REST)  # a hit is one step long
+    # the chord: G4, E4, C4 over piano lanes 1-3, held through the bar; lane 4 silent
+    assert [onsets(f"piano {k}") for k in (1, 2, 3)] == [{s: p for s in bar} for p in (67, 64, 60)]
+    assert (tok[role["piano 1"], 1:16] == HOLD).all() and (tok[role["piano 4"]] == REST).all()
+    assert onsets("bass") == {s + k: 36 for s in bar for k in (0, 4, 8, 12)}
+    assert onsets("guitar 1") == {s + 2: 64 for s in bar} and onsets("strings 1") == {s: 79 for s in bar}
+    # the per-track report says where each track went
+    piece = json.loads((tmp_path / "d" / "pieces.json").read_text())[0]
+    where = {t["name"]: (t["part"], t["kept"]) for t in piece["tracks"]}
+    assert where == {"Kit": ("drums", 48), "Percussion": ("drums", 4), "Piano": ("piano", 12), "Bass": ("bass", 16),
+                     "Guitar": ("guitar", 4), "Violin": ("strings", 4)}
+    assert piece["tempo"] == {"qpm": 120.0, "changes": 1}
+
+
+def test_transposition_moves_the_pitched_lanes_and_never_the_drums(band_folder, tmp_path):
+    m, data, rolls = _prepare(band_folder, tmp_path / "d", "band")
+    pitched = pitched_voices(m)
+    assert pitched.tolist() == [False] * 4 + [True] * 11
+    # pitched range 36 (bass) .. 79 (violin) in a vocabulary of 36..79: no room to move at all; the drums' keys
+    # (36..56) would allow +23 if they counted
+    assert [int(x[0]) for x in shift_bounds(rolls, m["vocab_size"], -3, 3, pitched)] == [0, 0]
+    wide = np.where(rolls[:, :4] >= 2, rolls[:, :4], 0)  # drum lanes only: shifting them is refused by omission
+    moved = transpose_tokens(np.concatenate([wide, np.zeros_like(rolls[:, 4:])], 1), np.array([5]),
+                             m["vocab_size"], pitched)
+    assert (moved[:, :4] == wide).all()
+
+
+def test_the_piano_layout_leaves_drums_out_and_keeps_chords(band_folder, tmp_path):
+    m, data, rolls = _prepare(band_folder, tmp_path / "d", "piano")
+    assert m["roles"] == list(PIANO.roles) and rolls.shape == (1, 6, 64)
+    piece = json.loads((tmp_path / "d" / "pieces.json").read_text())[0]
+    report = {t["name"]: t for t in piece["tracks"]}
+    assert report["Kit"]["part"] is None and "drums" in report["Kit"]["left_out"]
+    assert report["Percussion"]["part"] is None
+    # at a downbeat: violin G5, chord G4 E4 C4, bass C2 start together -> 5 notes in lanes 1..5, high to low
+    assert [int(rolls[0, v, 0]) - 2 + m["pitch_range"][0] for v in range(5)] == [79, 67, 64, 60, 36]
+
+
+def test_band_tokens_export_drums_on_channel_10_with_each_parts_program(band_folder, tmp_path):
+    m, data, rolls = _prepare(band_folder, tmp_path / "d", "band")
+    piece = tokens_to_piece(rolls[0], m["pitch_range"][0], m, "groove", "test")
+    write_midi(piece, tmp_path / "out.mid")
+    mid = mido.MidiFile(tmp_path / "out.mid")
+    notes_by_channel, programs = {}, {}
+    for tr in mid.tracks:
+        for msg in tr:
+            if msg.type == "note_on" and msg.velocity:
+                notes_by_channel.setdefault(msg.channel, []).append(msg.note)
+            if msg.type == "program_change":
+                programs[msg.channel] = msg.program
+    drums = notes_by_channel[9]
+    assert sorted(set(drums)) == [36, 38, 42, 56] and len(drums) == 4 * (2 + 2 + 8 + 1)
+    by_program = {programs.get(ch): sorted(set(n)) for ch, n in notes_by_channel.items() if ch != 9}
+    assert by_program == {0: [60, 64, 67], 25: [64], 33: [36], 48: [79]}
