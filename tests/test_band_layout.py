@@ -114,15 +114,31 @@ def test_transposition_moves_the_pitched_lanes_and_never_the_drums(band_folder, 
     assert (moved[:, :4] == wide).all()
 
 
-def test_the_piano_layout_leaves_drums_out_and_keeps_chords(band_folder, tmp_path):
+def test_the_piano_layout_takes_the_keyboard_tracks_and_leaves_drums_out(band_folder, tmp_path):
     m, data, rolls = _prepare(band_folder, tmp_path / "d", "piano")
     assert m["roles"] == list(PIANO.roles) and rolls.shape == (1, 6, 64)
     piece = json.loads((tmp_path / "d" / "pieces.json").read_text())[0]
     report = {t["name"]: t for t in piece["tracks"]}
     assert report["Kit"]["part"] is None and "drums" in report["Kit"]["left_out"]
     assert report["Percussion"]["part"] is None
-    # at a downbeat: violin G5, chord G4 E4 C4, bass C2 start together -> 5 notes in lanes 1..5, high to low
-    assert [int(rolls[0, v, 0]) - 2 + m["pitch_range"][0] for v in range(5)] == [79, 67, 64, 60, 36]
+    assert [report[n]["left_out"] for n in ("Bass", "Guitar", "Violin")] == [
+        f"not a keyboard track (program {p}) in a piece with a piano part" for p in (33, 25, 40)]
+    assert report["Piano"] == {"name": "Piano", "program": 0, "drum": False, "notes": 12, "part": "piano", "kept": 12}
+    # the chord G4 E4 C4 in lanes 1-3, high to low, from every downbeat
+    assert [int(rolls[0, v, 16]) - 2 + m["pitch_range"][0] for v in range(3)] == [67, 64, 60]
+
+
+def test_the_piano_layout_reduces_a_piece_without_a_keyboard(tmp_path):
+    # a string trio: violin G4 + C5 double stop, viola E4, cello C3, all on each downbeat for a whole bar
+    mid = mido.MidiFile(ticks_per_beat=TPB)
+    mid.tracks += [_track("Violin", 0, 40, [(b * 16, 16, p) for b in range(4) for p in (67, 72)]),
+                   _track("Viola", 1, 41, [(b * 16, 16, 64) for b in range(4)]),
+                   _track("Cello", 2, 42, [(b * 16, 16, 48) for b in range(4)])]
+    (tmp_path / "m").mkdir()
+    mid.save(tmp_path / "m" / "trio.mid")
+    m, data, rolls = _prepare(tmp_path / "m", tmp_path / "d", "piano")
+    assert [int(rolls[0, v, 0]) - 2 + m["pitch_range"][0] for v in range(4)] == [72, 67, 64, 48]
+    assert (rolls[0, 4:] == REST).all()
 
 
 def test_band_tokens_export_drums_on_channel_10_with_each_parts_program(band_folder, tmp_path):
@@ -141,3 +157,43 @@ def test_band_tokens_export_drums_on_channel_10_with_each_parts_program(band_fol
     assert sorted(set(drums)) == [36, 38, 42, 56] and len(drums) == 4 * (2 + 2 + 8 + 1)
     by_program = {programs.get(ch): sorted(set(n)) for ch, n in notes_by_channel.items() if ch != 9}
     assert by_program == {0: [60, 64, 67], 25: [64], 33: [36], 48: [79]}
+
+
+def test_bad_multitrack_input_is_handled_or_skipped_with_a_reason(tmp_path):
+    (tmp_path / "m").mkdir()
+    # 10,000 notes struck at once on the piano (every pitch, 79 times): the part keeps 4 lanes' worth per onset
+    crowd = mido.MidiFile(ticks_per_beat=TPB)
+    crowd.tracks.append(_track("Piano", 0, 0, [(b * 16, 16, 30 + k % 79) for b in range(4) for k in range(2500)]))
+    crowd.save(tmp_path / "m" / "crowd.mid")
+    # a file that is all drums
+    drums = mido.MidiFile(ticks_per_beat=TPB)
+    drums.tracks.append(_track("Kit", 9, None, [(s, 1, 36) for s in range(0, 64, 4)]))
+    drums.save(tmp_path / "m" / "drums.mid")
+    # a MusicXML part that claims MIDI program 300
+    (tmp_path / "m" / "odd.musicxml").write_text(ODD_PROGRAM)
+
+    band = prepare(tmp_path / "band", PrepareOptions(sources=[str(tmp_path / "m")], layout="band", workers=1),
+                   progress=False)
+    pieces = {p["source"].rsplit("/", 1)[-1]: p for p in json.loads((tmp_path / "band" / "pieces.json").read_text())}
+    crowd_piano = pieces["crowd.mid"]["tracks"][0]
+    # per onset: distinct pitches 30..108 = 79 kept as 4 (3 top + bass), the 2500 - 4 others dropped
+    assert crowd_piano["part"] == "piano" and crowd_piano["kept"] == 4 * 4
+    assert "more than 4 notes at once" in crowd_piano["left_out"]
+    assert pieces["drums.mid"]["tracks"][0]["part"] == "drums"  # the band has a drum part
+    odd = pieces["odd.musicxml"]["tracks"][0]
+    assert odd["program"] == 0 and odd["part"] == "piano"  # program 300 read as 0 (acoustic piano)
+
+    piano = prepare(tmp_path / "piano", PrepareOptions(sources=[str(tmp_path / "m")], layout="piano", workers=1),
+                    progress=False)
+    reasons = {s["source"].rsplit("/", 1)[-1]: s["reason"] for s in piano["skipped"]}
+    assert reasons == {"drums.mid": "no track fits the layout (drums (the piano layout has no drum part))"}
+
+
+ODD_PROGRAM = """<?xml version="1.0" encoding="UTF-8"?>
+<score-partwise version="3.1"><part-list><score-part id="P1"><part-name>Odd</part-name>
+<score-instrument id="P1-I1"><instrument-name>Odd</instrument-name></score-instrument>
+<midi-instrument id="P1-I1"><midi-channel>1</midi-channel><midi-program>300</midi-program></midi-instrument>
+</score-part></part-list><part id="P1">""" + "".join(
+    f"""<measure number="{m + 1}">{'<attributes><divisions>1</divisions><time><beats>4</beats><beat-type>4</beat-type>'
+    '</time></attributes>' if m == 0 else ''}""" + "<note><pitch><step>C</step><octave>4</octave></pitch><duration>4</duration>"
+    "<type>whole</type></note></measure>" for m in range(4)) + "</part></score-partwise>"

@@ -78,3 +78,36 @@ def test_window_slices_equal_direct_window_encoding():
         full = notes_to_tokens(n, 200, 40, 90)
         for offset in (0, 5, 16, 33, 64):
             assert window_tokens(full, offset, 64).tolist() == notes_to_tokens(n, 64, 40, 90, offset).tolist()
+
+
+def _tokens_by_loop(notes, n_steps, low, offset):
+    """The rule written as a loop over notes in start order: each writes its onset and HOLDs, and silences the
+    tail of the note before it that outlasts it."""
+    tokens = np.zeros(n_steps, dtype=np.uint8)
+    covered = 0
+    for start, dur, pitch in notes[np.argsort(notes[:, 0], kind="stable")][:, :3]:
+        a, b = int(start) - offset, int(start + dur) - offset
+        if a >= n_steps:
+            break
+        b = min(max(b, 0), n_steps)
+        if b > 0:
+            a = max(a, 0)
+            tokens[a] = 2 + pitch - low
+            tokens[a + 1 : b] = HOLD
+        tokens[b:covered] = REST
+        covered = b
+    return tokens
+
+
+def test_overlapping_and_offset_notes_follow_the_cutting_rule():
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        n = int(rng.integers(1, 12))
+        rows = np.stack([rng.integers(0, 30, n), rng.integers(1, 9, n), rng.integers(60, 72, n),
+                         np.full(n, 80)], axis=1).astype(np.int32)
+        offset = int(rng.integers(0, 10))
+        assert notes_to_tokens(rows, 16, 60, 71, offset).tolist() == _tokens_by_loop(rows, 16, 60, offset).tolist()
+
+
+def test_a_note_of_no_length_is_ignored():
+    assert notes_to_tokens(notes((0, 4, 60), (2, 0, 62)), 6, 60, 64).tolist() == [2, HOLD, HOLD, HOLD, REST, REST]

@@ -16,7 +16,8 @@ def add_arguments(p) -> None:
     p.add_argument("sources", nargs="*", metavar="SOURCE",
                    help="music21:COLLECTION or a file/folder, optionally =STYLE; none = the embedded default")
     p.add_argument("--out", required=True, help="output dataset directory")
-    p.add_argument("--layout", default="satb", help="track layout: satb (4 monophonic voices) or band (LPD-5)")
+    p.add_argument("--layout", default="satb", help="track layout: satb (4 voices), band (drums, piano, guitar, bass, strings) "
+                   "or piano (up to 6 notes at once)")
     p.add_argument("--bars", type=int, default=4, help="window length in 4/4 bars (default 4)")
     p.add_argument("--steps-per-quarter", type=int, default=4, help="grid resolution (default 4 = 16ths)")
     p.add_argument("--hop", type=int, default=4, help="quarters between window starts (default 4)")
@@ -45,6 +46,13 @@ def run(args) -> int:
           f"{sum(sum(v['pieces'].values()) for v in m['styles'].values())} pieces; "
           f"{len(m['skipped'])} skipped; pitch range {m['pitch_range'][0]}-{m['pitch_range'][1]}; "
           f"{m['seconds']:.1f} s -> {args.out}")
+    notes = m["notes"]
+    if notes["placed"] and notes["kept"] < notes["placed"]:
+        print(f"kept {notes['kept']} of the {notes['placed']} notes of the tracks placed in the {m['layout']} layout's "
+              f"parts ({100 * notes['kept'] / notes['placed']:.1f} %); the rest sounded with more notes than a part "
+              "has lanes (pieces.json says which, per track)")
+    if notes["tracks_left_out"]:
+        print("notes of tracks left out:", json.dumps(notes["tracks_left_out"]))
     if m["skipped"]:
         print("skipped:", json.dumps(m["skipped_reason_counts"]))
     return 0

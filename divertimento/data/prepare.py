@@ -224,6 +224,7 @@ def prepare(out_dir: str | os.PathLike, options: PrepareOptions, progress: bool 
         "augment": {"transpose": list(options.transpose), "applies_to": "train"},
         "sources": options.sources or ["(embedded default)"],
         "left_out_counts": dict(left_out.most_common()),
+        "notes": note_accounting(pieces),
         "skipped_reason_counts": dict(Counter(s["reason"].split(" (")[0].split(":")[0] for s in skipped).most_common()),
         "skipped": skipped,
         "files": {sp: f"{sp}.npz" for sp in SPLITS} | {"pieces": "pieces.json"},
@@ -232,6 +233,21 @@ def prepare(out_dir: str | os.PathLike, options: PrepareOptions, progress: bool 
     }
     _write_dataset(out_dir, arrays, pieces, manifest)
     return manifest
+
+
+def note_accounting(pieces: list[dict]) -> dict:
+    """How many notes of the tracks that went to a part were kept (the rest did not fit the part's lanes), and the
+    notes of tracks left out, by reason."""
+    placed = kept = 0
+    left: Counter = Counter()
+    for piece in pieces:
+        for t in piece["tracks"]:
+            if t.get("part") is None:
+                left[t["left_out"].split(" (")[0]] += t["notes"]
+            elif "kept" in t:
+                placed += t["notes"]
+                kept += t["kept"]
+    return {"placed": placed, "kept": kept, "tracks_left_out": dict(left.most_common())}
 
 
 def _pid_alive(pid: int) -> bool:

@@ -93,12 +93,13 @@ def cut_windows(piece: Piece, spec: WindowSpec) -> PieceWindows | str:
                f"{', '.join(spec.meters)}" + (
             f" (piece is in {', '.join(meters)})" if meters else "")
     T = spec.steps
+    drums = np.asarray(spec.layout.drum_voices, dtype=bool)
     kept_rolls, kept_starts, kept_meters = [], [], []
     end = max(starts) + T
     full = [notes_to_tokens(v, end, 0, 127) for v in fitted.voices]  # one row per lane for the whole piece
     for s, meter in zip(starts, meters):
         roll = np.stack([window_tokens(f, s, T) for f in full])  # [V, T]
-        if (roll != REST).any(axis=0).mean() < MIN_SOUNDING:
+        if sounding_share(roll, drums, spec.steps_per_quarter) < MIN_SOUNDING:
             counts["window mostly silent"] += 1
             continue
         kept_rolls.append(roll)
@@ -109,6 +110,17 @@ def cut_windows(piece: Piece, spec: WindowSpec) -> PieceWindows | str:
     return PieceWindows(np.stack(kept_rolls).astype(np.uint8), np.asarray(kept_starts, dtype=np.int32), kept_meters,
                         counts, fitted.tracks,
                         {"qpm": round(piece.tempo_qpm, 2), "changes": int(piece.meta.get("tempo_changes", 0))})
+
+
+def sounding_share(roll: np.ndarray, drums: np.ndarray, steps_per_quarter: int) -> float:
+    """Share of a window's steps [V, T] where something sounds: a note of a pitched lane, or a drum hit within the
+    last quarter note (a hit is one step long, yet a groove of hits on the beat is not silence)."""
+    sounding = (roll[~drums] != REST).any(axis=0)
+    if drums.any():
+        hits = (roll[drums] != REST).any(axis=0).astype(np.int64)
+        recent = np.convolve(hits, np.ones(steps_per_quarter, dtype=np.int64))[: roll.shape[1]]
+        sounding |= recent > 0
+    return float(sounding.mean())
 
 
 def pitch_extent(rolls: np.ndarray) -> tuple[int, int] | None:

@@ -53,12 +53,17 @@ def pitched_lanes(notes: np.ndarray, n_lanes: int) -> Lanes:
     lane_notes: list[list[list[int]]] = [[] for _ in range(n_lanes)]
     lane_end = [-1] * n_lanes
     shortened = 0
-    bounds = np.flatnonzero(np.diff(notes[:, START])) + 1
-    for group in np.split(notes, bounds):  # notes that start together, high to low
-        start = int(group[0, START])
+    rows = notes.tolist()  # plain lists: this loop runs per note, where numpy's per-call cost dominates
+    i = 0
+    while i < len(rows):
+        j = i
+        while j < len(rows) and rows[j][START] == rows[i][START]:
+            j += 1
+        group, start = rows[i:j], rows[i][START]  # notes that start together, high to low
+        i = j
         if len(group) > n_lanes:  # keep the top notes and the bass
             dropped += len(group) - n_lanes
-            group = np.concatenate([group[: n_lanes - 1], group[-1:]]) if n_lanes > 1 else group[-1:]
+            group = group[: n_lanes - 1] + group[-1:] if n_lanes > 1 else group[-1:]
         free = [k for k in range(n_lanes) if lane_end[k] <= start]
         if len(free) < len(group):  # cut the held notes that end soonest
             busy = sorted((k for k in range(n_lanes) if lane_end[k] > start), key=lambda k: lane_end[k])
@@ -69,8 +74,8 @@ def pitched_lanes(notes: np.ndarray, n_lanes: int) -> Lanes:
                 shortened += 1
             free = sorted(free + busy[: len(group) - len(free)])
         for note, k in zip(group, free):
-            lane_notes[k].append([int(x) for x in note])
-            lane_end[k] = int(note[START] + note[DURATION])
+            lane_notes[k].append(note)
+            lane_end[k] = note[START] + note[DURATION]
     lanes = [np.asarray(n, dtype=np.int32).reshape(-1, 4) for n in lane_notes]
     return Lanes(lanes, total, dropped, shortened)
 

@@ -44,6 +44,17 @@ class Layout:
         return tuple(self.parts[i].drum for i in self.voice_parts)
 
     @property
+    def outer_voices(self) -> tuple[int, ...]:
+        """The token rows that carry a piece's outer voices, the top line and the bass, which sound the tonic at a
+        final cadence: satb's soprano and bass; the band's top piano lane and its bass; a piano's top lane."""
+        pitched = [v for v, d in enumerate(self.drum_voices) if not d]
+        bass = [v for v, r in enumerate(self.roles) if r.startswith("bass")]
+        top = self.melody_role if not self.drum_voices[self.melody_role] else pitched[0]
+        if self.multi_part and not bass:  # a piano's lanes fill from the top, so its lowest lane is often silent
+            return (top,)
+        return tuple(sorted({top, bass[-1] if bass else pitched[-1]}))
+
+    @property
     def multi_part(self) -> bool:
         """Exported as tracks that each merge their part's lanes (band, piano); satb writes one track per voice."""
         return any(p.lanes > 1 or p.drum for p in self.parts)
@@ -62,7 +73,7 @@ SATB = register_layout(Layout("satb", tuple(Part(r, 52) for r in ("soprano", "al
 # knowing the beat. Lanes: four drum families; piano chords of four notes, guitar and strings of three; one bass.
 BAND = register_layout(Layout("band", (
     Part("drums", 0, drum=True, lanes=4), Part("piano", 0, lanes=4), Part("guitar", 25, lanes=3),
-    Part("bass", 33, lanes=1), Part("strings", 48, lanes=3)), melody_role=4))
+    Part("bass", 33, lanes=1), Part("strings", 48, lanes=3)), melody_role=4))  # the top piano lane
 # Solo piano (MAESTRO-like, Joplin's rags, song accompaniments): one track, up to six notes at once.
 PIANO = register_layout(Layout("piano", (Part("piano", 0, lanes=6),)))
 
@@ -217,5 +228,22 @@ def fit_layout(piece: Piece, layout: Layout) -> Fitted | str:
                                for t in piece.tracks if len(t.notes)])
     if layout.name == "band":
         return _fit_parts(piece, layout, lambda t: band_part(t.program, looks_like_drums(t)))
-    drums_left_out = f"drums (the {layout.name} layout has no drum part)"
-    return _fit_parts(piece, layout, lambda t: drums_left_out if looks_like_drums(t) else 0)
+    return _fit_parts(piece, layout, _piano_part(piece, layout))
+
+
+KEYBOARDS = range(0, 8)  # General MIDI pianos (acoustic, electric, harpsichord, clavinet)
+
+
+def _piano_part(piece: Piece, layout: Layout):
+    """Which tracks the piano layout takes: the piece's keyboard tracks (both hands) when it has any, else every
+    pitched track, as a piano reduction (a string quartet, a hymn)."""
+    pitched = [t for t in piece.tracks if len(t.notes) and not looks_like_drums(t)]
+    has_keys = any(t.program in KEYBOARDS for t in pitched) and len(pitched) > 1
+
+    def part_of(t):
+        if looks_like_drums(t):
+            return f"drums (the {layout.name} layout has no drum part)"
+        if has_keys and t.program not in KEYBOARDS:
+            return f"not a keyboard track (program {t.program}) in a piece with a piano part"
+        return 0
+    return part_of

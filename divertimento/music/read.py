@@ -154,6 +154,7 @@ def from_music21(score, title: str, steps_per_quarter: int = 4) -> Piece:
         notes = sort_notes(rows.astype(np.int32))
         inst = part.getInstrument(returnDefault=False) if hasattr(part, "getInstrument") else None
         program = inst.midiProgram if inst is not None and inst.midiProgram is not None else 0
+        program = int(program) if 0 <= int(program) <= 127 else 0  # a score may claim any number; GM has 0-127
         tracks.append(Track(str(part.partName or getattr(part, "id", "") or ""), int(program), False, notes))
     bars = []
     measures = list(parts[0].getElementsByClass(m21.stream.Measure))

@@ -25,27 +25,30 @@ def notes_to_tokens(notes: np.ndarray, n_steps: int, low: int, high: int, offset
     """Token row [n_steps] uint8 for monophonic notes, reading steps offset..offset+n_steps.
 
     A note already sounding at ``offset`` starts there as an onset (a window stands on its own). A later onset
-    cuts the note before it. Pitches outside low..high raise ValueError: callers decide whether to skip or fold.
+    cuts the note before it. A note of no length sounds no step and is ignored. Pitches outside low..high raise
+    ValueError: callers decide whether to skip or fold.
     """
     tokens = np.zeros(n_steps, dtype=np.uint8)
     if len(notes) == 0:
         return tokens
     if notes[:, PITCH].min() < low or notes[:, PITCH].max() > high:
         raise ValueError(f"pitch outside {low}..{high}")
-    covered = 0  # end of the HOLDs written so far
-    for start, dur, pitch in notes[np.argsort(notes[:, START], kind="stable")][:, [START, DURATION, PITCH]]:
-        a, b = int(start) - offset, int(start + dur) - offset
-        if a >= n_steps:
-            break
-        b = min(max(b, 0), n_steps)
-        if b > 0:
-            a = max(a, 0)
-            tokens[a] = FIRST_PITCH_TOKEN + pitch - low
-            tokens[a + 1 : b] = HOLD
-        # notes come in start order, so this onset cut the previous note (even one that began before the
-        # window); the previous note's tail beyond this note is silence
-        tokens[b:covered] = REST
-        covered = b
+    notes = notes[notes[:, DURATION] > 0]
+    order = np.argsort(notes[:, START], kind="stable")
+    start = notes[order, START].astype(np.int64) - offset
+    end = start + notes[order, DURATION]
+    pitch = notes[order, PITCH].astype(np.int64)
+    # a later onset cuts the note before it (the earlier note's tail beyond is silence); a note with the same
+    # onset as the next is replaced by it
+    nxt = np.append(start[1:], np.iinfo(np.int64).max)
+    end = np.minimum(end, nxt)
+    keep = (nxt > start) & (end > 0) & (start < n_steps)
+    start, end, pitch = np.maximum(start[keep], 0), np.minimum(end[keep], n_steps), pitch[keep]
+    held = np.zeros(n_steps + 2, dtype=np.int64)  # +1 where a note's HOLDs begin, -1 where they end
+    np.add.at(held, start + 1, 1)
+    np.add.at(held, end, -1)
+    tokens[np.cumsum(held)[:n_steps] > 0] = HOLD
+    tokens[start] = FIRST_PITCH_TOKEN + pitch - low
     return tokens
 
 

@@ -91,8 +91,8 @@ def _grow(engine: Engine, pairs: list[Pair], firsts: np.ndarray, styles: list[in
 
     def grow(before: np.ndarray, steps: int, path: tuple[int, ...], cadence: bool) -> np.ndarray:
         """``steps`` steps after each row of ``before`` [B, V, n], ending on the tonic when ``cadence``."""
-        ending = np.stack([final_cadence(b, steps, bar, engine.low, engine.vocab_size, use[st] if use else None)
-                           for b, st in zip(before, styles)]) if cadence else None
+        ending = np.stack([final_cadence(b, steps, bar, engine.low, engine.vocab_size, use[st] if use else None,
+                                         engine.layout) for b, st in zip(before, styles)]) if cadence else None
         return engine.extend_many(before, steps, styles, [rng_for(*pair, *path) for pair in pairs], ending,
                                   GIVEN_PARTICLES if cadence else 1, temperature=temp, meter=meter)
 
@@ -117,7 +117,8 @@ def _piece(engine: Engine, pair: Pair, tokens: np.ndarray, form: str, kind: str,
            temp: float) -> StudioPiece:
     name = engine.style_names[s]
     meter_name = engine.sampler.meter_names[meter]
-    title = piece_title(name, meter_name, key_of_tokens(tokens, engine.low + home), f"seed {pair[0]}.{pair[1]}")
+    title = piece_title(name, meter_name, key_of_tokens(tokens, engine.low + home, engine.layout.drum_voices),
+                        f"seed {pair[0]}.{pair[1]}")
     title += f" ({form})" if len(form) > 1 else ""
     return StudioPiece(tokens.astype(np.uint8), name, form, pair, temp, kind, title,
                        meta={"seed": pair[0], "index": pair[1], "home": home}, meter=meter_name)
@@ -289,6 +290,9 @@ def harmonise(engine: Engine, melody: np.ndarray, style: str | None, pair: Pair,
         engine.meter_index(meter)  # one the model never saw: the one clear error, now
     if len(melody) > MAX_BARS * max(engine.bar_of(m) for m in range(len(engine.sampler.meter_names))):
         raise UserError(f"melody longer than {MAX_BARS} bars")
+    if engine.layout.name != "satb":
+        raise UserError(f"harmonise fills in alto, tenor and bass under a melody, so it needs a four-voice (satb) "
+                        f"model; this one has the {engine.layout.name} layout")
     able = engine.harmony_styles()
     if not able:
         raise UserError("this model learnt no style with accompanying voices, so it cannot harmonise")

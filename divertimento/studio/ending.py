@@ -6,31 +6,34 @@ import numpy as np
 
 from ..models.smc import FREE
 from ..music.key import Key, key_of_notes
+from ..music.layouts import SATB, Layout
 from ..music.roll import FIRST_PITCH_TOKEN, HOLD, tokens_to_notes
 from ..sample.pieces import MIN_VOICE_USE
 
 
-def key_of_tokens(tokens: np.ndarray, low: int) -> Key:
-    """The key of token rows [V, T] (relative to ``low``): every voice's notes, weighted by their lengths."""
-    notes = np.concatenate([tokens_to_notes(row, low) for row in tokens])
+def key_of_tokens(tokens: np.ndarray, low: int, drums=None) -> Key:
+    """The key of token rows [V, T] (relative to ``low``): every pitched voice's notes (``drums`` [V] marks the drum
+    lanes, whose tokens are drum keys), weighted by their lengths."""
+    rows = [row for v, row in enumerate(tokens) if drums is None or not drums[v]]
+    notes = np.concatenate([tokens_to_notes(row, low) for row in rows])
     return key_of_notes(notes[:, 2], notes[:, 1])
 
 
 def final_cadence(opening: np.ndarray, new_steps: int, bar: int, low: int, vocab_size: int,
-                  voice_use: list[float] | None = None) -> np.ndarray:
+                  voice_use: list[float] | None = None, layout: Layout = SATB) -> np.ndarray:
     """Given tokens [V, new_steps] for the steps that follow ``opening`` [V, n]: FREE everywhere except the last
-    bar, where the top voice and the bass sound the tonic of the opening's key from the downbeat to the end, each
-    in the octave nearest its own median pitch in the opening. A voice the style leaves silent (``voice_use``
-    below MIN_VOICE_USE) or that is silent in the opening is left free; so is a piece too short for a last bar."""
-    V = opening.shape[0]
-    given = np.full((V, new_steps), FREE, dtype=np.int64)
+    bar, where the layout's outer voices (the top voice and the bass) sound the tonic of the opening's key from
+    the downbeat to the end, each in the octave nearest its own median pitch in the opening. A voice the style
+    leaves silent (``voice_use`` below MIN_VOICE_USE) or that is silent in the opening is left free; so is a piece
+    too short for a last bar."""
+    given = np.full((opening.shape[0], new_steps), FREE, dtype=np.int64)
     if new_steps < bar:
         return given
-    tonic = key_of_tokens(opening, low).tonic
+    tonic = key_of_tokens(opening, low, layout.drum_voices).tonic
     last = new_steps - bar
     candidates = np.arange(FIRST_PITCH_TOKEN, vocab_size)
     tonics = candidates[(candidates - FIRST_PITCH_TOKEN + low) % 12 == tonic]
-    for v in sorted({0, V - 1}):
+    for v in layout.outer_voices:
         if voice_use is not None and voice_use[v] < MIN_VOICE_USE:
             continue
         played = opening[v][opening[v] >= FIRST_PITCH_TOKEN]

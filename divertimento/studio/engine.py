@@ -20,6 +20,7 @@ import torch
 from ..errors import UserError
 from ..models.factory import STUDIO_MODEL
 from ..models.smc import FREE, pick, sample_given
+from ..music.layouts import Layout, get_layout
 from ..sample.draw import check_meter, gumbel_noise, piece_seed
 from ..sample.pieces import MIN_VOICE_USE, silence_unused_voices
 from ..sample.sampler import Sampler, load_sampler
@@ -72,6 +73,10 @@ class Engine:
     @property
     def manifest(self) -> dict:
         return self.sampler.manifest
+
+    @property
+    def layout(self) -> Layout:
+        return get_layout(self.manifest.get("layout", "satb"))
 
     @property
     def low(self) -> int:
