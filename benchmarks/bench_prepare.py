@@ -1,12 +1,16 @@
-"""Speed of prepare on a folder of real MIDI files, and of the embedded default (cold and warm cache).
+"""Speed of prepare on a folder of real MIDI files, on a folder of multi-track band songs (band and piano
+layouts), and of the embedded default (cold and warm cache).
 
-    python benchmarks/bench_prepare.py --data data/default [--files 3000] [--default]
+    python benchmarks/bench_prepare.py --data data/default [--files 3000] [--band-files 1000] [--default]
 
 The MIDI folder is made from real windows of a prepared dataset, written as 8-bar pieces (two consecutive
-windows of one piece) in several transpositions, so the parser sees real music."""
+windows of one piece) in several transpositions, so the parser sees real music. The band songs are
+``experiments/band_midi.py``'s: 16 bars of drums, bass, piano and sometimes guitar, strings or a lead."""
 
 import argparse
+import random
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,6 +22,9 @@ from divertimento.data.prepare import PrepareOptions, prepare
 from divertimento.music.notes import Piece, Track
 from divertimento.music.roll import tokens_to_notes
 from divertimento.music.write import write_midi
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "experiments"))
+from band_midi import write_song  # noqa: E402  (an experiment script, not part of the package)
 
 
 def make_midi_folder(data_dir: str, folder: Path, n_files: int) -> None:
@@ -47,6 +54,7 @@ def main() -> None:
     ap.add_argument("--data", default="data/default")
     ap.add_argument("--files", type=int, default=3000)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--band-files", type=int, default=1000)
     ap.add_argument("--default", action="store_true", help="also time the embedded default, cold and warm")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp())
@@ -59,6 +67,18 @@ def main() -> None:
         dt = time.perf_counter() - t0
         print(f"MIDI folder: {args.files} files -> {m['windows']} windows in {dt:.2f} s = "
               f"{args.files / dt:.0f} files/s end to end ({args.workers} workers)")
+        band = tmp / "band"
+        band.mkdir()
+        for i in range(args.band_files):
+            write_song(band / f"song{i:05d}.mid", random.Random(i))
+        for layout in ("band", "piano"):
+            t0 = time.perf_counter()
+            m = prepare(tmp / f"out-{layout}", PrepareOptions(sources=[str(band)], layout=layout,
+                                                              workers=args.workers), progress=False)
+            dt = time.perf_counter() - t0
+            print(f"band songs, {layout} layout: {args.band_files} files ({m['notes']['placed']} notes placed) -> "
+                  f"{m['windows']} windows in {dt:.2f} s = {args.band_files / dt:.0f} files/s end to end "
+                  f"({args.workers} workers)")
         if args.default:
             cache = tmp / "default-cache"
             for label in ("cold", "warm"):

@@ -197,3 +197,21 @@ ODD_PROGRAM = """<?xml version="1.0" encoding="UTF-8"?>
     f"""<measure number="{m + 1}">{'<attributes><divisions>1</divisions><time><beats>4</beats><beat-type>4</beat-type>'
     '</time></attributes>' if m == 0 else ''}""" + "<note><pitch><step>C</step><octave>4</octave></pitch><duration>4</duration>"
     "<type>whole</type></note></measure>" for m in range(4)) + "</part></score-partwise>"
+
+
+def test_a_band_piece_ends_on_the_tonic_in_the_top_piano_lane_and_the_bass_never_in_the_drums():
+    from divertimento.models.smc import FREE
+    from divertimento.studio.ending import final_cadence
+
+    low, vocab = 30, 2 + 60  # pitches 30..89
+    opening = np.zeros((15, 32), dtype=np.int64)  # two bars of G major: G-B-D on the piano, G2 in the bass
+    for lane, p in ((4, 67), (5, 62), (6, 59)):
+        opening[lane, 0], opening[lane, 1:32] = 2 + p - low, HOLD
+    opening[11, 0], opening[11, 1:16], opening[11, 16], opening[11, 17:] = 2 + 43 - low, HOLD, 2 + 43 - low, HOLD
+    opening[0, ::8] = 2 + 36 - low  # a kick (key 36 would read as C if the drums counted)
+    given = final_cadence(opening, 32, 16, low, vocab, layout=BAND)
+    last = given[:, 16]
+    # G nearest each lane's median: G4 (67) in the top piano lane, G2 (43) in the bass; every other lane free
+    assert last[4] == 2 + 67 - low and last[11] == 2 + 43 - low
+    assert all(last[v] == FREE for v in range(15) if v not in (4, 11))
+    assert (given[[4, 11], 17:] == HOLD).all() and (given[:, :16] == FREE).all()

@@ -141,6 +141,17 @@ def run(args) -> int:
     return 0
 
 
+def _multitrack_summary(m: dict) -> None:
+    """MuseGAN's per-part figures, generated beside real, for layouts of parts."""
+    prefix = "multitrack/musegan/gen/"
+    for k, v in m.items():
+        if k.startswith(prefix) and "/chords_" not in k:
+            name = k[len(prefix):]
+            real = m.get(f"multitrack/musegan/real/{name}")
+            fmt = (lambda x: f"{x:.3f}" if isinstance(x, float) and math.isfinite(x) else "-")
+            print(f"{name:40s} {fmt(v)}   (real: {fmt(real)})")
+
+
 def _summary(m: dict, calibration, notes, out: Path, seconds: float) -> None:
     keys = ("quality/precision", "quality/frechet_descriptor_distance", "diversity/coverage", "diversity/dup_rate",
             "diversity/pairwise_distance/ratio", "novelty/copy_rate", "style/shares/tv_distance")
@@ -151,6 +162,7 @@ def _summary(m: dict, calibration, notes, out: Path, seconds: float) -> None:
             ref = real.get(k)
             tail = f"   (real test vs train: {ref:.3f})" if isinstance(ref, float) else ""
             print(f"{k:40s} {v:.3f}{tail}" if isinstance(v, float) and math.isfinite(v) else f"{k:40s} -")
+    _multitrack_summary(m)
     for n in notes:
         print(f"note: {n}")
     print(f"wrote {out / 'metrics.json'} and {out / 'report.html'} in {seconds:.1f} s")

@@ -218,6 +218,9 @@ def prepare(out_dir: str | os.PathLike, options: PrepareOptions, progress: bool 
             for s in styles
         },
         "style_names": styles,
+        # each style's median tempo over its pieces (quarters per minute): what its pieces are played at, unless the
+        # style has a tempo of its own (sample/pieces.py STYLE_SOUND)
+        "style_tempos": {s: float(np.median([p["tempo"]["qpm"] for p in pieces if p["style"] == s])) for s in styles},
         "windows": int(sum(len(arrays[sp]["style"]) for sp in SPLITS)),
         "split_seed": options.seed,
         "split_fractions": list(options.split),

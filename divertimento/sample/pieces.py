@@ -69,9 +69,12 @@ def metric_velocities(starts: np.ndarray, steps_per_quarter: int, voice: int, me
     return (v + (6 if voice == 0 else 0)).astype(np.int32)
 
 
-def style_tempo(style: str, meter: str) -> float:
+def style_tempo(style: str, meter: str, data_tempos: dict | None = None) -> float:
     """Quarters per minute of a style in a meter: the style's beat rate, with a compound meter's dotted beat
-    (a jig's dotted quarter) as fast as a simple meter's quarter."""
+    (a jig's dotted quarter) as fast as a simple meter's quarter. A style without a tempo of its own plays at its
+    training pieces' median tempo (``data_tempos``, the data summary's ``style_tempos``), when they have one."""
+    if style not in STYLE_SOUND and data_tempos and style in data_tempos:
+        return float(data_tempos[style])
     tempo = STYLE_SOUND.get(style, DEFAULT_SOUND)[1]
     num, den = parse_meter(meter)
     return float(tempo) * (3 * 4 / den if compound(num) else 1.0)
@@ -104,4 +107,5 @@ def tokens_to_piece(tokens: np.ndarray, low: int, data: dict, style: str, title:
         program = STYLE_SOUND.get(style, DEFAULT_SOUND)[0]
         tracks = [Track(role, program, False, notes) for role, notes in zip(layout.roles, lanes)]
     bars = bar_lines(tokens.shape[-1], spq, meter)
-    return Piece(title, spq, tracks, bars, style_tempo(style, meter), {"style": style, "meter": meter})
+    return Piece(title, spq, tracks, bars, style_tempo(style, meter, data.get("style_tempos")),
+                 {"style": style, "meter": meter})

@@ -53,6 +53,10 @@ class StudioPiece:
         program = STYLE_SOUND.get(self.style, DEFAULT_SOUND)[0]
         return program, float(self.tempo or style_tempo(self.style, self.meter))
 
+    def drum_tracks(self, engine: Engine) -> list[bool]:
+        """Per voice index of ``notes``, whether it is a drum track (played as hits, its pitches GM drum keys)."""
+        return [t.is_drum for t in self.to_piece(engine).tracks]
+
     def notes(self, engine: Engine) -> list[list[int]]:
         """[[voice, start step, length in steps, MIDI pitch], ...] for drawing and the in-page synth."""
         out = []

@@ -61,7 +61,8 @@ class LiveStream:
         s, self.home = d.style, d.home  # one key for the whole stream (key-normalised models)
         self.style = s
         self.intensity = 0.5
-        self.tempo = style_tempo(engine.style_names[s], engine.sampler.meter_names[engine.home_meter(s)])
+        self.tempo = style_tempo(engine.style_names[s], engine.sampler.meter_names[engine.home_meter(s)],
+                                 engine.manifest.get("style_tempos"))
         self.set(style=None, intensity=intensity, tempo=tempo)
         self.index = 0
         self.played = np.zeros((engine.n_voices, 0), dtype=np.int64)  # the last bars as drawn (all voices)

@@ -40,7 +40,8 @@ async def stream(ws: WebSocket, ctx: Ctx, seed: int | None = Query(None, ge=0, l
         engine = ctx.engine
         live = await asyncio.to_thread(LiveStream, engine, new_seed(seed), style, intensity, tempo)
         await ws.send_json({"type": "hello", "styles": engine.style_names, "steps_per_bar": STEPS_PER_BAR,
-                            "roles": engine.manifest["roles"], "lookahead_bars": LOOKAHEAD_BARS})
+                            "roles": engine.manifest["roles"], "drums": list(engine.layout.drum_voices),
+                            "lookahead_bars": LOOKAHEAD_BARS})
         stop = asyncio.Event()
         receiver = asyncio.create_task(_receive(ws, ctx, live, stop))
         try:

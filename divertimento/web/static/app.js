@@ -85,7 +85,7 @@
   function togglePlay(p, btn) {
     if (state.playing && state.playing.id === p.id) { stopPlaying(); return; }
     stopPlaying();
-    const secs = synth.playNotes(p.notes, stepSeconds(p));
+    const secs = synth.playNotes(p.notes, stepSeconds(p), undefined, p.drums);
     state.scheduled += p.notes.length;
     btn.textContent = "■ Stop"; btn.classList.add("on");
     const timer = setTimeout(stopPlaying, (secs + 0.3) * 1000);
@@ -246,7 +246,8 @@
     $("stream-stats").textContent = "connecting…";
     ws.onmessage = (ev) => {
       const m = JSON.parse(ev.data);
-      if (m.type === "bar") onBar(s, m);
+      if (m.type === "hello") s.drums = m.drums;
+      else if (m.type === "bar") onBar(s, m);
       else if (m.type === "error") $("stream-stats").textContent = `stream: ${m.detail}`;
     };
     ws.onclose = () => { if (state.stream === s) stopStream(); };
@@ -256,7 +257,7 @@
     const step = 60 / m.tempo / 4;
     const now = synth.now();
     if (s.next === null || s.next < now) s.next = now + 0.15;
-    synth.playNotes(m.notes, step, s.next);
+    synth.playNotes(m.notes, step, s.next, s.drums);
     state.scheduled += m.notes.length;
     s.next += m.steps_per_bar * step;
     state.streamBars += 1; state.lastBar = m;

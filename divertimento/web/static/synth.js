@@ -5,7 +5,7 @@
   const GAINS = [0.55, 0.35, 0.35, 0.5, 0.15];
 
   class Synth {
-    constructor() { this.ctx = null; this.master = null; this.count = 0; }
+    constructor() { this.ctx = null; this.master = null; this.noise = null; this.count = 0; }
 
     ensure() {
       if (!this.ctx) {
@@ -47,12 +47,54 @@
       this.count += 1;
     }
 
-    // notes: [[voice, step, length, pitch], ...]; returns the length in seconds
-    playNotes(notes, stepSeconds, at) {
+    // a drum hit for General MIDI drum key `key`: a pitch-dropping thump for kicks and toms, filtered noise for
+    // snares, hats and cymbals
+    hit(key, t0) {
+      const ctx = this.ensure();
+      const g = ctx.createGain();
+      const kick = key === 35 || key === 36, tom = [41, 43, 45, 47, 48, 50].includes(key);
+      if (kick || tom) {
+        const osc = ctx.createOscillator();
+        const f = kick ? 110 : 90 + (key - 41) * 18;
+        osc.frequency.setValueAtTime(f, t0);
+        osc.frequency.exponentialRampToValueAtTime(f * 0.45, t0 + 0.12);
+        g.gain.setValueAtTime(0.9, t0);
+        g.gain.exponentialRampToValueAtTime(0.001, t0 + 0.2);
+        osc.connect(g);
+        osc.start(t0);
+        osc.stop(t0 + 0.22);
+      } else {
+        if (!this.noise) {
+          this.noise = ctx.createBuffer(1, ctx.sampleRate * 0.5, ctx.sampleRate);
+          const d = this.noise.getChannelData(0);
+          for (let i = 0; i < d.length; i++) d[i] = Math.random() * 2 - 1;
+        }
+        const src = ctx.createBufferSource();
+        src.buffer = this.noise;
+        const filt = ctx.createBiquadFilter();
+        const snare = key >= 37 && key <= 40;
+        filt.type = snare ? "bandpass" : "highpass";
+        filt.frequency.value = snare ? 1800 : 7000;
+        const len = snare ? 0.16 : (key === 46 || key >= 49 ? 0.35 : 0.05);
+        g.gain.setValueAtTime(snare ? 0.7 : 0.35, t0);
+        g.gain.exponentialRampToValueAtTime(0.001, t0 + len);
+        src.connect(filt);
+        filt.connect(g);
+        src.start(t0);
+        src.stop(t0 + len + 0.02);
+      }
+      g.connect(this.master);
+      this.count += 1;
+    }
+
+    // notes: [[voice, step, length, pitch], ...]; drums[voice] true: a drum voice, played as hits.
+    // Returns the length in seconds
+    playNotes(notes, stepSeconds, at, drums) {
       const t = at === undefined ? this.now() + 0.08 : at;
       let end = 0;
       for (const [v, s, d, p] of notes) {
-        this.note(v, p, t + s * stepSeconds, d * stepSeconds);
+        if (drums && drums[v]) this.hit(p, t + s * stepSeconds);
+        else this.note(v, p, t + s * stepSeconds, d * stepSeconds);
         end = Math.max(end, (s + d) * stepSeconds);
       }
       return end;
