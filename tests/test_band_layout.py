@@ -172,8 +172,7 @@ def test_bad_multitrack_input_is_handled_or_skipped_with_a_reason(tmp_path):
     # a MusicXML part that claims MIDI program 300
     (tmp_path / "m" / "odd.musicxml").write_text(ODD_PROGRAM)
 
-    band = prepare(tmp_path / "band", PrepareOptions(sources=[str(tmp_path / "m")], layout="band", workers=1),
-                   progress=False)
+    prepare(tmp_path / "band", PrepareOptions(sources=[str(tmp_path / "m")], layout="band", workers=1), progress=False)
     pieces = {p["source"].rsplit("/", 1)[-1]: p for p in json.loads((tmp_path / "band" / "pieces.json").read_text())}
     crowd_piano = pieces["crowd.mid"]["tracks"][0]
     # per onset: distinct pitches 30..108 = 79 kept as 4 (3 top + bass), the 2500 - 4 others dropped
@@ -189,26 +188,30 @@ def test_bad_multitrack_input_is_handled_or_skipped_with_a_reason(tmp_path):
     assert reasons == {"drums.mid": "no track fits the layout (drums (the piano layout has no drum part))"}
 
 
+_MEASURE = "<note><pitch><step>C</step><octave>4</octave></pitch><duration>4</duration><type>whole</type></note>"
+_TIME = "<attributes><divisions>1</divisions><time><beats>4</beats><beat-type>4</beat-type></time></attributes>"
 ODD_PROGRAM = """<?xml version="1.0" encoding="UTF-8"?>
 <score-partwise version="3.1"><part-list><score-part id="P1"><part-name>Odd</part-name>
 <score-instrument id="P1-I1"><instrument-name>Odd</instrument-name></score-instrument>
 <midi-instrument id="P1-I1"><midi-channel>1</midi-channel><midi-program>300</midi-program></midi-instrument>
 </score-part></part-list><part id="P1">""" + "".join(
-    f"""<measure number="{m + 1}">{'<attributes><divisions>1</divisions><time><beats>4</beats><beat-type>4</beat-type>'
-    '</time></attributes>' if m == 0 else ''}""" + "<note><pitch><step>C</step><octave>4</octave></pitch><duration>4</duration>"
-    "<type>whole</type></note></measure>" for m in range(4)) + "</part></score-partwise>"
+    f'<measure number="{m + 1}">{_TIME if m == 0 else ""}{_MEASURE}</measure>' for m in range(4)
+) + "</part></score-partwise>"
 
 
 def test_a_band_piece_ends_on_the_tonic_in_the_top_piano_lane_and_the_bass_never_in_the_drums():
     from divertimento.models.smc import FREE
-    from divertimento.studio.ending import final_cadence
+    from divertimento.studio.ending import final_cadence, key_of_tokens
 
     low, vocab = 30, 2 + 60  # pitches 30..89
     opening = np.zeros((15, 32), dtype=np.int64)  # two bars of G major: G-B-D on the piano, G2 in the bass
     for lane, p in ((4, 67), (5, 62), (6, 59)):
         opening[lane, 0], opening[lane, 1:32] = 2 + p - low, HOLD
     opening[11, 0], opening[11, 1:16], opening[11, 16], opening[11, 17:] = 2 + 43 - low, HOLD, 2 + 43 - low, HOLD
-    opening[0, ::8] = 2 + 36 - low  # a kick (key 36 would read as C if the drums counted)
+    for lane, key in enumerate((37, 42, 44, 46)):  # a hit every step: side stick, hi-hats (C#, F#, G#, A#)
+        opening[lane, :] = 2 + key - low
+    assert key_of_tokens(opening, low).tonic != 7  # counted as pitches, the drums would move the key off G
+    assert key_of_tokens(opening, low, BAND.drum_voices).tonic == 7
     given = final_cadence(opening, 32, 16, low, vocab, layout=BAND)
     last = given[:, 16]
     # G nearest each lane's median: G4 (67) in the top piano lane, G2 (43) in the bass; every other lane free

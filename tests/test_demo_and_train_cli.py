@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 
 import symusic
 
@@ -56,12 +57,16 @@ def test_the_band_layout_trains_and_generates_parts_on_their_programs(tmp_path, 
     assert main(["prepare", str(tmp_path / "band"), "--layout", "band", "--out", str(tmp_path / "d"), "--quiet"]) == 0
     manifest = json.loads((tmp_path / "d" / "manifest.json").read_text())
     assert manifest["layout"] == "band" and manifest["windows"] == 5  # 32 quarters = 8 bars -> starts at bars 0..4
-    assert main(["train", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "r"), "--quiet", "--set", "steps=3",
+    assert main(["train", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "r"), "--quiet", "--config",
+                 str(Path(__file__).parent.parent / "configs" / "mle.json"), "--set", "steps=3",
                  "--set", "batch_size=4", "--set", "hidden=32"]) == 0
-    assert main(["generate", "--model", str(tmp_path / "r"), "--n", "1", "--out", str(tmp_path / "g"),
+    assert main(["generate", "--model", str(tmp_path / "r"), "--n", "1", "--bars", "4", "--out", str(tmp_path / "g"),
                  "--formats", "mid"]) == 0
-    out = symusic.Score(str(next((tmp_path / "g").rglob("*.mid"))))
-    # every track is a band part on its program (drums, if the untrained model drew any, as a drum track)
-    assert {(t.name, t.program, t.is_drum) for t in out.tracks} <= {("drums", 0, True), ("piano", 0, False),
-                                                                    ("guitar", 25, False), ("bass", 33, False),
-                                                                    ("strings", 48, False)}
+    assert main(["compose", "long", "--model", str(tmp_path / "r"), "--bars", "6", "--out", str(tmp_path / "c"),
+                 "--formats", "mid"]) == 0
+    for folder, bars in (("g", 4), ("c", 6)):
+        out = symusic.Score(str(next((tmp_path / folder).rglob("*.mid"))))
+        # every track is a band part on its program (drums, if the untrained model drew any, as a drum track)
+        assert {(t.name, t.program, t.is_drum) for t in out.tracks} <= {
+            ("drums", 0, True), ("piano", 0, False), ("guitar", 25, False), ("bass", 33, False), ("strings", 48, False)}
+        assert out.end() <= bars * 4 * out.ticks_per_quarter

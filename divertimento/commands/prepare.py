@@ -16,8 +16,8 @@ def add_arguments(p) -> None:
     p.add_argument("sources", nargs="*", metavar="SOURCE",
                    help="music21:COLLECTION or a file/folder, optionally =STYLE; none = the embedded default")
     p.add_argument("--out", required=True, help="output dataset directory")
-    p.add_argument("--layout", default="satb", help="track layout: satb (4 voices), band (drums, piano, guitar, bass, strings) "
-                   "or piano (up to 6 notes at once)")
+    p.add_argument("--layout", default="satb", help="track layout: satb (4 voices), band (drums, piano, guitar, "
+                   "bass, strings) or piano (up to 6 notes at once); docs/layouts.md")
     p.add_argument("--bars", type=int, default=4, help="window length in 4/4 bars (default 4)")
     p.add_argument("--steps-per-quarter", type=int, default=4, help="grid resolution (default 4 = 16ths)")
     p.add_argument("--hop", type=int, default=4, help="quarters between window starts (default 4)")

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..music.lanes import DRUM_FAMILY_NAMES
 from ..music.roll import FIRST_PITCH_TOKEN
 from .dataset import PreparedData
 from .split import SPLITS
@@ -26,16 +27,26 @@ def summarise(data: PreparedData) -> str:
     for style, v in m["styles"].items():
         lines.append(f"{style:<16}" + "".join(f"{v['pieces'][sp]:>14}{v['windows'][sp]:>15}" for sp in SPLITS)
                      + "   " + ", ".join(f"{k} {n}" for k, n in v["meters"].items()))
-    if m["monophonic"]:
-        rolls = np.concatenate([data.splits[sp]["rolls"] for sp in SPLITS])
-        pitches = rolls[rolls >= FIRST_PITCH_TOKEN].astype(np.int64) - FIRST_PITCH_TOKEN + m["pitch_range"][0]
-        if len(pitches):
-            hist = np.bincount(pitches // 12, minlength=11)
-            total = hist.sum()
-            lines += ["", "onsets per octave:"]
-            for octave, count in enumerate(hist):
-                if count:
-                    lines.append(f"  C{octave - 1:<3}{count:>9}  {'#' * int(round(50 * count / total))}")
+    rolls = np.concatenate([data.splits[sp]["rolls"] for sp in SPLITS])
+    drums = np.asarray(m.get("drum_voices") or [False] * rolls.shape[1], dtype=bool)
+    pitched = rolls[:, ~drums]
+    pitches = pitched[pitched >= FIRST_PITCH_TOKEN].astype(np.int64) - FIRST_PITCH_TOKEN + m["pitch_range"][0]
+    if len(pitches):
+        hist = np.bincount(pitches // 12, minlength=11)
+        total = hist.sum()
+        lines += ["", "onsets per octave" + (" (pitched parts)" if drums.any() else "") + ":"]
+        for octave, count in enumerate(hist):
+            if count:
+                lines.append(f"  C{octave - 1:<3}{count:>9}  {'#' * int(round(50 * count / total))}")
+    if drums.any():
+        hits = (rolls[:, drums] >= FIRST_PITCH_TOKEN).sum(axis=(0, 2))
+        lines += ["", "drum hits per lane: " + ", ".join(f"{family} {int(n)}" for family, n in
+                                                        zip(DRUM_FAMILY_NAMES, hits))]
+    notes = m.get("notes")
+    if notes and notes["placed"]:
+        lines.append(f"notes kept in the parts: {notes['kept']} of {notes['placed']} "
+                     f"({100 * notes['kept'] / notes['placed']:.1f} %)"
+                     + (f"; notes of tracks left out: {notes['tracks_left_out']}" if notes["tracks_left_out"] else ""))
     lines += ["", f"skipped {len(m['skipped'])} source piece(s):"]
     lines += [f"  {n:>6}  {reason}" for reason, n in m["skipped_reason_counts"].items()]
     if m.get("left_out_counts"):
