@@ -122,7 +122,9 @@ class Engine:
 
     def harmony_styles(self) -> list[str]:
         """Styles whose training music has accompanying voices (at least two lower voices sound): those a melody
-        can be harmonised in."""
+        can be harmonised in. None in a layout other than satb (harmonising fills in alto, tenor and bass)."""
+        if self.layout.name != "satb":
+            return []
         use = self.manifest.get("voice_use")
         if use is None:
             return list(self.style_names)

@@ -25,7 +25,8 @@ def info(ctx: Ctx):
     s, studio = ctx.engine.sampler, ctx.studio
     return {"styles": s.style_names, "style_shares": s.style_shares, "harmony_styles": ctx.engine.harmony_styles(),
             "default_temperature": studio.temperature(None), "max_pieces": MAX_N, "max_bars": MAX_BARS,
-            "meters": s.meter_names, "roles": s.manifest["roles"], "steps_per_bar": STEPS_PER_BAR,
+            "meters": s.meter_names, "roles": s.manifest["roles"], "layout": ctx.engine.layout.name,
+            "steps_per_bar": STEPS_PER_BAR,
             "max_upload_bytes": MAX_UPLOAD,
             "originality": studio.originality.status, "model": s.path.name,
             "model_step": s.header.get("step")}

@@ -304,6 +304,14 @@
     fillStyles($("meter"), state.info.meters || [], "the style's (by its shares)");
     const harmony = state.info.harmony_styles || names;  // styles with accompanying voices
     fillStyles($("harm-style"), harmony, null);
+    if (!harmony.length) {  // a band or piano model, or one trained on melodies alone: say so where the tool is
+      $("harmonise-btn").disabled = true;
+      const why = document.createElement("p");
+      why.className = "hint";
+      why.textContent = `This model (${state.info.layout || "its layout"}) cannot harmonise: that needs a ` +
+        "four-voice model trained on music with accompanying voices.";
+      $("harmonise-form").appendChild(why);
+    }
     if (harmony.includes("bach")) $("harm-style").value = "bach";
     fillStyles($("stream-style"), names, "any");
     $("model-info").textContent = `model ${state.info.model} (step ${state.info.model_step}) · ` +
