@@ -7,6 +7,7 @@ import mido
 import numpy as np
 import pytest
 
+from divertimento.cli import main
 from divertimento.data.dataset import load_prepared, pitched_voices, shift_bounds, transpose_tokens
 from divertimento.data.prepare import PrepareOptions, prepare
 from divertimento.music.layouts import BAND, PIANO
@@ -70,7 +71,7 @@ def _prepare(src, out, layout):
     return m, data, rolls
 
 
-def test_band_tracks_go_to_their_lpd5_parts_and_drums_to_their_family_lanes(band_folder, tmp_path):
+def test_band_tracks_go_to_their_lpd5_parts_and_drums_to_their_family_lanes(band_folder, tmp_path, capsys):
     m, data, rolls = _prepare(band_folder, tmp_path / "d", "band")
     assert m["roles"] == list(BAND.roles) and len(m["roles"]) == 15
     assert m["drum_voices"] == [True] * 4 + [False] * 11
@@ -99,6 +100,11 @@ def test_band_tracks_go_to_their_lpd5_parts_and_drums_to_their_family_lanes(band
     assert where == {"Kit": ("drums", 48), "Percussion": ("drums", 4), "Piano": ("piano", 12), "Bass": ("bass", 16),
                      "Guitar": ("guitar", 4), "Violin": ("strings", 4)}
     assert piece["tempo"] == {"qpm": 120.0, "changes": 1}
+    assert main(["data-info", str(tmp_path / "d"), "--tracks"]) == 0
+    report = capsys.readouterr().out
+    assert "1 tempo change(s), first tempo kept" in report
+    assert "Percussion               program   0 [drums] -> drums, 4 of 4 notes kept" in report
+    assert "drum hits per lane: kick 8, snare 8, hi-hat 32, toms and cymbals 4" in report
 
 
 def test_transposition_moves_the_pitched_lanes_and_never_the_drums(band_folder, tmp_path):

@@ -1,5 +1,7 @@
 """A readable summary of a prepared dataset."""
 
+import json
+
 import numpy as np
 
 from ..music.lanes import DRUM_FAMILY_NAMES
@@ -52,4 +54,21 @@ def summarise(data: PreparedData) -> str:
     if m.get("left_out_counts"):
         lines += ["bars/windows left out inside kept pieces:"]
         lines += [f"  {n:>6}  {reason}" for reason, n in m["left_out_counts"].items()]
+    return "\n".join(lines)
+
+
+def track_report(data: PreparedData) -> str:
+    """Per piece, each track: where it went (part, notes kept) or why it was left out (pieces.json's ``tracks``)."""
+    pieces = json.loads((data.root / data.manifest["files"]["pieces"]).read_text())
+    lines = ["", "tracks per piece:"]
+    for p in pieces:
+        lines.append(f"{p['source']} ({p['style']}, {p['windows']} windows)"
+                     + (f", {p['tempo']['changes']} tempo change(s), first tempo kept"
+                        if p.get("tempo", {}).get("changes") else ""))
+        for t in p.get("tracks", []):
+            where = f"-> {t['part']}" if t.get("part") else "left out"
+            kept = f", {t['kept']} of {t['notes']} notes kept" if "kept" in t else f", {t['notes']} notes"
+            why = f" ({t['left_out']})" if t.get("left_out") else ""
+            drum = " [drums]" if t.get("drum") else ""
+            lines.append(f"  {t['name'] or '(unnamed)'!s:<24} program {t['program']:>3}{drum} {where}{kept}{why}")
     return "\n".join(lines)
