@@ -45,6 +45,8 @@ def set_in(d, keys, value):
     (("data", "style_names"), "bach", "data field 'style_names'"),
     (("sampling", "temperature"), "hot", "sampling field 'temperature'"),
     (("data", "meter_shares"), [[1.0]], "data field 'meter_shares'"),
+    (("data", "drum_voices"), [True], "data field 'drum_voices'"),
+    (("data", "style_tempos"), {"bach": 1e9}, "data field 'style_tempos'"),
     (("step",), 1.5, "step is not a whole number"),
     (("config",), ["a", "list"], "no training config"),
 ])

@@ -49,6 +49,13 @@ def _check_data(d: dict) -> str | None:
         if not _list_of(d.get("meter_shares"), lambda row: _list_of(row, lambda v: _is_number(v) and v >= 0,
                                                                      len(meters)), n_styles):
             return "data field 'meter_shares' is missing or malformed"
+    drums = d.get("drum_voices")
+    if drums is not None and not _list_of(drums, lambda v: isinstance(v, bool), len(d["roles"])):
+        return "data field 'drum_voices' is malformed"
+    tempos = d.get("style_tempos")
+    if tempos is not None and not (isinstance(tempos, dict) and all(
+            isinstance(k, str) and _is_number(v) and 20 <= v <= 400 for k, v in tempos.items())):
+        return "data field 'style_tempos' is malformed"
     use = d.get("voice_use")
     if use is not None and not _list_of(use, lambda row: _list_of(row, _is_number, len(d["roles"])), n_styles):
         return "data field 'voice_use' is malformed"
