@@ -224,3 +224,26 @@ def test_a_band_piece_ends_on_the_tonic_in_the_top_piano_lane_and_the_bass_never
     assert last[4] == 2 + 67 - low and last[11] == 2 + 43 - low
     assert all(last[v] == FREE for v in range(15) if v not in (4, 11))
     assert (given[[4, 11], 17:] == HOLD).all() and (given[:, :16] == FREE).all()
+
+
+def test_a_piano_part_is_engraved_on_a_grand_staff_and_drums_on_a_percussion_staff(tmp_path):
+    import music21
+
+    from divertimento.music.notes import Piece, Track
+    from divertimento.music.write import write_musicxml
+
+    chords = [(b * 16, 16, p, 80) for b in range(2) for p in (48, 55, 64, 67)]  # C3 G3 | E4 G4, two bars
+    kit = [(s, 1, 36 if s % 8 == 0 else 42, 80) for s in range(0, 32, 4)]
+    piece = Piece("t", 4, [Track("piano", 0, False, np.asarray(chords, dtype=np.int32)),
+                           Track("drums", 0, True, np.asarray(kit, dtype=np.int32))],
+                  np.asarray([(0, 16, 4, 4), (16, 16, 4, 4)], dtype=np.int32))
+    write_musicxml(piece, tmp_path / "p.musicxml")
+    score = music21.converter.parse(tmp_path / "p.musicxml")
+    staves = list(score.parts)
+    assert len(staves) == 3
+    clefs = [type(s.recurse().getElementsByClass(music21.clef.Clef).first()).__name__ for s in staves]
+    assert clefs == ["TrebleClef", "BassClef", "PercussionClef"]
+    pitches = [sorted({p.midi for n in s.recurse().notes for p in n.pitches}) for s in staves[:2]]
+    assert pitches == [[64, 67], [48, 55]]  # the right hand from middle C up, the left hand below
+    groups = list(score.recurse().getElementsByClass(music21.layout.StaffGroup))
+    assert len(groups) == 1 and groups[0].symbol == "brace"

@@ -77,36 +77,75 @@ def to_music21(piece: Piece):
     clefs = {"soprano": m21.clef.TrebleClef, "alto": m21.clef.TrebleClef, "tenor": m21.clef.Treble8vbClef,
              "bass": m21.clef.BassClef}
     tracks = sounding_tracks(piece)
+    first = True
     for i, t in enumerate(tracks):
-        part = m21.stream.Part(id=f"P{i + 1}")
         inst = m21.instrument.instrumentFromMidiProgram(int(t.program))
         # a tune is its instrument's staff ("Flute"); voices of a texture keep their names ("Soprano")
-        part.partName = (inst.instrumentName or t.name) if len(tracks) == 1 else t.name.capitalize()
-        # the short name on later systems: "S." for the soprano (the instrument's own would read "P Org")
-        inst.instrumentAbbreviation = part.partName[:1] + "."
-        inst.instrumentName = part.partName
-        part.partAbbreviation = inst.instrumentAbbreviation
-        part.insert(0, inst)
-        part.insert(0, m21.key.Key(names[key.tonic], "minor" if key.minor else "major"))
-        part.insert(0, m21.meter.TimeSignature(f"{num}/{den}"))
-        if t.name in clefs:
-            part.insert(0, clefs[t.name]())
-        elif len(t.notes) and np.median(t.notes[:, PITCH]) < 57:
-            part.insert(0, m21.clef.BassClef())
-        if i == 0:
-            part.insert(0, metronome_mark(piece.tempo_qpm, num, den))
-        for n in t.notes:
-            note = m21.note.Note(spelled(int(n[PITCH]), names))
-            note.duration = m21.duration.Duration(int(n[DURATION]) / spq)
-            note.volume.velocity = int(n[VELOCITY])
-            part.insert(int(n[START]) / spq, note)
-        end = piece.n_steps / spq
-        part.makeRests(fillGaps=True, inPlace=True, timeRangeFromBarDuration=True)
-        if part.highestTime < end:
-            rest = m21.note.Rest(quarterLength=end - part.highestTime)
-            part.insert(part.highestTime, rest)
-        score.insert(0, part)
+        name = (inst.instrumentName or t.name) if len(tracks) == 1 else t.name.capitalize()
+        staves = _staves(t, m21)
+        parts = []
+        for k, (notes, clef) in enumerate(staves):
+            part = (m21.stream.PartStaff if len(staves) > 1 else m21.stream.Part)(id=f"P{i + 1}-{k + 1}")
+            inst = m21.instrument.instrumentFromMidiProgram(int(t.program))
+            part.partName = name
+            # the short name on later systems: "S." for the soprano (the instrument's own would read "P Org")
+            inst.instrumentAbbreviation = name[:1] + "."
+            inst.instrumentName = name
+            part.partAbbreviation = inst.instrumentAbbreviation
+            part.insert(0, inst)
+            part.insert(0, m21.key.Key(names[key.tonic], "minor" if key.minor else "major"))
+            part.insert(0, m21.meter.TimeSignature(f"{num}/{den}"))
+            if clef is not None:
+                part.insert(0, clef())
+            elif t.name in clefs:
+                part.insert(0, clefs[t.name]())
+            elif len(notes) and np.median(notes[:, PITCH]) < 57:
+                part.insert(0, m21.clef.BassClef())
+            if first:
+                part.insert(0, metronome_mark(piece.tempo_qpm, num, den))
+                first = False
+            for n in notes:
+                note = m21.note.Note(spelled(int(n[PITCH]), names))
+                note.duration = m21.duration.Duration(int(n[DURATION]) / spq)
+                note.volume.velocity = int(n[VELOCITY])
+                part.insert(int(n[START]) / spq, note)
+            end = piece.n_steps / spq
+            part.makeRests(fillGaps=True, inPlace=True, timeRangeFromBarDuration=True)
+            if part.highestTime < end:
+                rest = m21.note.Rest(quarterLength=end - part.highestTime)
+                part.insert(part.highestTime, rest)
+            score.insert(0, part)
+            parts.append(part)
+        if len(parts) > 1:  # a grand staff: the hands braced together under one name
+            score.insert(0, m21.layout.StaffGroup(parts, name=name, symbol="brace", barTogether=True))
     return score.makeNotation()
+
+
+MIDDLE_C = 60
+KEYBOARDS = range(0, 8)  # General MIDI pianos, harpsichord, clavinet
+
+
+def _chordal(notes: np.ndarray) -> bool:
+    """Whether two notes of a track ever sound at once."""
+    if len(notes) < 2:
+        return False
+    order = np.argsort(notes[:, START], kind="stable")
+    starts, ends = notes[order, START], (notes[:, START] + notes[:, DURATION])[order]
+    return bool((starts[1:] < np.maximum.accumulate(ends)[:-1]).any())
+
+
+def _staves(track, m21) -> list[tuple[np.ndarray, object]]:
+    """The staves a track is written on, as (notes, clef or None for the voice's own): a drum track on a
+    percussion staff; a keyboard part (chords, reaching both below and above middle C) on a grand staff, the
+    right hand from middle C up; any other track, a tune played on a piano included, on one staff."""
+    notes = track.notes
+    if track.is_drum:
+        return [(notes, m21.clef.PercussionClef)]
+    if track.program in KEYBOARDS and _chordal(notes) and notes[:, PITCH].min() < MIDDLE_C - 5 \
+            and notes[:, PITCH].max() >= MIDDLE_C + 5:
+        high = notes[:, PITCH] >= MIDDLE_C
+        return [(notes[high], m21.clef.TrebleClef), (notes[~high], m21.clef.BassClef)]
+    return [(notes, None)]
 
 
 def metronome_mark(qpm: float, numerator: int, denominator: int):
