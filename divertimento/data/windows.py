@@ -11,7 +11,7 @@ import numpy as np
 
 from ..music.layouts import Layout, fit_layout
 from ..music.notes import Piece, merge_split_bars, nominal_bar_steps
-from ..music.roll import FIRST_PITCH_TOKEN, REST, notes_to_tokens, window_tokens
+from ..music.roll import FIRST_PITCH_TOKEN, REST, notes_to_tokens, windows_of
 
 # Simple, compound and triple meters of the corpus's music (reels and marches, waltzes, jigs, slip jigs, slow airs,
 # chorales and the alla-breve masses): bars in any other meter are counted as left out, with the meter named.
@@ -96,9 +96,8 @@ def cut_windows(piece: Piece, spec: WindowSpec) -> PieceWindows | str:
     drums = np.asarray(spec.layout.drum_voices, dtype=bool)
     kept_rolls, kept_starts, kept_meters = [], [], []
     end = max(starts) + T
-    full = [notes_to_tokens(v, end, 0, 127) for v in fitted.voices]  # one row per lane for the whole piece
-    for s, meter in zip(starts, meters):
-        roll = np.stack([window_tokens(f, s, T) for f in full])  # [V, T]
+    full = np.stack([notes_to_tokens(v, end, 0, 127) for v in fitted.voices])  # one row per lane, whole piece
+    for roll, s, meter in zip(windows_of(full, starts, T), starts, meters):
         if sounding_share(roll, drums, spec.steps_per_quarter) < MIN_SOUNDING:
             counts["window mostly silent"] += 1
             continue

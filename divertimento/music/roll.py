@@ -66,6 +66,21 @@ def window_tokens(full: np.ndarray, start: int, n_steps: int) -> np.ndarray:
     return row
 
 
+def windows_of(full: np.ndarray, starts, n_steps: int) -> np.ndarray:
+    """Windows [n, V, n_steps] at ``starts`` of whole-piece token rows ``full`` [V, L] (every window inside L), each
+    standing on its own as ``window_tokens`` makes it: a note still sounding at a window's first step re-enters
+    there as an onset. One gather for all windows instead of a slice per row and window."""
+    starts = np.asarray(starts, dtype=np.int64)
+    steps = np.arange(full.shape[1])
+    # the token that started what sounds at each step: the last non-HOLD token at or before it
+    last = np.maximum.accumulate(np.where(full != HOLD, steps, 0), axis=1)  # [V, L]
+    sounding = np.take_along_axis(full, last, axis=1)
+    out = full[:, starts[:, None] + np.arange(n_steps)].transpose(1, 0, 2).copy()  # [n, V, T]
+    head = sounding[:, starts].T  # [n, V]
+    out[:, :, 0] = np.where(out[:, :, 0] == HOLD, np.where(head >= FIRST_PITCH_TOKEN, head, REST), out[:, :, 0])
+    return out
+
+
 def tokens_to_notes(tokens: np.ndarray, low: int, velocity: int = DEFAULT_VELOCITY) -> np.ndarray:
     """Notes [n, 4] from a token row. A HOLD after a REST has nothing to hold and reads as a rest."""
     tokens = np.asarray(tokens)
