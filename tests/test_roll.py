@@ -69,15 +69,16 @@ def test_random_monophonic_round_trip():
 
 
 def test_window_slices_equal_direct_window_encoding():
-    from divertimento.music.roll import window_tokens
+    from divertimento.music.roll import windows_of
 
     rng = np.random.default_rng(7)
     for _ in range(100):
-        starts = np.sort(rng.integers(0, 120, 12))
-        n = notes(*[(int(s), int(rng.integers(1, 20)), int(rng.integers(50, 70))) for s in starts])
-        full = notes_to_tokens(n, 200, 40, 90)
-        for offset in (0, 5, 16, 33, 64):
-            assert window_tokens(full, offset, 64).tolist() == notes_to_tokens(n, 64, 40, 90, offset).tolist()
+        voices = [notes(*[(int(s), int(rng.integers(1, 20)), int(rng.integers(50, 70)))
+                          for s in np.sort(rng.integers(0, 120, 12))]) for _ in range(3)]
+        full = np.stack([notes_to_tokens(n, 200, 40, 90) for n in voices])
+        offsets = [0, 5, 16, 33, 64]
+        for offset, window in zip(offsets, windows_of(full, offsets, 64)):
+            assert window.tolist() == [notes_to_tokens(n, 64, 40, 90, offset).tolist() for n in voices]
 
 
 def _tokens_by_loop(notes, n_steps, low, offset):
@@ -111,17 +112,3 @@ def test_overlapping_and_offset_notes_follow_the_cutting_rule():
 
 def test_a_note_of_no_length_is_ignored():
     assert notes_to_tokens(notes((0, 4, 60), (2, 0, 62)), 6, 60, 64).tolist() == [2, HOLD, HOLD, HOLD, REST, REST]
-
-
-def test_windows_of_a_piece_equal_window_by_window_slices():
-    from divertimento.music.roll import window_tokens, windows_of
-
-    rng = np.random.default_rng(2)
-    full = np.stack([notes_to_tokens(np.stack([np.sort(rng.integers(0, 200, 30)), rng.integers(1, 12, 30),
-                                               rng.integers(40, 60, 30), np.full(30, 80)], axis=1), 264, 40, 59)
-                     for _ in range(3)])
-    starts = [0, 5, 16, 64, 100, 200]
-    got = windows_of(full, starts, 64)
-    assert got.shape == (6, 3, 64)
-    for w, s in zip(got, starts):
-        assert w.tolist() == [window_tokens(row, s, 64).tolist() for row in full]

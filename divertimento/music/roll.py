@@ -52,24 +52,10 @@ def notes_to_tokens(notes: np.ndarray, n_steps: int, low: int, high: int, offset
     return tokens
 
 
-def window_tokens(full: np.ndarray, start: int, n_steps: int) -> np.ndarray:
-    """The window start..start+n_steps of a whole-piece token row, standing on its own: a note still sounding at
-    ``start`` re-enters as an onset. Equals ``notes_to_tokens(notes, n_steps, offset=start)`` but costs a slice."""
-    row = full[start : start + n_steps].copy()
-    if len(row) < n_steps:
-        row = np.concatenate([row, np.zeros(n_steps - len(row), dtype=row.dtype)])
-    if row[0] == HOLD:
-        k = start
-        while k > 0 and full[k] == HOLD:
-            k -= 1
-        row[0] = full[k] if full[k] >= FIRST_PITCH_TOKEN else REST
-    return row
-
-
 def windows_of(full: np.ndarray, starts, n_steps: int) -> np.ndarray:
     """Windows [n, V, n_steps] at ``starts`` of whole-piece token rows ``full`` [V, L] (every window inside L), each
-    standing on its own as ``window_tokens`` makes it: a note still sounding at a window's first step re-enters
-    there as an onset. One gather for all windows instead of a slice per row and window."""
+    standing on its own, as ``notes_to_tokens(..., offset=start)`` would encode it: a note still sounding at a
+    window's first step re-enters there as an onset. One gather for all windows and rows."""
     starts = np.asarray(starts, dtype=np.int64)
     steps = np.arange(full.shape[1])
     # the token that started what sounds at each step: the last non-HOLD token at or before it
