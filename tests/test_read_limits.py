@@ -106,3 +106,30 @@ def test_output_into_a_closed_pipe_is_not_a_traceback(small_data):
     p.stdout.close()  # the reader is gone before anything is written (`data-info DIR | head -0`)
     err = p.stderr.read().decode()
     assert p.wait(timeout=120) == 0 and "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_smpte_timed_midi_is_named_as_such_not_corrupt(tmp_path):
+    import struct
+
+    # a valid one-note MIDI file whose division is SMPTE: -25 frames per second (0xE7), 40 ticks per frame
+    track = b"\x00\x90\x3c\x40" + b"\x83\x60\x80\x3c\x00" + b"\x00\xff\x2f\x00"
+    data = b"MThd" + struct.pack(">IHHH", 6, 0, 1, 0xE728) + b"MTrk" + struct.pack(">I", len(track)) + track
+    (tmp_path / "smpte.mid").write_bytes(data)
+    with pytest.raises(UnreadableFile, match="SMPTE timing") as e:
+        read_piece(tmp_path / "smpte.mid")
+    assert "corrupt" not in str(e.value)
+
+
+def test_an_abc_file_that_repeats_an_x_number_reads_every_tune_once(tmp_path):
+    from divertimento.data.prepare import PrepareOptions, prepare
+
+    (tmp_path / "abc").mkdir()
+    (tmp_path / "abc" / "twice.abc").write_text(
+        "X:1\nT:One\nM:4/4\nL:1/4\nK:C\nCDEF|GABc|cBAG|FEDC|\n\n"
+        "X:1\nT:Two\nM:4/4\nL:1/4\nK:G\nGABc|dcBA|GFED|G4|\n")
+    m = prepare(tmp_path / "out", PrepareOptions(sources=[str(tmp_path / "abc")], workers=1,
+                                                 cache_dir=str(tmp_path / "cache")), progress=False)
+    pieces = json.loads((tmp_path / "out" / "pieces.json").read_text())
+    assert sorted(p["title"] for p in pieces) == ["twice#1@1 One", "twice#1@2 Two"]
+    # C4 (60) is only in the first tune, D5 (74) only in the second
+    assert m["pitch_range"] == [60, 74]

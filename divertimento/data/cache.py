@@ -30,7 +30,7 @@ def file_digest(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def cache_key(digest: str, number: int | None, steps_per_quarter: int) -> str:
+def cache_key(digest: str, number: int | str | None, steps_per_quarter: int) -> str:
     return hashlib.sha256(f"{digest}|{number}|{steps_per_quarter}|{READER_VERSION}".encode()).hexdigest()[:32]
 
 

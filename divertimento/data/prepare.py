@@ -69,15 +69,15 @@ def _init_worker(spec: WindowSpec, cache_root: str) -> None:
 def _read_task(task: ParseTask, digest: str | None, spq: int):
     """A Piece for the task, through the cache for music21 formats (MIDI is faster to parse than to un-JSON)."""
     if Path(task.path).suffix.lower() in MIDI_SUFFIXES or digest is None:
-        return read_piece(task.path, spq, task.number)
-    key = cache_key(digest, task.number, spq)
+        return read_piece(task.path, spq, task.number, task.index)
+    key = cache_key(digest, task.tune, spq)
     entry = _CACHE.get(key)
     if entry is not None:
         if "error" in entry:
             raise UnreadableFile(entry["error"])
         return piece_from_json(entry["piece"])
     try:
-        piece = read_piece(task.path, spq, task.number)
+        piece = read_piece(task.path, spq, task.number, task.index)
     except UnreadableFile as e:
         _CACHE.put(key, {"error": str(e)})
         raise

@@ -12,15 +12,24 @@ from ..music.read import SUFFIXES, abc_tune_numbers
 
 @dataclass(frozen=True)
 class ParseTask:
-    """One piece to read: a file, and for multi-tune ABC files the tune's X: number."""
+    """One piece to read: a file, and for multi-tune ABC files the tune's X: number (and, where several tunes of
+    the file share that number, its position in the file)."""
 
     path: str
     style: str
     number: int | None = None
+    index: int | None = None  # 1-based position of the tune in its file; set only where its X: number repeats
+
+    @property
+    def tune(self) -> str | None:
+        """The tune's name within its file: "7", or "7@12" for the 12th tune, itself numbered 7 like another."""
+        if self.number is None:
+            return None
+        return str(self.number) if self.index is None else f"{self.number}@{self.index}"
 
     @property
     def key(self) -> str:
-        return self.path if self.number is None else f"{self.path}#{self.number}"
+        return self.path if self.tune is None else f"{self.path}#{self.tune}"
 
 
 @dataclass(frozen=True)
@@ -76,7 +85,8 @@ def _tasks_for_files(files: list[Path], style: str) -> list[ParseTask]:
             except OSError:
                 numbers = []
             if len(numbers) > 1:
-                tasks += [ParseTask(str(f), style, n) for n in numbers]
+                repeated = {n for n in numbers if numbers.count(n) > 1}
+                tasks += [ParseTask(str(f), style, n, i + 1 if n in repeated else None) for i, n in enumerate(numbers)]
                 continue
         tasks.append(ParseTask(str(f), style))
     return tasks
@@ -95,7 +105,7 @@ def default_tasks() -> list[ParseTask]:
 def _music21_tasks(name: str, style: str | None) -> list[ParseTask]:
     for cs in DEFAULT_SETS:
         if name == cs.style:
-            return [ParseTask(t.path, style or cs.style, t.number) for t in corpus_set_tasks(cs, capped=False)]
+            return [ParseTask(t.path, style or cs.style, t.number, t.index) for t in corpus_set_tasks(cs, capped=False)]
     folder = corpus_root() / name
     if not re.match(r"^[A-Za-z0-9_]+$", name) or not folder.is_dir():
         known = sorted({cs.style for cs in DEFAULT_SETS} | {p.name for p in corpus_root().iterdir()

@@ -69,8 +69,12 @@ def read_midi(path: str | os.PathLike, steps_per_quarter: int = 4) -> Piece:
     path = Path(path)
     _check_file(path)
     with open(path, "rb") as f:
-        if f.read(4) != b"MThd":
-            raise UnreadableFile("not a MIDI file (no MThd header)")
+        head = f.read(14)
+    if head[:4] != b"MThd":
+        raise UnreadableFile("not a MIDI file (no MThd header)")
+    if len(head) == 14 and head[12] & 0x80:  # the division word's top bit: frames per second, not ticks per beat
+        raise UnreadableFile("SMPTE timing (time in frames per second, no beats): valid MIDI, but it has no beat "
+                             "grid to put notes on")
     try:
         score = symusic.Score(str(path))
     except Exception as e:  # symusic raises plain RuntimeErrors/ValueErrors for any malformed byte stream
@@ -176,17 +180,35 @@ def from_music21(score, title: str, steps_per_quarter: int = 4) -> Piece:
     return Piece(title, steps_per_quarter, tracks, bar_array, tempo)
 
 
-def read_music21(path: str | os.PathLike, steps_per_quarter: int = 4, number: int | None = None) -> Piece:
-    """A MusicXML, Humdrum or ABC file (one tune of it when ``number`` is given) via music21."""
+def abc_tune_text(text: str, index: int) -> str:
+    """The ``index``-th tune (1-based) of an ABC file's text, with the file header (fields before the first X:)
+    that applies to every tune."""
+    starts = [m.start() for m in re.finditer(r"^X:", text, flags=re.M)]
+    if not 1 <= index <= len(starts):
+        raise UnreadableFile(f"no tune {index} in the file ({len(starts)} tunes)")
+    end = starts[index] if index < len(starts) else len(text)
+    return text[: starts[0]] + text[starts[index - 1] : end]
+
+
+def read_music21(path: str | os.PathLike, steps_per_quarter: int = 4, number: int | None = None,
+                 index: int | None = None) -> Piece:
+    """A MusicXML, Humdrum or ABC file (one tune of it when ``number`` is given, or the ``index``-th tune when
+    several share an X: number: music21 would read the same tune for each) via music21."""
     import music21 as m21
 
     path = Path(path)
     _check_file(path)
     _precheck(path)
     try:
-        kwargs = {"number": number} if number is not None else {}
         # forceSource: never read or write music21's own pickle cache (our cache is data-only JSON)
-        score = m21.converter.parse(str(path), forceSource=True, **kwargs)
+        if index is not None:
+            text = abc_tune_text(path.read_text(encoding="latin-1"), index)
+            score = m21.converter.parse(text, format="abc", forceSource=True)
+        else:
+            kwargs = {"number": number} if number is not None else {}
+            score = m21.converter.parse(str(path), forceSource=True, **kwargs)
+    except UnreadableFile:
+        raise
     except Exception as e:  # music21 raises a zoo of exception types for malformed input
         first_line = str(e).splitlines()[0][:100] if str(e) else ""
         raise UnreadableFile(f"music21 could not parse: {type(e).__name__}: {first_line}") from None
@@ -197,7 +219,7 @@ def read_music21(path: str | os.PathLike, steps_per_quarter: int = 4, number: in
         score = scores[0]
     if not isinstance(score, m21.stream.Score) or not score.parts:
         raise UnreadableFile("no parts in the score")
-    title = path.stem if number is None else f"{path.stem}#{number}"
+    title = path.stem if number is None else f"{path.stem}#{number}" + (f"@{index}" if index is not None else "")
     if score.metadata is not None and score.metadata.title:
         title = f"{title} {score.metadata.title}".strip()
     return from_music21(score, title, steps_per_quarter)
@@ -234,10 +256,13 @@ def _precheck(path: Path) -> None:
             raise UnreadableFile(f"compressed MusicXML expands to {expanded} bytes (more than {MAX_FILE_BYTES})")
 
 
-def read_piece(path: str | os.PathLike, steps_per_quarter: int = 4, number: int | None = None) -> Piece:
+def read_piece(path: str | os.PathLike, steps_per_quarter: int = 4, number: int | None = None,
+               index: int | None = None) -> Piece:
+    """A piece from any supported file; for a multi-tune ABC file, the tune with X: ``number``, or the ``index``-th
+    tune of the file (1-based) where several tunes share that number."""
     suffix = Path(path).suffix.lower()
     if suffix in MIDI_SUFFIXES:
         return read_midi(path, steps_per_quarter)
     if suffix in MUSIC21_SUFFIXES:
-        return read_music21(path, steps_per_quarter, number)
+        return read_music21(path, steps_per_quarter, number, index)
     raise UnreadableFile(f"unsupported file type {suffix!r}")
