@@ -247,3 +247,12 @@ def test_a_piano_part_is_engraved_on_a_grand_staff_and_drums_on_a_percussion_sta
     assert pitches == [[64, 67], [48, 55]]  # the right hand from middle C up, the left hand below
     groups = list(score.recurse().getElementsByClass(music21.layout.StaffGroup))
     assert len(groups) == 1 and groups[0].symbol == "brace"
+
+
+def test_a_style_without_a_tempo_of_its_own_plays_at_its_data_median():
+    from divertimento.sample.pieces import style_tempo
+
+    assert style_tempo("pop", "4/4", {"pop": 117.0}) == 117.0  # the median of the songs' tempos
+    assert style_tempo("pop", "4/4") == 100.0  # a model without the figure: the default
+    assert style_tempo("bach", "4/4", {"bach": 60.0}) == 76.0  # a style's own tempo wins over the data's
+    assert style_tempo("irish", "6/8", {}) == 116 * 1.5  # a jig's dotted quarter at the reel's quarter rate

@@ -49,9 +49,11 @@ class StudioPiece:
             p.tempo_qpm = float(self.tempo)
         return p
 
-    def sound(self) -> tuple[int, float]:
+    def sound(self, data_tempos: dict | None = None) -> tuple[int, float]:
+        """(General MIDI program, quarters per minute) the page plays the piece with: its own tempo, else its
+        style's (``data_tempos``: the model's data summary's ``style_tempos``), as its exported files have."""
         program = STYLE_SOUND.get(self.style, DEFAULT_SOUND)[0]
-        return program, float(self.tempo or style_tempo(self.style, self.meter))
+        return program, float(self.tempo or style_tempo(self.style, self.meter, data_tempos))
 
     def drum_tracks(self, engine: Engine) -> list[bool]:
         """Per voice index of ``notes``, whether it is a drum track (played as hits, its pitches GM drum keys)."""

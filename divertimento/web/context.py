@@ -53,7 +53,7 @@ class Context:
         return p
 
     def piece_json(self, pid: str, p: StudioPiece) -> dict:
-        program, tempo = p.sound()
+        program, tempo = p.sound(self.engine.manifest.get("style_tempos"))
         return {"id": pid, "title": p.title, "style": p.style, "kind": p.kind, "form": p.form,
                 "bars": p.n_bars, "meter": p.meter, "steps_per_bar": p.bar, "tempo": tempo, "program": program,
                 "notes": p.notes(self.engine), "drums": p.drum_tracks(self.engine), "originality": p.originality,
