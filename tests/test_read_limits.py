@@ -133,3 +133,13 @@ def test_an_abc_file_that_repeats_an_x_number_reads_every_tune_once(tmp_path):
     assert sorted(p["title"] for p in pieces) == ["twice#1@1 One", "twice#1@2 Two"]
     # C4 (60) is only in the first tune, D5 (74) only in the second
     assert m["pitch_range"] == [60, 74]
+
+
+def test_an_abc_note_music21_cannot_read_refuses_the_tune_rather_than_inventing_a_c(tmp_path):
+    # "y" is an ABC spacer; music21 reads "y4" as a note without a pitch and writes a C there
+    (tmp_path / "spacer.abc").write_text("X:1\nT:t\nM:4/4\nL:1/4\nK:G\nGABc|y4|dcBA|G4|\n")
+    with pytest.raises(UnreadableFile, match="would have written a C"):
+        read_piece(tmp_path / "spacer.abc")
+    (tmp_path / "fine.abc").write_text("X:1\nT:t\nM:4/4\nL:1/4\nK:G\nGABc|dcBA|G4|\n")
+    assert [int(n[2]) for n in read_piece(tmp_path / "fine.abc").tracks[0].notes] == [67, 69, 71, 72, 74, 72,
+                                                                                     71, 69, 67]

@@ -4,9 +4,13 @@ Every reader quantises to the step grid here, once, so real data and generated d
 Readers raise ``UnreadableFile`` with a human-readable reason; the caller records it and moves on.
 """
 
+import contextlib
+import io
 import os
 import re
 import stat
+import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -180,6 +184,29 @@ def from_music21(score, title: str, steps_per_quarter: int = 4) -> Piece:
     return Piece(title, steps_per_quarter, tracks, bar_array, tempo)
 
 
+_STDERR_LOCK = threading.Lock()  # sys.stderr is process-wide: one captured parse at a time
+_INVENTED = re.compile(r"from note:\s*(.*?), assuming C")
+
+
+@contextlib.contextmanager
+def _no_invented_notes(abc: bool):
+    """Refuse an ABC tune where music21's parser, unable to read a note, writes a C in its place (it says so only
+    on stderr, "... assuming C"): a parse must never invent a note. Other messages pass through to stderr."""
+    if not abc:
+        yield
+        return
+    with _STDERR_LOCK:
+        buf = io.StringIO()
+        with contextlib.redirect_stderr(buf):
+            yield
+        said = buf.getvalue()
+    invented = _INVENTED.search(said)
+    if invented:
+        raise UnreadableFile(f"music21 could not read the note {invented.group(1).strip()!r} and would have "
+                             "written a C in its place")
+    sys.stderr.write(said)
+
+
 def abc_tune_text(text: str, index: int) -> str:
     """The ``index``-th tune (1-based) of an ABC file's text, with the file header (fields before the first X:)
     that applies to every tune."""
@@ -200,13 +227,14 @@ def read_music21(path: str | os.PathLike, steps_per_quarter: int = 4, number: in
     _check_file(path)
     _precheck(path)
     try:
-        # forceSource: never read or write music21's own pickle cache (our cache is data-only JSON)
-        if index is not None:
-            text = abc_tune_text(path.read_text(encoding="latin-1"), index)
-            score = m21.converter.parse(text, format="abc", forceSource=True)
-        else:
-            kwargs = {"number": number} if number is not None else {}
-            score = m21.converter.parse(str(path), forceSource=True, **kwargs)
+        with _no_invented_notes(path.suffix.lower() == ".abc"):
+            # forceSource: never read or write music21's own pickle cache (our cache is data-only JSON)
+            if index is not None:
+                text = abc_tune_text(path.read_text(encoding="latin-1"), index)
+                score = m21.converter.parse(text, format="abc", forceSource=True)
+            else:
+                kwargs = {"number": number} if number is not None else {}
+                score = m21.converter.parse(str(path), forceSource=True, **kwargs)
     except UnreadableFile:
         raise
     except Exception as e:  # music21 raises a zoo of exception types for malformed input
