@@ -165,6 +165,7 @@ def test_band_tokens_export_drums_on_channel_10_with_each_parts_program(band_fol
     assert by_program == {0: [60, 64, 67], 25: [64], 33: [36], 48: [79]}
 
 
+@pytest.mark.filterwarnings("ignore:No instrument found for MIDI program")  # music21's, for the program-300 part
 def test_bad_multitrack_input_is_handled_or_skipped_with_a_reason(tmp_path):
     (tmp_path / "m").mkdir()
     # 10,000 notes struck at once on the piano (every pitch, 79 times): the part keeps 4 lanes' worth per onset
