@@ -33,6 +33,16 @@
 
   // ---- piano-roll drawing ----
 
+  // GM drum key -> row under the pitched notes: kick, snare, hi-hat, everything else (as music/lanes.py groups them)
+  function drumRow(key) {
+    if (key === 35 || key === 36) return 0;
+    if (key >= 37 && key <= 40) return 1;
+    if (key === 42 || key === 44 || key === 46) return 2;
+    return 3;
+  }
+
+  // notes: [[voice, step, length, pitch], ...]; opts.drums[voice] true: a drum voice, drawn as hits in rows
+  // of their own under the pitched notes
   function drawRoll(canvas, notes, nSteps, opts) {
     const dpr = window.devicePixelRatio || 1;
     const w = canvas.clientWidth || canvas.width, h = canvas.clientHeight || canvas.height;
@@ -42,16 +52,27 @@
     g.fillStyle = (opts && opts.bg) || "#fbfbfd";
     g.fillRect(0, 0, w, h);
     if (!notes.length) return;
+    const isDrum = (v) => !!(opts && opts.drums && opts.drums[v]);
+    const drums = notes.some((n) => isDrum(n[0]));
+    const drumH = drums ? Math.min(40, h * 0.25) : 0;  // the strip of drum rows at the bottom
+    const ph = h - drumH;
     let lo = 127, hi = 0;
-    for (const n of notes) { lo = Math.min(lo, n[3]); hi = Math.max(hi, n[3]); }
+    for (const n of notes) if (!isDrum(n[0])) { lo = Math.min(lo, n[3]); hi = Math.max(hi, n[3]); }
+    if (lo > hi) { lo = 60; hi = 72; }
     lo -= 2; hi += 2;
-    const x = (s) => (s / nSteps) * w, y = (p) => h - ((p - lo + 1) / (hi - lo + 1)) * h;
-    const rowH = Math.max(2, h / (hi - lo + 1) - 1);
+    const x = (s) => (s / nSteps) * w, y = (p) => ph - ((p - lo + 1) / (hi - lo + 1)) * ph;
+    const rowH = Math.max(2, ph / (hi - lo + 1) - 1);
     g.strokeStyle = (opts && opts.grid) || "#dde";
     const bar = (opts && opts.bar) || 16;
     for (let s = 0; s <= nSteps; s += bar) { g.beginPath(); g.moveTo(x(s) + .5, 0); g.lineTo(x(s) + .5, h); g.stroke(); }
+    if (drums) { g.beginPath(); g.moveTo(0, ph + .5); g.lineTo(w, ph + .5); g.stroke(); }
     for (const [v, s, d, p] of notes) {
       g.fillStyle = COLOURS[v % COLOURS.length];
+      if (isDrum(v)) {  // kick lowest
+        const r = drumH / 4;
+        g.fillRect(x(s) + 1, ph + (3 - drumRow(p)) * r + r * 0.2, Math.max(2, x(s + 1) - x(s) - 1), r * 0.6);
+        continue;
+      }
       g.fillRect(x(s) + 1, y(p), Math.max(2, x(s + d) - x(s) - 1.5), rowH);
       g.fillStyle = "rgba(0,0,0,.55)";
       g.fillRect(x(s) + 1, y(p), 1.2, rowH);
@@ -113,7 +134,8 @@
       `${Math.round(p.tempo)} qpm`;
     el.appendChild(meta);
     const c = document.createElement("canvas"); c.className = "roll"; el.appendChild(c);
-    requestAnimationFrame(() => drawRoll(c, p.notes, p.bars * p.steps_per_bar, { bar: p.steps_per_bar }));
+    requestAnimationFrame(() => drawRoll(c, p.notes, p.bars * p.steps_per_bar,
+                                         { bar: p.steps_per_bar, drums: p.drums }));
     const row = document.createElement("div"); row.className = "row";
     const play = button("▶ Play", "small play", () => togglePlay(p, play));
     row.appendChild(play);
@@ -267,7 +289,7 @@
     let at = 0;
     s.recent.forEach((b) => { for (const [v, st, d, p] of b.notes) notes.push([v, st + at, d, p]); at += b.steps_per_bar; });
     drawRoll($("stream-roll"), notes, Math.max(at, 16 * 8),
-             { bg: "#111826", grid: "#2a3550", bar: m.steps_per_bar });
+             { bg: "#111826", grid: "#2a3550", bar: m.steps_per_bar, drums: s.drums });
     const mean = s.gen.reduce((a, b) => a + b, 0) / s.gen.length;
     $("stream-stats").textContent = `bar ${m.index + 1} · ${m.style} · ${Math.round(m.tempo)} qpm · ` +
       `made in ${Math.round(m.gen_ms)} ms (mean ${Math.round(mean)}) for a bar of ${Math.round(m.bar_ms)} ms`;
