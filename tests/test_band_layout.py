@@ -111,13 +111,16 @@ def test_transposition_moves_the_pitched_lanes_and_never_the_drums(band_folder, 
     m, data, rolls = _prepare(band_folder, tmp_path / "d", "band")
     pitched = pitched_voices(m)
     assert pitched.tolist() == [False] * 4 + [True] * 11
-    # pitched range 36 (bass) .. 79 (violin) in a vocabulary of 36..79: no room to move at all; the drums' keys
-    # (36..56) would allow +23 if they counted
-    assert [int(x[0]) for x in shift_bounds(rolls, m["vocab_size"], -3, 3, pitched)] == [0, 0]
-    wide = np.where(rolls[:, :4] >= 2, rolls[:, :4], 0)  # drum lanes only: shifting them is refused by omission
-    moved = transpose_tokens(np.concatenate([wide, np.zeros_like(rolls[:, 4:])], 1), np.array([5]),
-                             m["vocab_size"], pitched)
-    assert (moved[:, :4] == wide).all()
+    # without the bass, the pitched lanes span C4 (60) .. G5 (79) in a vocabulary of 36..79: they may go down 3
+    # semitones but not up; counted as pitches, the kick's key 36 would forbid going down as well
+    no_bass = rolls.copy()
+    no_bass[:, 11] = REST
+    assert [int(x[0]) for x in shift_bounds(no_bass, m["vocab_size"], -3, 3, pitched)] == [-3, 0]
+    assert [int(x[0]) for x in shift_bounds(no_bass, m["vocab_size"], -3, 3)] == [0, 0]
+    moved = transpose_tokens(no_bass, np.array([-3]), m["vocab_size"], pitched)
+    assert (moved[:, :4] == no_bass[:, :4]).all()  # the drum lanes keep their keys
+    piano = no_bass[:, 4:8] >= 2
+    assert (moved[:, 4:8][piano] == no_bass[:, 4:8][piano].astype(int) - 3).all()
 
 
 def test_the_piano_layout_takes_the_keyboard_tracks_and_leaves_drums_out(band_folder, tmp_path):

@@ -31,7 +31,7 @@ def window():
     note(r["bass"], 8, 8, 36)
     note(r["bass"], 16, 16, 36)
     note(r["guitar 1"], 2, 1, 64)  # E4, a 16th
-    note(r["guitar 1"], 18, 4, 67)  # G4, a quarter
+    note(r["guitar 2"], 18, 4, 67)  # G4, a quarter, in another lane: neither bar is empty for the guitar
     return w
 
 

@@ -143,13 +143,14 @@ def run(args) -> int:
 
 def _multitrack_summary(m: dict) -> None:
     """MuseGAN's per-part figures, generated beside real, for layouts of parts."""
+    def fmt(x) -> str:
+        return f"{x:.3f}" if isinstance(x, float) and math.isfinite(x) else "-"
+
     prefix = "multitrack/musegan/gen/"
     for k, v in m.items():
         if k.startswith(prefix) and "/chords_" not in k:
             name = k[len(prefix):]
-            real = m.get(f"multitrack/musegan/real/{name}")
-            fmt = (lambda x: f"{x:.3f}" if isinstance(x, float) and math.isfinite(x) else "-")
-            print(f"{name:40s} {fmt(v)}   (real: {fmt(real)})")
+            print(f"{name:40s} {fmt(v)}   (real: {fmt(m.get(f'multitrack/musegan/real/{name}'))})")
 
 
 def _summary(m: dict, calibration, notes, out: Path, seconds: float) -> None:

@@ -104,12 +104,18 @@ def qualified_note_rate(dec: Decoded, min_steps: int) -> np.ndarray:
                   np.bincount(dec.note_win, minlength=n))
 
 
-def distinct_pitches_per_step(dec: Decoded) -> np.ndarray:
-    """[N, T] number of distinct pitches sounding (two voices in unison sound one pitch)."""
-    p = np.sort(dec.pitch, axis=1)  # [N, V, T]
+def distinct_pitches(grid: np.ndarray) -> np.ndarray:
+    """[N, T] number of distinct pitches in a pitch grid [N, V, T] (NO_PITCH where a voice has none): two voices in
+    unison count once."""
+    p = np.sort(grid, axis=1)  # [N, V, T]
     new = p != NO_PITCH
     new[:, 1:] &= p[:, 1:] != p[:, :-1]
     return new.sum(1)
+
+
+def distinct_pitches_per_step(dec: Decoded) -> np.ndarray:
+    """[N, T] number of distinct pitches sounding (two voices in unison sound one pitch)."""
+    return distinct_pitches(dec.pitch)
 
 
 def polyphony_rate(dec: Decoded) -> np.ndarray:

@@ -12,7 +12,15 @@ import numpy as np
 from ..music.layouts import LAYOUTS, Layout
 from .context import Context
 from .decode import NO_PITCH, Decoded, decode, to_absolute
-from .descriptors import PHI, empty_bar_rate, groove_consistency, qualified_note_rate, used_pitch_classes
+from .descriptors import (
+    PHI,
+    beat_chroma,
+    distinct_pitches,
+    distinct_pitches_per_step,
+    groove_consistency,
+    qualified_note_rate,
+    used_pitch_classes,
+)
 from .registry import register
 
 CHORD_SIZES = 4  # chord-size shares for 1, 2, 3 and 4 or more notes starting together
@@ -39,11 +47,7 @@ def _nanmean(x: np.ndarray) -> float:
 def chord_size_shares(dec: Decoded) -> np.ndarray:
     """[CHORD_SIZES] among the steps where the part starts a note, the share where 1, 2, 3, 4+ distinct pitches
     start together; NaN when it starts none."""
-    p = np.where(dec.onset, dec.pitch, NO_PITCH)  # [N, V, T]
-    p = np.sort(p, axis=1)
-    new = p != NO_PITCH
-    new[:, 1:] &= p[:, 1:] != p[:, :-1]
-    size = new.sum(1).ravel()  # distinct pitches starting at each (window, step)
+    size = distinct_pitches(np.where(dec.onset, dec.pitch, NO_PITCH)).ravel()  # pitches starting per (window, step)
     size = size[size > 0]
     if not len(size):
         return np.full(CHORD_SIZES, np.nan)
@@ -52,22 +56,22 @@ def chord_size_shares(dec: Decoded) -> np.ndarray:
 
 def sounding_polyphony(dec: Decoded) -> float:
     """Among the steps where the part sounds, the share with two or more distinct pitches."""
-    p = np.sort(dec.pitch, axis=1)
-    new = p != NO_PITCH
-    new[:, 1:] &= p[:, 1:] != p[:, :-1]
-    n = new.sum(1)
-    sounding = n > 0
-    return float((n >= 2).sum() / sounding.sum()) if sounding.any() else float("nan")
+    n = distinct_pitches_per_step(dec)
+    return float((n >= 2).sum() / (n > 0).sum()) if (n > 0).any() else float("nan")
+
+
+def part_empty_bar_rate(dec: Decoded, bar_steps: int) -> float:
+    """Share of bars in which no lane of the part sounds (MuseGAN's EB of the part as one track)."""
+    bars = dec.n_steps // bar_steps
+    sounding = (dec.pitch[..., : bars * bar_steps] != NO_PITCH).any(axis=1)  # [N, T]
+    return float(1.0 - sounding.reshape(dec.n_windows, bars, bar_steps).any(-1).mean()) if dec.n_windows else \
+        float("nan")
 
 
 def part_centroids(dec: Decoded, beat_steps: int) -> tuple[np.ndarray, np.ndarray]:
     """Per window and beat, the part's tonal centroid [N, B, 6] (all its lanes' chroma together) and whether
     it sounds [N, B]."""
-    N, V, T = dec.pitch.shape
-    nb = T // beat_steps
-    n, v, t = np.nonzero(dec.pitch[..., : nb * beat_steps] != NO_PITCH)
-    idx = (n * nb + t // beat_steps) * 12 + dec.pitch[n, v, t] % 12
-    chroma = np.bincount(idx, minlength=N * nb * 12).reshape(N, nb, 12).astype(np.float64)
+    chroma = beat_chroma(dec, beat_steps).sum(axis=1)  # [N, B, 12]
     total = chroma.sum(-1)
     return (chroma / np.maximum(total, 1e-300)[..., None]) @ PHI.T, total > 0
 
@@ -81,8 +85,7 @@ def multitrack_figures(tokens: np.ndarray, layout: Layout, steps_per_quarter: in
     for part, rows in zip(layout.parts, part_rows(layout)):
         dec = decode(tokens[:, rows])
         name = part.name
-        eb = empty_bar_rate(dec, bar_steps)  # [N, lanes]: a bar is empty for the part when every lane is
-        out[f"{name}/eb"] = float(eb.min(axis=1).mean()) if len(eb) else float("nan")
+        out[f"{name}/eb"] = part_empty_bar_rate(dec, bar_steps)
         if part.drum:
             starts = dec.note_start
             out[f"{name}/eighth_share"] = float((starts % (steps_per_quarter // 2 or 1) == 0).mean()) \

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..atomic import write_bytes_atomic
 from .key import Key, key_of_piece
+from .layouts import KEYBOARDS
 from .notes import DURATION, PITCH, START, VELOCITY, Piece, compound
 
 TICKS_PER_QUARTER = 480
@@ -122,7 +123,6 @@ def to_music21(piece: Piece):
 
 
 MIDDLE_C = 60
-KEYBOARDS = range(0, 8)  # General MIDI pianos, harpsichord, clavinet
 
 
 def _chordal(notes: np.ndarray) -> bool:

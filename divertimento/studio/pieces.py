@@ -55,9 +55,12 @@ class StudioPiece:
         program = STYLE_SOUND.get(self.style, DEFAULT_SOUND)[0]
         return program, float(self.tempo or style_tempo(self.style, self.meter, data_tempos))
 
-    def drum_tracks(self, engine: Engine) -> list[bool]:
-        """Per voice index of ``notes``, whether it is a drum track (played as hits, its pitches GM drum keys)."""
-        return [t.is_drum for t in self.to_piece(engine).tracks]
+    @staticmethod
+    def drum_tracks(engine: Engine) -> list[bool]:
+        """Per voice index of ``notes`` (a track of ``to_piece``: a part of a band or piano layout, a voice of
+        satb), whether it is a drum track, played as hits on GM drum keys."""
+        layout = engine.layout
+        return [p.drum for p in layout.parts] if layout.multi_part else [False] * len(layout.roles)
 
     def notes(self, engine: Engine) -> list[list[int]]:
         """[[voice, start step, length in steps, MIDI pitch], ...] for drawing and the in-page synth."""

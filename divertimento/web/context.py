@@ -56,9 +56,9 @@ class Context:
         program, tempo = p.sound(self.engine.manifest.get("style_tempos"))
         return {"id": pid, "title": p.title, "style": p.style, "kind": p.kind, "form": p.form,
                 "bars": p.n_bars, "meter": p.meter, "steps_per_bar": p.bar, "tempo": tempo, "program": program,
-                "notes": p.notes(self.engine), "drums": p.drum_tracks(self.engine), "originality": p.originality,
-                "melody_locked": p.melody_locked,
-                "meta": p.meta, "files": {fmt: f"/files/{pid}.{fmt}" for fmt in MEDIA}}
+                "notes": p.notes(self.engine), "drums": StudioPiece.drum_tracks(self.engine),
+                "originality": p.originality, "melody_locked": p.melody_locked, "meta": p.meta,
+                "files": {fmt: f"/files/{pid}.{fmt}" for fmt in MEDIA}}
 
     def reply(self, pieces: list[StudioPiece], **extra) -> dict:
         """Store new pieces (so they can be fetched, rated and varied later) and answer with them."""
