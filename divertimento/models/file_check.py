@@ -107,8 +107,9 @@ def allowed_dtypes(name: str) -> tuple[torch.dtype, ...]:
 
 
 def check_tensors(tensors: dict[str, torch.Tensor], path) -> None:
-    """Every tensor of an allowed dtype (``allowed_dtypes``) and finite."""
-    for name, t in tensors.items():
+    """Every tensor of an allowed dtype (``allowed_dtypes``) and finite. Checked in name order: safetensors hands
+    tensors back in a random order per process, and the same file must always get the same message."""
+    for name, t in sorted(tensors.items()):
         allowed = allowed_dtypes(name)
         if t.dtype not in allowed:
             raise UserError(f"{path}: tensor {name} is {str(t.dtype).replace('torch.', '')}, expected "
