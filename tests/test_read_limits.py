@@ -78,6 +78,17 @@ def test_midi_time_signature_after_a_huge_gap_is_refused(tmp_path):
         read_piece(tmp_path / "gap.mid")
 
 
+def test_midi_note_beyond_the_int32_grid_is_called_too_long_not_an_overflow(tmp_path):
+    s = symusic.Score(1)
+    t = symusic.Track("m", 0, False)
+    for i in range(8):  # a MIDI delta holds at most 2**28 - 1 ticks; eight of them fit int32, four steps a tick not
+        t.notes.append(symusic.Note(i * (2**28 - 1), 1, 60, 90))
+    s.tracks.append(t)
+    s.dump_midi(str(tmp_path / "far.mid"))
+    with pytest.raises(UnreadableFile, match=r"implausibly long \(> 200000 steps\)"):
+        read_piece(tmp_path / "far.mid")
+
+
 def test_mxl_that_expands_past_the_limit_is_refused_unopened(tmp_path):
     path = tmp_path / "bomb.mxl"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:

@@ -87,6 +87,8 @@ def read_midi(path: str | os.PathLike, steps_per_quarter: int = 4) -> Piece:
         raise UnreadableFile(f"too many tracks ({len(score.tracks)} > {MAX_TRACKS})")
     if score.tpq <= 0:
         raise UnreadableFile("invalid ticks per quarter")
+    if score.end() * steps_per_quarter > MAX_STEPS * score.tpq:  # checked in ticks: resampling could overflow int32
+        raise UnreadableFile(f"implausibly long (> {MAX_STEPS} steps)")
     grid = score.resample(tpq=steps_per_quarter, min_dur=1)  # quantise once, in C++
     tracks = []
     for t in grid.tracks:
