@@ -38,6 +38,41 @@ def test_every_odd_entry_in_a_folder_is_reported(tmp_path, capsys):
                        "zero.mid": "not a regular file (a pipe, socket or device)"}
 
 
+def test_a_subfolder_that_cannot_be_read_is_reported_not_dropped(tmp_path, monkeypatch):
+    folk = tmp_path / "src" / "folk"
+    (folk / "locked").mkdir(parents=True)
+    (folk / "good.abc").write_text(TUNE)
+    (folk / "locked" / "hidden.abc").write_text(TUNE)
+    locked = str(folk / "locked")
+    # the suite may run as root, whom chmod does not stop: the folder's refusal is simulated where the OS gives it
+    real_scandir, real_access = os.scandir, os.access
+
+    def scandir(path="."):
+        if os.fspath(path) == locked:
+            raise PermissionError(13, "Permission denied", locked)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(os, "access", lambda path, mode: os.fspath(path) != locked and real_access(path, mode))
+    out = tmp_path / "out"
+    assert main(["prepare", str(tmp_path / "src"), "--out", str(out), "--workers", "1"]) == 0
+    assert skipped(out) == {"locked": "folder not readable"}
+
+
+def test_a_source_folder_that_cannot_be_read_is_one_line(tmp_path, monkeypatch, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+
+    def refuse(path="."):
+        raise PermissionError(13, "Permission denied", os.fspath(path))
+
+    monkeypatch.setattr(os, "scandir", refuse)  # as in the test above: root is not stopped by chmod
+    monkeypatch.setattr(os, "listdir", refuse)
+    assert main(["prepare", str(src), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"divertimento prepare: error: cannot read folder {str(src)!r}: Permission denied"]
+
+
 def test_a_source_that_is_not_a_file_or_folder_is_one_line(tmp_path, capsys):
     os.mkfifo(tmp_path / "fifo")
     for source in ("/dev/null", str(tmp_path / "fifo")):
