@@ -352,3 +352,87 @@ def test_foreign_host_and_origin_are_refused(client, tmp_path):
     with pytest.raises(WebSocketDisconnect):
         with guarded.websocket_connect("/api/stream", headers={"Origin": "http://evil.example"}) as ws:
             ws.receive_json()
+
+
+def _listener(client, name):
+    made = client.post("/api/listeners", json={"name": name}).json()
+    return made["id"], {"Authorization": f"Bearer {made['token']}"}
+
+
+def test_library_keep_name_tag_delete_and_token_guard(client, two):
+    ada, ada_auth = _listener(client, "ada")
+    eve, eve_auth = _listener(client, "eve")
+    lib = f"/api/listeners/{ada}/library"
+    kept = client.post(lib, json={"piece_id": two[0]["id"], "name": "Opening", "tags": ["slow", " chorale "]},
+                       headers=ada_auth)
+    assert kept.status_code == 200, kept.text
+    entry = kept.json()
+    assert entry["name"] == "Opening" and entry["tags"] == ["slow", "chorale"] and entry["piece_id"] == two[0]["id"]
+    # the recipe is what the `two` fixture asked for: seed 5, style bach, 4 bars, piece 0 of the request
+    s = entry["settings"]
+    assert (s["tool"], s["seed"], s["index"], s["style"], s["bars"], s["form"], s["meter"]) == \
+        ("generate", 5, 0, "bach", 4, None, None)
+    health = client.get("/health").json()
+    assert entry["model"] == f"{health['model']}@{health['step']}"
+    assert entry["seed"] == 5 and entry["regenerable"] and entry["piece"]["notes"] == two[0]["notes"]
+    # keeping it again is keeping it once; the default name is the piece's title
+    assert client.post(lib, json={"piece_id": two[0]["id"]}, headers=ada_auth).json()["id"] == entry["id"]
+    second = client.post(lib, json={"piece_id": two[1]["id"]}, headers=ada_auth).json()
+    assert second["name"] == two[1]["title"] and second["tags"] == []
+    listed = client.get(lib, headers=ada_auth).json()["entries"]
+    assert {e["id"] for e in listed} == {entry["id"], second["id"]}
+
+    # nobody else reads, changes or deletes ada's library: no token 401, eve's token 403 ...
+    url = f"{lib}/{entry['id']}"
+    assert client.get(lib).status_code == 401
+    assert client.get(lib, headers=eve_auth).status_code == 403
+    assert client.post(lib, json={"piece_id": two[1]["id"]}, headers=eve_auth).status_code == 403
+    assert client.patch(url, json={"name": "mine"}, headers=eve_auth).status_code == 403
+    assert client.delete(url, headers=eve_auth).status_code == 403
+    assert client.delete(url).status_code == 401
+    assert client.post(f"{url}/regenerate", headers=eve_auth).status_code == 403
+    # ... and through her own library, ada's entry ids find nothing
+    eve_url = f"/api/listeners/{eve}/library/{entry['id']}"
+    assert client.delete(eve_url, headers=eve_auth).status_code == 404
+    assert client.patch(eve_url, json={"name": "mine"}, headers=eve_auth).status_code == 404
+    assert client.get(f"/api/listeners/{eve}/library", headers=eve_auth).json() == {"entries": []}
+    assert client.get(lib, headers=ada_auth).json()["entries"][-1]["name"] == "Opening"
+
+    # rename and re-tag; bad names and tags are 422, unknown ids 404
+    renamed = client.patch(url, json={"name": "Opening, second try", "tags": ["keep"]}, headers=ada_auth).json()
+    assert (renamed["name"], renamed["tags"]) == ("Opening, second try", ["keep"])
+    for bad in ({"name": ""}, {"name": "a\nb"}, {"name": "x" * 121}, {"tags": ["<b>"]}, {"tags": ["x"] * 13},
+                {"tags": "slow"}, {"colour": "red"}):
+        assert client.patch(url, json=bad, headers=ada_auth).status_code == 422, bad
+    assert client.post(lib, json={"piece_id": "0" * 32}, headers=ada_auth).status_code == 404
+    assert client.patch(f"{lib}/{'0' * 32}", json={"name": "x"}, headers=ada_auth).status_code == 404
+    assert client.delete(f"{lib}/nothex", headers=ada_auth).status_code == 422
+
+    assert client.delete(url, headers=ada_auth).json() == {"ok": True, "id": entry["id"]}
+    assert client.delete(url, headers=ada_auth).status_code == 404
+    assert [e["id"] for e in client.get(lib, headers=ada_auth).json()["entries"]] == [second["id"]]
+
+
+def test_library_regenerates_a_kept_piece_note_for_note(client):
+    lid, auth = _listener(client, "bo")
+    lib = f"/api/listeners/{lid}/library"
+    # a 6-bar piece in 3/4 (it grows past its first window) at a chosen temperature, the third of its request
+    made = client.post("/api/generate", json={"n": 3, "seed": 11, "bars": 6, "meter": "3/4", "temperature": 0.9,
+                                              "avoid_copies": False}).json()["pieces"][2]
+    varied = client.post("/api/variations", json={"piece_id": made["id"], "n": 2, "distance": 0.5, "seed": 4,
+                                                  "avoid_copies": False}).json()["pieces"][1]
+    for piece in (made, varied):
+        entry = client.post(lib, json={"piece_id": piece["id"]}, headers=auth).json()
+        again = client.post(f"{lib}/{entry['id']}/regenerate", headers=auth)
+        assert again.status_code == 200, again.text
+        body = again.json()
+        # compared with the notes the tool returned when the piece was made, not with the stored copy
+        assert body["identical"] is True and body["pieces"][0]["notes"] == piece["notes"]
+        assert body["pieces"][0]["id"] != piece["id"] and body["pieces"][0]["meter"] == "3/4"
+    # a morph depends on two pieces: kept note for note, but it says it cannot be drawn again
+    a, b = client.post("/api/generate", json={"n": 2, "seed": 2, "meter": "4/4"}).json()["pieces"]
+    morph = client.post("/api/interpolate", json={"a": a["id"], "b": b["id"], "steps": 3}).json()["pieces"][1]
+    entry = client.post(lib, json={"piece_id": morph["id"]}, headers=auth).json()
+    assert entry["regenerable"] is False and entry["piece"]["notes"] == morph["notes"]
+    r = client.post(f"{lib}/{entry['id']}/regenerate", headers=auth)
+    assert r.status_code == 400 and "cannot be drawn again" in r.json()["detail"]

@@ -12,6 +12,7 @@ import urllib.request
 import numpy as np
 
 from divertimento.studio.pieces import StudioPiece
+from divertimento.web.library import Library
 from divertimento.web.store import Store
 
 
@@ -47,6 +48,10 @@ def test_a_store_from_the_latent_studio_keeps_its_pieces(tmp_path):
     assert store.get_piece(pid).title == "p4"
     cols = [r[1] for r in sqlite3.connect(path).execute("PRAGMA table_info(pieces)")]
     assert cols == ["id", "created", "header", "tokens"]
+    # the old store gains an empty library, and its old piece can be kept
+    lid, _ = store.add_listener("x")
+    Library(store).keep(lid, "a" * 32, "old one", [], "m@1", None)
+    assert [e["name"] for e in Library(store).entries(lid)] == ["old one"]
 
 
 def test_concurrent_ratings_lose_no_writes(tmp_path):
@@ -99,6 +104,20 @@ def test_prune_keeps_rated_pieces(tmp_path):
     store.rate(lid, pids[0], 1)
     assert store.prune(keep=3) == 7
     assert store.get_piece(pids[0]) is not None and store.count_ratings(lid) == 1
+
+
+def test_prune_keeps_pieces_in_a_library_and_entries_survive_reopening(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    pids = store.add_pieces([piece(k) for k in range(6)])
+    lid, _ = store.add_listener("x")
+    other, _ = store.add_listener("y")
+    entry = Library(store).keep(lid, pids[1], "second", ["a", "b"], "m@1", {"tool": "generate", "seed": 1})
+    assert store.prune(keep=2) == 4  # 6 pieces, 1 kept: the 4 oldest others go, the kept one stays
+    again = Library(Store(tmp_path / "s.sqlite"))  # a fresh connection, as after a restart
+    assert again.entries(lid) == [entry] and again.entries(other) == []
+    assert again.entry(other, entry["id"]) is None and not again.delete(other, entry["id"])
+    assert again.update(other, entry["id"], name="mine") is None and again.entry(lid, entry["id"])["name"] == "second"
+    assert store.get_piece(pids[1]) is not None
 
 
 def free_port() -> int:

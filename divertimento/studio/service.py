@@ -10,6 +10,7 @@ from ..errors import UserError
 from ..music.read import UnreadableFile, read_piece
 from ..sample.originality import Originality, resolve_data_dir
 from . import compose as C
+from . import recipes as R
 from .engine import Engine
 from .pieces import StudioPiece
 from .steering import Rating, recommend
@@ -72,14 +73,25 @@ class Studio:
             raise UserError(f"n must be 1..{MAX_N}")
         temp = self.temperature(r.temperature)
         with self.queue.slot():
-            return self._filtered(lambda ks: C.compose_many(self.engine, [(r.seed, i) for i in ks], r.style, temp,
-                                                            r.bars, r.form, r.meter), r.n, r.avoid_copies)
+            pieces, dropped = self._filtered(lambda ks: C.compose_many(self.engine, [(r.seed, i) for i in ks],
+                                                                       r.style, temp, r.bars, r.form, r.meter),
+                                             r.n, r.avoid_copies)
+        for p in pieces:
+            p.meta["recipe"] = R.generate_recipe(r.seed, p.noise[1], r.style, temp, r.bars, r.form, r.meter)
+        return pieces, dropped
 
     def variations(self, parent: StudioPiece, n: int, distance: float, seed: int,
                    avoid_copies: bool = True) -> tuple[list[StudioPiece], int]:
+        def make(ks):
+            out = []
+            for i in ks:
+                p = C.variations(self.engine, parent, 1, distance, seed * 1000 + i, i + 1)[0]
+                p.meta["recipe"] = R.variation_recipe(parent, distance, seed, i)
+                out.append(p)
+            return out
+
         with self.queue.slot():
-            return self._filtered(lambda ks: [C.variations(self.engine, parent, 1, distance, seed * 1000 + i, i + 1)[0]
-                                              for i in ks], n, avoid_copies)
+            return self._filtered(make, n, avoid_copies)
 
     def interpolate(self, a: StudioPiece, b: StudioPiece, steps: int) -> list[StudioPiece]:
         with self.queue.slot():
@@ -87,7 +99,9 @@ class Studio:
 
     def continue_piece(self, parent: StudioPiece, bars: int, seed: int) -> StudioPiece:
         with self.queue.slot():
-            return self.score([C.continue_piece(self.engine, parent, bars, seed)])[0]
+            p = self.score([C.continue_piece(self.engine, parent, bars, seed)])[0]
+        p.meta["recipe"] = R.continue_recipe(parent, bars, seed)
+        return p
 
     def harmonise_tokens(self, melody: np.ndarray, style: str | None, seed: int, title: str,
                          temperature: float | None = None) -> StudioPiece:
@@ -97,8 +111,11 @@ class Studio:
     def _harmonise(self, melody: np.ndarray, style: str | None, seed: int, title: str,
                    temperature: float | None = None, meter: str | None = None,
                    tempo: float | None = None) -> StudioPiece:
-        return self.score([C.harmonise(self.engine, melody, style, (seed, 0), self.temperature(temperature),
-                                       title, meter=meter, tempo=tempo)])[0]
+        temp = self.temperature(temperature)
+        p = self.score([C.harmonise(self.engine, melody, style, (seed, 0), temp, title, meter=meter,
+                                    tempo=tempo)])[0]
+        p.meta["recipe"] = R.harmonise_recipe(melody, style, seed, temp, title, meter, tempo)
+        return p
 
     def harmonise_file(self, path, style: str | None, seed: int, title: str | None = None) -> StudioPiece:
         """Parsing an upload is heavy work too (music21's ABC parser grows with the square of the notes), so it
@@ -112,6 +129,11 @@ class Studio:
             p = self._harmonise(melody, style, seed, title or piece.title, meter=info["meter"], tempo=info["tempo"])
         p.meta["melody"] = info
         return p
+
+    def redraw(self, recipe: dict) -> StudioPiece:
+        """A kept piece drawn again from its recipe (``recipes.py``), scored like any new piece."""
+        with self.queue.slot():
+            return self.score([R.redraw(self.engine, recipe)])[0]
 
     def for_you(self, ratings: list[Rating], n: int, seed: int, avoid_copies: bool = True) -> list[StudioPiece]:
         if not 1 <= n <= MAX_N:

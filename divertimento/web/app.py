@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from ..errors import Busy, UserError
 from ..studio.engine import load_studio_model
 from ..studio.service import Studio
-from . import routes_files, routes_listeners, routes_pages, routes_pieces, routes_service, routes_stream
+from . import routes_files, routes_library, routes_listeners, routes_pages, routes_pieces, routes_service, routes_stream
 from .context import Context
 from .files import OutputDir
 from .guard import LOOPBACK_NAMES, HostOriginGuard
@@ -25,7 +25,8 @@ from .limits import BodyLimit
 from .store import Store
 
 # in this order the OpenAPI document lists the paths as it always has
-ROUTERS = (routes_pages, routes_service, routes_pieces, routes_files, routes_listeners, routes_stream)
+ROUTERS = (routes_pages, routes_service, routes_pieces, routes_files, routes_listeners, routes_library,
+           routes_stream)
 
 
 def create_app(studio: Studio, data_dir: str | Path, allowed_hosts=None) -> FastAPI:

@@ -15,6 +15,7 @@ from starlette.requests import HTTPConnection
 from ..studio.pieces import StudioPiece
 from ..studio.service import Studio
 from .files import MEDIA, OutputDir
+from .library import Library
 from .store import Store
 
 MAX_STREAMS = 4  # live streams at once
@@ -33,6 +34,10 @@ class Context:
     files: OutputDir
     # created here, not per request: the cap counts the streams of the whole app
     streams: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_STREAMS))
+    library: Library = field(init=False)
+
+    def __post_init__(self):
+        self.library = Library(self.store)
 
     @property
     def engine(self):
@@ -57,8 +62,15 @@ class Context:
         return {"id": pid, "title": p.title, "style": p.style, "kind": p.kind, "form": p.form,
                 "bars": p.n_bars, "meter": p.meter, "steps_per_bar": p.bar, "tempo": tempo, "program": program,
                 "notes": p.notes(self.engine), "drums": StudioPiece.drum_tracks(self.engine),
+                "voices": self.voice_names(),
                 "originality": p.originality, "melody_locked": p.melody_locked, "meta": p.meta,
                 "files": {fmt: f"/files/{pid}.{fmt}" for fmt in MEDIA}}
+
+    def voice_names(self) -> list[str]:
+        """Per voice index of a piece's ``notes``, its name for the piano-roll's legend (a band's parts, satb's
+        voices), as ``StudioPiece.drum_tracks`` counts them."""
+        layout = self.engine.layout
+        return [p.name for p in layout.parts] if layout.multi_part else list(layout.roles)
 
     def reply(self, pieces: list[StudioPiece], **extra) -> dict:
         """Store new pieces (so they can be fetched, rated and varied later) and answer with them."""

@@ -1,8 +1,8 @@
 """Request bodies: every field typed and bounded, unknown fields refused (a typo is an error, not a default)."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 ID = r"^[0-9a-f]{32}$"
 SEED = Field(None, ge=0, le=2**31 - 1, description="random seed; omitted = a fresh random one")
@@ -79,3 +79,21 @@ class StreamSettings(Strict):
     intensity: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
     tempo: float | None = Field(None, ge=40, le=220, allow_inf_nan=False)
 
+
+
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30,
+                                       pattern=r"^[\w][\w .+#'-]*$")]
+NAME = Field(None, min_length=1, max_length=120, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$",
+             description="the entry's name (no control characters); omitted = the piece's title")
+TAGS = Field(None, max_length=12, description="up to 12 tags of letters, digits, spaces and .+#'-")
+
+
+class KeepBody(Strict):
+    piece_id: str = Field(pattern=ID, description="a piece the studio made")
+    name: str | None = NAME
+    tags: list[Tag] | None = TAGS
+
+
+class EntryPatch(Strict):
+    name: str | None = NAME
+    tags: list[Tag] | None = TAGS

@@ -1,4 +1,6 @@
-"""SQLite persistence: pieces (so they can be downloaded, rated, varied later), listener profiles and ratings.
+"""SQLite persistence: pieces (so they can be downloaded, rated, varied later), listener profiles, ratings and
+each listener's library of kept pieces (its queries are in ``library.py``; its table is made here, with the others,
+so an older store gains it on opening).
 
 One connection per thread, WAL journal (readers never block the writer), a busy timeout so concurrent writers
 queue instead of failing, and every write in its own transaction: concurrent ratings lose nothing."""
@@ -25,8 +27,13 @@ CREATE TABLE IF NOT EXISTS ratings (
     value INTEGER NOT NULL CHECK (value IN (-1, 1)), created REAL NOT NULL,
     PRIMARY KEY (listener_id, piece_id));
 CREATE INDEX IF NOT EXISTS pieces_created ON pieces(created);
+CREATE TABLE IF NOT EXISTS library (
+    id TEXT PRIMARY KEY, listener_id TEXT NOT NULL REFERENCES listeners(id),
+    piece_id TEXT NOT NULL REFERENCES pieces(id), name TEXT NOT NULL, tags TEXT NOT NULL, model TEXT NOT NULL,
+    settings TEXT, created REAL NOT NULL, UNIQUE (listener_id, piece_id));
+CREATE INDEX IF NOT EXISTS library_listener ON library(listener_id, created);
 """
-MAX_PIECES = 50_000  # unrated pieces beyond this are forgotten, oldest first
+MAX_PIECES = 50_000  # pieces neither rated nor kept beyond this are forgotten, oldest first
 MAX_RATINGS_USED = 200  # the most recent ratings "for you" learns from
 
 
@@ -99,7 +106,8 @@ class Store:
             if n <= keep:
                 return 0
             cur = c.execute("DELETE FROM pieces WHERE id IN (SELECT id FROM pieces WHERE id NOT IN "
-                            "(SELECT piece_id FROM ratings) ORDER BY created LIMIT ?)", (n - keep,))
+                            "(SELECT piece_id FROM ratings) AND id NOT IN (SELECT piece_id FROM library) "
+                            "ORDER BY created LIMIT ?)", (n - keep,))
             return cur.rowcount
 
     # ---- listeners and ratings ----
