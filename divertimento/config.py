@@ -71,13 +71,18 @@ class TrainConfig:
     # both per token; 0 = plain maximum likelihood
     adv_weight: float = 0.0
     adv_kl: float = 0.1  # the reward's charge per nat of drift from the starting model (a KL penalty); 0 = none
+    # with a causal critic (a reward at every step): the discount of later steps' rewards in a step's return; 1 =
+    # none (unbiased), lower credits a step mostly with what the critic thought right after it
+    adv_gamma: float = 1.0
+    adv_warmup: int = 0  # first steps in which only the critic learns (the model takes its likelihood term alone)
     # a guided model (name, file or run dir) whose trained, calibrated critic starts the fine-tune's critic and
     # calibrates its reward, as Transformer-GAN starts from a pretrained discriminator; "" = a fresh critic
     critic_init: str = ""
     # guided: the critic learns real windows against base_model's samples. conv: the token GAN's discriminator (of
     # d_channels width); sequence: a bidirectional LSTM over steps (models/sequence_critic.py) that starts from the
     # base model's token embeddings; residual: a small LSTM over the frozen base model's own state and surprisal
-    # (models/residual_critic.py, guided only)
+    # (models/residual_critic.py, guided only); causal: a unidirectional LSTM that judges every prefix of a window
+    # (models/causal_critic.py), whose per-step judgements give the fine-tune a reward at every step
     critic: str = "conv"
     base_model: str = ""  # the proposal: a shipped model's name, a model file or a run dir (family mle)
     candidates: int = 8  # K candidates drawn per piece at sampling time; 1 = the proposal alone
@@ -134,8 +139,11 @@ class TrainConfig:
             raise UserError(f"beta must lie in 0..100 (got {self.beta})")
         if self.rerank not in ("critic", "likelihood"):
             raise UserError(f"rerank must be critic or likelihood (got {self.rerank!r})")
-        if self.critic not in ("conv", "sequence", "residual"):
-            raise UserError(f"critic must be conv, sequence or residual (got {self.critic!r})")
+        if self.critic not in ("conv", "sequence", "residual", "causal"):
+            raise UserError(f"critic must be conv, sequence, residual or causal (got {self.critic!r})")
+        if not 0 < self.adv_gamma <= 1 or self.adv_warmup < 0:
+            raise UserError(f"adv_gamma must lie in (0, 1] and adv_warmup be >= 0 (got {self.adv_gamma}, "
+                            f"{self.adv_warmup})")
         if self.critic == "residual" and self.family != "guided":
             raise UserError("critic residual reads a frozen proposal's state: it serves family guided only")
         if self.family == "guided" and not self.base_model:

@@ -8,7 +8,8 @@ import torch
 
 from divertimento.config import config_from_dict
 from divertimento.errors import UserError
-from divertimento.losses.policy_gradient import reinforce_terms
+from divertimento.losses.policy_gradient import dense_reinforce_terms, reinforce_terms
+from divertimento.models.causal_critic import CausalCritic
 from divertimento.models.files import list_checkpoints, read_file
 from divertimento.train.export import export_model
 from divertimento.train.loop import train
@@ -34,6 +35,53 @@ def test_reinforce_terms_by_hand():
     assert logp.grad.tolist() == [0.0, 0.0]
 
 
+def test_dense_reinforce_terms_by_hand():
+    # prefix logits ell [[1, 3], [0, -1]] -> per-step gains (ell_t - ell_(t-1), ell_(-1) = 0) [[1, 2], [0, -1]];
+    # kl = 0, gamma = 1: returns [[3, 2], [-1, -1]], step means [1, 0.5], advantages [[2, 1.5], [-2, -1.5]];
+    # loss = -mean_b sum_t adv * log p = -((2 * -1 + 1.5 * -2) + (-2 * -3 - 1.5 * -4)) / 2 = -3.5
+    ell = torch.tensor([[1.0, 3.0], [0.0, -1.0]])
+    logp = torch.tensor([[-1.0, -2.0], [-3.0, -4.0]], requires_grad=True)
+    loss, terms = dense_reinforce_terms(logp, logp.detach(), ell, kl=0.0, gamma=1.0)
+    assert loss.item() == pytest.approx(-3.5)
+    loss.backward()
+    assert torch.allclose(logp.grad, torch.tensor([[-1.0, -0.75], [1.0, 0.75]]))
+    # gamma = 0.5: G_1 = [2, -1], G_0 = [1 + 1, 0 - 0.5]; advantages [[1.25, 1.5], [-1.25, -1.5]]
+    logp.grad = None
+    dense_reinforce_terms(logp, logp.detach(), ell, kl=0.0, gamma=0.5)[0].backward()
+    assert torch.allclose(logp.grad, torch.tensor([[-0.625, -0.75], [0.625, 0.75]]))
+    # kl = 0.5 with drifts [[0.5, 0], [0, -1]]: rewards [[0.75, 2], [0, -0.5]], per window 2.75 and -0.5
+    ref = logp.detach() - torch.tensor([[0.5, 0.0], [0.0, -1.0]])
+    _, terms = dense_reinforce_terms(logp, ref, ell, kl=0.5)
+    assert terms["ADV/reward"] == pytest.approx(1.125) and terms["ADV/kl_to_start"] == pytest.approx(-0.25)
+    assert terms["ADV/critic_logit"] == pytest.approx(1.0)
+
+
+def test_dense_returns_at_gamma_1_credit_the_first_step_with_the_windows_reward():
+    g = torch.Generator().manual_seed(3)
+    ell, logp, ref = (torch.randn(5, 7, generator=g) for _ in range(3))
+    logp.requires_grad_(True)
+    dense_reinforce_terms(logp, ref, ell, kl=0.3, gamma=1.0)[0].backward()
+    first = logp.grad[:, 0].clone()
+    window = logp.detach().sum(1).requires_grad_(True)
+    reinforce_terms(window, ref.sum(1), ell[:, -1], kl=0.3)[0].backward()
+    assert torch.allclose(first, window.grad, atol=1e-6)
+
+
+def test_a_causal_critics_judgement_of_a_prefix_ignores_what_follows():
+    torch.manual_seed(0)
+    critic = CausalCritic(n_voices=2, vocab_size=5, n_steps=6, n_styles=3).eval()
+    tokens = torch.randint(0, 5, (1, 2, 6))
+    later = tokens.clone()
+    later[0, :, 4:] = (later[0, :, 4:] + 1) % 5  # change steps 4 and 5 only
+
+    def logits(x):
+        return critic.prefix_logits(torch.nn.functional.one_hot(x, 5).float(), torch.tensor([1]))[0]
+
+    a, b = logits(tokens), logits(later)
+    assert torch.equal(a[:4], b[:4]) and not torch.allclose(a[4:], b[4:])
+    assert critic(torch.nn.functional.one_hot(tokens, 5).float(), torch.tensor([1])).item() == a[-1].item()
+
+
 @pytest.fixture(scope="module")
 def base_run(small_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("adv") / "base"
@@ -41,8 +89,10 @@ def base_run(small_data, tmp_path_factory):
     return out
 
 
-def test_finetune_starts_from_the_model_and_resumes_exactly(small_data, base_run, tmp_path):
-    cfg = dict(TUNE, init_from=str(base_run))
+@pytest.mark.parametrize("critic", [{}, {"critic": "causal", "adv_warmup": 1, "adv_gamma": 0.9}],
+                         ids=["window", "causal"])
+def test_finetune_starts_from_the_model_and_resumes_exactly(small_data, base_run, tmp_path, critic):
+    cfg = dict(TUNE, init_from=str(base_run), **critic)
     train(small_data, tmp_path / "straight", config_from_dict(dict(cfg, steps=4)), progress=False)
     train(small_data, tmp_path / "stopped", config_from_dict(dict(cfg, steps=2)), progress=False)
     train(small_data, tmp_path / "stopped", config_from_dict(dict(cfg, steps=4)), resume=True, progress=False)

@@ -25,3 +25,36 @@ def reinforce_terms(logp: torch.Tensor, logp_ref: torch.Tensor, critic_logit: to
     loss = -(advantage * logp).mean()
     return loss, {"ADV/reward": reward.mean().item(), "ADV/critic_logit": critic_logit.mean().item(),
                   "ADV/kl_to_start": drift.mean().item(), "ADV/surrogate": loss.item()}
+
+
+def discounted_returns(rewards: torch.Tensor, gamma: float) -> torch.Tensor:
+    """G_t = r_t + gamma * G_(t+1) along the last axis of ``rewards`` [B, T]."""
+    out = torch.empty_like(rewards)
+    running = torch.zeros_like(rewards[:, 0])
+    for t in range(rewards.shape[1] - 1, -1, -1):
+        running = rewards[:, t] + gamma * running
+        out[:, t] = running
+    return out
+
+
+def dense_reinforce_terms(logp: torch.Tensor, logp_ref: torch.Tensor, prefix_logits: torch.Tensor, kl: float,
+                          gamma: float = 1.0) -> tuple[torch.Tensor, dict]:
+    """The policy gradient with a reward at every step, from a critic that judges every prefix (a causal critic's
+    logits ell_t, its estimate of log p_data(x_<=t) / p_theta(x_<=t)). Inputs are per step [B, T]: the model's
+    log-probability of the step's tokens (with gradient), the reference's, and ell.
+
+    Step t earns r_t = (ell_t - ell_(t-1)) - kl * (log p_theta - log p_ref)(step t), with ell_(-1) = 0, and is
+    credited with its discounted return G_t = sum over s >= t of gamma^(s-t) r_s, less the batch mean of G_t at that
+    step. With gamma = 1, G_t = ell_T - ell_(t-1) - kl * (the drift from t on): the window's reward of
+    ``reinforce_terms`` less ell_(t-1), which does not depend on step t's tokens, so the expected gradient is the
+    same and its variance lower (the critic's opinion of the prefix acts as a baseline). gamma < 1 credits a step
+    mostly with what the critic thought right after it: lower variance again, at the cost of a bias."""
+    drift = (logp - logp_ref).detach()
+    ell = prefix_logits.detach()
+    gain = ell - torch.cat([torch.zeros_like(ell[:, :1]), ell[:, :-1]], dim=1)
+    reward = gain - kl * drift
+    returns = discounted_returns(reward, gamma)
+    advantage = returns - returns.mean(dim=0, keepdim=True)
+    loss = -(advantage * logp).sum(dim=1).mean()
+    return loss, {"ADV/reward": reward.sum(dim=1).mean().item(), "ADV/critic_logit": ell[:, -1].mean().item(),
+                  "ADV/kl_to_start": drift.sum(dim=1).mean().item(), "ADV/surrogate": loss.item()}

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.conditions import n_conditions
+from .causal_critic import CausalCritic
 from .discriminator import Discriminator
 from .residual_critic import ResidualCritic
 from .sequence_critic import SequenceCritic
@@ -26,18 +27,18 @@ MAX_BETA = 100.0
 
 def build_critic(cfg, data: dict, base: nn.Module | None = None) -> nn.Module:
     """The critic of ``cfg.critic``: the token GAN's discriminator (conv), a bidirectional LSTM over steps
-    (sequence), or one that reads the proposal ``base``'s own state and surprisal (residual). Each judges each window
-    alone (no minibatch-std, no packing), so its score is a property of the window and can be read as a density
-    ratio."""
+    (sequence), a unidirectional one that judges every prefix (causal), or one that reads the proposal ``base``'s own
+    state and surprisal (residual). Each judges each window alone (no minibatch-std, no packing), so its score is a
+    property of the window and can be read as a density ratio."""
     kind = getattr(cfg, "critic", "conv")
     if kind == "residual":
         if base is None or not hasattr(base, "hidden"):
             raise ValueError("a residual critic reads a sequence model's state: it needs an mle base model")
         return ResidualCritic(base, n_styles=n_conditions(data), embed=cfg.embed, conditional=cfg.conditional)
-    if kind == "sequence":
-        return SequenceCritic(n_voices=len(data["roles"]), vocab_size=data["vocab_size"],
-                              n_steps=data["window_steps"], n_styles=n_conditions(data), embed=cfg.embed,
-                              conditional=cfg.conditional)
+    if kind in ("sequence", "causal"):
+        critic = CausalCritic if kind == "causal" else SequenceCritic
+        return critic(n_voices=len(data["roles"]), vocab_size=data["vocab_size"], n_steps=data["window_steps"],
+                      n_styles=n_conditions(data), embed=cfg.embed, conditional=cfg.conditional)
     return Discriminator(n_voices=len(data["roles"]), vocab_size=data["vocab_size"], n_steps=data["window_steps"],
                          n_styles=n_conditions(data), channels=cfg.d_channels, conditional=cfg.conditional,
                          mbstd_group=0, pack=1, use_spectral_norm=cfg.spectral_norm, pitch_low=data["pitch_range"][0])
@@ -46,6 +47,11 @@ def build_critic(cfg, data: dict, base: nn.Module | None = None) -> nn.Module:
 def critic_scores(critic: nn.Module, tokens: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
     """The critic's raw logits [B] of int token windows [B, V, T]."""
     return critic(F.one_hot(tokens.long(), critic.vocab_size).float(), style)
+
+
+def critic_prefix_scores(critic: CausalCritic, tokens: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
+    """A causal critic's raw logits [B, T] of every prefix of int token windows [B, V, T]."""
+    return critic.prefix_logits(F.one_hot(tokens.long(), critic.vocab_size).float(), style)
 
 
 def resample_choice(scores: torch.Tensor, beta: float, gumbel: torch.Tensor) -> torch.Tensor:

@@ -3,8 +3,10 @@ keep its maximum-likelihood loss every step, and add a policy-gradient term whos
 of the model's own free-running windows (losses/policy_gradient.py), anchored by a KL penalty to the start.
 
 Each step: one critic update (real windows against fresh samples, non-saturating loss), then one model update of
-NLL(real) + adv_weight * REINFORCE(samples), both per token. Logged: the samples' entropy per token (the negative
-log-likelihood of the model's own samples), so a gain that is only a lower temperature shows as a falling entropy.
+NLL(real) + adv_weight * REINFORCE(samples), both per token. With a causal critic (``critic: causal``) the critic
+learns on every prefix and REINFORCE gets a reward at every step (``dense_reinforce_terms``). Logged: the samples'
+entropy per token (the negative log-likelihood of the model's own samples), so a gain that is only a lower
+temperature shows as a falling entropy.
 """
 
 import copy
@@ -15,10 +17,11 @@ from ..config import TrainConfig
 from ..data.summary import shape_mismatch
 from ..errors import UserError
 from ..losses.adversarial import objective
-from ..losses.policy_gradient import reinforce_terms
+from ..losses.policy_gradient import dense_reinforce_terms, reinforce_terms
+from ..models.causal_critic import CausalCritic
 from ..models.factory import resolve_model_path
 from ..models.files import module_state, read_file
-from ..models.guided import build_critic, critic_scores
+from ..models.guided import build_critic, critic_prefix_scores, critic_scores
 from ..sample.draw import gumbel_noise
 from .distributed import DistInfo, average_gradients
 from .recipe_likelihood import LikelihoodRecipe
@@ -29,6 +32,9 @@ def load_pretrained_critic(critic, source: str, summary: dict) -> tuple[float, f
     header, tensors = read_file(resolve_model_path(source))
     if header.get("family") != "guided":
         raise UserError(f"critic_init: {source} is a {header.get('family')} model; give a guided model's run or file")
+    if isinstance(critic, CausalCritic) != (header["config"].get("critic") == "causal"):
+        raise UserError(f"critic_init: {source}'s critic is a {header['config'].get('critic')} critic; this run's is "
+                        f"{'causal' if isinstance(critic, CausalCritic) else 'not causal'}")
     mismatch = shape_mismatch(header["data"], summary)
     if mismatch:
         raise UserError(f"critic_init: {source} was trained on data of another shape ({mismatch})")
@@ -48,6 +54,8 @@ class AdversarialRecipe(LikelihoodRecipe):
                             "to its run dir, checkpoint or model file")
         super().__init__(cfg, summary, rng, info)
         self.critic = build_critic(cfg, summary)
+        # a causal critic judges every prefix: the critic learns on every prefix and the model gets a reward per step
+        self.dense = isinstance(self.critic, CausalCritic)
         self.calibration = (1.0, 0.0)  # the reward is a * logit + b: the critic's log-ratio estimate
         if cfg.critic_init:
             self.calibration = load_pretrained_critic(self.critic, cfg.critic_init, summary)
@@ -64,6 +72,10 @@ class AdversarialRecipe(LikelihoodRecipe):
         """The reference is the model as the run starts (after init_from); a resumed run restores its own."""
         super().start()
         self.reference = copy.deepcopy(self.net).eval().requires_grad_(False)
+        table = getattr(self.critic, "in_embed", None)
+        if not self.cfg.critic_init and table is not None and table.weight.shape == self.net.in_embed.weight.shape:
+            with torch.no_grad():  # a fresh sequence critic starts from the model's own token embeddings
+                table.weight.copy_(self.net.in_embed.weight)
 
     def modules(self) -> dict:
         return self.trained | {"reference": self.reference}
@@ -83,7 +95,8 @@ class AdversarialRecipe(LikelihoodRecipe):
         net.eval()  # no dropout while sampling: the sample is the model's, not a perturbed one's
         fake = net.sample(cond(style), gumbel_noise((len(style), *net.noise_shape), self.rng))
         net.train()
-        r, f = critic_scores(self.critic, judged, style), critic_scores(self.critic, fake, style)
+        scores = critic_prefix_scores if self.dense else critic_scores
+        r, f = scores(self.critic, judged, style), scores(self.critic, fake, style)
         d_loss = self.loss_D.d_loss(r, f)
         self.opt_D.zero_grad(set_to_none=True)
         d_loss.backward()
@@ -92,13 +105,19 @@ class AdversarialRecipe(LikelihoodRecipe):
         real, real_style = batches()
         n_tokens = real[0].numel()
         nll, terms = self.loss_fn(net, cfg, step, real, real_style, self.rng)
-        logp = net.log_probs(fake, cond(style)).sum(dim=(1, 2))  # [B] with gradient
+        logp_steps = net.log_probs(fake, cond(style)).sum(dim=1)  # [B, T] with gradient
+        logp = logp_steps.sum(dim=1)
         with torch.no_grad():
-            logp_ref = self.reference.log_probs(fake, cond(style)).sum(dim=(1, 2))
+            ref_steps = self.reference.log_probs(fake, cond(style)).sum(dim=1)
             a, b = self.calibration
-            logit = a * critic_scores(self.critic, fake, style) + b
-        pg, pg_terms = reinforce_terms(logp, logp_ref, logit, cfg.adv_kl)
-        loss = nll / n_tokens + cfg.adv_weight * pg / n_tokens
+            logit = a * scores(self.critic, fake, style) + b
+        if self.dense:
+            pg, pg_terms = dense_reinforce_terms(logp_steps, ref_steps, logit, cfg.adv_kl, cfg.adv_gamma)
+        else:
+            pg, pg_terms = reinforce_terms(logp, ref_steps.sum(dim=1), logit, cfg.adv_kl)
+        # during the warm-up the critic learns what the model gets wrong before its judgement moves the model
+        weight = cfg.adv_weight if step >= cfg.adv_warmup else 0.0
+        loss = nll / n_tokens + weight * pg / n_tokens
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         average_gradients(net, self.info)

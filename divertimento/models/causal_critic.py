@@ -1,0 +1,56 @@
+"""A critic that judges every prefix of a window, step by step, as the sequence model writes it.
+
+The bidirectional sequence critic gives one logit per window, so the adversarial fine-tune could only reward or
+blame a whole window of 64 steps and 256 tokens for a wrong chord in one of them (REINFORCE with one reward per
+window). This critic reads the steps left to right with a unidirectional LSTM and gives a logit after every step:
+ell_t, its estimate of log p_data(x_<=t) / p_model(x_<=t). Trained on every prefix (ScratchGAN's per-step
+discriminator, d'Autume et al. 2019), the change ell_t - ell_(t-1) says how much step t made the window more or
+less like real music, which the fine-tune uses as a dense reward (losses/policy_gradient.py). Its last logit
+judges the whole window, so it also serves wherever a window critic does (guided sampling, critic_scores).
+"""
+
+import torch
+from torch import nn
+
+
+class CausalCritic(nn.Module):
+    def __init__(
+        self,
+        n_voices: int,  # V
+        vocab_size: int,  # K
+        n_steps: int = 64,  # T
+        n_styles: int = 1,
+        embed: int = 32,  # per-voice token embedding E
+        hidden: int = 192,  # LSTM hidden size (one direction: a prefix must not see what follows it)
+        style_dim: int = 16,
+        dropout: float = 0.2,
+        conditional: bool = True,
+    ):
+        super().__init__()
+        self.n_voices, self.vocab_size, self.n_steps = n_voices, vocab_size, n_steps
+        self.conditional = conditional and n_styles > 1
+        self.in_embed = nn.Embedding(n_voices * vocab_size, embed)  # voice v's token k -> row v * K + k
+        self.pos = nn.Embedding(n_steps, 16)  # where in the bar and window a step is
+        self.style = nn.Embedding(n_styles, style_dim) if self.conditional else None
+        sdim = style_dim if self.conditional else 0
+        self.drop = nn.Dropout(dropout)
+        self.lstm = nn.LSTM(n_voices * embed + 16 + sdim, hidden, num_layers=1, batch_first=True)
+        self.head = nn.Sequential(nn.Linear(hidden + sdim, hidden), nn.GELU(), nn.Linear(hidden, 1))
+
+    def prefix_logits(self, onehot: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits [B, T] of one-hot windows [B, V, T, K]: entry t judges steps 0..t and nothing after them."""
+        B, V, T, K = onehot.shape
+        table = self.in_embed.weight.view(V, K, -1)  # [V, K, E]
+        e = torch.einsum("bvtk,vke->btve", onehot, table).reshape(B, T, -1)  # [B, T, V*E]
+        parts = [e, self.pos.weight[:T].unsqueeze(0).expand(B, -1, -1)]
+        s = self.style(style) if self.style is not None else None
+        if s is not None:
+            parts.append(s.unsqueeze(1).expand(-1, T, -1))
+        h, _ = self.lstm(self.drop(torch.cat(parts, dim=2)))  # [B, T, H]
+        if s is not None:
+            h = torch.cat([h, s.unsqueeze(1).expand(-1, T, -1)], dim=2)
+        return self.head(h).squeeze(2)
+
+    def forward(self, onehot: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits [B] of whole windows: the last prefix's."""
+        return self.prefix_logits(onehot, style)[:, -1]
