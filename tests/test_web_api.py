@@ -44,7 +44,8 @@ def test_page_docs_health_and_info(client):
     assert r.status_code == 200 and "<html" in r.text and "default-src 'self'" in r.headers["content-security-policy"]
     for name in re.findall(r'(?:src|href)="(/static/[^"]+)"', r.text):
         assert client.get(name).status_code == 200, name
-    for name in ("index.html", "app.js", "synth.js", "style.css", "docs.html", "docs.js"):
+    for name in ("index.html", "app.js", "synth.js", "roll.js", "stream.js", "library.js", "style.css", "docs.html",
+                 "docs.js"):
         body = client.get(f"/static/{name}").text
         assert not re.search(r"(?:src|href|url)\s*[=(]\s*[\"']?(?:https?:)?//", body), f"{name} loads remote assets"
         assert "cdn" not in body.lower()

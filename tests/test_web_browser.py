@@ -94,7 +94,7 @@ def test_a_composer_session(server, browser, tmp_path):
     page.fill("#seed", "3")
     page.click("#generate-btn")
     page.wait_for_function("() => document.querySelectorAll('.card').length === 2")
-    assert "2 piece(s)" in page.inner_text("#status")
+    assert "2 piece(s)" in page.inner_text("#generate-status")
     assert page.locator(".card .badge").first.inner_text().startswith(("originality", "near-copy"))
     page.screenshot(path=str(shots / "01-generated.png"), full_page=True)
 
@@ -119,7 +119,7 @@ def test_a_composer_session(server, browser, tmp_path):
     page.wait_for_function("() => document.getElementById('listener-stats').textContent.includes('1 disliked')")
     page.click("#foryou-btn")
     page.wait_for_function("() => document.querySelectorAll('.card').length === 4")
-    assert "steered by 2 rating(s)" in page.inner_text("#status")
+    assert "steered by 2 rating(s)" in page.inner_text("#generate-status")
 
     # harmonise an uploaded melody
     page.set_input_files("#melody-file", str(melody_file(tmp_path / "tune.mid")))
@@ -154,8 +154,8 @@ def test_a_composer_session(server, browser, tmp_path):
     (tmp_path / "noise.mid").write_bytes(b"MThd" + bytes(range(256)) * 4)
     page.set_input_files("#melody-file", str(tmp_path / "noise.mid"))
     page.click("#harmonise-btn")
-    page.wait_for_function("() => document.getElementById('status').classList.contains('error')")
-    assert "unreadable file" in page.inner_text("#status")
+    page.wait_for_function("() => document.getElementById('harmonise-status').classList.contains('error')")
+    assert "unreadable file" in page.inner_text("#harmonise-status")
     page.fill("#bars", "99")  # out of bounds: the browser's own form check stops it before the server
     page.click("#generate-btn")
     assert page.evaluate("document.getElementById('bars').validity.valid") is False
@@ -170,3 +170,149 @@ def test_a_composer_session(server, browser, tmp_path):
     # the only failed requests are the deliberately bad upload
     assert [(s, u.replace(server, "")) for s, u in failed] == [(400, "/api/harmonise")], failed
     assert len(problems) == 1 and "400" in problems[0], problems
+
+
+def studio_page(browser, server, width=1280, height=900):
+    """A fresh page (its own localStorage) on the studio, with the styles loaded; page.problems collects console
+    errors and uncaught exceptions."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.problems = []
+    page.on("console", lambda m: page.problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.problems.append(str(e)))
+    page.goto(server + "/")
+    page.wait_for_selector("#style option[value=bach]", state="attached")
+    return page
+
+
+def generate(page, n=1, bars=4, seed=7):
+    before = page.locator("#cards .card").count()
+    page.fill("#n", str(n))
+    page.fill("#bars", str(bars))
+    page.select_option("#style", "bach")
+    page.select_option("#meter", "4/4")
+    page.fill("#seed", str(seed))
+    page.click("#generate-btn")
+    page.wait_for_function(f"() => document.querySelectorAll('#cards .card').length === {before + n}")
+
+
+def shots_dir(tmp_path) -> Path:
+    shots = Path(os.environ.get("STUDIO_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    return shots
+
+
+def test_library_keeps_pieces_across_a_reload(server, browser, tmp_path):
+    page = studio_page(browser, server)
+    generate(page, n=2, seed=21)
+    titles = page.eval_on_selector_all("#cards .card h3 span:first-child", "els => els.map(e => e.textContent)")
+    first = page.locator("#cards .card").first
+    first.locator(".keep").click()
+    page.wait_for_function("() => document.getElementById('library-count').textContent === '1'")
+    assert first.locator(".keep").inner_text() == "★ Kept" and "Kept" in first.locator(".card-status").inner_text()
+    page.click("#tab-library")
+    entry = page.locator("#library-cards .card").first
+    assert entry.locator(".entry-name").input_value() == titles[0]  # named after the piece until renamed
+    entry.locator(".entry-name").fill("Opening idea")
+    entry.locator(".entry-name").dispatch_event("change")
+    entry.locator(".entry-tags").fill("slow, chorale")
+    entry.locator(".entry-tags").dispatch_event("change")
+    page.wait_for_function("() => document.querySelector('#library-cards .card-status').textContent === 'saved'")
+
+    page.reload()  # the session's cards go; the library comes back from the server with the listener's token
+    page.wait_for_function("() => document.getElementById('library-count').textContent === '1'")
+    assert page.locator("#cards .card").count() == 0
+    page.click("#tab-library")
+    entry = page.locator("#library-cards .card").first
+    page.wait_for_function("() => document.querySelector('#library-cards canvas.roll').dataset.axis !== undefined")
+    assert entry.locator(".entry-name").input_value() == "Opening idea"
+    assert entry.locator(".entry-tags").input_value() == "slow, chorale"
+    assert "seed 21" in entry.locator(".recipe").inner_text() and "4 bars" in entry.locator(".recipe").inner_text()
+    page.screenshot(path=str(shots_dir(tmp_path) / "library-1280.png"), full_page=True)
+
+    # drawn again from its recipe: the same notes as the piece it was kept from
+    kept_notes = page.evaluate("() => window.studioState.pieces[document.querySelector('#library-cards .card')"
+                               ".dataset.id].notes")
+    entry.locator(".regenerate").click()
+    page.wait_for_function("() => document.querySelectorAll('#cards .card').length === 1")
+    assert "every note the same" in entry.locator(".card-status").inner_text()
+    again = page.evaluate("() => window.studioState.pieces[document.querySelector('#cards .card').dataset.id].notes")
+    assert again == kept_notes
+
+    entry.locator(".delete").click()
+    page.wait_for_function("() => document.getElementById('library-count').textContent === '0'")
+    page.reload()
+    page.wait_for_function("() => window.studioState.info !== null")
+    page.wait_for_load_state("networkidle")
+    assert page.inner_text("#library-count") == "0"
+    assert not page.problems, page.problems
+
+
+def expected_axis(notes, drums) -> list[str]:
+    """The C's the axis names: every C in the pitched notes' range widened by 2 semitones each side."""
+    pitches = [p for v, _, _, p in notes if not drums[v]]
+    lo, hi = min(pitches) - 2, max(pitches) + 2
+    return [f"C{p // 12 - 1}" for p in range(lo, hi + 1) if p % 12 == 0]
+
+
+def test_piano_roll_axis_legend_playhead_zoom_and_bar_audition(server, browser, tmp_path):
+    page = studio_page(browser, server)
+    # progress: the panel that started the work shows a spinner while it runs, and loses it after
+    page.evaluate("""() => { window.sawSpinner = false;
+        new MutationObserver(() => {
+          if (document.querySelector('#generate-panel .spinner')) window.sawSpinner = true;
+        }).observe(document.getElementById('generate-panel'), {childList: true, subtree: true}); }""")
+    generate(page, n=1, bars=8, seed=5)
+    page.wait_for_function("() => !document.querySelector('#generate-panel .spinner')")
+    assert page.evaluate("window.sawSpinner") and "1 piece(s)" in page.inner_text("#generate-status")
+    card = page.locator("#cards .card").first
+    piece = page.evaluate("() => window.studioState.pieces[document.querySelector('#cards .card').dataset.id]")
+    page.wait_for_function("() => document.querySelector('#cards canvas.roll').dataset.axis !== undefined")
+    axis = card.locator("canvas.roll").get_attribute("data-axis").split()
+    assert axis == expected_axis(piece["notes"], piece["drums"]) and axis
+    used = sorted({v for v, _, _, _ in piece["notes"]})
+    assert card.locator(".legend .voice").all_inner_texts() == [["soprano", "alto", "tenor", "bass"][v] for v in used]
+
+    # the playhead moves while the synth plays, and goes when it stops
+    card.locator(".play").click()
+    page.wait_for_function("() => +document.querySelector('#cards .playhead').dataset.step > 2")
+    at = float(card.locator(".playhead").get_attribute("data-step"))
+    page.wait_for_function(f"() => +document.querySelector('#cards .playhead').dataset.step > {at + 2}")
+    card.locator(".play").click()
+    assert card.locator(".playhead").is_hidden() and card.locator(".play").inner_text() == "▶ Play"
+
+    # zoom: the roll grows inside its scroller, the axis stays
+    width = card.locator("canvas.roll").evaluate("c => c.clientWidth")
+    card.locator(".zoom-in").click()
+    card.locator(".zoom-in").click()
+    assert card.locator(".zoom-level").inner_text() == "2×"
+    assert card.locator("canvas.roll").evaluate("c => c.clientWidth") == pytest.approx(2 * width, abs=2)
+    assert card.locator(".roll-scroll").evaluate("s => s.scrollWidth > s.clientWidth")
+
+    # a click on bar 3 plays that bar alone: the playhead runs inside it
+    card.locator(".zoom-out").click()
+    card.locator(".zoom-out").click()
+    box = card.locator("canvas.roll").bounding_box()
+    card.locator("canvas.roll").click(position={"x": box["width"] * 2.5 / 8, "y": box["height"] / 2})
+    spb = piece["steps_per_bar"]
+    page.wait_for_function(f"() => +document.querySelector('#cards .playhead').dataset.step > {2 * spb + 1}")
+    assert 2 * spb <= float(card.locator(".playhead").get_attribute("data-step")) <= 3 * spb
+    assert card.locator(".card-status").inner_text() == "bar 3"
+    page.screenshot(path=str(shots_dir(tmp_path) / "roll-1280.png"), full_page=False)
+    assert not page.problems, page.problems
+
+
+@pytest.mark.parametrize("width", [390, 360])
+def test_a_phone_sees_the_whole_page_and_its_results(server, browser, tmp_path, width):
+    page = studio_page(browser, server, width=width, height=844)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    generate(page, n=2, bars=4, seed=3)
+    page.wait_for_function("() => document.querySelector('#cards canvas.roll').dataset.axis !== undefined")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # the results come right after the Generate panel, inside the screen's width
+    card = page.locator("#cards .card").first
+    box, panel = card.bounding_box(), page.locator("#generate-panel").bounding_box()
+    assert 0 <= box["x"] and box["x"] + box["width"] <= width and box["y"] > panel["y"] + panel["height"] - 1
+    assert page.locator("#harmonise-panel").bounding_box()["y"] > box["y"]
+    card.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots_dir(tmp_path) / f"phone-{width}.png"), full_page=True)
+    assert not page.problems, page.problems

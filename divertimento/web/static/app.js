@@ -1,17 +1,19 @@
-// The studio page: talks to the JSON API of the server that served it, and to nothing else.
+// The studio page: talks to the JSON API of the server that served it, and to nothing else. The piano-roll is in
+// roll.js, the live stream in stream.js, the library tab in library.js.
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
-  const COLOURS = ["#d1495b", "#edae49", "#00798c", "#30638e", "#6a4c93"];
   const synth = new window.StudioSynth();
   const state = { info: null, listener: null, token: null, picked: [], playing: null, stream: null,
                   streamBars: 0, lastBar: null, scheduled: 0, pieces: {} };
   window.studioState = state; // for tests and the curious
+  let library = null;
 
-  function setStatus(text, error) {
-    const el = $("status");
-    el.textContent = text;
-    el.classList.toggle("error", !!error);
+  // A message next to the control that caused it: `box` is that control's status line.
+  function say(box, text, error) {
+    box.classList.remove("busy");
+    box.classList.toggle("error", !!error);
+    box.textContent = text;
   }
 
   async function api(path, body, opts) {
@@ -26,57 +28,47 @@
     if (!res.ok) {
       let detail = data && data.detail;
       if (Array.isArray(detail)) detail = detail.map((d) => `${(d.loc || []).slice(1).join(".")}: ${d.msg}`).join("; ");
+      if (res.status === 503) detail = `${detail || "busy"} (try again in ${res.headers.get("Retry-After") || "a few"} s)`;
       throw new Error(detail || `${res.status} ${res.statusText}`);
     }
     return data;
   }
 
-  // ---- piano-roll drawing ----
+  // ---- one player per piece: the in-page synth, with the roll's playhead on the synth's clock ----
 
-  // GM drum key -> row under the pitched notes: kick, snare, hi-hat, everything else (as music/lanes.py groups them)
-  function drumRow(key) {
-    if (key === 35 || key === 36) return 0;
-    if (key >= 37 && key <= 40) return 1;
-    if (key === 42 || key === 44 || key === 46) return 2;
-    return 3;
+  function stepSeconds(p) { return 60 / p.tempo / 4; }
+
+  // play steps [from, to) of piece p; the playhead follows AudioContext time, the clock the notes sound on
+  function play(p, roll, btn, from, to) {
+    stopPlaying();
+    const notes = p.notes.filter((n) => n[1] < to && n[1] + n[2] > from)
+      .map(([v, s, d, pitch]) => [v, Math.max(s, from) - from, Math.min(s + d, to) - Math.max(s, from), pitch]);
+    const t0 = synth.now() + 0.08;
+    synth.playNotes(notes, stepSeconds(p), t0, p.drums);
+    state.scheduled += notes.length;
+    btn.textContent = "■ Stop"; btn.classList.add("on");
+    const run = { id: p.id, btn, roll, from, to, t0, step: from, frame: 0 };
+    // a fallback end for a hidden tab, where animation frames stop
+    run.timer = setTimeout(stopPlaying, ((to - from) * stepSeconds(p) + 0.5) * 1000);
+    const tick = () => {
+      if (state.playing !== run) return;
+      run.step = from + Math.max(0, synth.now() - t0) / stepSeconds(p);
+      if (run.step >= to) { stopPlaying(); return; }
+      roll.setPlayhead(run.step);
+      run.frame = requestAnimationFrame(tick);
+    };
+    state.playing = run;
+    tick();
   }
 
-  // notes: [[voice, step, length, pitch], ...]; opts.drums[voice] true: a drum voice, drawn as hits in rows
-  // of their own under the pitched notes
-  function drawRoll(canvas, notes, nSteps, opts) {
-    const dpr = window.devicePixelRatio || 1;
-    const w = canvas.clientWidth || canvas.width, h = canvas.clientHeight || canvas.height;
-    canvas.width = w * dpr; canvas.height = h * dpr;
-    const g = canvas.getContext("2d");
-    g.scale(dpr, dpr);
-    g.fillStyle = (opts && opts.bg) || "#fbfbfd";
-    g.fillRect(0, 0, w, h);
-    if (!notes.length) return;
-    const isDrum = (v) => !!(opts && opts.drums && opts.drums[v]);
-    const drums = notes.some((n) => isDrum(n[0]));
-    const drumH = drums ? Math.min(40, h * 0.25) : 0;  // the strip of drum rows at the bottom
-    const ph = h - drumH;
-    let lo = 127, hi = 0;
-    for (const n of notes) if (!isDrum(n[0])) { lo = Math.min(lo, n[3]); hi = Math.max(hi, n[3]); }
-    if (lo > hi) { lo = 60; hi = 72; }
-    lo -= 2; hi += 2;
-    const x = (s) => (s / nSteps) * w, y = (p) => ph - ((p - lo + 1) / (hi - lo + 1)) * ph;
-    const rowH = Math.max(2, ph / (hi - lo + 1) - 1);
-    g.strokeStyle = (opts && opts.grid) || "#dde";
-    const bar = (opts && opts.bar) || 16;
-    for (let s = 0; s <= nSteps; s += bar) { g.beginPath(); g.moveTo(x(s) + .5, 0); g.lineTo(x(s) + .5, h); g.stroke(); }
-    if (drums) { g.beginPath(); g.moveTo(0, ph + .5); g.lineTo(w, ph + .5); g.stroke(); }
-    for (const [v, s, d, p] of notes) {
-      g.fillStyle = COLOURS[v % COLOURS.length];
-      if (isDrum(v)) {  // kick lowest
-        const r = drumH / 4;
-        g.fillRect(x(s) + 1, ph + (3 - drumRow(p)) * r + r * 0.2, Math.max(2, x(s + 1) - x(s) - 1), r * 0.6);
-        continue;
-      }
-      g.fillRect(x(s) + 1, y(p), Math.max(2, x(s + d) - x(s) - 1.5), rowH);
-      g.fillStyle = "rgba(0,0,0,.55)";
-      g.fillRect(x(s) + 1, y(p), 1.2, rowH);
-    }
+  function stopPlaying() {
+    const run = state.playing;
+    if (!run) return;
+    state.playing = null;
+    synth.stopAll();
+    clearTimeout(run.timer); cancelAnimationFrame(run.frame);
+    run.roll.setPlayhead(null);
+    run.btn.textContent = "▶ Play"; run.btn.classList.remove("on");
   }
 
   // ---- cards ----
@@ -101,27 +93,15 @@
     return b;
   }
 
-  function stepSeconds(p) { return 60 / p.tempo / 4; }
-
-  function togglePlay(p, btn) {
-    if (state.playing && state.playing.id === p.id) { stopPlaying(); return; }
-    stopPlaying();
-    const secs = synth.playNotes(p.notes, stepSeconds(p), undefined, p.drums);
-    state.scheduled += p.notes.length;
-    btn.textContent = "■ Stop"; btn.classList.add("on");
-    const timer = setTimeout(stopPlaying, (secs + 0.3) * 1000);
-    state.playing = { id: p.id, btn, timer };
+  function div(cls, text) {
+    const d = document.createElement("div");
+    d.className = cls; if (text) d.textContent = text;
+    return d;
   }
 
-  function stopPlaying() {
-    if (!state.playing) return;
-    synth.stopAll();
-    clearTimeout(state.playing.timer);
-    state.playing.btn.textContent = "▶ Play"; state.playing.btn.classList.remove("on");
-    state.playing = null;
-  }
-
-  function card(p) {
+  // a piece's card; opts.entry: it is shown in the library (library.js adds the name, tags and its own actions)
+  function card(p, opts) {
+    opts = opts || {};
     state.pieces[p.id] = p;
     const el = document.createElement("article");
     el.className = "card"; el.dataset.id = p.id;
@@ -129,72 +109,116 @@
     const t = document.createElement("span"); t.textContent = p.title; h.appendChild(t);
     h.appendChild(originalityBadge(p.originality));
     el.appendChild(h);
-    const meta = document.createElement("div"); meta.className = "muted";
-    meta.textContent = `${p.style} · ${p.meter} · ${p.kind} · ${p.bars} bars · ${p.notes.length} notes · ` +
-      `${Math.round(p.tempo)} qpm`;
-    el.appendChild(meta);
-    const c = document.createElement("canvas"); c.className = "roll"; el.appendChild(c);
-    requestAnimationFrame(() => drawRoll(c, p.notes, p.bars * p.steps_per_bar,
-                                         { bar: p.steps_per_bar, drums: p.drums }));
-    const row = document.createElement("div"); row.className = "row";
-    const play = button("▶ Play", "small play", () => togglePlay(p, play));
-    row.appendChild(play);
+    el.appendChild(div("muted meta", `${p.style} · ${p.meter} · ${p.kind} · ${p.bars} bars · ${p.notes.length} notes · ` +
+      `${Math.round(p.tempo)} qpm`));
+    const status = div("card-status muted");
+    status.setAttribute("role", "status");
+    const playBtn = button("▶ Play", "small play", () =>
+      (state.playing && state.playing.id === p.id && state.playing.btn === playBtn ? stopPlaying()
+        : play(p, roll, playBtn, 0, p.bars * p.steps_per_bar)));
+    const roll = new window.StudioRoll.PianoRoll(p, (bar) => {
+      synth.ensure();
+      play(p, roll, playBtn, bar * p.steps_per_bar, (bar + 1) * p.steps_per_bar);
+      say(status, `bar ${bar + 1}`);
+    });
+    el.appendChild(roll.el);
+    requestAnimationFrame(() => roll.draw());
+    const player = div("row player");
+    player.appendChild(playBtn);
     for (const [fmt, label] of [["mid", "MIDI"], ["musicxml", "MusicXML"], ["ogg", "OGG"]]) {
       const a = document.createElement("a");
       a.href = p.files[fmt]; a.textContent = label; a.setAttribute("download", ""); a.className = `dl-${fmt}`;
-      row.appendChild(a);
+      a.title = fmt === "ogg" ? "audio rendered on the server with FluidSynth" : `download ${label}`;
+      player.appendChild(a);
     }
-    const like = button("Like", "small like", () => rate(p, like.classList.contains("on") ? 0 : 1, like, dislike));
-    const dislike = button("Dislike", "small dislike", () => rate(p, dislike.classList.contains("on") ? 0 : -1, like, dislike));
-    like.title = "like"; dislike.title = "dislike";
-    row.appendChild(like); row.appendChild(dislike);
-    row.appendChild(button("Variations", "small vary", () => vary(p)));
-    row.appendChild(button("+4 bars", "small continue", () => run(() => api("/api/continue", { piece_id: p.id, bars: 4 }), "continuing")));
-    const pick = document.createElement("label"); pick.className = "check muted";
-    const box = document.createElement("input"); box.type = "checkbox"; box.className = "pick";
-    box.addEventListener("change", () => {
-      state.picked = state.picked.filter((x) => x !== p.id);
-      if (box.checked) state.picked.push(p.id);
-      $("morph-btn").disabled = state.picked.length !== 2;
+    el.appendChild(player);
+    const row = div("row actions");
+    if (!opts.entry) {
+      const keep = button(library && library.isKept(p.id) ? "★ Kept" : "☆ Keep", "small keep",
+                          () => library.toggleKeep(p, status));
+      keep.classList.toggle("on", !!(library && library.isKept(p.id)));
+      keep.title = "keep it in your library, with its seed and settings";
+      const like = button("Like", "small like", () => rate(p, like.classList.contains("on") ? 0 : 1, status));
+      const dislike = button("Dislike", "small dislike", () => rate(p, dislike.classList.contains("on") ? 0 : -1, status));
+      row.append(keep, like, dislike);
+    }
+    const vary = button("Variations", "small vary", () => {
+      const distance = +$("distance").value;
+      run(() => api("/api/variations", { piece_id: p.id, n: 3, distance }),
+          { doing: `making variations at distance ${distance}`, status, button: vary, after: el });
     });
-    pick.appendChild(box); pick.appendChild(document.createTextNode("morph"));
-    row.appendChild(pick);
+    const more = button("+4 bars", "small continue", () =>
+      run(() => api("/api/continue", { piece_id: p.id, bars: 4 }), { doing: "continuing", status, button: more, after: el }));
+    row.append(vary, more);
+    if (!opts.entry) {
+      const pick = document.createElement("label"); pick.className = "check muted";
+      const box = document.createElement("input"); box.type = "checkbox"; box.className = "pick";
+      box.addEventListener("change", () => {
+        state.picked = state.picked.filter((x) => x !== p.id);
+        if (box.checked) state.picked.push(p.id);
+        $("morph-btn").disabled = state.picked.length !== 2;
+      });
+      pick.append(box, document.createTextNode("morph"));
+      row.appendChild(pick);
+    }
     el.appendChild(row);
-    const audio = document.createElement("audio");
-    audio.controls = true; audio.preload = "none"; audio.src = p.files.ogg;
-    audio.title = "rendered on the server with FluidSynth";
-    el.appendChild(audio);
+    el.appendChild(status);
     return el;
   }
 
-  function show(pieces, note) {
-    const cards = $("cards");
-    for (const p of pieces.slice().reverse()) cards.prepend(card(p));
-    setStatus(note || `${pieces.length} piece(s).`);
+  // new cards go after the card whose button made them (variations, continuations), else first in the session;
+  // stay: leave the library tab open (its own status line says where the piece went)
+  function show(pieces, after, stay) {
+    let at = after && after.closest("#cards") ? after : null;
+    if (at) for (const p of pieces) { const c = card(p); at.after(c); at = c; }
+    else for (const p of pieces.slice().reverse()) $("cards").prepend(card(p));
+    if (!stay) showTab("session");
   }
 
-  async function run(fn, doing) {
-    setStatus(`${doing}…`);
-    const buttons = document.querySelectorAll("button:not(#stream-btn)");
-    buttons.forEach((b) => (b.dataset.busy = "1"));
+  // Work on the server: its status line shows a spinner and the seconds so far until it ends, then the outcome.
+  // job: doing (words), status (the line next to the control), button (disabled meanwhile), after (see show),
+  // stay (see show), note(data) (the outcome's words; default: the pieces made)
+  async function run(fn, job) {
+    const box = job.status, t0 = performance.now();
+    box.classList.remove("error"); box.classList.add("busy");
+    box.textContent = "";
+    const spin = document.createElement("span"); spin.className = "spinner"; spin.setAttribute("aria-hidden", "true");
+    const words = document.createElement("span");
+    const bar = document.createElement("progress"); bar.className = "work";  // indeterminate: no honest fraction
+    box.append(spin, words, bar);
+    const panel = box.closest(".panel, .card");
+    if (panel) panel.setAttribute("aria-busy", "true");
+    const tick = () => (words.textContent = ` ${job.doing}… ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    tick();
+    const timer = setInterval(tick, 200);
+    if (job.button) job.button.disabled = true;
     try {
-      const t0 = performance.now();
       const data = await fn();
       const secs = ((performance.now() - t0) / 1000).toFixed(1);
+      show(data.pieces, job.after, job.stay);
       let note = `${data.pieces.length} piece(s) in ${secs} s`;
       if (data.near_copies_replaced) note += `; ${data.near_copies_replaced} near-copies replaced`;
       if (data.ratings_used !== undefined) note += `; steered by ${data.ratings_used} rating(s)`;
       if (data.seed !== undefined) note += `; seed ${data.seed}`;
-      show(data.pieces, note + ".");
+      say(box, job.note ? job.note(data) : note + ".");
       return data;
     } catch (e) {
-      setStatus(`Could not finish ${doing}: ${e.message}`, true);
+      say(box, `Could not finish ${job.doing}: ${e.message}`, true);
     } finally {
-      buttons.forEach((b) => delete b.dataset.busy);
+      clearInterval(timer);
+      if (job.button) job.button.disabled = false;
+      if (panel) panel.removeAttribute("aria-busy");
     }
   }
 
-  // ---- actions ----
+  function showTab(name) {
+    for (const [tab, view] of [["session", "cards"], ["library", "library-view"]]) {
+      $(`tab-${tab}`).setAttribute("aria-selected", String(tab === name));
+      $(view).hidden = tab !== name;
+    }
+  }
+
+  // ---- listener, ratings ----
 
   function generateBody() {
     const body = { n: +$("n").value || 1, bars: +$("bars").value || 4, avoid_copies: $("avoid").checked };
@@ -232,81 +256,20 @@
   }
 
   function markRating(pid, value) {
-    const el = document.querySelector(`.card[data-id="${pid}"]`);
-    if (!el) return;
-    el.querySelector(".like").classList.toggle("on", value > 0);
-    el.querySelector(".dislike").classList.toggle("on", value < 0);
+    document.querySelectorAll(`#cards .card[data-id="${pid}"]`).forEach((el) => {
+      el.querySelector(".like").classList.toggle("on", value > 0);
+      el.querySelector(".dislike").classList.toggle("on", value < 0);
+    });
   }
 
-  async function rate(p, value) {
+  async function rate(p, value, status) {
     try {
       const lid = await ensureListener();
       const r = await api("/api/ratings", { listener_id: lid, piece_id: p.id, value });
       markRating(p.id, value);
       $("listener-stats").textContent = `${r.likes} liked · ${r.dislikes} disliked`;
-    } catch (e) { setStatus(`Rating failed: ${e.message}`, true); }
-  }
-
-  function vary(p) {
-    const distance = +$("distance").value;
-    run(() => api("/api/variations", { piece_id: p.id, n: 3, distance }), `making variations at distance ${distance}`);
-  }
-
-  // ---- live stream ----
-
-  function streamUrl() {
-    const q = new URLSearchParams({ intensity: $("intensity").value, tempo: $("tempo").value });
-    if ($("stream-style").value) q.set("style", $("stream-style").value);
-    return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/stream?${q}`;
-  }
-
-  function startStream() {
-    const ws = new WebSocket(streamUrl());
-    const s = { ws, next: null, recent: [], gen: [] };
-    state.stream = s;
-    $("stream-btn").textContent = "Stop stream";
-    $("stream-stats").textContent = "connecting…";
-    ws.onmessage = (ev) => {
-      const m = JSON.parse(ev.data);
-      if (m.type === "hello") s.drums = m.drums;
-      else if (m.type === "bar") onBar(s, m);
-      else if (m.type === "error") $("stream-stats").textContent = `stream: ${m.detail}`;
-    };
-    ws.onclose = () => { if (state.stream === s) stopStream(); };
-  }
-
-  function onBar(s, m) {
-    const step = 60 / m.tempo / 4;
-    const now = synth.now();
-    if (s.next === null || s.next < now) s.next = now + 0.15;
-    synth.playNotes(m.notes, step, s.next, s.drums);
-    state.scheduled += m.notes.length;
-    s.next += m.steps_per_bar * step;
-    state.streamBars += 1; state.lastBar = m;
-    s.recent.push(m); if (s.recent.length > 8) s.recent.shift();
-    s.gen.push(m.gen_ms); if (s.gen.length > 50) s.gen.shift();
-    const notes = [];
-    let at = 0;
-    s.recent.forEach((b) => { for (const [v, st, d, p] of b.notes) notes.push([v, st + at, d, p]); at += b.steps_per_bar; });
-    drawRoll($("stream-roll"), notes, Math.max(at, 16 * 8),
-             { bg: "#111826", grid: "#2a3550", bar: m.steps_per_bar, drums: s.drums });
-    const mean = s.gen.reduce((a, b) => a + b, 0) / s.gen.length;
-    $("stream-stats").textContent = `bar ${m.index + 1} · ${m.style} · ${Math.round(m.tempo)} qpm · ` +
-      `made in ${Math.round(m.gen_ms)} ms (mean ${Math.round(mean)}) for a bar of ${Math.round(m.bar_ms)} ms`;
-  }
-
-  function stopStream() {
-    const s = state.stream;
-    state.stream = null;
-    if (s && s.ws.readyState <= 1) { try { s.ws.send(JSON.stringify({ type: "stop" })); } catch (e) {} s.ws.close(); }
-    synth.stopAll();
-    $("stream-btn").textContent = "Start stream";
-    $("stream-stats").textContent = `stopped after ${state.streamBars} bar(s)`;
-  }
-
-  function sendSettings(patch) {
-    const s = state.stream;
-    if (s && s.ws.readyState === 1) s.ws.send(JSON.stringify(Object.assign({ type: "set" }, patch)));
+      say(status, value > 0 ? "Liked." : value < 0 ? "Disliked." : "Rating removed.");
+    } catch (e) { say(status, `Rating failed: ${e.message}`, true); }
   }
 
   // ---- set-up ----
@@ -320,7 +283,7 @@
   async function init() {
     try {
       state.info = await api("/api/info");
-    } catch (e) { setStatus(`Server not answering: ${e.message}`, true); return; }
+    } catch (e) { say($("generate-status"), `Server not answering: ${e.message}`, true); return; }
     const names = state.info.styles;
     fillStyles($("style"), names, "any (by the data's shares)");
     fillStyles($("meter"), state.info.meters || [], "the style's (by its shares)");
@@ -328,11 +291,8 @@
     fillStyles($("harm-style"), harmony, null);
     if (!harmony.length) {  // a band or piano model, or one trained on melodies alone: say so where the tool is
       $("harmonise-btn").disabled = true;
-      const why = document.createElement("p");
-      why.className = "hint";
-      why.textContent = `This model (${state.info.layout || "its layout"}) cannot harmonise: that needs a ` +
-        "four-voice model trained on music with accompanying voices.";
-      $("harmonise-form").appendChild(why);
+      say($("harmonise-status"), `This model (${state.info.layout || "its layout"}) cannot harmonise: that needs ` +
+        "a four-voice model trained on music with accompanying voices.");
     }
     if (harmony.includes("bach")) $("harm-style").value = "bach";
     fillStyles($("stream-style"), names, "any");
@@ -341,49 +301,42 @@
     state.listener = localStorage.getItem("divertimento.listener");
     state.token = localStorage.getItem("divertimento.listener.token");
     $("listener-name").value = localStorage.getItem("divertimento.listener.name") || "";
-    refreshListener();
+    await refreshListener();
+    await library.load();
   }
 
   document.addEventListener("DOMContentLoaded", () => {
+    library = window.StudioLibrary({ api, state, card, run, say, button, ensureListener });
+    window.StudioStream(synth, state);
     $("generate-form").addEventListener("submit", (ev) => {
       ev.preventDefault();
-      run(() => api("/api/generate", generateBody()), "generating");
+      run(() => api("/api/generate", generateBody()), { doing: "generating", status: $("generate-status"),
+                                                          button: $("generate-btn") });
     });
     $("foryou-btn").addEventListener("click", async () => {
-      const lid = await ensureListener().catch((e) => setStatus(e.message, true));
-      if (lid) run(() => api("/api/for-you", { listener_id: lid, n: +$("n").value || 4 }), "choosing for you");
+      const lid = await ensureListener().catch((e) => say($("generate-status"), e.message, true));
+      if (lid) run(() => api("/api/for-you", { listener_id: lid, n: +$("n").value || 4 }),
+                   { doing: "choosing for you", status: $("generate-status"), button: $("foryou-btn") });
     });
     $("harmonise-form").addEventListener("submit", (ev) => {
       ev.preventDefault();
-      const f = $("melody-file").files[0];
-      if (!f) { setStatus("Choose a melody file (MIDI, MusicXML or ABC) first.", true); return; }
-      if (f.size > state.info.max_upload_bytes) { setStatus("That file is too large.", true); return; }
+      const f = $("melody-file").files[0], box = $("harmonise-status");
+      if (!f) { say(box, "Choose a melody file (MIDI, MusicXML or ABC) first.", true); return; }
+      if (f.size > state.info.max_upload_bytes) { say(box, "That file is too large.", true); return; }
       const fd = new FormData();
       fd.append("file", f); fd.append("style", $("harm-style").value);
-      run(() => api("/api/harmonise", fd), `harmonising ${f.name}`);
+      run(() => api("/api/harmonise", fd), { doing: `harmonising ${f.name}`, status: box, button: $("harmonise-btn") });
     });
     $("morph-btn").addEventListener("click", () => {
       const [a, b] = state.picked;
-      run(() => api("/api/interpolate", { a, b, steps: 5 }), "morphing");
+      run(() => api("/api/interpolate", { a, b, steps: 5 }), { doing: "morphing", status: $("tools-status"),
+                                                                 button: $("morph-btn") });
     });
     $("distance").addEventListener("input", () => ($("distance-out").textContent = (+$("distance").value).toFixed(2)));
-    $("intensity").addEventListener("input", () => {
-      $("intensity-out").textContent = (+$("intensity").value).toFixed(2);
-      sendSettings({ intensity: +$("intensity").value });
-    });
-    $("tempo").addEventListener("input", () => {
-      $("tempo-out").textContent = $("tempo").value;
-      sendSettings({ tempo: +$("tempo").value });
-    });
-    $("stream-style").addEventListener("change", () => {
-      if ($("stream-style").value) sendSettings({ style: $("stream-style").value });
-    });
-    $("stream-btn").addEventListener("click", () => {
-      synth.ensure(); // audio starts from this click
-      state.stream ? stopStream() : startStream();
-    });
     $("listener-name").addEventListener("change", () =>
       localStorage.setItem("divertimento.listener.name", $("listener-name").value.trim()));
+    $("tab-session").addEventListener("click", () => showTab("session"));
+    $("tab-library").addEventListener("click", () => showTab("library"));
     init();
   });
 })();
