@@ -298,6 +298,23 @@ def test_piano_roll_axis_legend_playhead_zoom_and_bar_audition(server, browser, 
     assert 2 * spb <= float(card.locator(".playhead").get_attribute("data-step")) <= 3 * spb
     assert card.locator(".card-status").inner_text() == "bar 3"
     page.screenshot(path=str(shots_dir(tmp_path) / "roll-1280.png"), full_page=False)
+
+    # a band's drums keep rows of their own under the pitched parts: a kick on step 0 lights the lowest row
+    kick = page.evaluate("""() => {
+        const piece = {notes: [[0, 0, 16, 60], [1, 0, 1, 36]], drums: [false, true], voices: ["piano", "drums"],
+                       bars: 1, steps_per_bar: 16};
+        const roll = new window.StudioRoll.PianoRoll(piece, null);
+        document.body.appendChild(roll.el);
+        roll.el.style.width = "400px";
+        roll.draw();
+        const c = roll.canvas, g = c.getContext("2d"), k = c.width / c.clientWidth;
+        // 170 px tall, 16 px of bar numbers, a drum strip of 0.3 of the rest in 4 rows: the kick row's middle
+        const strip = 0.3 * (170 - 16), y = 170 - strip / 4 / 2;
+        const px = g.getImageData(Math.round(4 * k), Math.round(y * k), 1, 1).data;
+        const legend = [...roll.el.querySelectorAll('.legend .voice')].map(e => e.textContent);
+        return {rgb: [px[0], px[1], px[2]], legend};
+    }""")
+    assert kick["legend"] == ["piano", "drums"] and kick["rgb"] == [0xE0, 0x9F, 0x3E]  # the second voice's colour
     assert not page.problems, page.problems
 
 
