@@ -210,6 +210,7 @@ def test_library_keeps_pieces_across_a_reload(server, browser, tmp_path):
     page.wait_for_function("() => document.getElementById('library-count').textContent === '1'")
     assert first.locator(".keep").inner_text() == "★ Kept" and "Kept" in first.locator(".card-status").inner_text()
     page.click("#tab-library")
+    assert page.locator("#cards").is_hidden() and page.locator("#library-cards").is_visible()
     entry = page.locator("#library-cards .card").first
     assert entry.locator(".entry-name").input_value() == titles[0]  # named after the piece until renamed
     entry.locator(".entry-name").fill("Opening idea")
