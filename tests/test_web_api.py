@@ -437,3 +437,13 @@ def test_library_regenerates_a_kept_piece_note_for_note(client):
     assert entry["regenerable"] is False and entry["piece"]["notes"] == morph["notes"]
     r = client.post(f"{lib}/{entry['id']}/regenerate", headers=auth)
     assert r.status_code == 400 and "cannot be drawn again" in r.json()["detail"]
+
+
+def test_a_malformed_origin_is_a_403_not_a_500(client, tmp_path):
+    """urlsplit raises on an Origin such as http://[::1 (an IPv6 bracket never closed); found by the fuzz benchmark
+    (benchmarks/bench_server_fuzz.py) as a 500."""
+    app = create_app(client.app.state.context.studio, tmp_path, allowed_hosts={"testserver", "127.0.0.1"})
+    guarded = TestClient(app)
+    for origin in ("http://[::1", "http://[", "http://]:80", "http://127.0.0.1:80:80"):
+        r = guarded.post("/api/listeners", json={"name": "ada"}, headers={"Origin": origin})
+        assert r.status_code == 403 and r.json() == {"detail": "foreign Origin"}, origin

@@ -22,6 +22,15 @@ def host_name(value: str) -> str:
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
+def origin_name(origin: str) -> str | None:
+    """The host name an Origin header names; None for one that does not parse (urlsplit raises on an unclosed IPv6
+    bracket such as ``http://[::1``): refused like a foreign one, not a 500."""
+    try:
+        return host_name(urlsplit(origin).netloc)
+    except ValueError:
+        return None
+
+
 class HostOriginGuard:
     def __init__(self, app, allowed_hosts):
         self.app = app
@@ -35,7 +44,7 @@ class HostOriginGuard:
             return await _refuse(scope, receive, send, 421, "unknown Host")
         origin = headers.get("origin")
         checks_origin = scope["type"] == "websocket" or scope.get("method", "GET") in STATE_CHANGING
-        if checks_origin and origin is not None and host_name(urlsplit(origin).netloc) not in self.allowed:
+        if checks_origin and origin is not None and origin_name(origin) not in self.allowed:
             return await _refuse(scope, receive, send, 403, "foreign Origin")
         return await self.app(scope, receive, send)
 
