@@ -67,6 +67,9 @@ def test_windows_are_counted_per_meter_and_start_on_barlines(metered_data):
     assert {names[k] for k in train["meter"][jig]} == {"6/8"}
     waltz = ~jig
     assert sorted(train["start"][waltz].tolist()) == [4, 28]
+    # the pickups: the jig's upbeat eighth (2 steps), the waltz's upbeat quarter (4 steps)
+    assert m["pickups"] == {"jigs": {"6/8": {"pieces": 1, "pickups": {"2": 1}}},
+                            "waltzes": {"3/4": {"pieces": 1, "pickups": {"4": 1}}}}
 
 
 def test_window_tokens_are_the_tune_exactly(metered_data):
@@ -175,7 +178,9 @@ def test_generate_writes_whole_pieces_in_the_asked_meter(tiny_mle_run, tmp_path,
         s = symusic.Score(str(out / e["files"]["mid"]))
         assert [(t.numerator, t.denominator) for t in s.time_signatures] == [(6, 8)]
         end = max(n.time + n.duration for t in s.tracks for n in t.notes) / s.ticks_per_quarter
-        assert end == 10 * 3.0  # ten bars of three quarters, the last bar held to its end
+        # ten bars of three quarters, the last bar held to its end; after a pickup, the MIDI opens with the silence
+        # before the upbeat (its bar less the pickup)
+        assert end == 10 * 3.0 + ((12 - e["pickup_steps"]) / 4 if e["pickup_steps"] else 0)
         sc = music21.converter.parse(out / e["files"]["musicxml"])
         assert len(sc.parts) == 1 and sc.parts[0].recurse().notes  # a tune: one staff
         assert e["title"].startswith("Folk piece in ") and e["title"].endswith(f"seed 0.{e['index']}")

@@ -112,8 +112,10 @@ def run(args) -> int:
     else:
         pieces = whole_pieces(engine, styles, used, args.bars, args.form, args.meter, args.temperature)
         if originality is not None and status == "ready":  # the whole piece, not only its first window
-            figures = originality.score([t for _, t, _ in pieces], sampler.low, sampler.module.noise_shape[-2],
-                                        [b for _, _, b in pieces])
+            from ..studio.pickup import on_barlines
+
+            figures = originality.score([on_barlines(t, p.meta.get("pickup_steps", 0), b) for p, t, b in pieces],
+                                        sampler.low, sampler.module.noise_shape[-2], [b for _, _, b in pieces])
     index = _write(pieces, styles, pairs, used, figures, out, formats)
     redrawn = sum("redrawn_from_seed_pair" in e for e in index)
     copies = sum(bool(f and f["near_copy"]) for f in figures)
@@ -150,7 +152,8 @@ def _write(pieces, styles, pairs, used, figures, out, formats) -> list[dict]:
         stem = safe_stem(f"{style}-{meter.replace('/', '-')}-seed{seed}-{i:04d}")
         files = write_piece_files(piece, out, stem, formats)
         entry = {"seed": seed, "index": i, "style": style, "meter": meter, "bars": -(-tokens.shape[-1] // bar),
-                 "title": piece.title, "notes": piece.n_notes, "files": files, "originality": fig}
+                 "pickup_steps": piece.meta.get("pickup_steps", 0), "title": piece.title, "notes": piece.n_notes,
+                 "files": files, "originality": fig}
         if tuple(drawn) != (seed, i):
             entry["redrawn_from_seed_pair"] = list(drawn)
         index.append(entry)

@@ -175,7 +175,7 @@ def prepare(out_dir: str | os.PathLike, options: PrepareOptions, progress: bool 
         shards[sp]["piece"].append(np.full(len(w.starts), k, dtype=np.int32))
         shards[sp]["start"].append(w.starts)
         pieces.append({"id": k, "source": tasks[i].key, "title": title, "style": tasks[i].style, "split": sp,
-                       "windows": int(len(w.starts)), "tracks": w.tracks, "tempo": w.tempo})
+                       "windows": int(len(w.starts)), "tracks": w.tracks, "tempo": w.tempo, "opening": w.opening})
 
     roll_shape = (0, len(layout.roles), spec.steps)
     arrays = {}
@@ -221,6 +221,7 @@ def prepare(out_dir: str | os.PathLike, options: PrepareOptions, progress: bool 
         # each style's median tempo over its pieces (quarters per minute): what its pieces are played at, unless the
         # style has a tempo of its own (sample/pieces.py STYLE_SOUND)
         "style_tempos": {s: float(np.median([p["tempo"]["qpm"] for p in pieces if p["style"] == s])) for s in styles},
+        "pickups": pickup_counts(pieces),
         "windows": int(sum(len(arrays[sp]["style"]) for sp in SPLITS)),
         "split_seed": options.seed,
         "split_fractions": list(options.split),
@@ -236,6 +237,20 @@ def prepare(out_dir: str | os.PathLike, options: PrepareOptions, progress: bool 
     }
     _write_dataset(out_dir, arrays, pieces, manifest)
     return manifest
+
+
+def pickup_counts(pieces: list[dict]) -> dict:
+    """Per style and opening meter, how many pieces open there and how many of them with a pickup of each length
+    in steps: ``{"irish": {"6/8": {"pieces": 410, "pickups": {"2": 330}}}}``; whole pieces are drawn with pickups in
+    these shares (studio/pickup.py)."""
+    out: dict = {}
+    for p in pieces:
+        meter, steps = p["opening"]["meter"], p["opening"]["pickup_steps"]
+        row = out.setdefault(p["style"], {}).setdefault(meter, {"pieces": 0, "pickups": {}})
+        row["pieces"] += 1
+        if steps:
+            row["pickups"][str(steps)] = row["pickups"].get(str(steps), 0) + 1
+    return out
 
 
 def note_accounting(pieces: list[dict]) -> dict:

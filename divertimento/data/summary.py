@@ -21,6 +21,7 @@ def data_summary(data: PreparedData) -> dict:
         "layout": m["layout"], "roles": m["roles"], "monophonic": m["monophonic"],
         "drum_voices": m.get("drum_voices", [False] * len(m["roles"])),
         "style_tempos": m.get("style_tempos", {}),
+        "pickups": m.get("pickups", {}),
         "steps_per_quarter": m["steps_per_quarter"], "window_steps": m["window_steps"],
         "pitch_range": m["pitch_range"], "vocab_size": m["vocab_size"], "style_names": m["style_names"],
         "style_shares": (counts / max(counts.sum(), 1)).round(6).tolist(), "meters": m["meters_kept"],

@@ -44,6 +44,18 @@ class PieceWindows:
     left_out: Counter  # reason -> count of windows or bars left out
     tracks: list[dict]  # per source track: the part it went to, notes kept, and why any were left out
     tempo: dict  # the piece's tempo in quarters per minute, and how many tempo changes it had (the first is kept)
+    opening: dict  # the meter the piece opens in and its pickup (anacrusis) in steps, 0 on a downbeat (opening_of)
+
+
+def opening_of(piece: Piece) -> dict:
+    """How a piece begins: ``{"meter": "6/8", "pickup_steps": 2}``. A first bar shorter than its meter's bar,
+    followed by others, is a pickup (music21 keeps a score's measures as written, so a jig's upbeat eighth is a
+    first bar of 2 sixteenth steps); a piece from MIDI, whose bars all run from step 0, opens on a downbeat."""
+    if len(piece.bars) == 0:
+        return {"meter": None, "pickup_steps": 0}
+    _, length, num, den = (int(x) for x in piece.bars[0])
+    short = len(piece.bars) > 1 and length < nominal_bar_steps(num, den, piece.steps_per_quarter)
+    return {"meter": f"{num}/{den}", "pickup_steps": length if short else 0}
 
 
 def window_starts(piece: Piece, spec: WindowSpec) -> tuple[list[int], list[str], Counter]:
@@ -108,7 +120,8 @@ def cut_windows(piece: Piece, spec: WindowSpec) -> PieceWindows | str:
         return "every window mostly silent"
     return PieceWindows(np.stack(kept_rolls).astype(np.uint8), np.asarray(kept_starts, dtype=np.int32), kept_meters,
                         counts, fitted.tracks,
-                        {"qpm": round(piece.tempo_qpm, 2), "changes": int(piece.meta.get("tempo_changes", 0))})
+                        {"qpm": round(piece.tempo_qpm, 2), "changes": int(piece.meta.get("tempo_changes", 0))},
+                        opening_of(piece))
 
 
 def sounding_share(roll: np.ndarray, drums: np.ndarray, steps_per_quarter: int) -> float:

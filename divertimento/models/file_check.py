@@ -21,6 +21,15 @@ def _list_of(x, check, length: int | None = None) -> bool:
     return isinstance(x, list) and (length is None or len(x) == length) and all(check(v) for v in x)
 
 
+def _pickup_row(row) -> bool:
+    """``{"pieces": n, "pickups": {"<steps>": count, ...}}`` with no more pickups than pieces."""
+    if not (isinstance(row, dict) and _is_int(row.get("pieces")) and isinstance(row.get("pickups"), dict)):
+        return False
+    counts = row["pickups"]
+    return all(k.isdigit() and 0 < int(k) <= 4096 and _is_int(v) and v >= 0 for k, v in counts.items()) and \
+        sum(counts.values()) <= row["pieces"]
+
+
 def _check_data(d: dict) -> str | None:
     """The first thing wrong with a data summary, or None."""
     if not isinstance(d, dict):
@@ -56,6 +65,11 @@ def _check_data(d: dict) -> str | None:
     if tempos is not None and not (isinstance(tempos, dict) and all(
             isinstance(k, str) and _is_number(v) and 20 <= v <= 400 for k, v in tempos.items())):
         return "data field 'style_tempos' is malformed"
+    pickups = d.get("pickups")
+    if pickups is not None and not (isinstance(pickups, dict) and all(
+            isinstance(meters, dict) and all(_pickup_row(row) for row in meters.values())
+            for meters in pickups.values())):
+        return "data field 'pickups' is malformed"
     use = d.get("voice_use")
     if use is not None and not _list_of(use, lambda row: _list_of(row, _is_number, len(d["roles"])), n_styles):
         return "data field 'voice_use' is malformed"

@@ -9,7 +9,7 @@ import numpy as np
 from ..atomic import write_bytes_atomic
 from .key import Key, key_of_piece
 from .layouts import KEYBOARDS
-from .notes import DURATION, PITCH, START, VELOCITY, Piece, compound
+from .notes import DURATION, PITCH, START, VELOCITY, Piece, compound, nominal_bar_steps
 
 TICKS_PER_QUARTER = 480
 CREATOR = "divertimento"  # the composer a score names: the program that made it
@@ -19,6 +19,17 @@ def _bar_time_signature(piece: Piece) -> tuple[int, int]:
     if len(piece.bars):
         return int(piece.bars[-1, 2]), int(piece.bars[-1, 3])  # the last bar: the first may be a pickup
     return 4, 4
+
+
+def upbeat_lead(piece: Piece) -> int:
+    """Steps of silence before a piece's pickup that would fill its first bar (0 when it opens on a downbeat): MIDI
+    has no short bars, so its notes are written that much later to keep every downbeat on a barline, and a score's
+    first measure is made full and then cut back to the pickup."""
+    if len(piece.bars) < 2:
+        return 0
+    _, length, num, den = (int(x) for x in piece.bars[0])
+    full = nominal_bar_steps(num, den, piece.steps_per_quarter)
+    return int(full - length) if length < full and float(full).is_integer() else 0
 
 
 def piece_key(piece: Piece) -> Key:
@@ -37,6 +48,7 @@ def to_symusic(piece: Piece):
     import symusic
 
     ticks_per_step = TICKS_PER_QUARTER // piece.steps_per_quarter
+    lead = upbeat_lead(piece)
     score = symusic.Score(TICKS_PER_QUARTER)
     num, den = _bar_time_signature(piece)
     score.time_signatures.append(symusic.TimeSignature(0, num, den))
@@ -46,7 +58,7 @@ def to_symusic(piece: Piece):
     for t in sounding_tracks(piece):
         track = symusic.Track(t.name, int(t.program), bool(t.is_drum))
         for n in t.notes:
-            track.notes.append(symusic.Note(int(n[START]) * ticks_per_step, int(n[DURATION]) * ticks_per_step,
+            track.notes.append(symusic.Note((int(n[START]) + lead) * ticks_per_step, int(n[DURATION]) * ticks_per_step,
                                             int(n[PITCH]), int(n[VELOCITY])))
         score.tracks.append(track)
     return score
@@ -78,6 +90,7 @@ def to_music21(piece: Piece):
     clefs = {"soprano": m21.clef.TrebleClef, "alto": m21.clef.TrebleClef, "tenor": m21.clef.Treble8vbClef,
              "bass": m21.clef.BassClef}
     tracks = sounding_tracks(piece)
+    lead = upbeat_lead(piece) / spq  # quarters: the score is laid out from a full first bar, then cut (_cut_upbeat)
     first = True
     for i, t in enumerate(tracks):
         inst = m21.instrument.instrumentFromMidiProgram(int(t.program))
@@ -109,8 +122,8 @@ def to_music21(piece: Piece):
                 note = m21.note.Note(spelled(int(n[PITCH]), names))
                 note.duration = m21.duration.Duration(int(n[DURATION]) / spq)
                 note.volume.velocity = int(n[VELOCITY])
-                part.insert(int(n[START]) / spq, note)
-            end = piece.n_steps / spq
+                part.insert(int(n[START]) / spq + lead, note)
+            end = piece.n_steps / spq + lead
             part.makeRests(fillGaps=True, inPlace=True, timeRangeFromBarDuration=True)
             if part.highestTime < end:
                 rest = m21.note.Rest(quarterLength=end - part.highestTime)
@@ -119,7 +132,39 @@ def to_music21(piece: Piece):
             parts.append(part)
         if len(parts) > 1:  # a grand staff: the hands braced together under one name
             score.insert(0, m21.layout.StaffGroup(parts, name=name, symbol="brace", barTogether=True))
-    return score.makeNotation()
+    score = score.makeNotation()
+    if lead:
+        for part in score.parts:
+            _cut_upbeat(part, lead, int(piece.bars[-1, 1]) / spq, m21)
+    return score
+
+
+def _cut_upbeat(part, lead: float, last: float, m21) -> None:
+    """A part laid out from a full first bar made into one that opens with a pickup: the first measure loses the
+    ``lead`` quarters of rest before the upbeat and becomes measure 0 (implicit, as notation programs number a
+    pickup), the measures after it move ``lead`` earlier, and the last one keeps only its first ``last`` quarters
+    (the rests makeNotation added after the piece's end go)."""
+    measures = list(part.getElementsByClass(m21.stream.Measure))
+    opening = measures[0]
+    for el in list(opening.notesAndRests):
+        if el.isRest and el.offset + el.quarterLength <= lead + 1e-9:
+            opening.remove(el)
+    for el in opening.notesAndRests:
+        opening.coreSetElementOffset(el, el.offset - lead)
+    opening.coreElementsChanged()
+    opening.paddingLeft = lead
+    opening.showNumber = m21.stream.enums.ShowNumber.NEVER
+    for k, m in enumerate(measures):
+        m.number = k
+        if k:
+            part.coreSetElementOffset(m, m.offset - lead)
+    part.coreElementsChanged()
+    closing = measures[-1]
+    if len(measures) > 1:
+        for el in list(closing.notesAndRests):
+            if el.isRest and el.offset >= last - 1e-9:
+                closing.remove(el)
+        closing.paddingRight = max(0.0, closing.barDuration.quarterLength - last)
 
 
 MIDDLE_C = 60

@@ -80,16 +80,23 @@ def style_tempo(style: str, meter: str, data_tempos: dict | None = None) -> floa
     return float(tempo) * (3 * 4 / den if compound(num) else 1.0)
 
 
-def bar_lines(n_steps: int, steps_per_quarter: int, meter: str) -> np.ndarray:
-    """[m, 4] bars (start, length, numerator, denominator) of ``meter`` covering ``n_steps`` steps from step 0."""
+def bar_lines(n_steps: int, steps_per_quarter: int, meter: str, pickup: int = 0) -> np.ndarray:
+    """[m, 4] bars (start, length, numerator, denominator) of ``meter`` covering ``n_steps`` steps from step 0, the
+    last one whole; with a ``pickup``, a first bar of that many steps, full bars, and a last bar of the steps left
+    (``n_steps`` is then the pickup, full bars and a last bar that together with the pickup make one bar)."""
     num, den = parse_meter(meter)
     length = int(num * 4 * steps_per_quarter // den)
-    return np.asarray([(s, length, num, den) for s in range(0, max(n_steps, 1), length)], dtype=np.int32)
+    if not pickup:
+        return np.asarray([(s, length, num, den) for s in range(0, max(n_steps, 1), length)], dtype=np.int32)
+    starts = [0] + list(range(pickup, n_steps, length))
+    ends = starts[1:] + [n_steps]
+    return np.asarray([(s, e - s, num, den) for s, e in zip(starts, ends)], dtype=np.int32)
 
 
 def tokens_to_piece(tokens: np.ndarray, low: int, data: dict, style: str, title: str,
-                    meter: str = "4/4") -> Piece:
-    """A piece from token rows [V, T] in ``meter`` (bars from step 0), voiced and paced for its style.
+                    meter: str = "4/4", pickup: int = 0) -> Piece:
+    """A piece from token rows [V, T] in ``meter`` (bars from step 0, or from step ``pickup`` after an upbeat of that
+    many steps), voiced and paced for its style.
 
     satb writes one track per voice in the style's sound; a layout of parts (band, piano) writes one track per
     part, its lanes merged, with the part's program, and drums as a drum track (channel 10)."""
@@ -97,7 +104,8 @@ def tokens_to_piece(tokens: np.ndarray, low: int, data: dict, style: str, title:
     spq = data["steps_per_quarter"]
     lanes = [tokens_to_notes(row, low) for row in tokens]
     for voice, notes in enumerate(lanes):
-        notes[:, 3] = metric_velocities(notes[:, 0], spq, voice, meter)
+        # accents count from the first full bar; numpy's % puts an upbeat's negative steps at the end of a bar
+        notes[:, 3] = metric_velocities(notes[:, 0] - pickup, spq, voice, meter)
     if layout.multi_part:
         tracks = []
         for i, part in enumerate(layout.parts):
@@ -106,6 +114,6 @@ def tokens_to_piece(tokens: np.ndarray, low: int, data: dict, style: str, title:
     else:
         program = STYLE_SOUND.get(style, DEFAULT_SOUND)[0]
         tracks = [Track(role, program, False, notes) for role, notes in zip(layout.roles, lanes)]
-    bars = bar_lines(tokens.shape[-1], spq, meter)
-    return Piece(title, spq, tracks, bars, style_tempo(style, meter, data.get("style_tempos")),
-                 {"style": style, "meter": meter})
+    return Piece(title, spq, tracks, bar_lines(tokens.shape[-1], spq, meter, pickup),
+                 style_tempo(style, meter, data.get("style_tempos")),
+                 {"style": style, "meter": meter} | ({"pickup_steps": pickup} if pickup else {}))

@@ -19,6 +19,7 @@ from ..sample.draw import draw_index
 from ..sample.pieces import piece_title
 from .ending import final_cadence, key_of_tokens
 from .engine import GIVEN_PARTICLES, Engine, Pair, rng_for
+from .pickup import PICKUP_USE, draw_pickup, with_pickup
 from .pieces import StudioPiece
 
 MAX_BARS = 64  # longest piece the studio makes or harmonises (two or three minutes of music)
@@ -59,22 +60,33 @@ def compose(engine: Engine, pair: Pair, style: str | None = None, temperature: f
 
 def compose_many(engine: Engine, pairs: list[Pair], style: str | None = None, temperature: float | None = None,
                  bars: int = 4, form: str | None = None, meter: str | None = None,
-                 max_bars: int = MAX_BARS, section_bars: int = SECTION_BARS) -> list[StudioPiece]:
+                 max_bars: int = MAX_BARS, section_bars: int = SECTION_BARS,
+                 pickups: bool = False) -> list[StudioPiece]:
     """``compose`` for several pieces, their first windows drawn in one batch (a sequence model's step costs about
     the same for one window as for several). ``meter`` None: each piece's meter is drawn by its style's shares in
-    the training data."""
+    the training data. ``pickups``: a piece of two bars or more opens with a pickup in its style's share of them
+    (studio/pickup.py); its tokens then start on the pickup, not on a barline (``meta["pickup_steps"]``)."""
     if not 1 <= bars <= max_bars:
         raise UserError(f"bars must be 1..{max_bars} (got {bars})")
     form = check_form(form) if form else None
     temp = temperature or engine.temperature
     firsts, styles, homes, meters = engine.first_windows(pairs, style, temp, meter)
+    picks = [draw_pickup(engine.manifest, engine.style_names[s], engine.sampler.meter_names[m], engine.bar_of(m),
+                         rng_for(*pair, PICKUP_USE)) if pickups and bars >= 2 else 0
+             for pair, s, m in zip(pairs, styles, meters)]
     out: list[StudioPiece | None] = [None] * len(pairs)
-    for m in sorted(set(meters)):  # pieces of one meter grow side by side, each from its own generators
-        rows = [i for i, mi in enumerate(meters) if mi == m]
-        grown = _grow(engine, [pairs[i] for i in rows], firsts[rows], [styles[i] for i in rows], m, temp, bars,
-                      form, section_bars)
-        for i, tokens_form in zip(rows, grown):
-            out[i] = _piece(engine, pairs[i], *tokens_form, styles[i], homes[i], m, temp)
+    # pieces of one meter grow side by side, each from its own generators; a piece with a pickup grows from its
+    # first window's second bar, the first giving the upbeat
+    for m, upbeat in sorted(set(zip(meters, (p > 0 for p in picks)))):
+        rows = [i for i, (mi, p) in enumerate(zip(meters, picks)) if mi == m and (p > 0) == upbeat]
+        bar = engine.bar_of(m)
+        start = bar if upbeat else 0
+        grown = _grow(engine, [pairs[i] for i in rows], firsts[rows, :, start : engine.n_steps // bar * bar],
+                      [styles[i] for i in rows], m, temp, bars, form, section_bars)
+        for i, (tokens, shape, kind) in zip(rows, grown):
+            if upbeat:
+                tokens = with_pickup(firsts[i, :, :bar], tokens, picks[i])
+            out[i] = _piece(engine, pairs[i], tokens, shape, kind, styles[i], homes[i], m, temp, picks[i])
     return out
 
 
@@ -114,14 +126,14 @@ def _grow(engine: Engine, pairs: list[Pair], firsts: np.ndarray, styles: list[in
 
 
 def _piece(engine: Engine, pair: Pair, tokens: np.ndarray, form: str, kind: str, s: int, home: int, meter: int,
-           temp: float) -> StudioPiece:
+           temp: float, pickup: int = 0) -> StudioPiece:
     name = engine.style_names[s]
     meter_name = engine.sampler.meter_names[meter]
     title = piece_title(name, meter_name, key_of_tokens(tokens, engine.low + home, engine.layout.drum_voices),
                         f"seed {pair[0]}.{pair[1]}")
     title += f" ({form})" if len(form) > 1 else ""
-    return StudioPiece(tokens.astype(np.uint8), name, form, pair, temp, kind, title,
-                       meta={"seed": pair[0], "index": pair[1], "home": home}, meter=meter_name)
+    meta = {"seed": pair[0], "index": pair[1], "home": home} | ({"pickup_steps": pickup} if pickup else {})
+    return StudioPiece(tokens.astype(np.uint8), name, form, pair, temp, kind, title, meta=meta, meter=meter_name)
 
 
 def _cells_kept(bar: int, shape: tuple[int, int], distance: float, rng: torch.Generator,

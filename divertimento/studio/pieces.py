@@ -33,6 +33,11 @@ class StudioPiece:
         return int(bar_steps(self.meter, STEPS_PER_QUARTER))
 
     @property
+    def pickup(self) -> int:
+        """Steps of the upbeat the piece opens with (its tokens then start on it, not on a barline); 0 for none."""
+        return int(self.meta.get("pickup_steps", 0))
+
+    @property
     def n_bars(self) -> int:
         return -(-self.tokens.shape[1] // self.bar)
 
@@ -44,7 +49,7 @@ class StudioPiece:
 
     def to_piece(self, engine: Engine) -> Piece:
         p = tokens_to_piece(self.tokens, engine.low + self.home, engine.manifest, self.style, self.title,
-                            self.meter)
+                            self.meter, self.pickup)
         if self.tempo:
             p.tempo_qpm = float(self.tempo)
         return p

@@ -61,14 +61,15 @@ def whole_pieces(engine: Engine, styles: list[str], pairs: list[tuple[int, int]]
                  temperature: float | None = None) -> list[tuple[Piece, np.ndarray, int]]:
     """(piece, its tokens [V, T], steps per bar) of each piece ``pairs[i]`` in ``styles[i]``: its first window is
     the one ``generate`` draws for the pair, then the engine grows it to ``bars`` bars in its form
-    (``length_and_form``), ending on the tonic. The pieces of a style are drawn side by side, each as it would
-    be alone."""
+    (``length_and_form``), ending on the tonic, opening with a pickup in the style's share of them (the pickup is
+    the end of a bar drawn before the first section: studio/pickup.py). The pieces of a style are drawn side by
+    side, each as it would be alone."""
     out: list = [None] * len(pairs)
     for style in dict.fromkeys(styles):
         rows = [i for i, s in enumerate(styles) if s == style]
         n_bars, shape, section_bars = length_and_form(style, bars, form)
         made = compose_many(engine, [tuple(pairs[i]) for i in rows], style, temperature, n_bars, shape, meter,
-                            max_bars=MAX_BARS, section_bars=section_bars)
+                            max_bars=MAX_BARS, section_bars=section_bars, pickups=True)
         for i, sp in zip(rows, made):
             label = f"seed {pairs[i][0]}.{pairs[i][1]}" + (f" ({shape})" if shape else "")
             out[i] = (name_piece(sp.to_piece(engine), label), sp.tokens, sp.bar)

@@ -4,6 +4,7 @@ recommendations (temperature, strict voice leading) written into a model file's 
 from pathlib import Path
 
 from ..data.dataset import load_prepared
+from ..data.summary import data_summary
 from ..errors import UserError
 from ..models.factory import resolve_model_path
 from ..models.files import KIND_CHECKPOINT, KIND_MODEL, latest_checkpoint, read_file, write_file
@@ -11,6 +12,7 @@ from ..sample.fingerprint import TENSOR as FINGERPRINT
 from ..sample.fingerprint import fingerprint_of
 
 SAMPLING_KEYS = ("temperature", "strict_voice_leading")
+DESCRIBING_KEYS = ("pickups",)  # data-summary figures a model file may take from its training data after training
 
 
 def export_model(source: str | Path, out: str | Path, sampling: dict | None = None,
@@ -18,7 +20,9 @@ def export_model(source: str | Path, out: str | Path, sampling: dict | None = No
     """A model file at ``out`` from a run dir (its model.safetensors, else its newest checkpoint), a checkpoint
     or a model file, with ``sampling`` merged into its recommendations; the weights are copied untouched.
     ``train_data``: the prepared dataset whose training windows the file is to carry (refused unless it is the
-    one the model was trained on). Returns the new header."""
+    one the model was trained on); its figures that do not shape the model (``DESCRIBING_KEYS``: the pickups its
+    pieces open with) are brought up to date, for a file made before ``prepare`` counted them. Returns the new
+    header."""
     path = Path(source)
     if path.is_dir() and not (path / "model.safetensors").is_file():
         path = latest_checkpoint(path) or path
@@ -36,5 +40,7 @@ def export_model(source: str | Path, out: str | Path, sampling: dict | None = No
         if data.manifest["content_hash"] != header["data"].get("content_hash"):
             raise UserError(f"{train_data} is not the data this model was trained on (content hash differs)")
         tensors = dict(tensors, **{FINGERPRINT: fingerprint_of(data)})
+        summary = data_summary(data)
+        header["data"] = dict(header["data"], **{k: summary[k] for k in DESCRIBING_KEYS})
     write_file(Path(out), header, tensors)
     return header
