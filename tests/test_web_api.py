@@ -447,3 +447,21 @@ def test_a_malformed_origin_is_a_403_not_a_500(client, tmp_path):
     for origin in ("http://[::1", "http://[", "http://]:80", "http://127.0.0.1:80:80"):
         r = guarded.post("/api/listeners", json={"name": "ada"}, headers={"Origin": origin})
         assert r.status_code == 403 and r.json() == {"detail": "foreign Origin"}, origin
+
+
+def test_a_stream_in_a_long_bar_meter_keeps_going(client, monkeypatch):
+    """A 4/2 bar is half a window: the stream gave its next bar three bars of context, a window longer than the
+    model's, and ended quietly after bar 2 (the shipped model streams palestrina in 4/2); found by the load
+    benchmark. Now the context is what fits, and a bar that fails closes the stream with 1011, logged. (The test
+    model knows no 4/2: its bars are made 32 steps long, half its window, as a 4/2 bar is.)"""
+    engine = client.app.state.context.engine
+    assert engine.n_steps == 64
+    monkeypatch.setattr(engine, "bar_of", lambda meter: 32)
+    with client.websocket_connect("/api/stream?seed=4&tempo=220") as ws:
+        bars = []
+        while len(bars) < 3:  # bar 2 is the first whose context no longer fits
+            m = ws.receive_json()
+            if m["type"] == "bar":
+                bars.append(m)
+        ws.send_json({"type": "stop"})
+    assert [b["index"] for b in bars] == [0, 1, 2] and all(b["steps_per_bar"] == 32 for b in bars)

@@ -88,9 +88,13 @@ class LiveStream:
             style, intensity, tempo = self.style, self.intensity, self.tempo
         meter = e.home_meter(style)  # the style's most common meter: a change of style may change the meter
         bar = e.bar_of(meter)
-        c = self.played.shape[1]
+        # the window must hold the context and the new bar: three bars of 4/4 fit in a 16-quarter window, but only
+        # one of 4/2 or 12/8 does (more made a window longer than the model's and ended the stream at bar 2)
+        room = (e.n_steps // bar - 1) * bar
+        context = self.played[:, self.played.shape[1] - min(room, self.played.shape[1]):]
+        c = context.shape[1]
         given = np.full((e.n_voices, c + bar), FREE, dtype=np.int64)
-        given[:, :c] = self.played
+        given[:, :c] = context
         bias = torch.zeros(e.n_voices, c + bar, e.vocab_size)
         bias[:, c:, FIRST_PITCH_TOKEN:] = (intensity - 0.5) * 2 * ONSET_BIAS  # onsets against rests and holds
         new = e.window(style, given, self.rng, bias=bias, meter=meter)[:, c:]

@@ -3,6 +3,7 @@ listener's playback, with style, intensity and tempo changeable while it plays."
 
 import asyncio
 import json
+import logging
 import time
 
 from fastapi import APIRouter, Query, WebSocket
@@ -20,6 +21,12 @@ MAX_MESSAGE = 4096  # characters of one client message
 START_DELAY_S = 0.3  # when the first bar starts playing, after it is sent
 
 router = APIRouter()
+log = logging.getLogger("divertimento.web")
+
+
+class BarFailed(Exception):
+    """Drawing a bar raised: a bug, logged and answered with close code 1011 (the stream's 500). Kept apart from
+    the RuntimeError Starlette raises when the client has gone, which ends a stream quietly."""
 
 
 @router.websocket("/api/stream")
@@ -44,15 +51,19 @@ async def stream(ws: WebSocket, ctx: Ctx, seed: int | None = Query(None, ge=0, l
                             "lookahead_bars": LOOKAHEAD_BARS})
         stop = asyncio.Event()
         receiver = asyncio.create_task(_receive(ws, ctx, live, stop))
+        code = 1000
         try:
             await _send_bars(ws, live, stop)
         except (WebSocketDisconnect, RuntimeError):
             pass
+        except BarFailed:
+            log.exception("internal error on /api/stream")
+            code = 1011
         finally:
             stop.set()
             receiver.cancel()
             try:
-                await ws.close()
+                await ws.close(code=code)
             except (RuntimeError, WebSocketDisconnect):
                 pass  # the client has gone already
 
@@ -63,7 +74,10 @@ async def _send_bars(ws: WebSocket, live: LiveStream, stop: asyncio.Event) -> No
     for _ in range(MAX_STREAM_BARS):
         if stop.is_set():
             break
-        bar = await asyncio.to_thread(live.next_bar)
+        try:
+            bar = await asyncio.to_thread(live.next_bar)
+        except Exception as e:
+            raise BarFailed from e
         now = time.monotonic()
         clock = now + START_DELAY_S if clock is None else clock
         await ws.send_json(bar.to_json())
