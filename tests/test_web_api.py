@@ -449,6 +449,42 @@ def test_a_malformed_origin_is_a_403_not_a_500(client, tmp_path):
         assert r.status_code == 403 and r.json() == {"detail": "foreign Origin"}, origin
 
 
+def test_heavy_jobs_meet_a_checkpoint_at_every_model_step_and_stream_bars_go_ahead(client):
+    """The wiring of the queue's priority lane (its mechanism: tests/test_work_queue.py): the model's layers call
+    the queue's checkpoint, inside a heavy job's slot, and a stream bar is drawn in the ``ahead`` lane."""
+    from contextlib import contextmanager
+
+    from divertimento.studio.work_queue import WorkQueue
+    from divertimento.web.priority import let_stream_bars_go_first
+
+    class Spy(WorkQueue):
+        checkpoints_in_jobs, bars = 0, 0
+
+        def checkpoint(self):
+            self.checkpoints_in_jobs += getattr(self._job, "heavy", False)
+            return super().checkpoint()
+
+        @contextmanager
+        def ahead(self):
+            self.bars += 1
+            with super().ahead():
+                yield
+
+    studio = client.app.state.context.studio
+    assert let_stream_bars_go_first(studio) == 0  # create_app hooked the model once; a second app adds nothing
+    kept, studio.queue = studio.queue, Spy()
+    try:
+        assert client.post("/api/generate", json={"n": 1, "seed": 3}).status_code == 200
+        assert studio.queue.checkpoints_in_jobs >= 16  # at least one per step of a window
+        with client.websocket_connect("/api/stream?seed=4&tempo=220") as ws:
+            while ws.receive_json()["type"] != "bar":
+                pass
+            ws.send_json({"type": "stop"})
+        assert studio.queue.bars >= 1  # (the next bar may still be being drawn: the stream stops after it)
+    finally:
+        studio.queue = kept
+
+
 def test_a_stream_in_a_long_bar_meter_keeps_going(client, monkeypatch):
     """A 4/2 bar is half a window: the stream gave its next bar three bars of context, a window longer than the
     model's, and ended quietly after bar 2 (the shipped model streams palestrina in 4/2); found by the load

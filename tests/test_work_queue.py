@@ -53,3 +53,62 @@ def test_a_waiter_gives_up_after_max_wait_and_failures_free_their_slot():
     assert q.admitted == 0
     with q.slot():  # the slot came back
         assert q.admitted == 1
+
+
+def wait_until(condition, limit: float = 30.0) -> None:
+    """Wait for another thread to reach a state (polled: the threads signal nothing else); fail after ``limit``."""
+    t0 = time.monotonic()
+    while not condition():
+        assert time.monotonic() - t0 < limit, "the other thread never got there"
+        time.sleep(0.005)
+
+
+def test_a_heavy_job_stops_at_its_checkpoint_while_a_stream_bar_is_drawn():
+    q = WorkQueue(workers=1, waiting=0, max_pause=60.0)
+    log, at_checkpoint = [], threading.Event()
+    waited = []
+
+    def heavy():
+        with q.slot():
+            at_checkpoint.set()
+            waited.append(q.checkpoint())  # a bar is being drawn: the job waits here until it is done
+            log.append("heavy step")
+
+    with q.ahead():  # a stream bar, drawn though the one heavy slot is about to be taken
+        job = threading.Thread(target=heavy)
+        job.start()
+        at_checkpoint.wait(30)
+        wait_until(lambda: q.paused == 1)
+        assert log == [] and q.ahead_now == 1
+        log.append("bar done")
+    job.join(30)
+    assert log == ["bar done", "heavy step"] and waited == [True] and q.paused == 0 and q.admitted == 0
+
+
+def test_bars_take_no_slot_and_their_own_steps_never_wait():
+    q = WorkQueue(workers=1, waiting=0, max_pause=60.0)
+    with q.slot():  # the queue is full: heavy work is refused ...
+        with pytest.raises(Busy):
+            with q.slot():
+                pass
+        done = []
+
+        def bar():  # ... but a bar gets in, and its own model steps (not a heavy job's) pass at once
+            with q.ahead():
+                done.append(q.checkpoint())
+
+        bar = threading.Thread(target=bar)
+        bar.start()
+        bar.join(30)
+        assert done == [False]
+    assert q.admitted == 0
+    with q.slot():
+        assert q.checkpoint() is False  # no bar being drawn: heavy work runs on
+
+
+def test_a_pause_is_bounded_so_endless_bars_cannot_starve_heavy_work():
+    q = WorkQueue(workers=1, waiting=0, max_pause=0.01)
+    with q.ahead():  # a bar that never ends (drawn in this thread, which also holds a heavy slot)
+        with q.slot():
+            assert q.checkpoint() is True and q.checkpoint() is True  # each pause ends after max_pause
+    assert q.ahead_now == 0 and q.paused == 0

@@ -22,6 +22,7 @@ from .files import OutputDir
 from .guard import LOOPBACK_NAMES, HostOriginGuard
 from .headers import SecurityHeaders
 from .limits import BodyLimit
+from .priority import let_stream_bars_go_first
 from .store import Store
 
 # in this order the OpenAPI document lists the paths as it always has
@@ -38,6 +39,7 @@ def create_app(studio: Studio, data_dir: str | Path, allowed_hosts=None) -> Fast
                   description="Generate, play, harmonise, vary, rate and stream music from a sequence model. "
                               "Every numeric parameter is bounded; see each body's schema.")
     app.state.context = Context(studio, Store(data_dir / "studio.sqlite"), OutputDir(data_dir / "files"))
+    let_stream_bars_go_first(studio)  # heavy jobs pause between model steps while a stream bar is drawn
     app.add_middleware(BodyLimit)
     if allowed_hosts is not None:
         app.add_middleware(HostOriginGuard, allowed_hosts=allowed_hosts)

@@ -12,6 +12,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from ..errors import UserError
 from ..studio.stream import LiveStream
+from ..studio.work_queue import WorkQueue
 from . import schemas as S
 from .context import STEPS_PER_BAR, Context, Ctx, new_seed
 
@@ -44,7 +45,7 @@ async def stream(ws: WebSocket, ctx: Ctx, seed: int | None = Query(None, ge=0, l
         return
     async with ctx.streams:
         await ws.accept()
-        engine = ctx.engine
+        engine, queue = ctx.engine, ctx.studio.queue
         live = await asyncio.to_thread(LiveStream, engine, new_seed(seed), style, intensity, tempo)
         await ws.send_json({"type": "hello", "styles": engine.style_names, "steps_per_bar": STEPS_PER_BAR,
                             "roles": engine.manifest["roles"], "drums": list(engine.layout.drum_voices),
@@ -53,7 +54,7 @@ async def stream(ws: WebSocket, ctx: Ctx, seed: int | None = Query(None, ge=0, l
         receiver = asyncio.create_task(_receive(ws, ctx, live, stop))
         code = 1000
         try:
-            await _send_bars(ws, live, stop)
+            await _send_bars(ws, live, stop, queue)
         except (WebSocketDisconnect, RuntimeError):
             pass
         except BarFailed:
@@ -68,14 +69,21 @@ async def stream(ws: WebSocket, ctx: Ctx, seed: int | None = Query(None, ge=0, l
                 pass  # the client has gone already
 
 
-async def _send_bars(ws: WebSocket, live: LiveStream, stop: asyncio.Event) -> None:
+def _bar_ahead_of_heavy_work(live: LiveStream, queue: WorkQueue):
+    """The next bar, drawn in the queue's ``ahead`` lane: heavy jobs pause while it is drawn (a bar is due at a
+    fixed moment; a heavy job is not). Its bound is the streams' cap (MAX_STREAMS), not the heavy slots."""
+    with queue.ahead():
+        return live.next_bar()
+
+
+async def _send_bars(ws: WebSocket, live: LiveStream, stop: asyncio.Event, queue: WorkQueue) -> None:
     """Up to MAX_STREAM_BARS bars, each sent LOOKAHEAD_BARS before it plays, until ``stop`` is set."""
     clock = None  # when the next bar starts playing, on this server's monotonic clock
     for _ in range(MAX_STREAM_BARS):
         if stop.is_set():
             break
         try:
-            bar = await asyncio.to_thread(live.next_bar)
+            bar = await asyncio.to_thread(_bar_ahead_of_heavy_work, live, queue)
         except Exception as e:
             raise BarFailed from e
         now = time.monotonic()
