@@ -382,7 +382,9 @@ def main(argv=None) -> int:
     ap.add_argument("--heavy", type=int, default=48, help="heavy requests sent at once")
     ap.add_argument("--heavy-n", type=int, default=16)
     ap.add_argument("--heavy-bars", type=int, default=32)
-    ap.add_argument("--heavy-deadline", type=float, default=600.0, help="seconds a heavy request may take")
+    ap.add_argument("--heavy-deadline", type=float, default=75.0,
+                    help="seconds a heavy request may take: the server's 60 s deadline (studio/work_queue.py) and a "
+                         "margin for the model step it stops at and the answer")
     ap.add_argument("--streams", type=int, default=2)
     ap.add_argument("--stream-bars", type=int, default=24, help="bars per stream in the heavy phase")
     ap.add_argument("--stream-style", default="bach", help="a style whose home meter is 4/4 (1.2 s bars at 200 qpm)")

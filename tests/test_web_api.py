@@ -465,9 +465,9 @@ def test_heavy_jobs_meet_a_checkpoint_at_every_model_step_and_stream_bars_go_ahe
             return super().checkpoint()
 
         @contextmanager
-        def ahead(self):
+        def ahead(self, ticket=None):
             self.bars += 1
-            with super().ahead():
+            with super().ahead(ticket):
                 yield
 
     studio = client.app.state.context.studio
@@ -501,3 +501,110 @@ def test_a_stream_in_a_long_bar_meter_keeps_going(client, monkeypatch):
                 bars.append(m)
         ws.send_json({"type": "stop"})
     assert [b["index"] for b in bars] == [0, 1, 2] and all(b["steps_per_bar"] == 32 for b in bars)
+
+
+def _pieces_stored(client) -> int:
+    return client.app.state.context.store.conn().raw.execute("SELECT COUNT(*) FROM pieces").fetchone()[0]
+
+
+class _Clock:
+    now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_generate_past_its_deadline_stops_between_model_steps_frees_its_slot_and_stores_nothing(client):
+    from divertimento.studio.work_queue import WorkQueue
+
+    class LateQueue(WorkQueue):  # the clock jumps past the deadline at the job's third model step
+        steps = 0
+
+        def checkpoint(self):
+            if getattr(self._job, "heavy", False):
+                self.steps += 1
+                if self.steps == 3:
+                    self.clock.now += 61.0
+            return super().checkpoint()
+
+    studio = client.app.state.context.studio
+    kept, studio.queue = studio.queue, LateQueue(workers=1, waiting=0, deadline=60.0, clock=_Clock())
+    try:
+        before = _pieces_stored(client)
+        r = client.post("/api/generate", json={"n": 2, "bars": 8, "seed": 1})
+        assert r.status_code == 503 and "60 s deadline" in r.json()["detail"] and int(r.headers["Retry-After"]) >= 1
+        assert studio.queue.steps == 3 and studio.queue.admitted == 0 and studio.queue.running == 0
+        assert _pieces_stored(client) == before  # nothing half-made was kept
+        assert client.post("/api/generate", json={"n": 1, "seed": 1}).status_code == 200  # the slot came back
+    finally:
+        studio.queue = kept
+
+
+def test_a_generate_whose_client_disconnects_is_cancelled_and_frees_its_slot(client):
+    """Through the ASGI app itself (TestClient cannot hang up mid-request): the client's disconnect arrives once the
+    job is at its first model step; the route sees it, the job stops at its next checkpoint, the slot comes free."""
+    import asyncio
+    import json
+    import threading
+
+    from divertimento.studio.work_queue import WorkQueue
+
+    at_step = threading.Event()
+
+    class Watched(WorkQueue):
+        steps = 0
+
+        def checkpoint(self):
+            if getattr(self._job, "heavy", False):
+                self.steps += 1
+                at_step.set()
+                self._job.ticket.cancel.wait(30)  # the step runs until the route has noticed the hang-up
+            return super().checkpoint()
+
+    body = json.dumps({"n": 1, "bars": 8, "seed": 2}).encode()
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/api/generate", "raw_path": b"/api/generate", "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"),
+                         (b"content-length", str(len(body)).encode())],
+             "client": ("127.0.0.1", 5000), "server": ("testserver", 80)}
+    sent, answer = [False], []
+
+    async def receive():
+        if not sent[0]:
+            sent[0] = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        if at_step.is_set():
+            return {"type": "http.disconnect"}
+        await asyncio.Event().wait()  # nothing yet (a poll's receive is cancelled at once)
+
+    async def send(message):
+        answer.append(message)
+
+    studio = client.app.state.context.studio
+    kept, studio.queue = studio.queue, Watched(workers=1, waiting=0)
+    try:
+        before = _pieces_stored(client)
+        asyncio.run(client.app(scope, receive, send))
+        start = next(m for m in answer if m["type"] == "http.response.start")
+        detail = json.loads(b"".join(m.get("body", b"") for m in answer if m["type"] == "http.response.body"))
+        assert start["status"] == 503 and detail == {"detail": "cancelled: the client went away"}
+        assert studio.queue.steps == 1 and studio.queue.admitted == 0 and studio.queue.running == 0
+        assert _pieces_stored(client) == before
+    finally:
+        studio.queue = kept
+
+
+def test_a_request_too_large_for_its_deadline_is_a_422_at_once(client):
+    from divertimento.studio.work_queue import WorkQueue
+
+    studio = client.app.state.context.studio
+    # a test-only deadline: 2 s at 0.25 s a window, so at most 8 windows a request
+    kept, studio.queue = studio.queue, WorkQueue(workers=1, waiting=0, deadline=2.0)
+    try:
+        r = client.post("/api/generate", json={"n": 16, "bars": 64})
+        assert r.status_code == 422 and r.json()["detail"].startswith("too much work for one request: about ")
+        assert r.json()["detail"].endswith("fit in the 2 s deadline; lower n or bars")
+        assert studio.queue.admitted == 0
+        assert client.post("/api/generate", json={"n": 1, "bars": 4, "seed": 1}).status_code == 200
+    finally:
+        studio.queue = kept

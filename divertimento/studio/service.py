@@ -14,7 +14,7 @@ from . import recipes as R
 from .engine import Engine
 from .pieces import StudioPiece
 from .steering import Rating, recommend
-from .work_queue import WorkQueue
+from .work_queue import DEADLINE_S, Ticket, WorkQueue
 
 MAX_N = 16  # pieces per request
 MAX_TRIES = 4  # rounds of replacement when near-copies are filtered out
@@ -34,11 +34,12 @@ class GenerateRequest:
 
 class Studio:
     def __init__(self, engine: Engine, train_data: str | None = None, max_parallel: int = 2, max_waiting: int = 4,
-                 max_wait: float = 30.0):
+                 max_wait: float = 30.0, deadline: float = DEADLINE_S):
         self.engine = engine
         self.originality = Originality(resolve_data_dir(engine.sampler, train_data), engine.sampler.fingerprint)
         self.originality.start()
-        self.queue = WorkQueue(max_parallel, max_waiting, max_wait)  # heavy work: bounded, refused fast when full
+        # heavy work: bounded by count and by cost, refused fast when full, stopped at its deadline or when cancelled
+        self.queue = WorkQueue(max_parallel, max_waiting, max_wait, deadline=deadline)
 
     # ---- helpers ----
 
@@ -68,11 +69,11 @@ class Studio:
 
     # ---- tools ----
 
-    def generate(self, r: GenerateRequest) -> tuple[list[StudioPiece], int]:
+    def generate(self, r: GenerateRequest, ticket: Ticket | None = None) -> tuple[list[StudioPiece], int]:
         if not 1 <= r.n <= MAX_N:
             raise UserError(f"n must be 1..{MAX_N}")
         temp = self.temperature(r.temperature)
-        with self.queue.slot():
+        with self.queue.slot(ticket):
             pieces, dropped = self._filtered(lambda ks: C.compose_many(self.engine, [(r.seed, i) for i in ks],
                                                                        r.style, temp, r.bars, r.form, r.meter),
                                              r.n, r.avoid_copies)
@@ -81,7 +82,7 @@ class Studio:
         return pieces, dropped
 
     def variations(self, parent: StudioPiece, n: int, distance: float, seed: int,
-                   avoid_copies: bool = True) -> tuple[list[StudioPiece], int]:
+                   avoid_copies: bool = True, ticket: Ticket | None = None) -> tuple[list[StudioPiece], int]:
         def make(ks):
             out = []
             for i in ks:
@@ -90,22 +91,23 @@ class Studio:
                 out.append(p)
             return out
 
-        with self.queue.slot():
+        with self.queue.slot(ticket):
             return self._filtered(make, n, avoid_copies)
 
-    def interpolate(self, a: StudioPiece, b: StudioPiece, steps: int) -> list[StudioPiece]:
-        with self.queue.slot():
+    def interpolate(self, a: StudioPiece, b: StudioPiece, steps: int,
+                    ticket: Ticket | None = None) -> list[StudioPiece]:
+        with self.queue.slot(ticket):
             return self.score(C.interpolate(self.engine, a, b, steps))
 
-    def continue_piece(self, parent: StudioPiece, bars: int, seed: int) -> StudioPiece:
-        with self.queue.slot():
+    def continue_piece(self, parent: StudioPiece, bars: int, seed: int, ticket: Ticket | None = None) -> StudioPiece:
+        with self.queue.slot(ticket):
             p = self.score([C.continue_piece(self.engine, parent, bars, seed)])[0]
         p.meta["recipe"] = R.continue_recipe(parent, bars, seed)
         return p
 
     def harmonise_tokens(self, melody: np.ndarray, style: str | None, seed: int, title: str,
-                         temperature: float | None = None) -> StudioPiece:
-        with self.queue.slot():
+                         temperature: float | None = None, ticket: Ticket | None = None) -> StudioPiece:
+        with self.queue.slot(ticket):
             return self._harmonise(melody, style, seed, title, temperature)
 
     def _harmonise(self, melody: np.ndarray, style: str | None, seed: int, title: str,
@@ -117,10 +119,11 @@ class Studio:
         p.meta["recipe"] = R.harmonise_recipe(melody, style, seed, temp, title, meter, tempo)
         return p
 
-    def harmonise_file(self, path, style: str | None, seed: int, title: str | None = None) -> StudioPiece:
+    def harmonise_file(self, path, style: str | None, seed: int, title: str | None = None,
+                       ticket: Ticket | None = None) -> StudioPiece:
         """Parsing an upload is heavy work too (music21's ABC parser grows with the square of the notes), so it
         runs in the same job slot as the harmonisation."""
-        with self.queue.slot():
+        with self.queue.slot(ticket):
             try:
                 piece = read_piece(path, int(self.engine.manifest["steps_per_quarter"]))
             except UnreadableFile as e:
@@ -130,15 +133,16 @@ class Studio:
         p.meta["melody"] = info
         return p
 
-    def redraw(self, recipe: dict) -> StudioPiece:
+    def redraw(self, recipe: dict, ticket: Ticket | None = None) -> StudioPiece:
         """A kept piece drawn again from its recipe (``recipes.py``), scored like any new piece."""
-        with self.queue.slot():
+        with self.queue.slot(ticket):
             return self.score([R.redraw(self.engine, recipe)])[0]
 
-    def for_you(self, ratings: list[Rating], n: int, seed: int, avoid_copies: bool = True) -> list[StudioPiece]:
+    def for_you(self, ratings: list[Rating], n: int, seed: int, avoid_copies: bool = True,
+                ticket: Ticket | None = None) -> list[StudioPiece]:
         if not 1 <= n <= MAX_N:
             raise UserError(f"n must be 1..{MAX_N}")
-        with self.queue.slot():
+        with self.queue.slot(ticket):
             recs = self.score(recommend(self.engine, ratings, n + 2 if avoid_copies else n, seed,
                                         temperature=self.temperature(None)))
         if avoid_copies:

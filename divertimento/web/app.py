@@ -2,9 +2,10 @@
 the route modules (``routes_*``), adds the security headers, the body-size cap and the error handlers.
 
 Every handler validates its input with a pydantic model (bounded numbers, patterned ids, no unknown fields),
-calls one function of ``divertimento.studio`` and returns JSON. Heavy handlers are plain ``def`` (FastAPI runs
-them in its thread pool) and share the studio's compute semaphore, so a burst of requests queues instead of
-oversubscribing the CPU. Nothing a user sends reaches a shell or becomes a path."""
+calls one function of ``divertimento.studio`` and returns JSON. Heavy handlers run their work in the thread pool
+while watching the client (``jobs.py``) and share the studio's bounded queue, admitted by their estimated cost
+(``cost.py``), so a burst of requests is refused at once instead of oversubscribing the CPU, and work whose
+deadline passes or whose client goes away stops. Nothing a user sends reaches a shell or becomes a path."""
 
 import os
 from pathlib import Path
@@ -16,6 +17,7 @@ from fastapi.responses import JSONResponse
 from ..errors import Busy, UserError
 from ..studio.engine import load_studio_model
 from ..studio.service import Studio
+from ..studio.work_queue import DEADLINE_S, Stopped, TooMuchWork
 from . import routes_files, routes_library, routes_listeners, routes_pages, routes_pieces, routes_service, routes_stream
 from .context import Context
 from .files import OutputDir
@@ -46,6 +48,8 @@ def create_app(studio: Studio, data_dir: str | Path, allowed_hosts=None) -> Fast
     app.add_middleware(SecurityHeaders)  # added last: the outermost, so every response carries the headers
     app.add_exception_handler(UserError, user_error)
     app.add_exception_handler(Busy, busy)
+    app.add_exception_handler(Stopped, stopped)
+    app.add_exception_handler(TooMuchWork, too_much_work)
     app.add_exception_handler(RequestValidationError, invalid)
     for module in ROUTERS:
         app.include_router(module.router)
@@ -60,6 +64,16 @@ async def busy(request: Request, exc: Busy):
     return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after)})
 
 
+async def stopped(request: Request, exc: Stopped):
+    # a deadline passed or the client went away: the job stopped between two model steps and stored nothing
+    return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after)})
+
+
+async def too_much_work(request: Request, exc: TooMuchWork):
+    # never fits however idle the studio is: a 4xx, not a 503 (retrying the same request cannot help)
+    return JSONResponse({"detail": str(exc)}, status_code=422)
+
+
 async def invalid(request: Request, exc: RequestValidationError):
     # the offending input is not echoed back: it may be huge, binary, or NaN (not valid JSON)
     detail = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))[:200], "type": e.get("type", "")}
@@ -68,11 +82,12 @@ async def invalid(request: Request, exc: RequestValidationError):
 
 
 def build(model: str | None = None, data_dir: str | Path | None = None, train_data: str | None = None,
-          max_parallel: int = 2, hosts=LOOPBACK_NAMES) -> FastAPI:
+          max_parallel: int = 2, hosts=LOOPBACK_NAMES, deadline: float = DEADLINE_S) -> FastAPI:
     """The app ``serve`` runs: Host and Origin checked against ``hosts`` (the bind address, loopback names and any
-    --allow-host)."""
+    --allow-host); each heavy request stopped ``deadline`` seconds after it was admitted."""
     engine = load_studio_model(model)
-    return create_app(Studio(engine, train_data, max_parallel), data_dir or default_data_dir(), allowed_hosts=hosts)
+    return create_app(Studio(engine, train_data, max_parallel, deadline=deadline), data_dir or default_data_dir(),
+                      allowed_hosts=hosts)
 
 
 def default_data_dir() -> Path:

@@ -1,7 +1,8 @@
 """Live stream bars before heavy work: the model's layers call the studio queue's ``checkpoint`` before each
 forward, so a heavy job (a thread holding a slot) stops between two model steps while a stream bar is drawn in the
-queue's ``ahead`` lane (``studio/work_queue.py``). The hooks cost a function call per layer per step when no bar
-is being drawn; in any other thread, the bar's own included, they pass at once."""
+queue's ``ahead`` lane (``studio/work_queue.py``). The same hooks stop a job between two model steps once its
+deadline has passed or its client has gone (``checkpoint`` raises). They cost a function call per layer per step
+when no bar is being drawn; in any other thread, the bar's own included, they pass at once unless its stream ended."""
 
 from ..studio.service import Studio
 

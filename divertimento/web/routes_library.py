@@ -2,12 +2,15 @@
 route needs the listener's token (``auth.py``); entries are looked up by listener and id together, so another
 listener's entry is simply not found."""
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi import Path as PathParam
 
+from ..studio.work_queue import Ticket
+from . import cost as K
 from . import schemas as S
 from .auth import AUTH, check_listener
 from .context import Context, Ctx
+from .jobs import watched
 from .library import LibraryFull
 
 router = APIRouter(tags=["library"])
@@ -75,18 +78,23 @@ def delete(ctx: Ctx, listener_id: str = LISTENER, entry_id: str = ENTRY, authori
 
 
 @router.post("/api/listeners/{listener_id}/library/{entry_id}/regenerate")
-def regenerate(ctx: Ctx, listener_id: str = LISTENER, entry_id: str = ENTRY, authorization: str | None = AUTH):
+async def regenerate(request: Request, ctx: Ctx, listener_id: str = LISTENER, entry_id: str = ENTRY,
+                     authorization: str | None = AUTH):
     """The kept piece drawn again from its recipe, as a new piece; ``identical`` says whether every token came out
     the same (it does on the model it was kept with)."""
-    check_listener(ctx, listener_id, authorization)
-    entry = _entry(ctx, listener_id, entry_id)
-    if entry["settings"] is None:
-        kind = ctx.load_piece(entry["piece_id"]).kind
-        raise HTTPException(400, f"a {kind} piece keeps no recipe (it depends on ratings or on two pieces), so it "
-                                 "is kept note for note but cannot be drawn again")
-    if entry["model"] != _model(ctx):
-        raise HTTPException(409, f"this piece was drawn by {entry['model']}; the server runs {_model(ctx)}")
-    kept = ctx.load_piece(entry["piece_id"])
-    again = ctx.studio.redraw(entry["settings"])
-    same = again.tokens.shape == kept.tokens.shape and bool((again.tokens == kept.tokens).all())
-    return ctx.reply([again], identical=same, entry_id=entry_id)
+    def work(cancel):
+        check_listener(ctx, listener_id, authorization)
+        entry = _entry(ctx, listener_id, entry_id)
+        if entry["settings"] is None:
+            kind = ctx.load_piece(entry["piece_id"]).kind
+            raise HTTPException(400, f"a {kind} piece keeps no recipe (it depends on ratings or on two pieces), so "
+                                     "it is kept note for note but cannot be drawn again")
+        if entry["model"] != _model(ctx):
+            raise HTTPException(409, f"this piece was drawn by {entry['model']}; the server runs {_model(ctx)}")
+        kept = ctx.load_piece(entry["piece_id"])
+        ticket = Ticket(K.redraw(ctx.engine, kept, entry["settings"]), cancel=cancel)
+        again = ctx.studio.redraw(entry["settings"], ticket)
+        same = again.tokens.shape == kept.tokens.shape and bool((again.tokens == kept.tokens).all())
+        return ctx.reply([again], identical=same, entry_id=entry_id)
+
+    return await watched(request, work)

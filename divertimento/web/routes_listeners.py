@@ -1,12 +1,15 @@
 """Listener profiles, their likes and dislikes, and new pieces steered by them ("for you")."""
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi import Path as PathParam
 
 from ..studio.steering import Rating
+from ..studio.work_queue import Ticket
+from . import cost as K
 from . import schemas as S
 from .auth import AUTH, check_listener
 from .context import Ctx, new_seed
+from .jobs import watched
 
 router = APIRouter(tags=["listeners"])
 
@@ -36,10 +39,14 @@ def rate(body: S.RatingBody, ctx: Ctx, authorization: str | None = AUTH):
 
 
 @router.post("/api/for-you")
-def for_you(body: S.ForYouBody, ctx: Ctx, authorization: str | None = AUTH):
+async def for_you(body: S.ForYouBody, ctx: Ctx, request: Request, authorization: str | None = AUTH):
     """New pieces steered toward what this listener liked (and away from what they disliked), diverse among
     themselves and never near-copies of the liked pieces."""
-    check_listener(ctx, body.listener_id, authorization)
-    rated = ctx.store.rated_pieces(body.listener_id)
-    pieces = ctx.studio.for_you([Rating(p, v) for p, v in rated], body.n, new_seed(body.seed))
-    return ctx.reply(pieces, ratings_used=len(rated))
+    def work(cancel):
+        check_listener(ctx, body.listener_id, authorization)
+        rated = ctx.store.rated_pieces(body.listener_id)
+        ticket = Ticket(K.for_you(ctx.engine, body.n), "lower n", cancel)
+        pieces = ctx.studio.for_you([Rating(p, v) for p, v in rated], body.n, new_seed(body.seed), ticket=ticket)
+        return ctx.reply(pieces, ratings_used=len(rated))
+
+    return await watched(request, work)

@@ -12,7 +12,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from ..errors import UserError
 from ..studio.stream import LiveStream
-from ..studio.work_queue import WorkQueue
+from ..studio.work_queue import Cancelled, Ticket, WorkQueue
 from . import schemas as S
 from .context import STEPS_PER_BAR, Context, Ctx, new_seed
 
@@ -51,10 +51,11 @@ async def stream(ws: WebSocket, ctx: Ctx, seed: int | None = Query(None, ge=0, l
                             "roles": engine.manifest["roles"], "drums": list(engine.layout.drum_voices),
                             "lookahead_bars": LOOKAHEAD_BARS})
         stop = asyncio.Event()
-        receiver = asyncio.create_task(_receive(ws, ctx, live, stop))
+        ticket = Ticket(cost=0.0)  # cancelled when the stream ends, so a bar being drawn for nobody stops
+        receiver = asyncio.create_task(_receive(ws, ctx, live, stop, ticket))
         code = 1000
         try:
-            await _send_bars(ws, live, stop, queue)
+            await _send_bars(ws, live, stop, queue, ticket)
         except (WebSocketDisconnect, RuntimeError):
             pass
         except BarFailed:
@@ -62,6 +63,7 @@ async def stream(ws: WebSocket, ctx: Ctx, seed: int | None = Query(None, ge=0, l
             code = 1011
         finally:
             stop.set()
+            ticket.cancel.set()
             receiver.cancel()
             try:
                 await ws.close(code=code)
@@ -69,21 +71,25 @@ async def stream(ws: WebSocket, ctx: Ctx, seed: int | None = Query(None, ge=0, l
                 pass  # the client has gone already
 
 
-def _bar_ahead_of_heavy_work(live: LiveStream, queue: WorkQueue):
+def _bar_ahead_of_heavy_work(live: LiveStream, queue: WorkQueue, ticket: Ticket):
     """The next bar, drawn in the queue's ``ahead`` lane: heavy jobs pause while it is drawn (a bar is due at a
-    fixed moment; a heavy job is not). Its bound is the streams' cap (MAX_STREAMS), not the heavy slots."""
-    with queue.ahead():
+    fixed moment; a heavy job is not). Its bound is the streams' cap (MAX_STREAMS), not the heavy slots; the
+    stream's ticket stops it at a model step once the stream has ended."""
+    with queue.ahead(ticket):
         return live.next_bar()
 
 
-async def _send_bars(ws: WebSocket, live: LiveStream, stop: asyncio.Event, queue: WorkQueue) -> None:
+async def _send_bars(ws: WebSocket, live: LiveStream, stop: asyncio.Event, queue: WorkQueue,
+                     ticket: Ticket) -> None:
     """Up to MAX_STREAM_BARS bars, each sent LOOKAHEAD_BARS before it plays, until ``stop`` is set."""
     clock = None  # when the next bar starts playing, on this server's monotonic clock
     for _ in range(MAX_STREAM_BARS):
         if stop.is_set():
             break
         try:
-            bar = await asyncio.to_thread(_bar_ahead_of_heavy_work, live, queue)
+            bar = await asyncio.to_thread(_bar_ahead_of_heavy_work, live, queue, ticket)
+        except Cancelled:  # the client went away while its bar was drawn
+            break
         except Exception as e:
             raise BarFailed from e
         now = time.monotonic()
@@ -98,8 +104,9 @@ async def _send_bars(ws: WebSocket, live: LiveStream, stop: asyncio.Event, queue
                 pass
 
 
-async def _receive(ws: WebSocket, ctx: Context, live: LiveStream, stop: asyncio.Event) -> None:
-    """Apply the client's settings messages until it says stop or goes away; then set ``stop``."""
+async def _receive(ws: WebSocket, ctx: Context, live: LiveStream, stop: asyncio.Event, ticket: Ticket) -> None:
+    """Apply the client's settings messages until it says stop or goes away; then set ``stop`` and cancel the bar
+    being drawn, if any."""
     try:
         while not stop.is_set():
             text = await ws.receive_text()
@@ -122,3 +129,4 @@ async def _receive(ws: WebSocket, ctx: Context, live: LiveStream, stop: asyncio.
         pass
     finally:
         stop.set()
+        ticket.cancel.set()
