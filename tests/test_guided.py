@@ -142,7 +142,7 @@ def test_a_sequence_critic_starts_from_the_proposal_embeddings_and_samples(small
     tokens, _ = sampler.generate_tokens([(1, i) for i in range(3)])
     again, _ = sampler.generate_tokens([(1, i) for i in range(3)])
     assert np.array_equal(tokens, again)  # eval mode: no dropout at sampling time
-    with pytest.raises(UserError, match="critic must be conv, sequence or residual"):
+    with pytest.raises(UserError, match="critic must be conv, sequence, residual or causal"):
         config_from_dict(dict(GUIDED, base_model=str(base_run), critic="transformer"))
 
 

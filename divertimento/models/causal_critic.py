@@ -12,8 +12,10 @@ judges the whole window, so it also serves wherever a window critic does (guided
 import torch
 from torch import nn
 
+from .sequence_critic import StepReader
 
-class CausalCritic(nn.Module):
+
+class CausalCritic(StepReader):
     def __init__(
         self,
         n_voices: int,  # V
@@ -26,29 +28,16 @@ class CausalCritic(nn.Module):
         dropout: float = 0.2,
         conditional: bool = True,
     ):
-        super().__init__()
-        self.n_voices, self.vocab_size, self.n_steps = n_voices, vocab_size, n_steps
-        self.conditional = conditional and n_styles > 1
-        self.in_embed = nn.Embedding(n_voices * vocab_size, embed)  # voice v's token k -> row v * K + k
-        self.pos = nn.Embedding(n_steps, 16)  # where in the bar and window a step is
-        self.style = nn.Embedding(n_styles, style_dim) if self.conditional else None
-        sdim = style_dim if self.conditional else 0
-        self.drop = nn.Dropout(dropout)
-        self.lstm = nn.LSTM(n_voices * embed + 16 + sdim, hidden, num_layers=1, batch_first=True)
-        self.head = nn.Sequential(nn.Linear(hidden + sdim, hidden), nn.GELU(), nn.Linear(hidden, 1))
+        super().__init__(n_voices, vocab_size, n_steps, n_styles, embed, style_dim, dropout, conditional)
+        self.lstm = nn.LSTM(self.step_width, hidden, num_layers=1, batch_first=True)
+        self.head = nn.Sequential(nn.Linear(hidden + self.style_dim, hidden), nn.GELU(), nn.Linear(hidden, 1))
 
     def prefix_logits(self, onehot: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
         """Logits [B, T] of one-hot windows [B, V, T, K]: entry t judges steps 0..t and nothing after them."""
-        B, V, T, K = onehot.shape
-        table = self.in_embed.weight.view(V, K, -1)  # [V, K, E]
-        e = torch.einsum("bvtk,vke->btve", onehot, table).reshape(B, T, -1)  # [B, T, V*E]
-        parts = [e, self.pos.weight[:T].unsqueeze(0).expand(B, -1, -1)]
-        s = self.style(style) if self.style is not None else None
+        x, s = self.step_inputs(onehot, style)
+        h, _ = self.lstm(x)  # [B, T, H]
         if s is not None:
-            parts.append(s.unsqueeze(1).expand(-1, T, -1))
-        h, _ = self.lstm(self.drop(torch.cat(parts, dim=2)))  # [B, T, H]
-        if s is not None:
-            h = torch.cat([h, s.unsqueeze(1).expand(-1, T, -1)], dim=2)
+            h = torch.cat([h, s.unsqueeze(1).expand(-1, h.shape[1], -1)], dim=2)
         return self.head(h).squeeze(2)
 
     def forward(self, onehot: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:

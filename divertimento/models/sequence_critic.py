@@ -12,7 +12,37 @@ import torch
 from torch import nn
 
 
-class SequenceCritic(nn.Module):
+class StepReader(nn.Module):
+    """What the critics that read a window step by step share: each step's voices embedded together (voice v's
+    token k is row v * K + k of one table, the sequence model's input layout, from which it can start), the step's
+    position and the style. Its layers are the subclass's own attributes, so their weights keep their names."""
+
+    def __init__(self, n_voices: int, vocab_size: int, n_steps: int, n_styles: int, embed: int, style_dim: int,
+                 dropout: float, conditional: bool):
+        super().__init__()
+        self.n_voices, self.vocab_size, self.n_steps = n_voices, vocab_size, n_steps
+        self.conditional = conditional and n_styles > 1
+        self.in_embed = nn.Embedding(n_voices * vocab_size, embed)  # voice v's token k -> row v * K + k
+        self.pos = nn.Embedding(n_steps, 16)
+        self.style = nn.Embedding(n_styles, style_dim) if self.conditional else None
+        self.style_dim = style_dim if self.conditional else 0
+        self.step_width = n_voices * embed + 16 + self.style_dim
+        self.drop = nn.Dropout(dropout)
+
+    def step_inputs(self, onehot: torch.Tensor, style: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(inputs [B, T, step_width] of one-hot windows [B, V, T, K], style vectors [B, S] or None); soft one-hots
+        pass gradients to a generator."""
+        B, V, T, K = onehot.shape
+        table = self.in_embed.weight.view(V, K, -1)  # [V, K, E]
+        e = torch.einsum("bvtk,vke->btve", onehot, table).reshape(B, T, -1)  # [B, T, V*E]
+        parts = [e, self.pos.weight[:T].unsqueeze(0).expand(B, -1, -1)]
+        s = self.style(style) if self.style is not None else None
+        if s is not None:
+            parts.append(s.unsqueeze(1).expand(-1, T, -1))
+        return self.drop(torch.cat(parts, dim=2)), s
+
+
+class SequenceCritic(StepReader):
     def __init__(
         self,
         n_voices: int,  # V
@@ -25,28 +55,14 @@ class SequenceCritic(nn.Module):
         dropout: float = 0.2,
         conditional: bool = True,
     ):
-        super().__init__()
-        self.n_voices, self.vocab_size, self.n_steps = n_voices, vocab_size, n_steps
-        self.conditional = conditional and n_styles > 1
-        self.in_embed = nn.Embedding(n_voices * vocab_size, embed)  # voice v's token k -> row v * K + k
-        self.pos = nn.Embedding(n_steps, 16)
-        self.style = nn.Embedding(n_styles, style_dim) if self.conditional else None
-        sdim = style_dim if self.conditional else 0
-        self.drop = nn.Dropout(dropout)
-        self.lstm = nn.LSTM(n_voices * embed + 16 + sdim, hidden, num_layers=1, batch_first=True,
-                            bidirectional=True)
-        self.head = nn.Sequential(nn.Linear(4 * hidden + sdim, hidden), nn.GELU(), nn.Dropout(dropout),
+        super().__init__(n_voices, vocab_size, n_steps, n_styles, embed, style_dim, dropout, conditional)
+        self.lstm = nn.LSTM(self.step_width, hidden, num_layers=1, batch_first=True, bidirectional=True)
+        self.head = nn.Sequential(nn.Linear(4 * hidden + self.style_dim, hidden), nn.GELU(), nn.Dropout(dropout),
                                   nn.Linear(hidden, 1))
 
     def forward(self, onehot: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
         """Logits [B] of one-hot windows [B, V, T, K] (soft one-hots pass gradients to a generator)."""
-        B, V, T, K = onehot.shape
-        table = self.in_embed.weight.view(V, K, -1)  # [V, K, E]
-        e = torch.einsum("bvtk,vke->btve", onehot, table).reshape(B, T, -1)  # [B, T, V*E]
-        parts = [e, self.pos.weight[:T].unsqueeze(0).expand(B, -1, -1)]
-        s = self.style(style) if self.style is not None else None
-        if s is not None:
-            parts.append(s.unsqueeze(1).expand(-1, T, -1))
-        h, _ = self.lstm(self.drop(torch.cat(parts, dim=2)))  # [B, T, 2H]
+        x, s = self.step_inputs(onehot, style)
+        h, _ = self.lstm(x)  # [B, T, 2H]
         pooled = [h.mean(dim=1), h.amax(dim=1)] + ([s] if s is not None else [])
         return self.head(torch.cat(pooled, dim=1)).squeeze(1)
