@@ -95,7 +95,7 @@ def test_guided_model_file_and_its_sampling(guided_run, base_run):
     assert np.array_equal(control[0], best)
 
 
-@pytest.mark.parametrize("critic", ["conv", "sequence", "residual"])
+@pytest.mark.parametrize("critic", ["conv", "sequence", "residual", "causal"])
 def test_guided_resume_is_exact(small_data, base_run, tmp_path, critic):
     # the sequence critic draws dropout masks from torch's global stream: the checkpoint must carry it
     cfg = dict(GUIDED, base_model=str(base_run), r1_gamma=1.0, r1_interval=2, critic=critic)

@@ -11,8 +11,9 @@ from ..data.summary import shape_mismatch
 from ..errors import UserError
 from ..losses.adversarial import objective, r1_penalty
 from ..losses.calibration import fit_platt, two_sample_figures
+from ..models.causal_critic import CausalCritic
 from ..models.factory import SHIPPED, load
-from ..models.guided import GuidedSampler, build_critic, critic_scores
+from ..models.guided import GuidedSampler, build_critic, critic_prefix_scores, critic_scores
 from ..sample.draw import gumbel_noise
 from .distributed import DistInfo, average_gradients
 
@@ -82,10 +83,13 @@ class GuidedRecipe:
         real, style = batches(as_written=True)
         fake = self.proposal(style, self.rng)  # the same styles: the critic judges music, not style shares
         self.critic.train()  # a sequence critic's dropout (sample grids leave the whole model in eval mode)
-        r, f = critic_scores(self.critic, real, style), critic_scores(self.critic, fake, style)
+        # a causal critic learns every prefix, so its judgements along the way can reward each step of a fine-tune
+        scores = critic_prefix_scores if isinstance(self.critic, CausalCritic) else critic_scores
+        r, f = scores(self.critic, real, style), scores(self.critic, fake, style)
         loss = self.loss.d_loss(r, f)
-        terms = {"D/loss": loss.item(), "D/real_score": r.mean().item(), "D/fake_score": f.mean().item(),
-                 "D/accuracy": 0.5 * ((r > 0).float().mean() + (f < 0).float().mean()).item()}
+        r_win, f_win = (r[:, -1], f[:, -1]) if r.dim() == 2 else (r, f)  # the whole window's judgement
+        terms = {"D/loss": loss.item(), "D/real_score": r_win.mean().item(), "D/fake_score": f_win.mean().item(),
+                 "D/accuracy": 0.5 * ((r_win > 0).float().mean() + (f_win < 0).float().mean()).item()}
         if cfg.r1_gamma > 0 and step % cfg.r1_interval == 0:
             r1 = r1_penalty(self.critic, F.one_hot(real.long(), self.model.vocab_size).float(), style)
             loss = loss + (cfg.r1_gamma / 2) * r1 * cfg.r1_interval
