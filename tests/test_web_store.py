@@ -132,6 +132,7 @@ def test_serve_command(tiny_run, tiny_mle_run, small_data, tmp_path):
     assert main(["serve", "--model", str(tiny_mle_run), "--port", "0"]) == 2
     assert main(["serve", "--model", str(tiny_run), "--data-dir", str(tmp_path / "d")]) == 2  # a latent model
     assert main(["serve", "--model", str(tmp_path / "missing"), "--data-dir", str(tmp_path / "d")]) == 2
+    assert main(["serve", "--model", str(tiny_mle_run), "--deadline", "1", "--data-dir", str(tmp_path / "d")]) == 2
     port = free_port()
     cmd = [sys.executable, "-m", "divertimento.cli", "serve", "--model", str(tiny_mle_run), "--port", str(port),
            "--data-dir", str(tmp_path / "data"), "--train-data", str(small_data)]
