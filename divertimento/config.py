@@ -75,6 +75,9 @@ class TrainConfig:
     # none (unbiased), lower credits a step mostly with what the critic thought right after it
     adv_gamma: float = 1.0
     adv_warmup: int = 0  # first steps in which only the critic learns (the model takes its likelihood term alone)
+    # with a causal critic: a guided model whose window critic (sequence or conv) also learns during the fine-tune
+    # and whose calibrated judgement of the whole window is added to every step's return ("" = none)
+    window_critic_init: str = ""
     # a guided model (name, file or run dir) whose trained, calibrated critic starts the fine-tune's critic and
     # calibrates its reward, as Transformer-GAN starts from a pretrained discriminator; "" = a fresh critic
     critic_init: str = ""
@@ -141,6 +144,9 @@ class TrainConfig:
             raise UserError(f"rerank must be critic or likelihood (got {self.rerank!r})")
         if self.critic not in ("conv", "sequence", "residual", "causal"):
             raise UserError(f"critic must be conv, sequence, residual or causal (got {self.critic!r})")
+        if self.window_critic_init and self.critic != "causal":
+            raise UserError("window_critic_init adds a window critic's judgement to a causal critic's rewards: set "
+                            "critic to causal")
         if not 0 < self.adv_gamma <= 1 or self.adv_warmup < 0:
             raise UserError(f"adv_gamma must lie in (0, 1] and adv_warmup be >= 0 (got {self.adv_gamma}, "
                             f"{self.adv_warmup})")

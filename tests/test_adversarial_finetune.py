@@ -56,6 +56,22 @@ def test_dense_reinforce_terms_by_hand():
     assert terms["ADV/critic_logit"] == pytest.approx(1.0)
 
 
+def test_a_window_critics_judgement_joins_every_steps_return_undiscounted():
+    # the example above at gamma = 1 with terminal logits [1, -1]: returns [[4, 3], [-2, -2]], step means [1, 0.5],
+    # advantages [[3, 2.5], [-3, -2.5]]; d loss / d log p = -advantage / 2
+    ell = torch.tensor([[1.0, 3.0], [0.0, -1.0]])
+    logp = torch.tensor([[-1.0, -2.0], [-3.0, -4.0]], requires_grad=True)
+    loss, terms = dense_reinforce_terms(logp, logp.detach(), ell, kl=0.0, terminal=torch.tensor([1.0, -1.0]))
+    loss.backward()
+    assert torch.allclose(logp.grad, torch.tensor([[-1.5, -1.25], [1.5, 1.25]]))
+    assert terms["ADV/window_logit"] == 0.0 and terms["ADV/reward"] == pytest.approx(1.0)  # (3 + -1) / 2 + 0
+    # discounted, the window's judgement still reaches the first step in full: gamma = 0.5 gives returns
+    # [[2 + 1, 2 + 1], [-0.5 - 1, -1 - 1]]
+    logp.grad = None
+    dense_reinforce_terms(logp, logp.detach(), ell, kl=0.0, gamma=0.5, terminal=torch.tensor([1.0, -1.0]))[0].backward()
+    assert torch.allclose(logp.grad, torch.tensor([[-1.125, -1.25], [1.125, 1.25]]))
+
+
 def test_dense_returns_at_gamma_1_credit_the_first_step_with_the_windows_reward():
     g = torch.Generator().manual_seed(3)
     ell, logp, ref = (torch.randn(5, 7, generator=g) for _ in range(3))
@@ -110,6 +126,27 @@ def test_finetune_starts_from_the_model_and_resumes_exactly(small_data, base_run
     assert {k.split(".")[0] for k in model} == {"model", "fingerprint"} and header["family"] == "mle"
     rows = [json.loads(line) for line in (tmp_path / "straight" / "stats.jsonl").read_text().splitlines()]
     assert all("ADV/entropy_per_token" in r and "MLE/nll" in r for r in rows)
+
+
+def test_a_finetune_with_a_causal_and_a_window_critic_resumes_exactly(small_data, base_run, tmp_path):
+    guided = tmp_path / "guided"
+    train(small_data, guided, config_from_dict({"family": "guided", "base_model": str(base_run), "steps": 1,
+                                                "batch_size": 8, "d_channels": 32, "candidates": 2,
+                                                "sample_count": 0, "threads": 1}), progress=False)
+    cfg = dict(TUNE, init_from=str(base_run / "model.safetensors"), critic="causal", window_critic_init=str(guided),
+               sample_count=0)
+    train(small_data, tmp_path / "straight", config_from_dict(dict(cfg, steps=4)), progress=False)
+    train(small_data, tmp_path / "stopped", config_from_dict(dict(cfg, steps=2)), progress=False)
+    train(small_data, tmp_path / "stopped", config_from_dict(dict(cfg, steps=4)), resume=True, progress=False)
+    _, a = read_file(list_checkpoints(tmp_path / "straight")[-1])
+    _, b = read_file(list_checkpoints(tmp_path / "stopped")[-1])
+    assert {k.split(".")[0] for k in a} >= {"model", "critic", "window_critic", "reference"}
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    rows = [json.loads(line) for line in (tmp_path / "straight" / "stats.jsonl").read_text().splitlines()]
+    assert all("W/loss" in r and "ADV/window_logit" in r for r in rows)
+    with pytest.raises(UserError, match="set critic to causal"):
+        config_from_dict(dict(cfg, critic="sequence"))
 
 
 def test_finetune_refusals(small_data, tiny_run, tmp_path):

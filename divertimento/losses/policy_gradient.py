@@ -38,7 +38,7 @@ def discounted_returns(rewards: torch.Tensor, gamma: float) -> torch.Tensor:
 
 
 def dense_reinforce_terms(logp: torch.Tensor, logp_ref: torch.Tensor, prefix_logits: torch.Tensor, kl: float,
-                          gamma: float = 1.0) -> tuple[torch.Tensor, dict]:
+                          gamma: float = 1.0, terminal: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
     """The policy gradient with a reward at every step, from a critic that judges every prefix (a causal critic's
     logits ell_t, its estimate of log p_data(x_<=t) / p_theta(x_<=t)). Inputs are per step [B, T]: the model's
     log-probability of the step's tokens (with gradient), the reference's, and ell.
@@ -48,13 +48,22 @@ def dense_reinforce_terms(logp: torch.Tensor, logp_ref: torch.Tensor, prefix_log
     step. With gamma = 1, G_t = ell_T - ell_(t-1) - kl * (the drift from t on): the window's reward of
     ``reinforce_terms`` less ell_(t-1), which does not depend on step t's tokens, so the expected gradient is the
     same and its variance lower (the critic's opinion of the prefix acts as a baseline). gamma < 1 credits a step
-    mostly with what the critic thought right after it: lower variance again, at the cost of a bias."""
+    mostly with what the critic thought right after it: lower variance again, at the cost of a bias.
+
+    ``terminal`` [B]: a second judgement of the whole window (a window critic's logit), credited in full to every
+    step, undiscounted: what only the whole window shows (its key) is decided from the first notes on."""
     drift = (logp - logp_ref).detach()
     ell = prefix_logits.detach()
     gain = ell - torch.cat([torch.zeros_like(ell[:, :1]), ell[:, :-1]], dim=1)
     reward = gain - kl * drift
     returns = discounted_returns(reward, gamma)
+    if terminal is not None:
+        returns = returns + terminal.detach()[:, None]
     advantage = returns - returns.mean(dim=0, keepdim=True)
     loss = -(advantage * logp).sum(dim=1).mean()
-    return loss, {"ADV/reward": reward.sum(dim=1).mean().item(), "ADV/critic_logit": ell[:, -1].mean().item(),
-                  "ADV/kl_to_start": drift.sum(dim=1).mean().item(), "ADV/surrogate": loss.item()}
+    terms = {"ADV/reward": reward.sum(dim=1).mean().item(), "ADV/critic_logit": ell[:, -1].mean().item(),
+             "ADV/kl_to_start": drift.sum(dim=1).mean().item(), "ADV/surrogate": loss.item()}
+    if terminal is not None:
+        terms |= {"ADV/reward": terms["ADV/reward"] + terminal.mean().item(),
+                  "ADV/window_logit": terminal.mean().item()}
+    return loss, terms

@@ -13,7 +13,7 @@ import copy
 
 import torch
 
-from ..config import TrainConfig
+from ..config import TrainConfig, config_from_dict
 from ..data.summary import shape_mismatch
 from ..errors import UserError
 from ..losses.adversarial import objective
@@ -47,6 +47,15 @@ def load_pretrained_critic(critic, source: str, summary: dict) -> tuple[float, f
     return float(a), float(b)
 
 
+def load_window_critic(source: str, summary: dict) -> tuple[torch.nn.Module, tuple[float, float]]:
+    """A guided model's window critic, built as that model was trained, and its calibration."""
+    header, _ = read_file(resolve_model_path(source))
+    if header.get("family") != "guided" or header["config"].get("critic") == "causal":
+        raise UserError(f"window_critic_init: {source} is not a guided model with a window critic (sequence or conv)")
+    critic = build_critic(config_from_dict(header["config"]), summary)
+    return critic, load_pretrained_critic(critic, source, summary)
+
+
 class AdversarialRecipe(LikelihoodRecipe):
     def __init__(self, cfg: TrainConfig, summary: dict, rng: torch.Generator, info: DistInfo):
         if not cfg.init_from:
@@ -60,13 +69,19 @@ class AdversarialRecipe(LikelihoodRecipe):
         if cfg.critic_init:
             self.calibration = load_pretrained_critic(self.critic, cfg.critic_init, summary)
         self.opt_D = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr_d, betas=(0.5, 0.99))
+        # a window critic beside a causal one: its judgement of the whole window (the key) joins every step's return
+        self.window_critic, self.window_calibration, self.opt_W = None, (1.0, 0.0), None
+        if cfg.window_critic_init:
+            self.window_critic, self.window_calibration = load_window_critic(cfg.window_critic_init, summary)
+            self.opt_W = torch.optim.Adam(self.window_critic.parameters(), lr=cfg.lr_d, betas=(0.5, 0.99))
         self.reference = None
         self.loss_D = objective("nonsat")
         self.windows_per_step = 3 * cfg.batch_size * info.world  # real for D, real for NLL, samples for both
 
     @property
     def trained(self) -> dict:
-        return {"model": self.net, "critic": self.critic}
+        window = {"window_critic": self.window_critic} if self.window_critic is not None else {}
+        return {"model": self.net, "critic": self.critic} | window
 
     def start(self) -> None:
         """The reference is the model as the run starts (after init_from); a resumed run restores its own."""
@@ -81,7 +96,7 @@ class AdversarialRecipe(LikelihoodRecipe):
         return self.trained | {"reference": self.reference}
 
     def optimizers(self) -> dict:
-        return {"opt": self.opt, "opt_D": self.opt_D}
+        return {"opt": self.opt, "opt_D": self.opt_D} | ({"opt_W": self.opt_W} if self.opt_W is not None else {})
 
     def model_modules(self) -> dict:
         return {"model": self.net}
@@ -102,6 +117,7 @@ class AdversarialRecipe(LikelihoodRecipe):
         d_loss.backward()
         average_gradients(self.critic, self.info)
         self.opt_D.step()
+        window_terms = self._window_critic_step(judged, fake, style)
         real, real_style = batches()
         n_tokens = real[0].numel()
         nll, terms = self.loss_fn(net, cfg, step, real, real_style, self.rng)
@@ -111,8 +127,12 @@ class AdversarialRecipe(LikelihoodRecipe):
             ref_steps = self.reference.log_probs(fake, cond(style)).sum(dim=1)
             a, b = self.calibration
             logit = a * scores(self.critic, fake, style) + b
+            terminal = None
+            if self.window_critic is not None:
+                a, b = self.window_calibration
+                terminal = a * critic_scores(self.window_critic, fake, style) + b
         if self.dense:
-            pg, pg_terms = dense_reinforce_terms(logp_steps, ref_steps, logit, cfg.adv_kl, cfg.adv_gamma)
+            pg, pg_terms = dense_reinforce_terms(logp_steps, ref_steps, logit, cfg.adv_kl, cfg.adv_gamma, terminal)
         else:
             pg, pg_terms = reinforce_terms(logp, ref_steps.sum(dim=1), logit, cfg.adv_kl)
         # during the warm-up the critic learns what the model gets wrong before its judgement moves the model
@@ -124,6 +144,18 @@ class AdversarialRecipe(LikelihoodRecipe):
         if cfg.grad_clip > 0:
             terms["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip))
         self.opt.step()
-        terms |= pg_terms | {"D/loss": d_loss.item(), "D/real_score": r.mean().item(),
+        terms |= pg_terms | window_terms | {"D/loss": d_loss.item(), "D/real_score": r.mean().item(),
                              "D/fake_score": f.mean().item(), "ADV/entropy_per_token": -logp.mean().item() / n_tokens}
         stats.add(terms)
+
+    def _window_critic_step(self, judged: torch.Tensor, fake: torch.Tensor, style: torch.Tensor) -> dict:
+        """One update of the window critic, if the run has one, on the same real windows and samples."""
+        if self.window_critic is None:
+            return {}
+        r, f = critic_scores(self.window_critic, judged, style), critic_scores(self.window_critic, fake, style)
+        loss = self.loss_D.d_loss(r, f)
+        self.opt_W.zero_grad(set_to_none=True)
+        loss.backward()
+        average_gradients(self.window_critic, self.info)
+        self.opt_W.step()
+        return {"W/loss": loss.item(), "W/real_score": r.mean().item(), "W/fake_score": f.mean().item()}
