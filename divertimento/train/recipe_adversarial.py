@@ -113,10 +113,7 @@ class AdversarialRecipe(LikelihoodRecipe):
         scores = critic_prefix_scores if self.dense else critic_scores
         r, f = scores(self.critic, judged, style), scores(self.critic, fake, style)
         d_loss = self.loss_D.d_loss(r, f)
-        self.opt_D.zero_grad(set_to_none=True)
-        d_loss.backward()
-        average_gradients(self.critic, self.info)
-        self.opt_D.step()
+        self._critic_update(self.critic, self.opt_D, d_loss)
         window_terms = self._window_critic_step(judged, fake, style)
         real, real_style = batches()
         n_tokens = real[0].numel()
@@ -154,8 +151,11 @@ class AdversarialRecipe(LikelihoodRecipe):
             return {}
         r, f = critic_scores(self.window_critic, judged, style), critic_scores(self.window_critic, fake, style)
         loss = self.loss_D.d_loss(r, f)
-        self.opt_W.zero_grad(set_to_none=True)
-        loss.backward()
-        average_gradients(self.window_critic, self.info)
-        self.opt_W.step()
+        self._critic_update(self.window_critic, self.opt_W, loss)
         return {"W/loss": loss.item(), "W/real_score": r.mean().item(), "W/fake_score": f.mean().item()}
+
+    def _critic_update(self, critic: torch.nn.Module, opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        average_gradients(critic, self.info)
+        opt.step()
