@@ -96,9 +96,28 @@ class Engine:
 
     def context_bars(self, meter: int) -> int:
         """Whole bars of context each later window starts from (``CONTEXT_QUARTERS``)."""
-        bar = self.bar_of(meter)
+        return self.context_steps(self.bar_of(meter)) // self.bar_of(meter)
+
+    def context_steps(self, bar: int) -> int:
+        """``context_bars`` in steps, for a bar of ``bar`` steps (whole bars, at least one, leaving room for a new one
+        where the window has it)."""
         quarters = CONTEXT_QUARTERS * int(self.manifest["steps_per_quarter"])
-        return max(1, min(quarters // bar, self.n_steps // bar - 1))
+        return max(1, min(quarters // bar, self.n_steps // bar - 1)) * bar
+
+    def window_plan(self, before: int, new_steps: int, bar: int) -> list[tuple[int, int]]:
+        """(context steps, new steps) of each window ``extend_many`` draws to add ``new_steps`` after ``before``
+        steps with bars of ``bar`` steps: whole bars after the context, so every window starts on a barline as the
+        model's windows do. Empty from the first window a bar does not fit (``extend_many`` refuses that)."""
+        T, context = self.n_steps, self.context_steps(bar)
+        plan, have, done = [], before, 0
+        while done < new_steps:
+            c = min(context, have)
+            n = min((T - c) // bar * bar, new_steps - done)
+            if n <= 0:
+                break
+            plan.append((c, n))
+            have, done = have + n, done + n
+        return plan
 
     def home_meter(self, style: int) -> int:
         """The meter a style's pieces are in when none is asked for: the style's most common in the data."""
@@ -204,14 +223,10 @@ class Engine:
             raise ValueError("bias_for is for one piece at a time")
         buf = np.asarray(before, dtype=np.int64)
         start = buf.shape[2]
-        context = self.context_bars(meter) * bar
-        if context + bar > T:
+        if self.context_steps(bar) + bar > T:
             raise UserError(f"a bar of {bar} steps is too long for this model's windows of {T} steps")
-        while buf.shape[2] - start < new_steps:
-            c = min(context, buf.shape[2])
+        for c, n in self.window_plan(start, new_steps, bar):
             done = buf.shape[2] - start
-            # whole bars after the context, so the next window starts on a barline as the model's windows do
-            n = min((T - c) // bar * bar, new_steps - done)
             g = np.full((B, V, c + n), FREE, dtype=np.int64)
             g[:, :, :c] = buf[:, :, buf.shape[2] - c :]
             free_given = np.zeros(B, dtype=bool)

@@ -1,8 +1,8 @@
 """What a heavy request costs, estimated from its parameters before it runs, in model windows: one window of
 ``n_steps`` steps drawn for one row, about 0.15 s on an idle core of the 2-core machine (the shipped model). The
-queue admits by these figures (``studio/work_queue.py``), so they follow the engine's own loop
-(``Engine.extend_many``): a piece grows window by window, each later window starting from ``context_bars`` of what
-precedes it and adding the whole bars that fit after them.
+queue admits by these figures (``studio/work_queue.py``), so they follow the engine's own plan of windows
+(``Engine.window_plan``, what ``extend_many`` draws): a piece grows window by window, each later window starting
+from ``context_bars`` of what precedes it and adding the whole bars that fit after them.
 
 Rows are drawn side by side, and a step costs little more for many rows than for one: measured on the shipped model,
 a window of 16 rows took 1.3 times one row, of 256 rows 4.7 times; so a window of R rows counts 1 + R / 64 (pieces
@@ -15,7 +15,7 @@ a slow machine) is what the deadline is for."""
 from pathlib import Path
 
 from ..studio.compose import MAX_BARS, SECTION_BARS, sections
-from ..studio.engine import CONTEXT_QUARTERS, GIVEN_PARTICLES, Engine
+from ..studio.engine import GIVEN_PARTICLES, Engine
 from ..studio.pieces import StudioPiece
 from ..studio.steering import PROPOSAL_PARTICLES
 from .uploads import abc_note_count
@@ -32,32 +32,11 @@ def window_cost(steps: int, n_steps: int, rows: int) -> float:
     return steps / n_steps * (1 + rows / ROWS_PER_WINDOW)
 
 
-def context_steps(engine: Engine, bar: int) -> int:
-    """``Engine.context_bars`` in steps, from a bar's length (so a meter the model does not know costs nothing to
-    ask about: the engine refuses it in one line)."""
-    quarters = CONTEXT_QUARTERS * int(engine.manifest["steps_per_quarter"])
-    return max(1, min(quarters // bar, engine.n_steps // bar - 1)) * bar
-
-
-def window_lengths(engine: Engine, bar: int, before: int, new_steps: int) -> list[int]:
-    """Steps of each window ``Engine.extend_many`` draws to add ``new_steps`` after ``before`` steps."""
-    T, context = engine.n_steps, context_steps(engine, bar)
-    out, have, done = [], before, 0
-    while done < new_steps:
-        c = min(context, have)
-        n = min((T - c) // bar * bar, new_steps - done)
-        if n <= 0:  # a bar too long for the window: the engine refuses it
-            break
-        out.append(c + n)
-        have, done = have + n, done + n
-    return out
-
-
 def extend_cost(engine: Engine, bar: int, before: int, new_steps: int, rows: int, particles: int,
                 particles_in_last_only: bool = False) -> float:
     """Windows to add ``new_steps`` after ``before`` for ``rows`` pieces side by side, with ``particles`` each in every
     window, or only in the last one (a final cadence: only that window gives tokens)."""
-    lengths = window_lengths(engine, bar, before, new_steps)
+    lengths = [c + n for c, n in engine.window_plan(before, new_steps, bar)]
     plain = max(1, engine.candidates)
     with_particles = max(particles, engine.candidates)
     return sum(window_cost(L, engine.n_steps, rows * (with_particles if not particles_in_last_only
