@@ -13,7 +13,9 @@ the last note the end of each test piece's last window (its last full bars; the 
 - last note on the tonic: the bass's (lowest sounding voice's) last note is the piece key's tonic;
 - self-similarity at lag L: mean cosine similarity of the onset rolls (pitch x step) of bars i and i + L;
 - onset profile: share of onsets at each position of the bar, and its total-variation distance to the real one;
-- drift: in-scale rate and notes per bar of each 4-bar segment, first segment against last.
+- drift: in-scale rate and notes per bar of each 4-bar segment, first segment against last;
+- fermata chords (chorales): the share of the chords under the fermatas that are root-position major or minor
+  triads (experiments/phrase_ends.py gives Bach's).
 """
 
 import argparse
@@ -29,6 +31,7 @@ from divertimento.music.key import key_of_notes
 from divertimento.music.roll import FIRST_PITCH_TOKEN, tokens_to_notes
 from divertimento.studio.compose import compose_many
 from divertimento.studio.engine import load_studio_model
+from divertimento.studio.phrases import KEY_PULL
 
 LAGS = (1, 2, 4, 8)
 SEGMENT_BARS = 4
@@ -104,6 +107,29 @@ def figures(pieces: list[np.ndarray], low: int, bar: int) -> dict:
             "notes_per_bar_first_last": [round(float(np.mean(dens_first)), 2), round(float(np.mean(dens_last)), 2)]}
 
 
+def triad_over_bass(pitches: list[int]) -> bool:
+    """Whether MIDI ``pitches`` sounding together are a major or minor triad (or part of one, two notes at least) in
+    root position: every pitch class a third or fifth above the lowest note's, or the lowest note's own."""
+    if len(set(p % 12 for p in pitches)) < 2:
+        return False
+    rel = {(p - min(pitches)) % 12 for p in pitches}
+    return rel <= {0, 4, 7} or rel <= {0, 3, 7}
+
+
+def fermata_chords(pieces, low: int) -> dict:
+    """Share of the fermata chords (``meta["fermatas"]``) of generated pieces that are root-position triads, and
+    how many there are."""
+    good = []
+    for p in pieces:
+        for f in p.meta.get("fermatas", []):
+            sounding = []
+            for row in p.tokens.astype(np.int64):
+                notes = tokens_to_notes(row, low)
+                sounding += [int(n[2]) for n in notes if n[0] <= f < n[0] + n[1]]
+            good.append(triad_over_bass(sounding))
+    return {"fermata_chords": len(good), "root_position_triads": round(float(np.mean(good)), 3) if good else None}
+
+
 def real_endings(data, split: str, low: int) -> dict[int, float]:
     """style -> share of test pieces whose last window ends with the bass on the tonic of that window's key."""
     sp = data.splits[split]
@@ -127,22 +153,32 @@ def main() -> int:
     ap.add_argument("--bars", type=int, default=16)
     ap.add_argument("--n", type=int, default=12, help="generated pieces per style and meter")
     ap.add_argument("--min-share", type=float, default=0.1, help="meters below this share of a style are skipped")
+    ap.add_argument("--styles", default=None, help="comma list of styles (default: all)")
+    ap.add_argument("--split", default="test", help="the real pieces' split: test, or val to choose a knob by")
+    ap.add_argument("--key-pull", default=None,
+                    help="STYLE=NATS,... the pull towards the key (studio/phrases.py KEY_PULL) to draw with")
+    ap.add_argument("--seed", type=int, default=900, help="pieces (seed + meter index, i)")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
+    if args.key_pull is not None:
+        KEY_PULL.clear()
+        KEY_PULL.update({k: float(v) for k, v in (x.split("=") for x in args.key_pull.split(",") if x)})
     data = load_prepared(args.data)
     engine = load_studio_model(args.model)
     names, meters = engine.style_names, engine.sampler.meter_names
-    real = stitched_stretches(data, "test", args.bars, engine.bar_of)
-    ends = real_endings(data, "test", data.low)
+    real = stitched_stretches(data, args.split, args.bars, engine.bar_of)
+    ends = real_endings(data, args.split, data.low)
     out = {}
     for s, style in enumerate(names):
         for m, meter in enumerate(meters):
-            if engine.manifest["meter_shares"][s][m] < args.min_share:
+            if engine.manifest["meter_shares"][s][m] < args.min_share or \
+                    (args.styles and style not in args.styles.split(",")):
                 continue
-            pairs = [(900 + m, i) for i in range(args.n)]
+            pairs = [(args.seed + m, i) for i in range(args.n)]
             made = compose_many(engine, pairs, style, bars=args.bars, meter=meter, max_bars=args.bars)
             bar = engine.bar_of(m)
-            row = {"generated": figures([p.tokens.astype(np.int64) for p in made], engine.low, bar)}
+            row = {"generated": figures([p.tokens.astype(np.int64) for p in made], engine.low, bar)
+                   | fermata_chords(made, engine.low)}
             if real.get((s, m)):
                 row["real"] = figures(real[(s, m)][: 4 * args.n], engine.low, bar)
                 g, r = np.array(row["generated"]["onset_profile"]), np.array(row["real"]["onset_profile"])
@@ -151,7 +187,8 @@ def main() -> int:
             out[f"{style} {meter}"] = row
             print(f"{style} {meter}: {json.dumps(row)}", file=sys.stderr, flush=True)
     if args.json:
-        write_json_atomic(args.json, {"model": str(engine.sampler.path), "bars": args.bars, "rows": out})
+        write_json_atomic(args.json, {"model": str(engine.sampler.path), "bars": args.bars, "split": args.split,
+                                      "key_pull": dict(KEY_PULL), "rows": out})
     return 0
 
 

@@ -38,7 +38,9 @@ def test_a_long_piece_ends_on_its_tonic(tiny_mle_run):
     engine = load_studio_model(str(tiny_mle_run))
     p = C.compose(engine, (4, 1), style="bach", bars=8, meter="4/4")
     first = C.compose(engine, (4, 1), style="bach", bars=4, meter="4/4")
-    assert np.array_equal(p.tokens[:, :64], first.tokens)
+    # the long piece opens with generate's first bar and is drawn from there towards its cadences, in the key of
+    # generate's window (studio/phrases.py)
+    assert np.array_equal(p.tokens[:, :16], first.tokens[:, :16])
     tonic = key_of_tokens(first.tokens, engine.low).tonic
     last = p.tokens[:, -16:]
     for v in (0, 3):

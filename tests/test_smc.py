@@ -93,3 +93,43 @@ def test_crossing_mask_by_hand():
     assert m.tolist() == [[False, True, False, False, False, True],  # 5 > 4 crosses, and holding 5 does
                           [False, False, False, False, False, False],  # nothing above: nothing crosses
                           [False, False, False, False, True, True]]  # 4, 5 > 3; holding 2 is below
+
+
+def test_the_opening_given_to_every_row_is_read_in_one_call_as_step_would_leave_it():
+    # a 3-voice model with 2 LSTM layers and metered, styled conditions: forcing 6 steps one by one (step) and
+    # reading them at once (prefill) leave the same decoding state, so a window drawn after a context is the same
+    torch.manual_seed(5)
+    m = ARModel(n_voices=3, vocab_size=7, n_steps=10, n_styles=2, bar_steps=(4, 3), hidden=16, layers=2,
+                embed=4).eval()
+    style = torch.tensor([0, 3])
+    tokens = torch.tensor([[[4, 1, 0, 5, 1, 1], [3, 1, 1, 0, 2, 1], [0, 0, 6, 1, 1, 4]],
+                           [[2, 3, 4, 5, 6, 2], [0, 0, 0, 0, 0, 0], [6, 1, 1, 1, 1, 1]]])
+    a, b = m.begin(2, 10), m.begin(2, 10)
+    for t in range(6):
+        m.step(a, t, style, torch.zeros(2, 3, 7), 1.0, given=tokens[:, :, t])
+    m.prefill(b, tokens, style)
+    assert torch.equal(a.out, b.out) and torch.equal(a.sounding, b.sounding) and torch.equal(a.before, b.before)
+    for x, y in zip(a.state, b.state):
+        assert torch.allclose(x, y, atol=1e-6)
+    assert torch.allclose(a.prev, b.prev)
+    # and by hand, row 1: voice 0 holds the 5 struck at step 3, voice 1 the 2 struck at step 4, voice 2 strikes 4 at
+    # step 5, the last slice with an onset
+    assert b.sounding.tolist()[0] == [5, 2, 4] and b.before.tolist()[0] == [5, 2, 4]
+    # row 2: voice 1 rests throughout (-1); voice 2 holds 6 from step 0; voice 0 strikes 2 at step 5
+    assert b.sounding.tolist()[1] == [2, -1, 6]
+
+
+def test_a_bias_per_row_binds_only_its_row():
+    m = _peaked_model()
+    g = torch.Generator().manual_seed(2)
+    bias = torch.zeros(2, 2, 3, 4)
+    bias[0, :, :, 3] = -torch.inf  # row 0 may never take token 3, row 1 never token 2
+    bias[1, :, :, 2] = -torch.inf
+    noise = gumbel_noise((2, 8, 2, 3, 4), g)
+    given = torch.full((2, 2, 3), FREE)
+    given[:, 0, 0] = 0
+    parts, _ = sample_given(m, None, noise, given, torch.rand(2, 3, generator=g), bias=bias)
+    assert not (parts[0] == 3).any() and not (parts[1] == 2).any()
+    # a shared bias [V, L, K] still binds every row
+    parts, _ = sample_given(m, None, noise, given, torch.rand(2, 3, generator=g), bias=bias[0])
+    assert not (parts == 3).any()

@@ -134,12 +134,12 @@ def run(args) -> int:
 
 def _window_piece(sampler, tok, style: str, drawn, args):
     """(piece, tokens, bar steps) of one window from a model without an engine."""
-    from ..sample.pieces import name_piece, tokens_to_piece
+    from ..sample.pieces import name_piece, seed_label, tokens_to_piece
 
     meter = sampler.meter_names[sampler.draw(*drawn, style=style, meter=args.meter).meter]
     tok = tok[:, : (args.bars * sampler.bar_steps(0) if args.bars else tok.shape[-1])]
     piece = name_piece(tokens_to_piece(tok, sampler.low, sampler.manifest, style, "", meter),
-                       f"seed {drawn[0]}.{drawn[1]}")
+                       seed_label(*drawn))
     return piece, tok, sampler.bar_steps(0)
 
 

@@ -32,14 +32,15 @@ def parallel_mask(before: torch.Tensor, chosen: torch.Tensor, v: int, vocab_size
     cand = torch.arange(vocab_size).view(1, -1)  # [1, K]
     pv = before[:, v : v + 1]  # [B, 1]
     v_moves = (cand >= FIRST_PITCH_TOKEN) & (pv >= 0) & (cand != pv)  # [B, K]
-    mask = torch.zeros(before.shape[0], vocab_size, dtype=torch.bool)
-    for u in range(v):
-        pu, qu = before[:, u : u + 1], chosen[:, u : u + 1]
-        u_moves = (pu >= 0) & (qu >= 0) & (qu != pu)  # [B, 1]
-        ib, ia = (pu - pv).abs() % 12, (qu - cand).abs() % 12
-        perfect = ((ib == 7) & (ia == 7)) | ((ib == 0) & (ia == 0))
-        mask |= u_moves & v_moves & (torch.sign(qu - pu) == torch.sign(cand - pv)) & perfect
-    return mask
+    pu, qu = before[:, :v, None], chosen[:, :v, None]  # the voices above, [B, v, 1]
+    ib = (pu - pv[:, :, None]).abs() % 12  # [B, v, 1]
+    u_moves = (pu >= 0) & (qu >= 0) & (qu != pu) & ((ib == 7) | (ib == 0)) & (pv[:, :, None] >= 0)
+    if not bool(u_moves.any()):  # no voice above moves from a perfect interval with this one: nothing to forbid
+        return torch.zeros(before.shape[0], vocab_size, dtype=torch.bool)
+    ia = (qu - cand[:, None]).abs() % 12  # [B, v, K]
+    perfect = ((ib == 7) & (ia == 7)) | ((ib == 0) & (ia == 0))
+    same_way = torch.sign(qu - pu) == torch.sign(cand - pv)[:, None]
+    return (u_moves & same_way & perfect).any(dim=1) & v_moves
 
 
 def crossing_mask(above: torch.Tensor, held: torch.Tensor, vocab_size: int) -> torch.Tensor:
@@ -168,8 +169,7 @@ class ARModel(nn.Module):
         A sequential Monte Carlo sampler weighs its particles by it (``models/smc.py``)."""
         B, V = noise.shape[0], self.n_voices
         offsets = self._offsets()
-        h, dec.state = self.lstm(self._inputs(dec.prev, t, style), dec.state)
-        ctx = h[:, 0]  # [B, H]
+        ctx = self._lstm_step(self._inputs(dec.prev, t, style)[:, 0], dec)  # [B, H]
         sounding_now = dec.sounding.clone()  # filled voice by voice with what sounds at this step
         logq = torch.zeros(B)
         for v in range(V):
@@ -195,11 +195,43 @@ class ARModel(nn.Module):
             ctx = ctx + self.voice_embed(tok + offsets[v])
             sounding_now[:, v] = torch.where(tok >= FIRST_PITCH_TOKEN, tok,
                                              torch.where(tok == HOLD, dec.sounding[:, v], -1))
-        onset = (dec.out[:, :, t] >= FIRST_PITCH_TOKEN).any(dim=1, keepdim=True)  # [B, 1]
-        dec.before = torch.where(onset, sounding_now, dec.before)
-        dec.sounding = sounding_now
+        dec.sounding, dec.before = after_slice(dec.sounding, dec.before, dec.out[:, :, t])
         dec.prev = self.in_embed(dec.out[:, :, t] + offsets.view(1, V)).reshape(B, 1, -1)
         return logq
+
+    def _lstm_step(self, x: torch.Tensor, dec: "Decoding") -> torch.Tensor:
+        """The LSTM's output [B, H] for one step's input x [B, D], advancing ``dec.state``: layer by layer with
+        ``lstm_cell``, which does what ``self.lstm`` does for a sequence of one step at a fraction of its per-call
+        cost (a step is drawn thousands of times per piece)."""
+        L, H = self.lstm.num_layers, self.lstm.hidden_size
+        if dec.state is None:
+            zeros = x.new_zeros(L, x.shape[0], H)
+            dec.state = (zeros, zeros)
+        hs, cs = [], []
+        for k in range(L):
+            h, c = torch._VF.lstm_cell(x, (dec.state[0][k], dec.state[1][k]), *self.lstm.all_weights[k])
+            hs.append(h)
+            cs.append(c)
+            x = h
+        dec.state = (torch.stack(hs), torch.stack(cs))
+        return x
+
+    @torch.no_grad()
+    def prefill(self, dec: "Decoding", tokens: torch.Tensor, style: torch.Tensor | None) -> None:
+        """Advance ``dec`` (just begun) past steps 0..c-1 whose tokens [B, V, c] are given to every row, in one
+        LSTM call rather than c calls of ``step``: the state, the tokens and what sounds are exactly what ``step``
+        leaves after forcing them (up to float rounding). The forced tokens' probabilities are not computed: they
+        are the same for every particle of a row, so they do not change its weights."""
+        B, V, c = tokens.shape
+        if c == 0:
+            return
+        e = self.in_embed(tokens + self._offsets().view(1, V, 1)).permute(0, 2, 1, 3).reshape(B, c, -1)
+        prev = torch.cat([dec.prev.expand(B, 1, -1), e[:, :-1]], dim=1)
+        _, dec.state = self.lstm(self._inputs(prev, 0, style), dec.state)
+        dec.prev = e[:, -1:]
+        dec.out[:, :, :c] = tokens
+        for t in range(c):
+            dec.sounding, dec.before = after_slice(dec.sounding, dec.before, tokens[:, :, t])
 
     @torch.no_grad()
     def sample(self, style: torch.Tensor | None, noise: torch.Tensor, temperature: float = 1.0,
@@ -213,6 +245,15 @@ class ARModel(nn.Module):
         for t in range(self.n_steps):
             self.step(dec, t, style, noise[:, :, t], temperature, strict_voice_leading)
         return dec.out
+
+
+def after_slice(sounding: torch.Tensor, before: torch.Tensor,
+                tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(sounding, before) [B, V] after a step whose tokens are ``tokens`` [B, V]: what each voice sounds (a new pitch,
+    the note it holds, or -1), and the slice of the last step where some voice started a note (``Decoding``)."""
+    now = torch.where(tokens >= FIRST_PITCH_TOKEN, tokens, torch.where(tokens == HOLD, sounding, -1))
+    onset = (tokens >= FIRST_PITCH_TOKEN).any(dim=1, keepdim=True)
+    return now, torch.where(onset, now, before)
 
 
 LOG_FLOOR = -30.0  # a forced token the sampling distribution rules out still leaves its particle a tiny weight

@@ -46,10 +46,11 @@ def sample_given(model: ARModel, style: torch.Tensor | None, noise: torch.Tensor
     fixed where >= 0 (FREE elsewhere).
 
     noise [B, P, V, L, K]: each particle's Gumbel noise; uniforms [B, L]: the resampling draws of each step;
-    bias [V, L, K] (or None): added to every particle's logits (e.g. -inf above a melody); holds_need_a_note and
-    no_crossing: see ``ARModel.step``. Log-weights are the
-    log-probabilities of the given tokens accumulated since the last resampling; a caller keeps one particle per
-    row by them (``pick``)."""
+    bias [V, L, K], or [B, V, L, K] one per row (or None): added to every particle's logits (e.g. -inf above a
+    melody); holds_need_a_note and no_crossing: see ``ARModel.step``. Log-weights are the log-probabilities of the
+    given tokens accumulated since the last resampling (less the opening steps every row gives, read at once by
+    ``ARModel.prefill``: the same for every particle of a row); a caller keeps one particle per row by them
+    (``pick``)."""
     B, P, V, L, K = noise.shape
     if not 1 <= P <= MAX_PARTICLES:
         raise ValueError(f"particles must lie in 1..{MAX_PARTICLES} (got {P})")
@@ -57,10 +58,19 @@ def sample_given(model: ARModel, style: torch.Tensor | None, noise: torch.Tensor
     flat_style = None if style is None else style.repeat_interleave(P)
     flat_given = given.repeat_interleave(P, dim=0)  # [B*P, V, L]
     dec = model.begin(rows, L)
+    # the opening steps every row gives (the context a later window starts from) are read in one call
+    known = (given >= 0).all(dim=(0, 1))
+    context = int(L if bool(known.all()) else known.long().argmin())
+    model.prefill(dec, flat_given[:, :, :context], flat_style)
     logw = torch.zeros(B, P)
     base = (torch.arange(B) * P).view(B, 1)
-    for t in range(L):
-        b = None if bias is None else bias[:, t].unsqueeze(0).expand(rows, -1, -1)
+    for t in range(context, L):
+        if bias is None:
+            b = None
+        elif bias.dim() == 4:  # one bias per row, the same for its particles
+            b = bias[:, :, t].repeat_interleave(P, dim=0)
+        else:
+            b = bias[:, t].unsqueeze(0).expand(rows, -1, -1)
         g = flat_given[:, :, t]
         logq = model.step(dec, t, flat_style, noise[:, :, :, t].reshape(rows, V, K), temperature,
                           strict_voice_leading, given=g if bool((g >= 0).any()) else None, bias=b,

@@ -10,6 +10,7 @@ from ..atomic import write_bytes_atomic
 from .key import Key, key_of_piece
 from .layouts import KEYBOARDS
 from .notes import DURATION, PITCH, START, VELOCITY, Piece, compound, nominal_bar_steps
+from .repeats import fold_repeats
 
 TICKS_PER_QUARTER = 480
 CREATOR = "divertimento"  # the composer a score names: the program that made it
@@ -91,6 +92,7 @@ def to_music21(piece: Piece):
              "bass": m21.clef.BassClef}
     tracks = sounding_tracks(piece)
     lead = upbeat_lead(piece) / spq  # quarters: the score is laid out from a full first bar, then cut (_cut_upbeat)
+    fermatas = piece.meta.get("fermatas", [])  # steps where a phrase's held chord begins: every note sounding there
     first = True
     for i, t in enumerate(tracks):
         inst = m21.instrument.instrumentFromMidiProgram(int(t.program))
@@ -122,6 +124,8 @@ def to_music21(piece: Piece):
                 note = m21.note.Note(spelled(int(n[PITCH]), names))
                 note.duration = m21.duration.Duration(int(n[DURATION]) / spq)
                 note.volume.velocity = int(n[VELOCITY])
+                if any(n[START] <= f < n[START] + n[DURATION] for f in fermatas):
+                    note.expressions.append(m21.expressions.Fermata())
                 part.insert(int(n[START]) / spq + lead, note)
             end = piece.n_steps / spq + lead
             part.makeRests(fillGaps=True, inPlace=True, timeRangeFromBarDuration=True)
@@ -133,10 +137,27 @@ def to_music21(piece: Piece):
         if len(parts) > 1:  # a grand staff: the hands braced together under one name
             score.insert(0, m21.layout.StaffGroup(parts, name=name, symbol="brace", barTogether=True))
     score = score.makeNotation()
-    if lead:
-        for part in score.parts:
+    for part in score.parts:
+        if fermatas:
+            _fermata_where_struck(part, m21)
+        if lead:
             _cut_upbeat(part, lead, int(piece.bars[-1, 1]) / spq, m21)
+        if piece.meta.get("repeats"):
+            fold_repeats(part, piece.meta["repeats"], 1 if lead else 0, m21)
     return score
+
+
+def _fermata_where_struck(part, m21) -> None:
+    """A held note that makeNotation tied across a barline keeps its fermata on the note where it is struck (music21
+    moves expressions to the tie's last note)."""
+    struck = None
+    for n in part.recurse().notes:
+        if n.tie is None or n.tie.type == "start":
+            struck = n
+        marks = [e for e in n.expressions if isinstance(e, m21.expressions.Fermata)]
+        if marks and struck is not None and struck is not n:
+            n.expressions = [e for e in n.expressions if e not in marks]
+            struck.expressions.append(marks[0])
 
 
 def _cut_upbeat(part, lead: float, last: float, m21) -> None:

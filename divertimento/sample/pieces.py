@@ -34,8 +34,15 @@ def genre(style: str, meter: str) -> str:
 
 
 def piece_title(style: str, meter: str, key: Key, label: str) -> str:
-    """'Jig in D, seed 7', 'Chorale in F# minor, seed 3.2': what it is, in what key, and how to draw it again."""
+    """'Jig in D, seed 7', 'Chorale in F# minor, seed 3, piece 2': what it is, in what key, and how to draw it
+    again (``seed_label``)."""
     return f"{genre(style, meter)} in {key.title}, {label}"
+
+
+def seed_label(seed: int, index: int) -> str:
+    """'seed 7' for piece 0 of seed 7, 'seed 7, piece 3' for piece 3 (``generate --seed 7`` writes it as
+    ``...-seed7-0003``): what draws it again."""
+    return f"seed {seed}" + (f", piece {index}" if index else "")
 
 
 def name_piece(piece: Piece, label: str) -> Piece:

@@ -20,7 +20,7 @@ from ..models.factory import load_module, resolve_model_path
 from ..models.files import read_file
 from .draw import DrawSpec, PieceDraw, check_meter, check_request, draw_piece, known_meters, seed_pairs
 from .fingerprint import TENSOR as FINGERPRINT
-from .pieces import name_piece, silence_unused_voices, tokens_to_piece
+from .pieces import name_piece, seed_label, silence_unused_voices, tokens_to_piece
 
 
 class Sampler:
@@ -159,7 +159,7 @@ class Sampler:
                                               strict_voice_leading=strict_voice_leading, options=options,
                                               meter=meter)
         meters = [self.meter_names[self.draw(seed, index, style, meter=meter).meter] for seed, index in pairs]
-        return [name_piece(tokens_to_piece(t, self.low, self.manifest, s, "", m), f"seed {seed}.{index}")
+        return [name_piece(tokens_to_piece(t, self.low, self.manifest, s, "", m), seed_label(seed, index))
                 for t, s, m, (seed, index) in zip(tokens, styles, meters, pairs)]
 
 

@@ -16,9 +16,10 @@ from ..music.layouts import fit_satb
 from ..music.notes import Piece
 from ..music.roll import FIRST_PITCH_TOKEN, HOLD, REST, notes_to_tokens
 from ..sample.draw import draw_index
-from ..sample.pieces import piece_title
-from .ending import final_cadence, key_of_tokens
+from ..sample.pieces import piece_title, seed_label
+from .ending import key_of_tokens
 from .engine import GIVEN_PARTICLES, Engine, Pair, rng_for
+from .phrases import KEY_PULL, PHRASE_USE, PhrasePlan, phrase_plan
 from .pickup import PICKUP_USE, draw_pickup, with_pickup
 from .pieces import StudioPiece
 
@@ -65,7 +66,11 @@ def compose_many(engine: Engine, pairs: list[Pair], style: str | None = None, te
     """``compose`` for several pieces, their first windows drawn in one batch (a sequence model's step costs about
     the same for one window as for several). ``meter`` None: each piece's meter is drawn by its style's shares in
     the training data. ``pickups``: a piece of two bars or more opens with a pickup in its style's share of them
-    (studio/pickup.py); its tokens then start on the pickup, not on a barline (``meta["pickup_steps"]``)."""
+    (studio/pickup.py); its tokens then start on the pickup, not on a barline (``meta["pickup_steps"]``).
+
+    A piece longer than its first window has phrases that close (studio/phrases.py): its cadences are planned in
+    the key of ``generate``'s window for the pair, and the piece is drawn from that window's first bar (and its
+    pickup's bar) towards them, its first window included."""
     if not 1 <= bars <= max_bars:
         raise UserError(f"bars must be 1..{max_bars} (got {bars})")
     form = check_form(form) if form else None
@@ -81,59 +86,143 @@ def compose_many(engine: Engine, pairs: list[Pair], style: str | None = None, te
         rows = [i for i, (mi, p) in enumerate(zip(meters, picks)) if mi == m and (p > 0) == upbeat]
         bar = engine.bar_of(m)
         start = bar if upbeat else 0
-        grown = _grow(engine, [pairs[i] for i in rows], firsts[rows, :, start : engine.n_steps // bar * bar],
-                      [styles[i] for i in rows], m, temp, bars, form, section_bars)
-        for i, (tokens, shape, kind) in zip(rows, grown):
+        whole = engine.n_steps // bar * bar
+        first = firsts[rows, :, :whole]
+        plans = None
+        if bars * bar > whole - start:  # longer than its first window: phrases that close, planned on its grid
+            plans = [_plan(engine, pairs[i], styles[i], first[k], start + bars * bar, start, bar, picks[i])
+                     for k, i in enumerate(rows)]
+            first = _phrased_first(engine, [pairs[i] for i in rows], first, [styles[i] for i in rows], m, temp,
+                                   np.stack([p.given[:, :whole] for p in plans]), start + bar, _pull(engine, plans))
+        grown = _grow(engine, [pairs[i] for i in rows], first[:, :, start:], [styles[i] for i in rows], m, temp,
+                      bars, form, section_bars, None if plans is None else [p.cut(start) for p in plans])
+        for i, (tokens, shape, kind, fermatas) in zip(rows, grown):
+            repeats = repeated_sections(tokens, form, section_bars, bar) if form else []
             if upbeat:
-                tokens = with_pickup(firsts[i, :, :bar], tokens, picks[i])
-            out[i] = _piece(engine, pairs[i], tokens, shape, kind, styles[i], homes[i], m, temp, picks[i])
+                tokens = with_pickup(first[rows.index(i), :, :bar], tokens, picks[i])
+                fermatas = [f + picks[i] for f in fermatas]
+            out[i] = _piece(engine, pairs[i], tokens, shape, kind, styles[i], homes[i], m, temp, picks[i],
+                            {"fermatas": fermatas, "repeats": repeats})
     return out
 
 
-def _grow(engine: Engine, pairs: list[Pair], firsts: np.ndarray, styles: list[int], meter: int, temp: float,
-          bars: int, form: str | None, section_bars: int = SECTION_BARS) -> list[tuple[np.ndarray, str, str]]:
-    """(tokens, form, kind) of composed pieces of one meter from their first windows [B, V, T]: the form's
-    sections, or the bars after the first window. The first windows are cut to whole bars of the meter (a window
-    of 3/4 is 5 1/3 bars long) before anything grows out of them; each piece draws from its own generators, so it
-    is the piece drawn alone."""
-    bar = engine.bar_of(meter)
-    first = firsts[:, :, : engine.n_steps // bar * bar]
-    T = first.shape[2]
+def _plan(engine: Engine, pair: Pair, style: int, opening: np.ndarray, n_steps: int, start: int, bar: int,
+          pickup: int) -> PhrasePlan:
     use = engine.manifest.get("voice_use")
+    name = engine.style_names[style]
+    return phrase_plan(name, opening, n_steps, start, bar, int(engine.manifest["steps_per_quarter"]), pickup,
+                       engine.low, engine.vocab_size, engine.layout, use[style] if use else None,
+                       rng_for(*pair, PHRASE_USE), pull=KEY_PULL.get(name, 0.0))
 
-    def grow(before: np.ndarray, steps: int, path: tuple[int, ...], cadence: bool) -> np.ndarray:
-        """``steps`` steps after each row of ``before`` [B, V, n], ending on the tonic when ``cadence``."""
-        ending = np.stack([final_cadence(b, steps, bar, engine.low, engine.vocab_size, use[st] if use else None,
-                                         engine.layout) for b, st in zip(before, styles)]) if cadence else None
-        return engine.extend_many(before, steps, styles, [rng_for(*pair, *path) for pair in pairs], ending,
-                                  GIVEN_PARTICLES if cadence else 1, temperature=temp, meter=meter)
 
-    if form:
-        size = section_bars * bar
-        # the letter the piece ends with closes on the tonic where it is drawn after the first window
-        closing = form.index(form[-1])
-        made = {form[0]: first[:, :, :size] if size <= T
-                else np.concatenate([first, grow(first, size - T, (1, 0), closing == 0)], axis=2)}
-        tokens = made[form[0]]
-        for i, c in enumerate(form[1:], start=1):
-            if c not in made:
-                made[c] = grow(tokens, size, (1, i), i == closing)
-            tokens = np.concatenate([tokens, made[c]], axis=2)
-        return [(t, form, "long-form") for t in tokens]
-    n = bars * bar  # the bars after the first window lead to a last bar on the tonic
-    tokens = first[:, :, :n] if n <= T else np.concatenate([first, grow(first, n - T, (1,), True)], axis=2)
-    return [(t, through_form(n, bar), "generated" if n <= T else "long-form") for t in tokens]
+def _pull(engine: Engine, plans: list[PhrasePlan] | None) -> np.ndarray | None:
+    """[B, K] the rows' pulls towards their keys (zero for a plan without one); None when no plan has one."""
+    if plans is None or all(p.pull is None for p in plans):
+        return None
+    return np.stack([np.zeros(engine.vocab_size) if p.pull is None else p.pull for p in plans])
+
+
+def _phrased_first(engine: Engine, pairs: list[Pair], firsts: np.ndarray, styles: list[int], meter: int,
+                   temp: float, given: np.ndarray, keep: int, pull: np.ndarray | None) -> np.ndarray:
+    """First windows [B, V, whole bars] drawn again towards the cadences ``given`` [B, V, n] in them (and with
+    ``pull`` [B, K] towards their keys), from the first ``keep`` steps of ``firsts`` (generate's opening, whose key
+    the cadences are in); unchanged where neither a cadence nor a pull falls in the window."""
+    if not (given[:, :, keep:] != FREE).any() and pull is None:
+        return firsts
+    ahead = np.concatenate([firsts[:, :, :keep], given[:, :, keep:]], axis=2)
+    return engine.extend_many(np.zeros((len(pairs), engine.n_voices, 0), dtype=np.int64), ahead.shape[2], styles,
+                              [rng_for(*pair, PHRASE_USE, 1) for pair in pairs], ahead, GIVEN_PARTICLES,
+                              temperature=temp, meter=meter, pull=pull)
+
+
+def _grow(engine: Engine, pairs: list[Pair], firsts: np.ndarray, styles: list[int], meter: int, temp: float,
+          bars: int, form: str | None, section_bars: int = SECTION_BARS,
+          plans: list[PhrasePlan] | None = None) -> list[tuple[np.ndarray, str, str, list[int]]]:
+    """(tokens, form, kind, fermata steps) of composed pieces of one meter from their first windows [B, V, T], whole
+    bars of the meter from a barline: the form's sections, or the bars after the first window, towards the cadences
+    of ``plans`` (on the same grid; None: none). Each piece draws from its own generators, so it is the piece drawn
+    alone."""
+    bar = engine.bar_of(meter)
+    first = firsts[:, :, : firsts.shape[2] // bar * bar]
+    T = first.shape[2]
+    n = bars * bar
+    given = None if plans is None else np.stack([p.given for p in plans])  # [B, V, n]
+    marks = [[] for _ in pairs] if plans is None else [list(p.fermatas) for p in plans]
+    pull = _pull(engine, plans)
+
+    def grow(before: np.ndarray, steps: int, path: tuple[int, ...], ahead: np.ndarray | None) -> np.ndarray:
+        """``steps`` steps after each row of ``before`` [B, V, m], towards the tokens ``ahead`` [B, V, steps]."""
+        cadenced = ahead is not None and bool((ahead != FREE).any())
+        return engine.extend_many(before, steps, styles, [rng_for(*pair, *path) for pair in pairs],
+                                  ahead if cadenced else None, GIVEN_PARTICLES if cadenced else 1,
+                                  temperature=temp, meter=meter, pull=pull)
+
+    if not form:
+        tokens = first[:, :, :n] if n <= T else np.concatenate([first, grow(first, n - T, (1,), given[:, :, T:])],
+                                                               axis=2)
+        return [(t, through_form(n, bar), "generated" if n <= T else "long-form", f)
+                for t, f in zip(tokens, marks)]
+    size = section_bars * bar
+    # a letter is drawn where it is first heard, towards that section's cadences; the letter the piece ends with
+    # towards the last section's (the final cadence), wherever it is first heard
+    closing = form.index(form[-1])
+    source = {c: (len(form) - 1 if i == closing else i) for i, c in reversed(list(enumerate(form)))}
+
+    def ahead(c: str, lo: int, hi: int) -> np.ndarray | None:
+        at = source[c] * size
+        return None if given is None else given[:, :, at + lo : at + hi]
+
+    made = {form[0]: first[:, :, :size] if size <= T
+            else np.concatenate([first, grow(first, size - T, (1, 0), ahead(form[0], T, size))], axis=2)}
+    tokens = made[form[0]]
+    for i, c in enumerate(form[1:], start=1):
+        if c not in made:
+            made[c] = grow(tokens, size, (1, i), ahead(c, 0, size))
+        tokens = np.concatenate([tokens, made[c]], axis=2)
+    # a fermata is where its section is heard, each time; none where sections cut across phrases (a section's
+    # first window was drawn towards the first section's cadences, the rest towards its own)
+    marks = [[i * size + f - source[c] * size for i, c in enumerate(form) for f in row
+              if source[c] * size <= f < (source[c] + 1) * size]
+             if plan is None or not plan.period or size % plan.period == 0 else []
+             for row, plan in zip(marks, plans or [None] * len(pairs))]
+    return [(t, form, "long-form", sorted(f)) for t, f in zip(tokens, marks)]
+
+
+def repeated_sections(tokens: np.ndarray, form: str, section_bars: int, bar: int) -> list[list[int]]:
+    """[first full bar, bars] of each section of ``form`` heard twice in a row, note for note, that a score can
+    write once between repeat signs (``music/repeats.py``): a pair of letters, taken from the left, whose second
+    hearing begins with every voice striking or resting (a note held into it would be held from another bar the
+    first time round) and is the first bar for bar (its last bar may be cut short at the piece's end)."""
+    size = section_bars * bar
+    out, i = [], 0
+    while i + 1 < len(form):
+        a, b = tokens[:, i * size : (i + 1) * size], tokens[:, (i + 1) * size : (i + 2) * size]
+        if form[i] == form[i + 1] and b.shape[1] and (b[:, 0] != HOLD).all() \
+                and np.array_equal(a[:, : b.shape[1]], b):
+            out.append([i * section_bars, section_bars])
+            i += 2
+        else:
+            i += 1
+    return out
 
 
 def _piece(engine: Engine, pair: Pair, tokens: np.ndarray, form: str, kind: str, s: int, home: int, meter: int,
-           temp: float, pickup: int = 0) -> StudioPiece:
+           temp: float, pickup: int = 0, marks: dict | None = None) -> StudioPiece:
+    """The piece of ``tokens``; ``marks``: its score's fermatas (steps) and repeats ([first full bar, bars]),
+    kept in its meta where there are any."""
     name = engine.style_names[s]
     meter_name = engine.sampler.meter_names[meter]
     title = piece_title(name, meter_name, key_of_tokens(tokens, engine.low + home, engine.layout.drum_voices),
-                        f"seed {pair[0]}.{pair[1]}")
+                        seed_label(*pair))
     title += f" ({form})" if len(form) > 1 else ""
-    meta = {"seed": pair[0], "index": pair[1], "home": home} | ({"pickup_steps": pickup} if pickup else {})
+    meta = {"seed": pair[0], "index": pair[1], "home": home} | ({"pickup_steps": pickup} if pickup else {}) \
+        | {k: [to_int(x) for x in v] for k, v in (marks or {}).items() if v}
     return StudioPiece(tokens.astype(np.uint8), name, form, pair, temp, kind, title, meta=meta, meter=meter_name)
+
+
+def to_int(x):
+    """A plain int (or list of them) for JSON, from numpy's."""
+    return [int(y) for y in x] if isinstance(x, list) else int(x)
 
 
 def _cells_kept(bar: int, shape: tuple[int, int], distance: float, rng: torch.Generator,

@@ -19,6 +19,24 @@ def key_of_tokens(tokens: np.ndarray, low: int, drums=None) -> Key:
     return key_of_notes(notes[:, 2], notes[:, 1])
 
 
+def near(pitch_class: int, row: np.ndarray, low: int, vocab_size: int) -> int | None:
+    """The pitch token of ``pitch_class`` nearest the median of the notes ``row`` [T] plays (tokens relative to
+    MIDI ``low``); None for a silent row."""
+    played = row[row >= FIRST_PITCH_TOKEN]
+    tokens = np.arange(FIRST_PITCH_TOKEN, vocab_size)
+    tokens = tokens[(tokens - FIRST_PITCH_TOKEN + low) % 12 == pitch_class % 12]
+    if len(played) == 0 or len(tokens) == 0:
+        return None
+    return int(tokens[np.argmin(np.abs(tokens - np.median(played)))])
+
+
+def sounding_voices(opening: np.ndarray, voices, voice_use: list[float] | None) -> list[int]:
+    """Voices among ``voices`` that the style uses (``voice_use`` at least MIN_VOICE_USE; None: all) and that sound
+    in ``opening`` [V, T]."""
+    return [v for v in voices if (voice_use is None or voice_use[v] >= MIN_VOICE_USE)
+            and (opening[v] >= FIRST_PITCH_TOKEN).any()]
+
+
 def final_cadence(opening: np.ndarray, new_steps: int, bar: int, low: int, vocab_size: int,
                   voice_use: list[float] | None = None, layout: Layout = SATB) -> np.ndarray:
     """Given tokens [V, new_steps] for the steps that follow ``opening`` [V, n]: FREE everywhere except the last
@@ -31,14 +49,9 @@ def final_cadence(opening: np.ndarray, new_steps: int, bar: int, low: int, vocab
         return given
     tonic = key_of_tokens(opening, low, layout.drum_voices).tonic
     last = new_steps - bar
-    candidates = np.arange(FIRST_PITCH_TOKEN, vocab_size)
-    tonics = candidates[(candidates - FIRST_PITCH_TOKEN + low) % 12 == tonic]
-    for v in layout.outer_voices:
-        if voice_use is not None and voice_use[v] < MIN_VOICE_USE:
-            continue
-        played = opening[v][opening[v] >= FIRST_PITCH_TOKEN]
-        if len(played) == 0 or len(tonics) == 0:
-            continue
-        given[v, last] = tonics[np.argmin(np.abs(tonics - np.median(played)))]
-        given[v, last + 1 :] = HOLD
+    for v in sounding_voices(opening, layout.outer_voices, voice_use):
+        tok = near(tonic, opening[v], low, vocab_size)
+        if tok is not None:
+            given[v, last] = tok
+            given[v, last + 1 :] = HOLD
     return given

@@ -179,7 +179,7 @@ class Engine:
                 no_crossing: bool = False, meters: list[int] | None = None) -> np.ndarray:
         """Tokens [B, V, L] of B windows drawn side by side, each keeping its ``given`` [B, V, L] tokens, each in
         its meter (None: each style's home meter). ``rng``: one generator for the batch, or one per row (a row then
-        draws exactly what it draws alone)."""
+        draws exactly what it draws alone); bias [V, L, K] for every row, or [B, V, L, K] one per row."""
         B, V, L = given.shape
         P = max(particles, self.candidates)
         rngs = rng if isinstance(rng, list) else [rng]
@@ -213,10 +213,12 @@ class Engine:
 
     def extend_many(self, before: np.ndarray, new_steps: int, styles: list[int], rngs: list[torch.Generator],
                     given: np.ndarray | None = None, particles: int = 1, bias_for=None,
-                    temperature: float | None = None, no_crossing: bool = False, meter: int = 0) -> np.ndarray:
+                    temperature: float | None = None, no_crossing: bool = False, meter: int = 0,
+                    pull: np.ndarray | None = None) -> np.ndarray:
         """``extend`` for B pieces side by side, each with its own generator, so each row is exactly what
         ``extend`` draws for it alone: before [B, V, n], given [B, V, new_steps] (FREE where the model draws), one
-        meter; ``bias_for`` only for one row."""
+        meter; ``bias_for`` only for one row; ``pull`` [B, K]: each row's logit bias on every token of every voice
+        (a piece's key: studio/phrases.py)."""
         B, V, _ = before.shape
         T, bar = self.n_steps, self.bar_of(meter)
         if bias_for is not None and B > 1:
@@ -238,9 +240,13 @@ class Engine:
             tok = np.zeros((B, V, c + n), dtype=np.int64)
             for rows in (np.flatnonzero(free_given), np.flatnonzero(~free_given)):
                 if len(rows):
+                    bias = None if bias_for is None else bias_for(g[0])
+                    if pull is not None:
+                        rows_bias = torch.as_tensor(pull[rows], dtype=torch.float32)[:, None, None, :]
+                        rows_bias = rows_bias.expand(-1, V, c + n, -1)
+                        bias = rows_bias if bias is None else rows_bias + bias
                     tok[rows] = self.windows([styles[i] for i in rows], g[rows], [rngs[i] for i in rows],
-                                             particles if free_given[rows[0]] else 1,
-                                             None if bias_for is None else bias_for(g[0]), temperature,
+                                             particles if free_given[rows[0]] else 1, bias, temperature,
                                              no_crossing, [meter] * len(rows))
             buf = np.concatenate([buf, tok[:, :, c:]], axis=2)
         return buf[:, :, start:]

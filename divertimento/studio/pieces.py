@@ -52,6 +52,9 @@ class StudioPiece:
                             self.meter, self.pickup)
         if self.tempo:
             p.tempo_qpm = float(self.tempo)
+        for mark in ("fermatas", "repeats"):  # where its phrases end, and which bars are played twice
+            if self.meta.get(mark):
+                p.meta[mark] = self.meta[mark]
         return p
 
     def sound(self, data_tempos: dict | None = None) -> tuple[int, float]:

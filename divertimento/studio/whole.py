@@ -5,7 +5,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..music.notes import Piece
-from ..sample.pieces import name_piece
+from ..sample.pieces import name_piece, seed_label
 from ..sample.sampler import Sampler
 from .compose import SECTION_BARS, compose_many
 from .engine import Engine
@@ -71,6 +71,6 @@ def whole_pieces(engine: Engine, styles: list[str], pairs: list[tuple[int, int]]
         made = compose_many(engine, [tuple(pairs[i]) for i in rows], style, temperature, n_bars, shape, meter,
                             max_bars=MAX_BARS, section_bars=section_bars, pickups=True)
         for i, sp in zip(rows, made):
-            label = f"seed {pairs[i][0]}.{pairs[i][1]}" + (f" ({shape})" if shape else "")
+            label = seed_label(*pairs[i]) + (f" ({shape})" if shape else "")
             out[i] = (name_piece(sp.to_piece(engine), label), sp.tokens, sp.bar)
     return out

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..studio.compose import MAX_BARS, SECTION_BARS, sections
 from ..studio.engine import GIVEN_PARTICLES, Engine
+from ..studio.phrases import CHORALE_CADENCES
 from ..studio.pieces import StudioPiece
 from ..studio.steering import PROPOSAL_PARTICLES
 from .uploads import abc_note_count
@@ -52,24 +53,31 @@ def bars_of(engine: Engine, meter: str | None) -> list[int]:
     return [engine.bar_of(i) for i in range(len(names))]
 
 
-def generate(engine: Engine, n: int, bars: int, form: str | None, meter: str | None) -> float:
+def generate(engine: Engine, n: int, bars: int, form: str | None, meter: str | None, style: str | None = None) -> float:
     """``n`` pieces (``compose_many``): their first windows in one batch, then the bars after them, or the form's
-    sections, grown side by side; the last window of the closing section with particles (the final cadence)."""
+    sections, grown side by side; the last window of the closing section with particles (the final cadence). A piece
+    longer than its first window in a style whose phrases close under given cadences (``CHORALE_CADENCES``; with no
+    style named, any the model knows) has particles in every window, its first drawn again."""
     worst = 0.0
+    phrased = any(s in CHORALE_CADENCES for s in ([style] if style else engine.style_names))
     for bar in bars_of(engine, meter):
         T = engine.n_steps // bar * bar  # the first window, cut to whole bars
         cost = window_cost(engine.n_steps, engine.n_steps, n * max(1, engine.candidates))
+        last_only = True
+        if phrased and bars * bar > T:
+            cost += window_cost(T, engine.n_steps, n * max(GIVEN_PARTICLES, engine.candidates))
+            last_only = False
         if form:
             size = SECTION_BARS * bar
             letters = list(dict.fromkeys(form.upper()))
             have = min(size, T)
             if size > T:
-                cost += extend_cost(engine, bar, T, size - T, n, GIVEN_PARTICLES, particles_in_last_only=True)
+                cost += extend_cost(engine, bar, T, size - T, n, GIVEN_PARTICLES, particles_in_last_only=last_only)
             for _ in letters[1:]:
-                cost += extend_cost(engine, bar, have, size, n, GIVEN_PARTICLES, particles_in_last_only=True)
+                cost += extend_cost(engine, bar, have, size, n, GIVEN_PARTICLES, particles_in_last_only=last_only)
                 have += size
         elif bars * bar > T:
-            cost += extend_cost(engine, bar, T, bars * bar - T, n, GIVEN_PARTICLES, particles_in_last_only=True)
+            cost += extend_cost(engine, bar, T, bars * bar - T, n, GIVEN_PARTICLES, particles_in_last_only=last_only)
         worst = max(worst, cost)
     return worst
 

@@ -32,7 +32,8 @@ async def generate(body: S.GenerateBody, ctx: Ctx, request: Request):
     seed = new_seed(body.seed)
 
     def work(cancel):
-        ticket = Ticket(K.generate(ctx.engine, body.n, body.bars, body.form, body.meter), "lower n or bars", cancel)
+        cost = K.generate(ctx.engine, body.n, body.bars, body.form, body.meter, body.style)
+        ticket = Ticket(cost, "lower n or bars", cancel)
         pieces, dropped = ctx.studio.generate(GenerateRequest(body.n, seed, body.style, body.temperature, body.bars,
                                                               body.form, body.avoid_copies, body.meter), ticket)
         return ctx.reply(pieces, seed=seed, near_copies_replaced=dropped)

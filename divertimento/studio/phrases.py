@@ -1,0 +1,124 @@
+"""Phrases that close: where a style's phrases end and what they end on, given to the engine as tokens ahead (as the
+last bar's tonic is), so that the Monte Carlo draws music that leads to each cadence and the piece keeps its key.
+
+A chorale is phrase by fermata: Bach's four-part chorales put a fermata every 8 quarters (two bars of 4/4) in 41 %
+of their phrases (6 or 10 quarters in 12 % and 13 %), on beat 3, a chord of one or two quarters. Under it the bass
+sounds the dominant or the tonic in two phrase ends of three, and the relative key's tonic, the subdominant or the
+supertonic in the rest (``experiments/phrase_ends.py`` on music21's corpus: 366 chorales, 1,910 inner phrase ends;
+the shares below). Each inner phrase end of a generated chorale draws its bass degree by those shares, in the key
+the piece opened in, and the chord is marked with a fermata in the score.
+
+Reels and jigs get no given strain cadence: the model already ends their strains on the tonic at least as often as
+O'Neill's tunes do (the last bar of an 8-bar strain opens on the tonic in 36 % of O'Neill's strains and in 33 % of
+the shipped model's A strains; the tonic sounds in it in 70 % and 88 %), so giving one would only make them
+squarer.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..models.smc import FREE
+from ..music.key import Key
+from ..music.layouts import Layout
+from ..music.roll import FIRST_PITCH_TOKEN, HOLD
+from ..sample.draw import draw_index
+from .ending import final_cadence, key_of_tokens, near, sounding_voices
+
+PHRASE_USE = 9  # the rng path (rng_for(seed, index, PHRASE_USE)) of a piece's cadence draws
+MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
+MINOR_SCALE = (0, 2, 3, 5, 7, 8, 9, 10, 11)
+# Styles whose long pieces are drawn with a pull towards their key (``key_pull``), and its strength in nats per
+# token: for each, the strength of 0, 0.5, 1, 2 (and 3) whose long pieces' in-scale rate came nearest the validation
+# split's (experiments/long_pieces.py --split val; docs/pieces.md "Key"). Folk tunes keep their keys unaided.
+KEY_PULL: dict[str, float] = {"bach": 0.5, "palestrina": 3.0}
+
+
+@dataclass(frozen=True)
+class ChoraleCadences:
+    """How a style's phrases end: every ``bars`` bars, the bass on a degree of the key (semitones above the tonic)
+    drawn by its shares at each inner phrase end, under a chord marked with a fermata."""
+
+    bars: int
+    major: dict[int, float]
+    minor: dict[int, float]
+
+    def degrees(self, minor: bool) -> tuple[list[int], list[float]]:
+        shares = self.minor if minor else self.major
+        return list(shares), list(shares.values())
+
+
+# experiments/phrase_ends.py: the bass under Bach's inner fermatas, major keys (975) and minor keys (935)
+CHORALE_CADENCES = {
+    "bach": ChoraleCadences(2, major={7: 0.36, 0: 0.33, 9: 0.13, 5: 0.07, 2: 0.06, 4: 0.04},
+                            minor={7: 0.33, 0: 0.28, 3: 0.22, 10: 0.09, 5: 0.04, 8: 0.03}),
+}
+
+
+@dataclass
+class PhrasePlan:
+    given: np.ndarray  # [V, n] tokens given ahead (FREE elsewhere): the cadences
+    fermatas: list[int]  # steps where a fermata chord begins
+    period: int = 0  # steps between phrase ends (0: no inner phrase ends)
+    pull: np.ndarray | None = None  # [K] logit bias on every token: the piece's key (None: no pull)
+
+    def cut(self, start: int) -> "PhrasePlan":
+        """The plan from step ``start`` on."""
+        return PhrasePlan(self.given[:, start:], [f - start for f in self.fermatas if f >= start], self.period,
+                          self.pull)
+
+
+def key_pull(key: Key, strength: float, low: int, vocab_size: int) -> np.ndarray:
+    """[K] logit bias: -``strength`` on every pitch token outside the key's scale (major; minor with its raised
+    sixth and seventh, as the harmonic and melodic minor have them), 0 on the scale's pitches, rests and holds."""
+    scale = MINOR_SCALE if key.minor else MAJOR_SCALE
+    tokens = np.arange(vocab_size)
+    pitch_class = (tokens - FIRST_PITCH_TOKEN + low - key.tonic) % 12
+    outside = (tokens >= FIRST_PITCH_TOKEN) & ~np.isin(pitch_class, scale)
+    return np.where(outside, -float(strength), 0.0)
+
+
+def fermata_steps(bar: int, quarter: int, pickup: int) -> int:
+    """Steps of a chorale's fermata chord before the next phrase's upbeat: the second half of the bar less the
+    upbeat, whole quarters, at least one (4/4: beats 3-4 with no upbeat, beat 3 with a quarter's)."""
+    return max(quarter, (bar // 2) // quarter * quarter - pickup)
+
+
+def phrase_plan(style: str, opening: np.ndarray, n_steps: int, start: int, bar: int, quarter: int,
+                pickup: int, low: int, vocab_size: int, layout: Layout, voice_use: list[float] | None,
+                rng: torch.Generator, final: bool = True, pull: float = 0.0) -> PhrasePlan:
+    """The cadences of a piece [V, n_steps] whose first full bar begins at step ``start`` and whose phrases are
+    shifted ``pickup`` steps early (the next phrase's upbeat): a chorale's inner phrase ends (``CHORALE_CADENCES``),
+    and with ``final`` the last bar given as the tonic in the top voice and the bass, held to the end
+    (``final_cadence``); ``pull`` > 0: the piece is drawn with that pull towards its key (``key_pull``). The key is
+    the one ``opening`` [V, t] (tokens relative to MIDI ``low``) implies; pitches sit in the octave nearest each
+    voice's median there; a voice the style leaves silent, or silent in the opening, is left free."""
+    V = opening.shape[0]
+    given = np.full((V, n_steps), FREE, dtype=np.int64)
+    fermatas: list[int] = []
+    period = 0
+    if n_steps < bar:
+        return PhrasePlan(given, fermatas)
+    key = key_of_tokens(opening, low, layout.drum_voices)
+    last = n_steps - bar  # the last bar's downbeat
+    outer = layout.outer_voices
+    bass = outer[-1] if len(outer) > 1 else None
+    cadences = CHORALE_CADENCES.get(style)
+    if cadences is not None and bass is not None and bass in sounding_voices(opening, [bass], voice_use):
+        length, period = fermata_steps(bar, quarter, pickup), cadences.bars * bar
+        degrees, shares = cadences.degrees(key.minor)
+        end = start + cadences.bars * bar - pickup
+        while end <= last - pickup:
+            onset = end - length
+            tok = near(key.tonic + degrees[draw_index(float(torch.rand(1, generator=rng)), shares)],
+                       opening[bass], low, vocab_size)
+            if tok is not None and onset >= 0:
+                given[bass, onset] = tok
+                given[bass, onset + 1 : end] = HOLD
+                fermatas.append(onset)
+            end += cadences.bars * bar
+    if final:
+        ending = final_cadence(opening, n_steps, bar, low, vocab_size, voice_use, layout)
+        given[:, last:] = np.where(ending[:, last:] != FREE, ending[:, last:], given[:, last:])
+    return PhrasePlan(given, fermatas, period, key_pull(key, pull, low, vocab_size) if pull > 0 else None)
