@@ -14,6 +14,7 @@ log-likelihood (nats per window); sampled token by token with a temperature and 
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..music.roll import FIRST_PITCH_TOKEN, HOLD
@@ -37,10 +38,9 @@ def parallel_mask(before: torch.Tensor, chosen: torch.Tensor, v: int, vocab_size
     u_moves = (pu >= 0) & (qu >= 0) & (qu != pu) & ((ib == 7) | (ib == 0)) & (pv[:, :, None] >= 0)
     if not bool(u_moves.any()):  # no voice above moves from a perfect interval with this one: nothing to forbid
         return torch.zeros(before.shape[0], vocab_size, dtype=torch.bool)
-    ia = (qu - cand[:, None]).abs() % 12  # [B, v, K]
-    perfect = ((ib == 7) & (ia == 7)) | ((ib == 0) & (ia == 0))
-    same_way = torch.sign(qu - pu) == torch.sign(cand - pv)[:, None]
-    return (u_moves & same_way & perfect).any(dim=1) & v_moves
+    # from a perfect interval ib (0 or 7) to the same one, both voices moving the same way
+    same = ((qu - cand[:, None]).abs() % 12 == ib) & (torch.sign(qu - pu) == torch.sign(cand - pv)[:, None])
+    return (u_moves & same).any(dim=1) & v_moves
 
 
 def crossing_mask(above: torch.Tensor, held: torch.Tensor, vocab_size: int) -> torch.Tensor:
@@ -98,7 +98,12 @@ class ARModel(nn.Module):
         """LSTM input [B, L, V*E + 16 (+S) (+M)] from previous-step embeddings [B, L, V*E] at positions
         t0..t0+L-1 of windows of condition labels ``cond`` [B]."""
         B, L, _ = step_embed.shape
-        parts = [step_embed, self.pos.weight[t0 : t0 + L].unsqueeze(0).expand(B, -1, -1)]
+        return torch.cat([step_embed, self._positions(B, t0, L, cond)], dim=2)
+
+    def _positions(self, B: int, t0: int, L: int, cond: torch.Tensor | None) -> torch.Tensor:
+        """The LSTM input's parts [B, L, 16 (+S) (+M)] that do not depend on the tokens: the position in the window,
+        the style, and the position in the bar of the meter."""
+        parts = [self.pos.weight[t0 : t0 + L].unsqueeze(0).expand(B, -1, -1)]
         if self.style is not None:
             parts.append(self.style(cond // self.n_meters).unsqueeze(1).expand(-1, L, -1))
         if self.metric is not None:
@@ -169,11 +174,16 @@ class ARModel(nn.Module):
         A sequential Monte Carlo sampler weighs its particles by it (``models/smc.py``)."""
         B, V = noise.shape[0], self.n_voices
         offsets = self._offsets()
-        ctx = self._lstm_step(self._inputs(dec.prev, t, style)[:, 0], dec)  # [B, H]
+        if dec.positions is None:  # what every step reads beside the tokens, for the whole decoding at once
+            dec.positions = self._positions(B, 0, dec.out.shape[2], style)
+        ctx = self._lstm_step(torch.cat([dec.prev[:, 0], dec.positions[:, t]], dim=1), dec)  # [B, H]
         sounding_now = dec.sounding.clone()  # filled voice by voice with what sounds at this step
         logq = torch.zeros(B)
+        heads = [(h.weight, h.bias, o.weight, o.bias) for h, o in zip(self.head_hidden, self.head_out)]
         for v in range(V):
-            logits = self._head(v, ctx)
+            # the head and the embedding by their functions: a step's many small calls skip the modules' dispatch
+            w1, b1, w2, b2 = heads[v]
+            logits = F.linear(F.gelu(F.linear(ctx, w1, b1)), w2, b2)
             if bias is not None:
                 logits = logits + bias[:, v]
             if holds_need_a_note:
@@ -181,7 +191,8 @@ class ARModel(nn.Module):
             if no_crossing and v > 0:
                 logits = logits.masked_fill(crossing_mask(sounding_now[:, v - 1], dec.sounding[:, v],
                                                           self.vocab_size), -torch.inf)
-            logits = logits / temperature
+            if temperature != 1.0:
+                logits = logits / temperature
             if strict_voice_leading and v > 0:
                 logits = logits.masked_fill(parallel_mask(dec.before, sounding_now, v, self.vocab_size), -torch.inf)
             tok = (logits + noise[:, v]).argmax(dim=-1)  # [B]
@@ -192,10 +203,11 @@ class ARModel(nn.Module):
                     logq = logq + torch.where(forced, logp.nan_to_num(LOG_FLOOR).clamp_min(LOG_FLOOR), 0.0)
                     tok = torch.where(forced, given[:, v], tok)
             dec.out[:, v, t] = tok
-            ctx = ctx + self.voice_embed(tok + offsets[v])
+            ctx = ctx + F.embedding(tok + offsets[v], self.voice_embed.weight)
             sounding_now[:, v] = torch.where(tok >= FIRST_PITCH_TOKEN, tok,
                                              torch.where(tok == HOLD, dec.sounding[:, v], -1))
-        dec.sounding, dec.before = after_slice(dec.sounding, dec.before, dec.out[:, :, t])
+        onset = (dec.out[:, :, t] >= FIRST_PITCH_TOKEN).any(dim=1, keepdim=True)  # what after_slice gives, reused
+        dec.sounding, dec.before = sounding_now, torch.where(onset, sounding_now, dec.before)
         dec.prev = self.in_embed(dec.out[:, :, t] + offsets.view(1, V)).reshape(B, 1, -1)
         return logq
 
@@ -268,10 +280,13 @@ class Decoding:
     sounding: torch.Tensor  # [B, V] pitch token each voice sounds (-1: silent)
     before: torch.Tensor  # [B, V] ... at the last step where some voice started a note (the previous slice)
     out: torch.Tensor  # [B, V, L] tokens drawn so far
+    positions: torch.Tensor | None = None  # [B, L, D] the LSTM input's parts other than the tokens (ARModel.step)
 
     def select(self, rows: torch.Tensor) -> None:
         """Keep rows ``rows`` [B] (indices, repeats allowed): what resampling particles does."""
         self.prev, self.sounding, self.before, self.out = (x[rows] for x in (self.prev, self.sounding, self.before,
                                                                               self.out))
+        if self.positions is not None:
+            self.positions = self.positions[rows]
         if self.state is not None:
             self.state = tuple(x[:, rows] for x in self.state)

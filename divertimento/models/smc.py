@@ -64,17 +64,22 @@ def sample_given(model: ARModel, style: torch.Tensor | None, noise: torch.Tensor
     model.prefill(dec, flat_given[:, :, :context], flat_style)
     logw = torch.zeros(B, P)
     base = (torch.arange(B) * P).view(B, 1)
+    if bias is not None and bias.dim() == 4:  # one bias per row, the same for its particles
+        bias = bias.repeat_interleave(P, dim=0)
     for t in range(context, L):
         if bias is None:
             b = None
-        elif bias.dim() == 4:  # one bias per row, the same for its particles
-            b = bias[:, :, t].repeat_interleave(P, dim=0)
+        elif bias.dim() == 4:
+            b = bias[:, :, t]
         else:
             b = bias[:, t].unsqueeze(0).expand(rows, -1, -1)
         g = flat_given[:, :, t]
+        forced = bool((g >= 0).any())
         logq = model.step(dec, t, flat_style, noise[:, :, :, t].reshape(rows, V, K), temperature,
-                          strict_voice_leading, given=g if bool((g >= 0).any()) else None, bias=b,
+                          strict_voice_leading, given=g if forced else None, bias=b,
                           holds_need_a_note=holds_need_a_note, no_crossing=no_crossing)
+        if not forced:  # the weights move only where a token is given; elsewhere the last step's check stands
+            continue
         logw = logw + logq.view(B, P)
         if P > 1:
             low = effective_sample_size(logw) < P / 2

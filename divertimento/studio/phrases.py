@@ -32,7 +32,7 @@ MINOR_SCALE = (0, 2, 3, 5, 7, 8, 9, 10, 11)
 # Styles whose long pieces are drawn with a pull towards their key (``key_pull``), and its strength in nats per
 # token: for each, the strength of 0, 0.5, 1, 2 (and 3) whose long pieces' in-scale rate came nearest the validation
 # split's (experiments/long_pieces.py --split val; docs/pieces.md "Key"). Folk tunes keep their keys unaided.
-KEY_PULL: dict[str, float] = {"bach": 0.5, "palestrina": 3.0}
+KEY_PULL: dict[str, float] = {"bach": 1.0, "palestrina": 2.0}
 
 
 @dataclass(frozen=True)
