@@ -72,7 +72,8 @@ def strain_figures() -> dict:
     for path in corpus.getPaths():
         if "oneills1850" not in str(path):
             continue
-        for score in corpus.parse(path).scores:
+        parsed = corpus.parse(path)  # a file of several tunes is an Opus, of one a Score
+        for score in (parsed.scores if hasattr(parsed, "scores") else [parsed]):
             part = score.parts[0] if score.parts else score
             measures = list(part.getElementsByClass("Measure"))
             if len(measures) < 9:
