@@ -1,11 +1,11 @@
 """Phrases that close: where a style's phrases end and what they end on, given to the engine as tokens ahead (as the
 last bar's tonic is), so that the Monte Carlo draws music that leads to each cadence and the piece keeps its key.
 
-A chorale is phrase by fermata: Bach's four-part chorales put a fermata every 8 quarters (two bars of 4/4) in 41 %
-of their phrases (6 or 10 quarters in 12 % and 13 %), on beat 3, a chord of one or two quarters. Under it the bass
-sounds the dominant or the tonic in two phrase ends of three, and the relative key's tonic, the subdominant or the
-supertonic in the rest (``experiments/phrase_ends.py`` on music21's corpus: 366 chorales, 1,910 inner phrase ends;
-the shares below). Each inner phrase end of a generated chorale draws its bass degree by those shares, in the key
+A chorale is phrase by fermata: Bach's four-part chorales put a fermata 8 quarters (two bars of 4/4) after the last
+in 48 % of their phrases (10 or 6 quarters in 17 % and 13 %), on beat 3 in 61 %, a chord of one quarter (52 %) or
+two (31 %). Under it the bass sounds the dominant or the tonic in two phrase ends of three, and the sixth degree
+(the relative key's tonic), the subdominant or the supertonic in the rest (``experiments/phrase_ends.py`` on
+music21's corpus, 365 chorales in 4/4 and 3/4: ``runs/phrase_ends.json``; the shares below). Each inner phrase end of a generated chorale draws its bass degree by those shares, in the key
 the piece opened in, and the chord is marked with a fermata in the score.
 
 Reels and jigs get no given strain cadence: the model already ends their strains on the tonic at least as often as
@@ -30,8 +30,9 @@ PHRASE_USE = 9  # the rng path (rng_for(seed, index, PHRASE_USE)) of a piece's c
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 MINOR_SCALE = (0, 2, 3, 5, 7, 8, 9, 10, 11)
 # Styles whose long pieces are drawn with a pull towards their key (``key_pull``), and its strength in nats per
-# token: for each, the strength of 0, 0.5, 1, 2 (and 3) whose long pieces' in-scale rate came nearest the validation
-# split's (experiments/long_pieces.py --split val; docs/pieces.md "Key"). Folk tunes keep their keys unaided.
+# token: for each, the strength (of 0 to 2 for bach, 0 to 4 for palestrina) whose long pieces' in-scale rate came
+# nearest that of the validation split's 4-bar windows (experiments/long_pieces.py --split val; docs/pieces.md
+# "Key"). Folk tunes keep their keys unaided.
 KEY_PULL: dict[str, float] = {"bach": 1.0, "palestrina": 2.0}
 
 
@@ -49,7 +50,8 @@ class ChoraleCadences:
         return list(shares), list(shares.values())
 
 
-# experiments/phrase_ends.py: the bass under Bach's inner fermatas, major keys (975) and minor keys (935)
+# experiments/phrase_ends.py: the bass under Bach's inner fermatas in major and in minor keys (degrees under 1 %
+# left out)
 CHORALE_CADENCES = {
     "bach": ChoraleCadences(2, major={7: 0.36, 0: 0.33, 9: 0.13, 5: 0.07, 2: 0.06, 4: 0.04},
                             minor={7: 0.33, 0: 0.28, 3: 0.22, 10: 0.09, 5: 0.04, 8: 0.03}),

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..studio.compose import MAX_BARS, SECTION_BARS, sections
 from ..studio.engine import GIVEN_PARTICLES, Engine
-from ..studio.phrases import CHORALE_CADENCES
+from ..studio.phrases import CHORALE_CADENCES, KEY_PULL
 from ..studio.pieces import StudioPiece
 from ..studio.steering import PROPOSAL_PARTICLES
 from .uploads import abc_note_count
@@ -56,17 +56,19 @@ def bars_of(engine: Engine, meter: str | None) -> list[int]:
 def generate(engine: Engine, n: int, bars: int, form: str | None, meter: str | None, style: str | None = None) -> float:
     """``n`` pieces (``compose_many``): their first windows in one batch, then the bars after them, or the form's
     sections, grown side by side; the last window of the closing section with particles (the final cadence). A piece
-    longer than its first window in a style whose phrases close under given cadences (``CHORALE_CADENCES``; with no
-    style named, any the model knows) has particles in every window, its first drawn again."""
+    longer than its first window in a style with a planned key (``KEY_PULL``) or cadences (``CHORALE_CADENCES``; with
+    no style named, any the model knows) has its first window drawn again with particles; with cadences, every
+    window has particles."""
     worst = 0.0
-    phrased = any(s in CHORALE_CADENCES for s in ([style] if style else engine.style_names))
+    named = [style] if style else engine.style_names
+    phrased = any(s in CHORALE_CADENCES for s in named)
+    redrawn = phrased or any(s in KEY_PULL for s in named)
     for bar in bars_of(engine, meter):
         T = engine.n_steps // bar * bar  # the first window, cut to whole bars
         cost = window_cost(engine.n_steps, engine.n_steps, n * max(1, engine.candidates))
-        last_only = True
-        if phrased and bars * bar > T:
+        last_only = not phrased
+        if redrawn and bars * bar > T:
             cost += window_cost(T, engine.n_steps, n * max(GIVEN_PARTICLES, engine.candidates))
-            last_only = False
         if form:
             size = SECTION_BARS * bar
             letters = list(dict.fromkeys(form.upper()))
