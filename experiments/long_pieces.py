@@ -31,7 +31,7 @@ from divertimento.music.key import key_of_notes
 from divertimento.music.roll import FIRST_PITCH_TOKEN, tokens_to_notes
 from divertimento.studio.compose import compose_many
 from divertimento.studio.engine import load_studio_model
-from divertimento.studio.phrases import KEY_PULL
+from divertimento.studio.phrases import CHORD_PULL, KEY_PULL
 
 LAGS = (1, 2, 4, 8)
 SEGMENT_BARS = 4
@@ -157,12 +157,15 @@ def main() -> int:
     ap.add_argument("--split", default="test", help="the real pieces' split: test, or val to choose a knob by")
     ap.add_argument("--key-pull", default=None,
                     help="STYLE=NATS,... the pull towards the key (studio/phrases.py KEY_PULL) to draw with")
+    ap.add_argument("--chord-pull", default=None,
+                    help="STYLE=NATS,... the pull towards the fermata chords' triads (studio/phrases.py CHORD_PULL)")
     ap.add_argument("--seed", type=int, default=900, help="pieces (seed + meter index, i)")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
-    if args.key_pull is not None:
-        KEY_PULL.clear()
-        KEY_PULL.update({k: float(v) for k, v in (x.split("=") for x in args.key_pull.split(",") if x)})
+    for given, table in ((args.key_pull, KEY_PULL), (args.chord_pull, CHORD_PULL)):
+        if given is not None:
+            table.clear()
+            table.update({k: float(v) for k, v in (x.split("=") for x in given.split(",") if x)})
     data = load_prepared(args.data)
     engine = load_studio_model(args.model)
     names, meters = engine.style_names, engine.sampler.meter_names
@@ -188,7 +191,7 @@ def main() -> int:
             print(f"{style} {meter}: {json.dumps(row)}", file=sys.stderr, flush=True)
     if args.json:
         write_json_atomic(args.json, {"model": str(engine.sampler.path), "bars": args.bars, "split": args.split,
-                                      "key_pull": dict(KEY_PULL), "rows": out})
+                                      "key_pull": dict(KEY_PULL), "chord_pull": dict(CHORD_PULL), "rows": out})
     return 0
 
 

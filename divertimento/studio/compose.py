@@ -19,7 +19,7 @@ from ..sample.draw import draw_index
 from ..sample.pieces import piece_title, seed_label
 from .ending import key_of_tokens
 from .engine import GIVEN_PARTICLES, Engine, Pair, rng_for
-from .phrases import KEY_PULL, PHRASE_USE, PhrasePlan, phrase_plan
+from .phrases import CHORD_PULL, KEY_PULL, PHRASE_USE, PhrasePlan, phrase_plan
 from .pickup import PICKUP_USE, draw_pickup, with_pickup
 from .pieces import StudioPiece
 
@@ -93,7 +93,7 @@ def compose_many(engine: Engine, pairs: list[Pair], style: str | None = None, te
             plans = [_plan(engine, pairs[i], styles[i], first[k], start + bars * bar, start, bar, picks[i])
                      for k, i in enumerate(rows)]
             first = _phrased_first(engine, [pairs[i] for i in rows], first, [styles[i] for i in rows], m, temp,
-                                   np.stack([p.given[:, :whole] for p in plans]), start + bar, _pull(engine, plans))
+                                   np.stack([p.given[:, :whole] for p in plans]), start + bar, plans)
         grown = _grow(engine, [pairs[i] for i in rows], first[:, :, start:], [styles[i] for i in rows], m, temp,
                       bars, form, section_bars, None if plans is None else [p.cut(start) for p in plans])
         for i, (tokens, shape, kind, fermatas) in zip(rows, grown):
@@ -112,27 +112,39 @@ def _plan(engine: Engine, pair: Pair, style: int, opening: np.ndarray, n_steps: 
     name = engine.style_names[style]
     return phrase_plan(name, opening, n_steps, start, bar, int(engine.manifest["steps_per_quarter"]), pickup,
                        engine.low, engine.vocab_size, engine.layout, use[style] if use else None,
-                       rng_for(*pair, PHRASE_USE), pull=KEY_PULL.get(name, 0.0))
+                       rng_for(*pair, PHRASE_USE), pull=KEY_PULL.get(name, 0.0), chord=CHORD_PULL.get(name, 0.0))
 
 
-def _pull(engine: Engine, plans: list[PhrasePlan] | None) -> np.ndarray | None:
-    """[B, K] the rows' pulls towards their keys (zero for a plan without one); None when no plan has one."""
-    if plans is None or all(p.pull is None for p in plans):
+def _bias_rows(engine: Engine, plans: list[PhrasePlan] | None, offsets=lambda row: 0):
+    """``bias_rows`` for ``Engine.extend_many`` from the rows' plans: new step t of row r is step
+    ``offsets(r) + t`` of its plan; None when no plan pulls."""
+    if plans is None or not any(p.biased for p in plans):
         return None
-    return np.stack([np.zeros(engine.vocab_size) if p.pull is None else p.pull for p in plans])
+    zero = np.zeros((engine.n_voices, 0, engine.vocab_size), dtype=np.float32)
+
+    def bias_rows(rows, lo: int, hi: int) -> np.ndarray:
+        out = []
+        for r in rows:
+            p, at = plans[r], offsets(r)
+            out.append(p.bias(at + lo, at + hi, engine.low) if p.biased
+                       else np.zeros((engine.n_voices, hi - lo, engine.vocab_size), dtype=np.float32))
+        return np.stack(out) if out else zero[None]
+
+    return bias_rows
 
 
 def _phrased_first(engine: Engine, pairs: list[Pair], firsts: np.ndarray, styles: list[int], meter: int,
-                   temp: float, given: np.ndarray, keep: int, pull: np.ndarray | None) -> np.ndarray:
-    """First windows [B, V, whole bars] drawn again towards the cadences ``given`` [B, V, n] in them (and with
-    ``pull`` [B, K] towards their keys), from the first ``keep`` steps of ``firsts`` (generate's opening, whose key
-    the cadences are in); unchanged where neither a cadence nor a pull falls in the window."""
-    if not (given[:, :, keep:] != FREE).any() and pull is None:
+                   temp: float, given: np.ndarray, keep: int, plans: list[PhrasePlan]) -> np.ndarray:
+    """First windows [B, V, whole bars] drawn again towards the cadences ``given`` [B, V, n] in them (and with the
+    plans' pulls), from the first ``keep`` steps of ``firsts`` (generate's opening, whose key the cadences are in);
+    unchanged where neither a cadence nor a pull falls in the window."""
+    bias_rows = _bias_rows(engine, plans)
+    if not (given[:, :, keep:] != FREE).any() and bias_rows is None:
         return firsts
     ahead = np.concatenate([firsts[:, :, :keep], given[:, :, keep:]], axis=2)
     return engine.extend_many(np.zeros((len(pairs), engine.n_voices, 0), dtype=np.int64), ahead.shape[2], styles,
                               [rng_for(*pair, PHRASE_USE, 1) for pair in pairs], ahead, GIVEN_PARTICLES,
-                              temperature=temp, meter=meter, pull=pull)
+                              temperature=temp, meter=meter, bias_rows=bias_rows)
 
 
 def _grow(engine: Engine, pairs: list[Pair], firsts: np.ndarray, styles: list[int], meter: int, temp: float,
@@ -148,18 +160,17 @@ def _grow(engine: Engine, pairs: list[Pair], firsts: np.ndarray, styles: list[in
     n = bars * bar
     given = None if plans is None else np.stack([p.given for p in plans])  # [B, V, n]
     marks = [[] for _ in pairs] if plans is None else [list(p.fermatas) for p in plans]
-    pull = _pull(engine, plans)
 
-    def grow(before: np.ndarray, steps: int, path: tuple[int, ...], ahead: np.ndarray | None) -> np.ndarray:
-        """``steps`` steps after each row of ``before`` [B, V, m], towards the tokens ``ahead`` [B, V, steps]."""
+    def grow(before: np.ndarray, steps: int, path: tuple[int, ...], at: int) -> np.ndarray:
+        """``steps`` steps after each row of ``before`` [B, V, m], drawn as steps ``at``.. of the plans."""
+        ahead = None if given is None else given[:, :, at : at + steps]
         cadenced = ahead is not None and bool((ahead != FREE).any())
         return engine.extend_many(before, steps, styles, [rng_for(*pair, *path) for pair in pairs],
                                   ahead if cadenced else None, GIVEN_PARTICLES if cadenced else 1,
-                                  temperature=temp, meter=meter, pull=pull)
+                                  temperature=temp, meter=meter, bias_rows=_bias_rows(engine, plans, lambda r: at))
 
     if not form:
-        tokens = first[:, :, :n] if n <= T else np.concatenate([first, grow(first, n - T, (1,), given[:, :, T:])],
-                                                               axis=2)
+        tokens = first[:, :, :n] if n <= T else np.concatenate([first, grow(first, n - T, (1,), T)], axis=2)
         return [(t, through_form(n, bar), "generated" if n <= T else "long-form", f)
                 for t, f in zip(tokens, marks)]
     size = section_bars * bar
@@ -168,16 +179,12 @@ def _grow(engine: Engine, pairs: list[Pair], firsts: np.ndarray, styles: list[in
     closing = form.index(form[-1])
     source = {c: (len(form) - 1 if i == closing else i) for i, c in reversed(list(enumerate(form)))}
 
-    def ahead(c: str, lo: int, hi: int) -> np.ndarray | None:
-        at = source[c] * size
-        return None if given is None else given[:, :, at + lo : at + hi]
-
     made = {form[0]: first[:, :, :size] if size <= T
-            else np.concatenate([first, grow(first, size - T, (1, 0), ahead(form[0], T, size))], axis=2)}
+            else np.concatenate([first, grow(first, size - T, (1, 0), source[form[0]] * size + T)], axis=2)}
     tokens = made[form[0]]
     for i, c in enumerate(form[1:], start=1):
         if c not in made:
-            made[c] = grow(tokens, size, (1, i), ahead(c, 0, size))
+            made[c] = grow(tokens, size, (1, i), source[c] * size)
         tokens = np.concatenate([tokens, made[c]], axis=2)
     # a fermata is where its section is heard, each time; none where sections cut across phrases (a section's
     # first window was drawn towards the first section's cadences, the rest towards its own)

@@ -214,11 +214,11 @@ class Engine:
     def extend_many(self, before: np.ndarray, new_steps: int, styles: list[int], rngs: list[torch.Generator],
                     given: np.ndarray | None = None, particles: int = 1, bias_for=None,
                     temperature: float | None = None, no_crossing: bool = False, meter: int = 0,
-                    pull: np.ndarray | None = None) -> np.ndarray:
+                    bias_rows=None) -> np.ndarray:
         """``extend`` for B pieces side by side, each with its own generator, so each row is exactly what
         ``extend`` draws for it alone: before [B, V, n], given [B, V, new_steps] (FREE where the model draws), one
-        meter; ``bias_for`` only for one row; ``pull`` [B, K]: each row's logit bias on every token of every voice
-        (a piece's key: studio/phrases.py)."""
+        meter; ``bias_for`` only for one row; ``bias_rows(rows, lo, hi)`` -> [len(rows), V, hi - lo, K]: those
+        rows' logit bias for new steps lo..hi (a piece's key and cadence chords: studio/phrases.py)."""
         B, V, _ = before.shape
         T, bar = self.n_steps, self.bar_of(meter)
         if bias_for is not None and B > 1:
@@ -241,9 +241,9 @@ class Engine:
             for rows in (np.flatnonzero(free_given), np.flatnonzero(~free_given)):
                 if len(rows):
                     bias = None if bias_for is None else bias_for(g[0])
-                    if pull is not None:
-                        rows_bias = torch.as_tensor(pull[rows], dtype=torch.float32)[:, None, None, :]
-                        rows_bias = rows_bias.expand(-1, V, c + n, -1)
+                    if bias_rows is not None:  # nothing on the context, which is given
+                        rows_bias = torch.zeros(len(rows), V, c + n, self.vocab_size)
+                        rows_bias[:, :, c:] = torch.as_tensor(bias_rows(rows, done, done + n), dtype=torch.float32)
                         bias = rows_bias if bias is None else rows_bias + bias
                     tok[rows] = self.windows([styles[i] for i in rows], g[rows], [rngs[i] for i in rows],
                                              particles if free_given[rows[0]] else 1, bias, temperature,

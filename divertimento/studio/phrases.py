@@ -5,16 +5,17 @@ A chorale is phrase by fermata: Bach's four-part chorales put a fermata 8 quarte
 in 48 % of their phrases (10 or 6 quarters in 17 % and 13 %), on beat 3 in 61 %, a chord of one quarter (52 %) or
 two (31 %). Under it the bass sounds the dominant or the tonic in two phrase ends of three, and the sixth degree
 (the relative key's tonic), the subdominant or the supertonic in the rest (``experiments/phrase_ends.py`` on
-music21's corpus, 365 chorales in 4/4 and 3/4: ``runs/phrase_ends.json``; the shares below). Each inner phrase end of a generated chorale draws its bass degree by those shares, in the key
-the piece opened in, and the chord is marked with a fermata in the score.
+music21's corpus, 365 chorales in 4/4 and 3/4: ``runs/phrase_ends.json``; the shares below). Each inner phrase
+end of a generated chorale draws its bass degree by those shares, in the key the piece opened in, and the chord is
+marked with a fermata in the score.
 
 Reels and jigs get no given strain cadence: the model already ends their strains on the tonic at least as often as
-O'Neill's tunes do (the last bar of an 8-bar strain opens on the tonic in 36 % of O'Neill's strains and in 33 % of
-the shipped model's A strains; the tonic sounds in it in 70 % and 88 %), so giving one would only make them
+O'Neill's tunes do (the last bar of an 8-bar strain opens on the tonic in 27 % of O'Neill's strains and in 33 % of
+the shipped model's A strains; the tonic sounds in it in 75 % and 88 %), so giving one would only make them
 squarer.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -29,6 +30,13 @@ from .ending import final_cadence, key_of_tokens, near, sounding_voices
 PHRASE_USE = 9  # the rng path (rng_for(seed, index, PHRASE_USE)) of a piece's cadence draws
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 MINOR_SCALE = (0, 2, 3, 5, 7, 8, 9, 10, 11)
+# The third above the root of the key's triad on each cadence degree (semitones above the tonic): major keys, and
+# minor keys with the dominant major (the raised seventh)
+TRIAD_THIRD = {False: {0: 4, 2: 3, 4: 3, 5: 4, 7: 4, 9: 3}, True: {0: 3, 3: 4, 5: 3, 7: 4, 8: 4, 10: 4}}
+# Styles whose fermata chords are drawn with a pull towards the triad on their given bass (``PhrasePlan.bias``), in
+# nats per token: of 0 to 4, the strength whose chorales' fermata chords on the validation split were root-position
+# triads nearest as often as Bach's (59 %; docs/pieces.md "Phrases and cadences")
+CHORD_PULL: dict[str, float] = {"bach": 0.5}
 # Styles whose long pieces are drawn with a pull towards their key (``key_pull``), and its strength in nats per
 # token: for each, the strength (of 0 to 2 for bach, 0 to 4 for palestrina) whose long pieces' in-scale rate came
 # nearest that of the validation split's 4-bar windows (experiments/long_pieces.py --split val; docs/pieces.md
@@ -64,11 +72,34 @@ class PhrasePlan:
     fermatas: list[int]  # steps where a fermata chord begins
     period: int = 0  # steps between phrase ends (0: no inner phrase ends)
     pull: np.ndarray | None = None  # [K] logit bias on every token: the piece's key (None: no pull)
+    chords: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)  # (fermata step, its triad's classes)
+    chord_pull: np.ndarray | None = None  # [K] -strength on every pitch token (outside a chord's, at its step)
 
     def cut(self, start: int) -> "PhrasePlan":
         """The plan from step ``start`` on."""
         return PhrasePlan(self.given[:, start:], [f - start for f in self.fermatas if f >= start], self.period,
-                          self.pull)
+                          self.pull, [(f - start, c) for f, c in self.chords if f >= start], self.chord_pull)
+
+    @property
+    def biased(self) -> bool:
+        return self.pull is not None or (self.chord_pull is not None and bool(self.chords))
+
+    def bias(self, lo: int, hi: int, low: int) -> np.ndarray:
+        """[V, hi - lo, K] logit bias for steps lo..hi: the pull towards the key at every step, and at a fermata's
+        step the pull towards its triad in every voice not given there (``chord_pull``, lifted from the triad's
+        pitch classes)."""
+        V, K = self.given.shape[0], len(self.pull if self.pull is not None else self.chord_pull)
+        out = np.zeros((V, hi - lo, K), dtype=np.float32)
+        if self.pull is not None:
+            out += self.pull.astype(np.float32)
+        if self.chord_pull is None:
+            return out
+        classes = (np.arange(K) - FIRST_PITCH_TOKEN + low) % 12
+        for step, chord in self.chords:
+            if lo <= step < hi:
+                free = self.given[:, step] == FREE
+                out[free, step - lo] += np.where(np.isin(classes, chord), 0.0, self.chord_pull).astype(np.float32)
+        return out
 
 
 def key_pull(key: Key, strength: float, low: int, vocab_size: int) -> np.ndarray:
@@ -89,16 +120,18 @@ def fermata_steps(bar: int, quarter: int, pickup: int) -> int:
 
 def phrase_plan(style: str, opening: np.ndarray, n_steps: int, start: int, bar: int, quarter: int,
                 pickup: int, low: int, vocab_size: int, layout: Layout, voice_use: list[float] | None,
-                rng: torch.Generator, final: bool = True, pull: float = 0.0) -> PhrasePlan:
+                rng: torch.Generator, final: bool = True, pull: float = 0.0, chord: float = 0.0) -> PhrasePlan:
     """The cadences of a piece [V, n_steps] whose first full bar begins at step ``start`` and whose phrases are
     shifted ``pickup`` steps early (the next phrase's upbeat): a chorale's inner phrase ends (``CHORALE_CADENCES``),
     and with ``final`` the last bar given as the tonic in the top voice and the bass, held to the end
-    (``final_cadence``); ``pull`` > 0: the piece is drawn with that pull towards its key (``key_pull``). The key is
+    (``final_cadence``); ``pull`` > 0: the piece is drawn with that pull towards its key (``key_pull``), ``chord`` > 0
+    its fermata chords with that pull towards the triad on their bass (``PhrasePlan.bias``). The key is
     the one ``opening`` [V, t] (tokens relative to MIDI ``low``) implies; pitches sit in the octave nearest each
     voice's median there; a voice the style leaves silent, or silent in the opening, is left free."""
     V = opening.shape[0]
     given = np.full((V, n_steps), FREE, dtype=np.int64)
     fermatas: list[int] = []
+    chords: list[tuple[int, tuple[int, ...]]] = []
     period = 0
     if n_steps < bar:
         return PhrasePlan(given, fermatas)
@@ -113,14 +146,17 @@ def phrase_plan(style: str, opening: np.ndarray, n_steps: int, start: int, bar: 
         end = start + cadences.bars * bar - pickup
         while end <= last - pickup:
             onset = end - length
-            tok = near(key.tonic + degrees[draw_index(float(torch.rand(1, generator=rng)), shares)],
-                       opening[bass], low, vocab_size)
+            degree = degrees[draw_index(float(torch.rand(1, generator=rng)), shares)]
+            tok = near(key.tonic + degree, opening[bass], low, vocab_size)
             if tok is not None and onset >= 0:
                 given[bass, onset] = tok
                 given[bass, onset + 1 : end] = HOLD
                 fermatas.append(onset)
+                root = (key.tonic + degree) % 12
+                chords.append((onset, (root, (root + TRIAD_THIRD[key.minor][degree]) % 12, (root + 7) % 12)))
             end += cadences.bars * bar
     if final:
         ending = final_cadence(opening, n_steps, bar, low, vocab_size, voice_use, layout)
         given[:, last:] = np.where(ending[:, last:] != FREE, ending[:, last:], given[:, last:])
-    return PhrasePlan(given, fermatas, period, key_pull(key, pull, low, vocab_size) if pull > 0 else None)
+    return PhrasePlan(given, fermatas, period, key_pull(key, pull, low, vocab_size) if pull > 0 else None, chords,
+                      np.where(np.arange(vocab_size) >= FIRST_PITCH_TOKEN, -float(chord), 0.0) if chord > 0 else None)
