@@ -1,6 +1,6 @@
 """Phrases that close: a chorale's cadences every two bars under fermatas, a tune's final cadence alone, the
-cadences drawn by the corpus's shares, the pull towards a key, fermatas and repeat signs in the score (read back by music21, and the score
-expanded by its repeats against the MIDI file)."""
+cadences drawn by the corpus's shares, the pulls towards a key and a fermata's triad, fermatas and repeat signs in
+the score (read back by music21, and the score expanded by its repeats against the MIDI file)."""
 
 import collections
 

@@ -598,7 +598,7 @@ def test_a_request_too_large_for_its_deadline_is_a_422_at_once(client):
     from divertimento.studio.work_queue import WorkQueue
 
     studio = client.app.state.context.studio
-    # a test-only deadline: 2 s at 0.25 s a window, so at most 8 windows a request
+    # a test-only deadline: 2 s at 0.11 s a window, so at most 18 windows a request
     kept, studio.queue = studio.queue, WorkQueue(workers=1, waiting=0, deadline=2.0)
     try:
         r = client.post("/api/generate", json={"n": 16, "bars": 64})

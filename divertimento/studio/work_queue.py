@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from ..errors import Busy
 
 DEADLINE_S = 60.0  # the longest a heavy request may take, waiting included
-SECONDS_PER_WINDOW = 0.25  # a window of one row: 0.15 s measured on an idle core, with room for a shared one
+SECONDS_PER_WINDOW = 0.11  # a window of one row: 0.065 s measured on the idle machine, with room for a shared one
 
 
 class TooMuchWork(Exception):

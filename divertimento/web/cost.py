@@ -1,5 +1,5 @@
 """What a heavy request costs, estimated from its parameters before it runs, in model windows: one window of
-``n_steps`` steps drawn for one row, about 0.15 s on an idle core of the 2-core machine (the shipped model). The
+``n_steps`` steps drawn for one row, about 0.065 s on the idle 2-core machine (the shipped model). The
 queue admits by these figures (``studio/work_queue.py``), so they follow the engine's own plan of windows
 (``Engine.window_plan``, what ``extend_many`` draws): a piece grows window by window, each later window starting
 from ``context_bars`` of what precedes it and adding the whole bars that fit after them.
@@ -22,11 +22,13 @@ from ..studio.steering import PROPOSAL_PARTICLES
 from .uploads import abc_note_count
 
 ROWS_PER_WINDOW = 64  # rows drawn side by side that cost one more window
-SECONDS_PER_WINDOW_IDLE = 0.15  # one window of one row, measured: the unit parse and file times are counted in
+# one window of one row, measured on 2 threads (0.055-0.065 s over requests of 1 to 16 pieces of 4 to 32 bars, with
+# and without cadences): the unit parse and file times are counted in
+SECONDS_PER_WINDOW_IDLE = 0.065
 ABC_S_AT_5000 = 13.0  # music21 parses 5,000 ABC notes in 13 s, and its time grows with the square of the notes
-XML_BYTES_PER_WINDOW = 32 * 1024  # MusicXML parsing, roughly linear: a 1 MiB score about 5 s
-FILE_WINDOWS = {"mid": 1.0, "musicxml": 3.0, "png": 3.0, "ogg": 4.0}  # making a download, before its length
-OGG_WINDOWS_PER_BAR = 0.25  # FluidSynth renders about a second of CPU per 4-bar piece, longer pieces in proportion
+XML_BYTES_PER_S = 200 * 1024  # MusicXML parsing, roughly linear: a 1 MiB score about 5 s
+FILE_SECONDS = {"mid": 0.15, "musicxml": 0.45, "png": 0.45, "ogg": 0.6}  # making a download, before its length
+OGG_SECONDS_PER_BAR = 0.04  # and FluidSynth's render grows by about 0.04 s of CPU a bar
 
 
 def window_cost(steps: int, n_steps: int, rows: int) -> float:
@@ -119,7 +121,7 @@ def harmonise_upload(engine: Engine, path: Path) -> float:
         notes = abc_note_count(path.read_text(encoding="utf-8", errors="replace"))
         parse = ABC_S_AT_5000 * (notes / 5000) ** 2 / SECONDS_PER_WINDOW_IDLE
     elif path.suffix == ".musicxml":
-        parse = path.stat().st_size / XML_BYTES_PER_WINDOW
+        parse = path.stat().st_size / XML_BYTES_PER_S / SECONDS_PER_WINDOW_IDLE
     else:  # MIDI: read by symusic, fast
         parse = 0.0
     longest = max(extend_cost(engine, bar, 0, MAX_BARS * bar, 1, GIVEN_PARTICLES) for bar in bars_of(engine, None))
@@ -146,4 +148,5 @@ def redraw(engine: Engine, kept: StudioPiece, recipe: dict) -> float:
 
 def make_file(fmt: str, piece: StudioPiece) -> float:
     """A download made on first request (audio is FluidSynth's, in proportion to the piece's length)."""
-    return FILE_WINDOWS.get(fmt, 1.0) + (OGG_WINDOWS_PER_BAR * piece.n_bars if fmt == "ogg" else 0.0)
+    seconds = FILE_SECONDS.get(fmt, 0.15) + (OGG_SECONDS_PER_BAR * piece.n_bars if fmt == "ogg" else 0.0)
+    return seconds / SECONDS_PER_WINDOW_IDLE
