@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from ..music.roll import FIRST_PITCH_TOKEN
-from .compose import compose
 from .engine import Engine, load_studio_model
+from .forms import compose
 from .steering import Rating, first_window, recommend, similarity
 
 

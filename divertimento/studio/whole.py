@@ -7,8 +7,8 @@ from ..errors import UserError
 from ..music.notes import Piece
 from ..sample.pieces import name_piece, seed_label
 from ..sample.sampler import Sampler
-from .compose import SECTION_BARS, compose_many
 from .engine import Engine
+from .forms import SECTION_BARS, compose_many
 
 DEFAULT_BARS = 16  # a phrase-complete piece: four chorale phrases, a folk song's two or four lines
 MAX_BARS = 128

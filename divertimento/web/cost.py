@@ -14,8 +14,8 @@ a slow machine) is what the deadline is for."""
 
 from pathlib import Path
 
-from ..studio.compose import MAX_BARS, SECTION_BARS, sections
 from ..studio.engine import GIVEN_PARTICLES, Engine
+from ..studio.forms import MAX_BARS, SECTION_BARS, sections
 from ..studio.phrases import CHORALE_CADENCES, KEY_PULL
 from ..studio.pieces import StudioPiece
 from ..studio.steering import PROPOSAL_PARTICLES
