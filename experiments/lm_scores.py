@@ -8,7 +8,7 @@
 
     python experiments/lm_scores.py --data data/default --samples 4000 --steps 800 \
         --point "mle T=1:mle:temperature=1.0" --point "guided b=1:guided:beta=1" \
-        --point "control:guided:rerank=likelihood,beta=0.01"
+        --point "control:guided:rerank=likelihood,beta=0.01" --point "mle rekeyed T=1:rekey+mle:temperature=1.0"
 
 The judge and every reverse LM are the same small sequence model (family mle's ARModel: 1 LSTM layer of 128, voice
 by voice) trained by the same loop for --steps Adam steps of batch 64 from the same seed. A "real" row trains the
@@ -23,10 +23,13 @@ import time
 import numpy as np
 import torch
 from points import SEED_BLOCK, parse_point  # experiments/ is the script's own folder, first on sys.path
+from rekey import rekey, style_tonic_shares
 
 from divertimento.atomic import write_json_atomic
 from divertimento.data.dataset import load_prepared
+from divertimento.metrics.sets import from_prepared, from_tokens
 from divertimento.models.sequence import ARModel
+from divertimento.music.roll import FIRST_PITCH_TOKEN
 from divertimento.sample.sampler import load_sampler
 
 
@@ -73,14 +76,22 @@ def main() -> int:
     real_rev = train_lm(train["rolls"][pick], train["style"][pick], len(names), vocab, args.steps, args.seed + 1)
     rows["real (test windows)"]["reverse_lm"] = nll_per_token(real_rev, test["rolls"], test["style"])
     print(f"judge and real row in {time.perf_counter() - t0:.0f} s: {rows}", file=sys.stderr, flush=True)
+    shares = None
     for text in args.point:
         label, model, temperature, options = parse_point(text)
         t0 = time.perf_counter()
-        sampler = load_sampler(model)
+        sampler = load_sampler(model.removeprefix("rekey+"))
         tokens, styles = sampler.generate_tokens(list(range(args.seed * SEED_BLOCK, args.seed * SEED_BLOCK
                                                              + args.samples)), temperature=temperature,
                                                  options=options)
         labels = np.asarray([names.index(s) for s in styles])
+        if model.startswith("rekey+"):  # the key control: the samples moved into their style's keys
+            shares = shares or style_tonic_shares(from_prepared(data, "train"))
+            m = sampler.manifest
+            ws = from_tokens(tokens, sampler.low, int(m["steps_per_quarter"]), tuple(m["roles"]), label, labels,
+                             names)
+            moved = rekey(ws, shares, tuple(data.manifest["pitch_range"]), args.seed).tokens.astype(np.int64)
+            tokens = np.where(moved >= FIRST_PITCH_TOKEN, moved - sampler.low, moved)  # back to the model's tokens
         rev = train_lm(tokens, labels, len(names), vocab, args.steps, args.seed + 1)
         rows[label] = {"lm": nll_per_token(judge, tokens, labels),
                        "reverse_lm": nll_per_token(rev, test["rolls"], test["style"])}
