@@ -203,7 +203,7 @@ def test_the_pull_towards_a_fermatas_triad_by_hand():
     degree = (int(plan.given[3, 24]) - 2 + LOW - 2) % 12  # the bass's degree above D
     third = {0: 4, 2: 3, 4: 3, 5: 4, 7: 4, 9: 3}[degree]
     assert set(chord) == {(2 + degree) % 12, (2 + degree + third) % 12, (2 + degree + 7) % 12}
-    b = plan.bias(20, 30, LOW)
+    b = plan.bias(20, 30, LOW, 60)
     assert b.shape == (4, 10, 60) and (b[:, [0, 1, 2, 3, 5, 6, 7, 8, 9]] == 0).all() and (b[3] == 0).all()
     classes = (np.arange(60) - 2 + LOW) % 12
     for v in range(3):
@@ -212,7 +212,7 @@ def test_the_pull_towards_a_fermatas_triad_by_hand():
         assert (b[v, 4, 2:][~np.isin(classes[2:], chord)] == -2.0).all()
     # with the key's pull as well, the two add; without either, the plan does not bias at all
     both = phrase_plan("bach", d_major_opening(), 128, 0, 16, 4, 0, LOW, 60, SATB, None, torch.Generator(),
-                       chord=2.0, pull=0.5).bias(24, 25, LOW)
+                       chord=2.0, pull=0.5).bias(24, 25, LOW, 60)
     assert both[0, 0, tok(60)] == -2.5  # C natural: outside D major and outside every triad of its degrees
     assert not phrase_plan("bach", d_major_opening(), 128, 0, 16, 4, 0, LOW, 60, SATB, None,
                            torch.Generator()).biased

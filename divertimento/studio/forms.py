@@ -47,8 +47,9 @@ def through_form(n_steps: int, bar: int, used: str = "") -> str:
 def compose(engine: Engine, pair: Pair, style: str | None = None, temperature: float | None = None,
             bars: int = 4, form: str | None = None, meter: str | None = None) -> StudioPiece:
     """A piece of ``bars`` bars, each later window growing out of the last bars before it, or in a ``form`` such as
-    AABA (SECTION_BARS bars per letter; a letter heard again is its section again, note for note). Its first
-    window is exactly the piece ``generate`` makes from the same (seed, index)."""
+    AABA (SECTION_BARS bars per letter; a letter heard again is its section again, note for note). A piece of one
+    window is exactly the piece ``generate`` makes from the same (seed, index); a longer one opens with its first
+    bar (``compose_many``)."""
     return compose_many(engine, [pair], style, temperature, bars, form, meter)[0]
 
 
@@ -108,20 +109,14 @@ def _plan(engine: Engine, pair: Pair, style: int, opening: np.ndarray, n_steps: 
                        rng_for(*pair, PHRASE_USE), pull=KEY_PULL.get(name, 0.0), chord=CHORD_PULL.get(name, 0.0))
 
 
-def _bias_rows(engine: Engine, plans: list[PhrasePlan] | None, offsets=lambda row: 0):
-    """``bias_rows`` for ``Engine.extend_many`` from the rows' plans: new step t of row r is step
-    ``offsets(r) + t`` of its plan; None when no plan pulls."""
+def _bias_rows(engine: Engine, plans: list[PhrasePlan] | None, offset: int = 0):
+    """``bias_rows`` for ``Engine.extend_many`` from the rows' plans, new step t being step ``offset + t`` of each
+    plan; None when no plan pulls."""
     if plans is None or not any(p.biased for p in plans):
         return None
-    zero = np.zeros((engine.n_voices, 0, engine.vocab_size), dtype=np.float32)
 
     def bias_rows(rows, lo: int, hi: int) -> np.ndarray:
-        out = []
-        for r in rows:
-            p, at = plans[r], offsets(r)
-            out.append(p.bias(at + lo, at + hi, engine.low) if p.biased
-                       else np.zeros((engine.n_voices, hi - lo, engine.vocab_size), dtype=np.float32))
-        return np.stack(out) if out else zero[None]
+        return np.stack([plans[r].bias(offset + lo, offset + hi, engine.low, engine.vocab_size) for r in rows])
 
     return bias_rows
 
@@ -160,7 +155,7 @@ def _grow(engine: Engine, pairs: list[Pair], firsts: np.ndarray, styles: list[in
         cadenced = ahead is not None and bool((ahead != FREE).any())
         return engine.extend_many(before, steps, styles, [rng_for(*pair, *path) for pair in pairs],
                                   ahead if cadenced else None, GIVEN_PARTICLES if cadenced else 1,
-                                  temperature=temp, meter=meter, bias_rows=_bias_rows(engine, plans, lambda r: at))
+                                  temperature=temp, meter=meter, bias_rows=_bias_rows(engine, plans, at))
 
     if not form:
         tokens = first[:, :, :n] if n <= T else np.concatenate([first, grow(first, n - T, (1,), T)], axis=2)

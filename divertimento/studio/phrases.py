@@ -73,7 +73,7 @@ class PhrasePlan:
     period: int = 0  # steps between phrase ends (0: no inner phrase ends)
     pull: np.ndarray | None = None  # [K] logit bias on every token: the piece's key (None: no pull)
     chords: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)  # (fermata step, its triad's classes)
-    chord_pull: np.ndarray | None = None  # [K] -strength on every pitch token (outside a chord's, at its step)
+    chord_pull: float = 0.0  # nats off every pitch outside a fermata chord's triad, at the chord's first step
 
     def cut(self, start: int) -> "PhrasePlan":
         """The plan from step ``start`` on."""
@@ -82,23 +82,24 @@ class PhrasePlan:
 
     @property
     def biased(self) -> bool:
-        return self.pull is not None or (self.chord_pull is not None and bool(self.chords))
+        return self.pull is not None or (self.chord_pull > 0 and bool(self.chords))
 
-    def bias(self, lo: int, hi: int, low: int) -> np.ndarray:
+    def bias(self, lo: int, hi: int, low: int, vocab_size: int) -> np.ndarray:
         """[V, hi - lo, K] logit bias for steps lo..hi: the pull towards the key at every step, and at a fermata's
         step the pull towards its triad in every voice not given there (``chord_pull``, lifted from the triad's
-        pitch classes)."""
-        V, K = self.given.shape[0], len(self.pull if self.pull is not None else self.chord_pull)
+        pitch classes); zeros for a plan without pulls."""
+        V, K = self.given.shape[0], vocab_size
         out = np.zeros((V, hi - lo, K), dtype=np.float32)
         if self.pull is not None:
             out += self.pull.astype(np.float32)
-        if self.chord_pull is None:
+        if not self.chord_pull:
             return out
         classes = (np.arange(K) - FIRST_PITCH_TOKEN + low) % 12
         for step, chord in self.chords:
             if lo <= step < hi:
                 free = self.given[:, step] == FREE
-                out[free, step - lo] += np.where(np.isin(classes, chord), 0.0, self.chord_pull).astype(np.float32)
+                outside = (np.arange(K) >= FIRST_PITCH_TOKEN) & ~np.isin(classes, chord)
+                out[free, step - lo] -= np.where(outside, self.chord_pull, 0.0).astype(np.float32)
         return out
 
 
@@ -159,4 +160,4 @@ def phrase_plan(style: str, opening: np.ndarray, n_steps: int, start: int, bar: 
         ending = final_cadence(opening, n_steps, bar, low, vocab_size, voice_use, layout)
         given[:, last:] = np.where(ending[:, last:] != FREE, ending[:, last:], given[:, last:])
     return PhrasePlan(given, fermatas, period, key_pull(key, pull, low, vocab_size) if pull > 0 else None, chords,
-                      np.where(np.arange(vocab_size) >= FIRST_PITCH_TOKEN, -float(chord), 0.0) if chord > 0 else None)
+                      float(chord))
