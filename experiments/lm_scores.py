@@ -14,19 +14,25 @@ The judge and every reverse LM are the same small sequence model (family mle's A
 by voice) trained by the same loop for --steps Adam steps of batch 64 from the same seed. A "real" row trains the
 reverse LM on as many real training windows as a point has samples, so every figure has a scale. Seeds: --seed
 picks the sample block (pieces seed * 1,000,000 + i) and the LMs' initialisation.
+
+The judge and the real row depend only on (data, --samples, --steps, --seed): --cache DIR keeps them (safetensors and
+JSON), so a later run with the same four adds points to the same scale without training the judge again.
 """
 
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 from points import SEED_BLOCK, parse_point  # experiments/ is the script's own folder, first on sys.path
 from rekey import rekey, style_tonic_shares
+from safetensors.torch import load, save
 
-from divertimento.atomic import write_json_atomic
+from divertimento.atomic import write_bytes_atomic, write_json_atomic
 from divertimento.data.dataset import load_prepared
+from divertimento.json_file import read_json_object
 from divertimento.metrics.sets import from_prepared, from_tokens
 from divertimento.models.sequence import ARModel
 from divertimento.music.roll import FIRST_PITCH_TOKEN
@@ -55,6 +61,29 @@ def nll_per_token(lm: ARModel, tokens: np.ndarray, styles: np.ndarray) -> float:
     return total / x.numel()
 
 
+def judge_and_real_row(data, args) -> tuple[ARModel, dict]:
+    """The judge LM (trained on real training windows) and the real row, from --cache where it holds them."""
+    train, test = data.splits["train"], data.splits["test"]
+    names, vocab = list(data.manifest["style_names"]), int(data.manifest["vocab_size"])
+    key = f"{Path(args.data).name}-n{args.samples}-steps{args.steps}-seed{args.seed}"
+    cached = Path(args.cache) / key if args.cache else None
+    if cached and cached.with_suffix(".json").exists():
+        judge = ARModel(train["rolls"].shape[1], vocab, train["rolls"].shape[2], len(names), style_dim=16,
+                        hidden=128, layers=1, embed=16)
+        judge.load_state_dict(load(cached.with_suffix(".safetensors").read_bytes()))
+        return judge.eval(), read_json_object(cached.with_suffix(".json"), "cached real row")
+    judge = train_lm(train["rolls"], train["style"], len(names), vocab, args.steps, args.seed)
+    real = {"lm": nll_per_token(judge, test["rolls"], test["style"])}
+    pick = np.random.default_rng(args.seed).choice(len(train["rolls"]), args.samples, replace=False)
+    real_rev = train_lm(train["rolls"][pick], train["style"][pick], len(names), vocab, args.steps, args.seed + 1)
+    real["reverse_lm"] = nll_per_token(real_rev, test["rolls"], test["style"])
+    if cached:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(cached.with_suffix(".safetensors"), save(judge.state_dict()))
+        write_json_atomic(cached.with_suffix(".json"), real)  # last: its presence says the pair is whole
+    return judge, real
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="data/default")
@@ -63,18 +92,17 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--point", action="append", required=True)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--cache", default=None, help="a folder that keeps the judge and the real row between runs")
+    ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     data = load_prepared(args.data, verify=False)
-    train, test = data.splits["train"], data.splits["test"]
+    test = data.splits["test"]
     names = list(data.manifest["style_names"])
     vocab = int(data.manifest["vocab_size"])
     t0 = time.perf_counter()
-    judge = train_lm(train["rolls"], train["style"], len(names), vocab, args.steps, args.seed)
-    rows = {"real (test windows)": {"lm": nll_per_token(judge, test["rolls"], test["style"])}}
-    pick = np.random.default_rng(args.seed).choice(len(train["rolls"]), args.samples, replace=False)
-    real_rev = train_lm(train["rolls"][pick], train["style"][pick], len(names), vocab, args.steps, args.seed + 1)
-    rows["real (test windows)"]["reverse_lm"] = nll_per_token(real_rev, test["rolls"], test["style"])
+    judge, real = judge_and_real_row(data, args)
+    rows = {"real (test windows)": real}
     print(f"judge and real row in {time.perf_counter() - t0:.0f} s: {rows}", file=sys.stderr, flush=True)
     shares = None
     for text in args.point:

@@ -6,7 +6,8 @@ that style's held-out real windows (``metrics.per_style.style_figures``), with a
         --point "guided b=1:runs/mle-guided:beta=1" --point "control:runs/mle-guided:rerank=likelihood,beta=0.01"
 
 A point is LABEL:MODEL:KNOBS, KNOBS a comma list of temperature=V and the family's sampling options; MODEL
-rekey+NAME is the key control (experiments/rekey.py). Seeds are
+rekey+NAME is the key control (experiments/rekey.py), bf16+NAME the model drawn with bfloat16 products
+(``generate_tokens(low_precision=True)``), to check that they draw what float32 draws. Seeds are
 disjoint blocks of pieces (seed s draws pieces s * 1,000,000 + i), so no two seeds share a piece. Prints one table
 (mean ± spread over seeds, per style and pooled over styles by window) and writes every figure to --json.
 """
@@ -60,13 +61,14 @@ def main() -> int:
     for text in args.point:
         label, model, temperature, options = parse_point(text)
         rekeyed = model.startswith("rekey+")  # the key control: the model's windows moved into the style's keys
-        sampler = load_sampler(model.removeprefix("rekey+"))
+        low = model.startswith("bf16+")
+        sampler = load_sampler(model.removeprefix("rekey+").removeprefix("bf16+"))
         rows[label] = {s: [] for s in measured}
         for seed in range(args.seeds):
             for s in measured:
                 t0 = time.perf_counter()
                 ws = sample_window_set(sampler, args.n, seed * SEED_BLOCK, s, temperature=temperature,
-                                       options=options)
+                                       options=options, low_precision=low)
                 if rekeyed:
                     ws = rekey(ws, shares, tuple(data.manifest["pitch_range"]), seed)
                 x = ref.std.transform(compute_set_stats(ws, ref.config).vectors)

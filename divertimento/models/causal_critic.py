@@ -32,14 +32,15 @@ class CausalCritic(StepReader):
         self.lstm = nn.LSTM(self.step_width, hidden, num_layers=1, batch_first=True)
         self.head = nn.Sequential(nn.Linear(hidden + self.style_dim, hidden), nn.GELU(), nn.Linear(hidden, 1))
 
-    def prefix_logits(self, onehot: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits [B, T] of one-hot windows [B, V, T, K]: entry t judges steps 0..t and nothing after them."""
-        x, s = self.step_inputs(onehot, style)
+    def prefix_logits(self, windows: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits [B, T] of one-hot windows [B, V, T, K] or int token windows [B, V, T]: entry t judges steps 0..t
+        and nothing after them."""
+        x, s = self.step_inputs(windows, style)
         h, _ = self.lstm(x)  # [B, T, H]
         if s is not None:
             h = torch.cat([h, s.unsqueeze(1).expand(-1, h.shape[1], -1)], dim=2)
         return self.head(h).squeeze(2)
 
-    def forward(self, onehot: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, windows: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
         """Logits [B] of whole windows: the last prefix's."""
-        return self.prefix_logits(onehot, style)[:, -1]
+        return self.prefix_logits(windows, style)[:, -1]

@@ -19,7 +19,7 @@ from ..data.conditions import n_conditions
 from .causal_critic import CausalCritic
 from .discriminator import Discriminator
 from .residual_critic import ResidualCritic
-from .sequence_critic import SequenceCritic
+from .sequence_critic import SequenceCritic, StepReader
 
 RERANKS = ("critic", "likelihood")
 MAX_BETA = 100.0
@@ -45,13 +45,15 @@ def build_critic(cfg, data: dict, base: nn.Module | None = None) -> nn.Module:
 
 
 def critic_scores(critic: nn.Module, tokens: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
-    """The critic's raw logits [B] of int token windows [B, V, T]."""
-    return critic(F.one_hot(tokens.long(), critic.vocab_size).float(), style)
+    """The critic's raw logits [B] of int token windows [B, V, T]; a critic that reads steps looks the tokens up,
+    the others read one-hots."""
+    return critic(tokens if isinstance(critic, StepReader) else F.one_hot(tokens.long(), critic.vocab_size).float(),
+                  style)
 
 
 def critic_prefix_scores(critic: CausalCritic, tokens: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
     """A causal critic's raw logits [B, T] of every prefix of int token windows [B, V, T]."""
-    return critic.prefix_logits(F.one_hot(tokens.long(), critic.vocab_size).float(), style)
+    return critic.prefix_logits(tokens, style)
 
 
 def resample_choice(scores: torch.Tensor, beta: float, gumbel: torch.Tensor) -> torch.Tensor:
@@ -85,6 +87,7 @@ class GuidedSampler(nn.Module):
             setattr(self, name, getattr(base, name))
 
     latent_dim = 0
+    supports_low_precision = True
     sampling_options = ("beta", "rerank")  # what a sampler may set per call (the model file recommends values)
 
     @property
@@ -100,7 +103,9 @@ class GuidedSampler(nn.Module):
     @torch.no_grad()
     def sample(self, style: torch.Tensor | None, noise: torch.Tensor, temperature: float = 1.0,
                z: torch.Tensor | None = None, strict_voice_leading: bool = False, beta: float | None = None,
-               rerank: str | None = None) -> torch.Tensor:
+               rerank: str | None = None, low_precision: bool = False) -> torch.Tensor:
+        """One window per piece [B, V, T] of K candidates' noise [B, K, V, T, vocab + 1] (``noise_shape``).
+        ``low_precision``: the proposal draws and the critic judges with bfloat16 products (``LowPrecision``)."""
         beta = self.beta if beta is None else float(beta)
         rerank = self.rerank if rerank is None else rerank
         if not 0 <= beta <= MAX_BETA:
@@ -110,10 +115,11 @@ class GuidedSampler(nn.Module):
         B, C, V, T, _ = noise.shape
         flat_style = None if style is None else style.repeat_interleave(C)
         cand = self.base.sample(flat_style, noise[..., :-1].reshape(B * C, V, T, -1), temperature,
-                                strict_voice_leading=strict_voice_leading)  # [B*C, V, T]
-        if rerank == "critic":
-            scores = self.log_ratio(cand, flat_style)
-        else:
-            scores = self.base.log_probs(cand, flat_style).sum(dim=(1, 2))  # nats per window
+                                strict_voice_leading=strict_voice_leading, low_precision=low_precision)  # [B*C, V, T]
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=low_precision):
+            if rerank == "critic":
+                scores = self.log_ratio(cand, flat_style).float()
+            else:
+                scores = self.base.log_probs(cand, flat_style).float().sum(dim=(1, 2))  # nats per window
         keep = resample_choice(scores.view(B, C), beta, noise[:, :, 0, 0, -1])
         return cand.view(B, C, V, T)[torch.arange(B), keep]

@@ -29,12 +29,20 @@ class StepReader(nn.Module):
         self.step_width = n_voices * embed + 16 + self.style_dim
         self.drop = nn.Dropout(dropout)
 
-    def step_inputs(self, onehot: torch.Tensor, style: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(inputs [B, T, step_width] of one-hot windows [B, V, T, K], style vectors [B, S] or None); soft one-hots
-        pass gradients to a generator."""
-        B, V, T, K = onehot.shape
-        table = self.in_embed.weight.view(V, K, -1)  # [V, K, E]
-        e = torch.einsum("bvtk,vke->btve", onehot, table).reshape(B, T, -1)  # [B, T, V*E]
+    def step_inputs(self, windows: torch.Tensor,
+                    style: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(inputs [B, T, step_width], style vectors [B, S] or None) of ``windows``: one-hot [B, V, T, K] (soft
+        one-hots pass gradients to a generator) or int tokens [B, V, T]. Tokens are looked up in the table, which
+        gives exactly what a one-hot's product with it gives, without building the one-hot: a guided sampler
+        judges thousands of windows per second."""
+        if windows.dtype.is_floating_point:
+            B, V, T, K = windows.shape
+            table = self.in_embed.weight.view(V, K, -1)  # [V, K, E]
+            e = torch.einsum("bvtk,vke->btve", windows, table).reshape(B, T, -1)  # [B, T, V*E]
+        else:
+            B, V, T = windows.shape
+            rows = windows.long() + (torch.arange(V) * self.vocab_size).view(1, V, 1)
+            e = self.in_embed(rows).permute(0, 2, 1, 3).reshape(B, T, -1)  # [B, T, V*E]
         parts = [e, self.pos.weight[:T].unsqueeze(0).expand(B, -1, -1)]
         s = self.style(style) if self.style is not None else None
         if s is not None:
@@ -60,9 +68,10 @@ class SequenceCritic(StepReader):
         self.head = nn.Sequential(nn.Linear(4 * hidden + self.style_dim, hidden), nn.GELU(), nn.Dropout(dropout),
                                   nn.Linear(hidden, 1))
 
-    def forward(self, onehot: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits [B] of one-hot windows [B, V, T, K] (soft one-hots pass gradients to a generator)."""
-        x, s = self.step_inputs(onehot, style)
+    def forward(self, windows: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits [B] of one-hot windows [B, V, T, K] (soft one-hots pass gradients to a generator) or int token
+        windows [B, V, T]."""
+        x, s = self.step_inputs(windows, style)
         h, _ = self.lstm(x)  # [B, T, 2H]
         pooled = [h.mean(dim=1), h.amax(dim=1)] + ([s] if s is not None else [])
         return self.head(torch.cat(pooled, dim=1)).squeeze(1)

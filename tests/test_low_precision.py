@@ -1,0 +1,67 @@
+"""Sampling with bfloat16 products (models.sequence.LowPrecision) and the critics' token lookup: the same equations
+as float32's, checked on values bfloat16 holds exactly, and refused where a family has no such path."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from divertimento.errors import UserError
+from divertimento.models.causal_critic import CausalCritic
+from divertimento.models.sequence import ARModel, LowPrecision
+from divertimento.models.sequence_critic import SequenceCritic
+from divertimento.sample.sampler import load_sampler
+
+
+def _model() -> ARModel:
+    torch.manual_seed(0)
+    return ARModel(n_voices=3, vocab_size=7, n_steps=16, n_styles=2, style_dim=4, hidden=8, layers=2,
+                   embed=4).eval()
+
+
+def _halves(*shape: int, generator: torch.Generator) -> torch.Tensor:
+    """Values in {-1, -0.5, 0, 0.5, 1}: bfloat16 holds them, and any sum of a few dozen of their products."""
+    return (torch.randint(-2, 3, shape, generator=generator) / 2).float()
+
+
+def test_the_bfloat16_cell_is_torchs_lstm_cell_on_values_bfloat16_holds():
+    g = torch.Generator().manual_seed(3)
+    model = _model()
+    for p in model.lstm.parameters():  # weights and biases bfloat16 holds, so the products are exact
+        p.data = _halves(*p.shape, generator=g)
+    low = LowPrecision.of(model)
+    for k, width in enumerate((model.lstm.input_size, 8)):
+        x, h, c = _halves(5, width, generator=g), _halves(5, 8, generator=g), _halves(5, 8, generator=g)
+        want_h, want_c = torch._VF.lstm_cell(x, (h, c), *model.lstm.all_weights[k])
+        got_h, got_c = low.lstm_cell(k, x, h, c)
+        assert got_h.dtype == got_c.dtype == torch.float32
+        torch.testing.assert_close(got_c, want_c, rtol=1e-6, atol=1e-6)
+        torch.testing.assert_close(got_h, want_h, rtol=1e-6, atol=1e-6)
+
+
+def test_bfloat16_draws_are_float32s_up_to_rare_near_ties():
+    model = _model()
+    noise = -torch.log(-torch.log(torch.rand(64, 3, 16, 7, generator=torch.Generator().manual_seed(1))))
+    style = torch.arange(64) % 2
+    want = model.sample(style, noise)
+    got = model.sample(style, noise, low_precision=True)
+    # a token changes only where two logits plus noise lie within bfloat16's rounding (~1 %) of each other, and a
+    # change then carries on down the window; a wrong gate or a dropped bias would change most tokens
+    assert (got == want).float().mean() > 0.9
+    assert not torch.equal(got, torch.zeros_like(got))
+
+
+@pytest.mark.parametrize("critic_class", [SequenceCritic, CausalCritic])
+def test_a_critic_looks_tokens_up_exactly_as_it_reads_one_hots(critic_class):
+    torch.manual_seed(2)
+    critic = critic_class(n_voices=3, vocab_size=7, n_steps=16, n_styles=2, embed=4, hidden=8).eval()
+    tokens = torch.randint(0, 7, (5, 3, 16))
+    style = torch.tensor([0, 1, 1, 0, 1])
+    with torch.no_grad():
+        assert torch.equal(critic(tokens, style), critic(F.one_hot(tokens, 7).float(), style))
+
+
+def test_low_precision_is_refused_for_a_family_without_it(tiny_run):
+    sampler = load_sampler(tiny_run)  # a token GAN
+    with pytest.raises(UserError, match="low-precision sampling applies to mle and guided models, not gan"):
+        sampler.generate_tokens([(0, 0)], low_precision=True)
+
