@@ -22,6 +22,7 @@ from rekey import rekey, style_tonic_shares
 
 from divertimento.atomic import write_json_atomic
 from divertimento.data.dataset import load_prepared
+from divertimento.metrics.key_keeping import KEY_KEEPING_FIGURES, key_keeping_figures
 from divertimento.metrics.key_register import KEY_REGISTER_FIGURES, key_register_figures
 from divertimento.metrics.per_style import FIGURES, style_figures
 from divertimento.metrics.reference import load_reference
@@ -52,7 +53,8 @@ def main() -> int:
     real_tokens = {s: test_ws.tokens[test_ws.style == i] for i, s in enumerate(names)}
 
     def figures(style: str, x: np.ndarray, tokens: np.ndarray, seed: int) -> dict:
-        return style_figures(real_by_style[style], x, seed) | key_register_figures(real_tokens[style], tokens)
+        return (style_figures(real_by_style[style], x, seed) | key_register_figures(real_tokens[style], tokens)
+                | key_keeping_figures(tokens))
 
     rows = {"real val": {s: [figures(s, val_x[val_ws.style == i], val_ws.tokens[val_ws.style == i], 0)]
                          for i, s in enumerate(names) if s in measured}}
@@ -84,7 +86,7 @@ def main() -> int:
 
 def summarise(rows: dict, names: list[str]) -> dict:
     """Mean and spread (max - min over seeds) of each figure per style; printed as a markdown table."""
-    out, columns = {}, FIGURES + KEY_REGISTER_FIGURES
+    out, columns = {}, FIGURES + KEY_REGISTER_FIGURES + KEY_KEEPING_FIGURES
     print("| point | style | " + " | ".join(columns) + " |")
     print("|---|---|" + "---|" * len(columns))
     for label, by_style in rows.items():
