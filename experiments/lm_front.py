@@ -7,8 +7,9 @@ Quality is the LM score (lower: the judge finds the samples likelier real music)
 (lower: an LM trained on the samples finds real music likelier). A model's front is its points over its own knob
 (here the temperature in the label after the prefix), each the mean over seeds. For each challenger point, the base
 front's reverse-LM score at the challenger's LM score is read off by linear interpolation between the two base points
-whose LM scores bracket it; the challenger is above the front there when its reverse-LM score is lower by more than
-the seed spread (max - min over seeds) of either side. The claim holds at a quality level only then, and the
+whose LM scores bracket it (or from a base point at least as good on both axes, where one is better than that); the
+challenger is above the front there when its reverse-LM score is lower by more than the seed spread (max - min over
+seeds) of either side. The claim holds at a quality level only then, and the
 protocol asks for three such levels. A challenger point whose LM score no base point brackets is outside the
 front's range and is not counted.
 """
@@ -59,14 +60,20 @@ def front(rows: dict, prefix: str, seeds: list[int]) -> list[tuple[float, dict]]
 
 
 def interpolate(base: list[tuple[float, dict]], lm: float) -> dict | None:
-    """The base front's reverse-LM score (and its spread, the larger of the two neighbours') at LM score ``lm``:
-    between the two neighbouring base points (by knob) whose LM scores bracket it; None outside the front."""
+    """The base front's reverse-LM score (and its spread) at LM score ``lm``: between the two neighbouring base
+    points (by knob) whose LM scores bracket it, or a base point at least as good on both axes where there is one
+    (the front is the best the base reaches at that quality or better); None outside the front's range."""
     for (_, a), (_, b) in zip(base, base[1:]):
         lo, hi = sorted((a["lm"], b["lm"]))
         if lo <= lm <= hi and hi > lo:
             w = (lm - a["lm"]) / (b["lm"] - a["lm"])
-            return {"reverse_lm": a["reverse_lm"] + w * (b["reverse_lm"] - a["reverse_lm"]),
-                    "spread": max(a["reverse_lm_spread"], b["reverse_lm_spread"])}
+            at = {"reverse_lm": a["reverse_lm"] + w * (b["reverse_lm"] - a["reverse_lm"]),
+                  "spread": max(a["reverse_lm_spread"], b["reverse_lm_spread"])}
+            better = [p for _, p in base if p["lm"] <= lm and p["reverse_lm"] < at["reverse_lm"]]
+            if better:
+                best = min(better, key=lambda p: p["reverse_lm"])
+                at = {"reverse_lm": best["reverse_lm"], "spread": best["reverse_lm_spread"]}
+            return at
     return None
 
 

@@ -45,3 +45,14 @@ def test_points_missing_a_seed_are_left_out_of_the_front():
                                                                         1: {"lm": 0.4, "reverse_lm": 0.3}}}
     assert [k for k, _ in lm_front.front(rows, "mle T=", [0, 1])] == [1.0]
     assert lm_front.knob("mle T=0.85", "mle T=") == 0.85 and lm_front.knob("adversarial T=1", "mle T=") is None
+
+
+def test_the_front_is_the_best_the_base_reaches_at_that_quality_or_better():
+    # T=0.8 is better on both axes than the line from T=0.9 to T=1 at lm 0.35 (0.31 against 0.35): the front there
+    # is T=0.8's 0.31, not the interpolation
+    s = {"lm_spread": 0.0, "reverse_lm_spread": 0.0}
+    base = [(0.8, {"lm": 0.30, "reverse_lm": 0.31, **s}), (0.9, {"lm": 0.30, "reverse_lm": 0.36, **s}),
+            (1.0, {"lm": 0.40, "reverse_lm": 0.34, **s})]
+    assert lm_front.interpolate(base, 0.35)["reverse_lm"] == pytest.approx(0.31)
+    assert lm_front.interpolate(base[1:], 0.35)["reverse_lm"] == pytest.approx(0.35)
+    assert lm_front.interpolate(base, 0.45) is None
