@@ -1,4 +1,4 @@
-"""Sampling with bfloat16 products (models.sequence.LowPrecision) and the critics' token lookup: the same equations
+"""Sampling with bfloat16 products (models.low_precision.LowPrecision) and the critics' token lookup: the same equations
 as float32's, checked on values bfloat16 holds exactly, and refused where a family has no such path."""
 
 import pytest
@@ -7,7 +7,8 @@ import torch.nn.functional as F
 
 from divertimento.errors import UserError
 from divertimento.models.causal_critic import CausalCritic
-from divertimento.models.sequence import ARModel, LowPrecision
+from divertimento.models.low_precision import LowPrecision
+from divertimento.models.sequence import ARModel
 from divertimento.models.sequence_critic import SequenceCritic
 from divertimento.sample.sampler import load_sampler
 

@@ -112,7 +112,7 @@ class Sampler:
                           options: dict | None = None, in_key: bool = True, low_precision: bool = False) -> np.ndarray:
         """Token windows [N, V, T] uint8 (relative to ``low``) from one batch of draws, in the data's keys
         (``in_key`` False: a key-normalised model's windows as drawn, on the white keys; each draw's ``home`` is
-        the key it would be heard in). ``low_precision``: bfloat16 products (``models.sequence.LowPrecision``)."""
+        the key it would be heard in). ``low_precision``: bfloat16 products (``models.low_precision.LowPrecision``)."""
         style = self.conditions([d.style for d in draws], [d.meter for d in draws])
         z = torch.stack([d.z for d in draws]) if self.has_latent else None
         extra = {"low_precision": True} if low_precision else {}
@@ -136,7 +136,7 @@ class Sampler:
         file's recommendation. Pieces are drawn batch by batch (a guided sampler's draws hold K candidates'
         noise), about ``batch_size`` windows' worth at a time. ``low_precision``: multiply in bfloat16, several
         times faster in large batches on CPUs with bfloat16 units; draws then differ token by token from float32's,
-        not in distribution (``models.sequence.LowPrecision``)."""
+        not in distribution (``models.low_precision.LowPrecision``)."""
         if low_precision and not getattr(self.module, "supports_low_precision", False):
             raise UserError(f"low-precision sampling applies to mle and guided models, not {self.family}")
         pairs = seed_pairs(seeds)
