@@ -58,6 +58,10 @@ class TrainConfig:
     # train on windows moved onto the white-key diatonic set (data/keys.py) instead of transposed at random;
     # generated windows are moved back to keys drawn from the data's own key distribution per style (gan only)
     key_normalise: bool = False
+    # how far batches even out the styles: a window is drawn with weight (its style's window count)^-style_balance,
+    # so 0 draws every window alike (a style's share of batches = its share of windows) and 1 gives every style an
+    # equal share; a style with few windows (bach: 7 % of the default data) otherwise gets few updates
+    style_balance: float = 0.0
     # vae
     enc_channels: int = 256  # encoder width at the bar resolution
     kl_weight: float = 1.0  # beta of the KL term; 1 = the true ELBO
@@ -155,6 +159,8 @@ class TrainConfig:
         if self.family == "guided" and not self.base_model:
             raise UserError("family guided needs base_model: the model whose candidates the critic resamples "
                             "(e.g. base_model=mle)")
+        if not 0 <= self.style_balance <= 1:
+            raise UserError(f"style_balance must lie in [0, 1] (got {self.style_balance})")
         if not 0 <= self.dropout < 1:
             raise UserError("dropout must lie in [0, 1)")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):

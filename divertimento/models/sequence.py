@@ -146,7 +146,7 @@ class ARModel(nn.Module):
     latent_dim = 0  # no latent: a sample is its noise alone
     supports_strict_voice_leading = True  # a voice is drawn knowing the voices above it at the same step
     supports_low_precision = True  # sample(low_precision=True): bfloat16 products (LowPrecision)
-    sampling_options = ()  # no per-call knobs beyond temperature and voice leading
+    sampling_options = ("top_p",)  # nucleus sampling (``outside_nucleus``); 1 = the whole distribution
 
     @property
     def noise_shape(self) -> tuple[int, int, int]:
@@ -165,16 +165,17 @@ class ARModel(nn.Module):
     def step(self, dec: "Decoding", t: int, style: torch.Tensor | None, noise: torch.Tensor, temperature: float,
              strict_voice_leading: bool = False, given: torch.Tensor | None = None,
              bias: torch.Tensor | None = None, holds_need_a_note: bool = False,
-             no_crossing: bool = False) -> torch.Tensor:
+             no_crossing: bool = False, top_p: float = 1.0) -> torch.Tensor:
         """Draw step t of every row into ``dec.out`` and advance ``dec``; voice by voice, soprano first.
 
         noise [B, V, K]: standard Gumbel; given [B, V] (or None): a token a voice must take at this step, -1 where
         the model draws; bias [B, V, K] (or None): added to the logits before the temperature (-inf forbids);
         ``holds_need_a_note``: a silent voice may not draw HOLD (which would hold nothing: silence by another name,
         a way around a bias that forbids REST); ``no_crossing``: a voice may not sound above the voice above it at
-        this step (a new note or a held one), unisons allowed (the suite's voice-crossing rule).
-        Returns log q(given) [B]: the log-probability the sampling distribution (temperature, bias and voice-leading
-        mask included) gave the forced tokens at this step, each clamped at LOG_FLOOR; 0 where nothing is forced.
+        this step (a new note or a held one), unisons allowed (the suite's voice-crossing rule); ``top_p``: draw from
+        the nucleus of what is left after the temperature and the masks (``outside_nucleus``; 1 = all of it).
+        Returns log q(given) [B]: the log-probability the sampling distribution (temperature, bias, voice-leading
+        mask and nucleus included) gave the forced tokens at this step, each clamped at LOG_FLOOR; 0 where nothing is forced.
         A sequential Monte Carlo sampler weighs its particles by it (``models/smc.py``)."""
         B, V = noise.shape[0], self.n_voices
         offsets = self._offsets()
@@ -203,6 +204,8 @@ class ARModel(nn.Module):
                 logits = logits / temperature
             if strict_voice_leading and v > 0:
                 logits = logits.masked_fill(parallel_mask(dec.before, sounding_now, v, self.vocab_size), -torch.inf)
+            if top_p < 1.0:
+                logits = logits.masked_fill(outside_nucleus(logits, top_p), -torch.inf)
             tok = (logits + noise[:, v]).argmax(dim=-1)  # [B]
             if given is not None:
                 forced = given[:, v] >= 0
@@ -259,17 +262,31 @@ class ARModel(nn.Module):
     @torch.no_grad()
     def sample(self, style: torch.Tensor | None, noise: torch.Tensor, temperature: float = 1.0,
                z: torch.Tensor | None = None, strict_voice_leading: bool = False,
-               low_precision: bool = False) -> torch.Tensor:
+               low_precision: bool = False, top_p: float = 1.0) -> torch.Tensor:
         """Token windows [B, V, T] (int64) by ancestral sampling: x = argmax(logits / temperature + noise), with
         noise [B, V, T, K] standard Gumbel (Gumbel-max = a categorical draw); zero noise gives greedy decoding.
         ``strict_voice_leading``: a voice never takes a note that makes parallel fifths or octaves with a voice above
         it (``parallel_mask``); the draw is then from the model's distribution with those notes removed. ``z`` is
         unused (the model has no latent); it is accepted so every family samples through one call.
         ``low_precision``: multiply in bfloat16 (``LowPrecision``)."""
+        check_top_p(top_p)
         dec = self.begin(noise.shape[0], self.n_steps, low_precision)
         for t in range(self.n_steps):
-            self.step(dec, t, style, noise[:, :, t], temperature, strict_voice_leading)
+            self.step(dec, t, style, noise[:, :, t], temperature, strict_voice_leading, top_p=float(top_p))
         return dec.out
+
+
+def outside_nucleus(logits: torch.Tensor, top_p: float) -> torch.Tensor:
+    """[B, K] True for the tokens outside each row's nucleus (Holtzman et al. 2020): the fewest most probable
+    tokens whose probabilities sum to at least ``top_p`` stay; the most probable token always stays."""
+    probs, order = torch.softmax(logits.float(), dim=-1).sort(dim=-1, descending=True)
+    before = probs.cumsum(dim=-1) - probs  # the mass of the tokens more probable than this one
+    return torch.zeros_like(before, dtype=torch.bool).scatter(-1, order, before >= top_p)
+
+
+def check_top_p(top_p: float) -> None:
+    if not 0 < top_p <= 1:
+        raise ValueError(f"top_p must lie in (0, 1] (got {top_p})")
 
 
 def after_slice(sounding: torch.Tensor, before: torch.Tensor,

@@ -19,6 +19,7 @@ import torch
 
 from ..errors import UserError
 from ..models.factory import STUDIO_MODEL
+from ..models.sequence import check_top_p
 from ..models.smc import FREE, pick, sample_given
 from ..music.layouts import Layout, get_layout
 from ..sample.draw import check_meter, gumbel_noise, piece_seed
@@ -65,6 +66,11 @@ class Engine:
         self.critic = getattr(m, "log_ratio", None) if options.get("rerank", "critic") == "critic" else None
         self.beta = float(options.get("beta", 0.0)) if self.critic is not None else 0.0
         self.candidates = int(getattr(m, "candidates", 1)) if self.critic is not None else 1
+        self.top_p = float(options.get("top_p", 1.0))  # nucleus sampling, for every window of a piece alike
+        try:
+            check_top_p(self.top_p)
+        except ValueError as e:
+            raise UserError(f"{self.sampler.family} model: {e}") from None
         seq = self.sequence
         self.n_voices, self.n_steps, self.vocab_size = seq.n_voices, seq.n_steps, seq.vocab_size
 
@@ -191,7 +197,7 @@ class Engine:
         s = self.sampler.conditions(styles, meters)
         parts, logw = sample_given(self.sequence, s, noise, torch.as_tensor(given, dtype=torch.long), uniforms,
                                    temperature or self.temperature, self.strict, bias,
-                                   holds_need_a_note=True, no_crossing=no_crossing)
+                                   holds_need_a_note=True, no_crossing=no_crossing, top_p=self.top_p)
         if self.critic is not None and self.beta > 0 and L == self.n_steps:
             ps = None if s is None else s.repeat_interleave(P)
             logw = logw + self.beta * self.critic(parts.reshape(B * P, V, L), ps).view(B, P)

@@ -13,7 +13,7 @@ from ..errors import UserError
 
 class BatchSampler:
     def __init__(self, data: PreparedData, batch_size: int, transpose: bool, generator: torch.Generator,
-                 rank: int = 0, world: int = 1, key_normalise: bool = False):
+                 rank: int = 0, world: int = 1, key_normalise: bool = False, style_balance: float = 0.0):
         train = data.splits["train"]
         tokens, style = train["rolls"], train["style"].astype(np.int64)
         meter = train["meter"].astype(np.int64)
@@ -34,6 +34,7 @@ class BatchSampler:
         self.tokens = tokens[rank::world]
         # what a batch carries besides its tokens: each window's condition label, (style, meter)
         self.style = torch.from_numpy(condition_labels(style, meter, data.manifest)[rank::world])
+        self.weights = window_weights(style[rank::world], style_balance) if style_balance > 0 else None
         lo, hi = data.manifest["augment"]["transpose"] if transpose else (0, 0)
         down, up = shift_bounds(self.tokens, self.vocab_size, lo, hi, self.pitched)
         self.down, self.span = torch.from_numpy(down), torch.from_numpy(up - down + 1)
@@ -45,9 +46,19 @@ class BatchSampler:
         """A batch of (tokens [B, V, T], condition labels [B]); ``as_written``: windows in their own keys, never
         transposed. A critic must see real music as it is: transposed real windows look like a model trained on
         transposed windows (keys spread evenly), which hides the model's commonest error from the critic."""
-        idx = torch.randint(len(self.tokens), (self.batch_size,), generator=self.rng)
+        if self.weights is None:
+            idx = torch.randint(len(self.tokens), (self.batch_size,), generator=self.rng)
+        else:
+            idx = torch.multinomial(self.weights, self.batch_size, replacement=True, generator=self.rng)
         shift = self.down[idx] + (torch.rand(self.batch_size, generator=self.rng) * self.span[idx]).long()
         if as_written:  # the shift is still drawn, so a run's random stream does not depend on who asked
             shift = torch.zeros_like(shift)
         tokens = transpose_tokens(self.tokens[idx.numpy()], shift.numpy(), self.vocab_size, self.pitched)
         return torch.from_numpy(tokens), self.style[idx]
+
+
+def window_weights(style: np.ndarray, balance: float) -> torch.Tensor:
+    """Each window's draw weight, (its style's window count)^-balance, float64 so that a style's total is exact:
+    style s gets the share n_s^(1 - balance) / sum_t n_t^(1 - balance) of the batches."""
+    counts = np.bincount(style)
+    return torch.from_numpy(counts[style].astype(np.float64) ** -balance)

@@ -137,7 +137,8 @@ def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, 
         broadcast_module(module, info)
     recipe.start()
     # the batch sampler draws nothing when built: building it before the checkpoint's RNG state is restored is safe
-    batches = BatchSampler(data, cfg.batch_size, cfg.transpose, rng, info.rank, info.world, cfg.key_normalise)
+    batches = BatchSampler(data, cfg.batch_size, cfg.transpose, rng, info.rank, info.world, cfg.key_normalise,
+                           cfg.style_balance)
     if batches.home_shares is not None:  # every checkpoint and model file remembers where its keys go back to
         summary["key_home_shares"] = batches.home_shares
     header = {"family": cfg.family, "config": cfg.to_dict(), "data": summary, "data_dir": str(data_dir),
