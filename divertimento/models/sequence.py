@@ -175,8 +175,8 @@ class ARModel(nn.Module):
         this step (a new note or a held one), unisons allowed (the suite's voice-crossing rule); ``top_p``: draw from
         the nucleus of what is left after the temperature and the masks (``outside_nucleus``; 1 = all of it).
         Returns log q(given) [B]: the log-probability the sampling distribution (temperature, bias, voice-leading
-        mask and nucleus included) gave the forced tokens at this step, each clamped at LOG_FLOOR; 0 where nothing is forced.
-        A sequential Monte Carlo sampler weighs its particles by it (``models/smc.py``)."""
+        mask and nucleus included) gave the forced tokens at this step, each clamped at LOG_FLOOR; 0 where nothing
+        is forced. A sequential Monte Carlo sampler weighs its particles by it (``models/smc.py``)."""
         B, V = noise.shape[0], self.n_voices
         offsets = self._offsets()
         if dec.positions is None:  # what every step reads beside the tokens, for the whole decoding at once
