@@ -268,7 +268,8 @@ class ARModel(nn.Module):
         ``strict_voice_leading``: a voice never takes a note that makes parallel fifths or octaves with a voice above
         it (``parallel_mask``); the draw is then from the model's distribution with those notes removed. ``z`` is
         unused (the model has no latent); it is accepted so every family samples through one call.
-        ``low_precision``: multiply in bfloat16 (``LowPrecision``)."""
+        ``low_precision``: multiply in bfloat16 (``LowPrecision``); ``top_p``: draw each token from the nucleus
+        (``outside_nucleus``), 1 = the whole distribution."""
         check_top_p(top_p)
         dec = self.begin(noise.shape[0], self.n_steps, low_precision)
         for t in range(self.n_steps):

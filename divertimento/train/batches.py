@@ -58,7 +58,7 @@ class BatchSampler:
 
 
 def window_weights(style: np.ndarray, balance: float) -> torch.Tensor:
-    """Each window's draw weight, (its style's window count)^-balance, float64 so that a style's total is exact:
-    style s gets the share n_s^(1 - balance) / sum_t n_t^(1 - balance) of the batches."""
+    """Each window's draw weight, (its style's window count)^-balance (torch.multinomial normalises them): style s
+    gets the share n_s^(1 - balance) / sum_t n_t^(1 - balance) of the batches."""
     counts = np.bincount(style)
     return torch.from_numpy(counts[style].astype(np.float64) ** -balance)
