@@ -8,8 +8,11 @@ import pytest
 import torch
 
 from divertimento.errors import UserError
-from divertimento.models.sequence import ARModel, outside_nucleus
+from divertimento.models.sequence import outside_nucleus
+from divertimento.sample.draw import gumbel_noise
 from divertimento.sample.sampler import load_sampler
+
+from .test_models_sequence import _model  # three voices, seven tokens, sixteen steps
 
 
 def _logits(probs: list[float]) -> torch.Tensor:
@@ -29,16 +32,10 @@ def test_the_nucleus_of_a_hand_worked_distribution():
     assert outside_nucleus(masked, 0.85).tolist() == [[False, True, True, False]]
 
 
-def _model() -> ARModel:
-    torch.manual_seed(0)
-    return ARModel(n_voices=3, vocab_size=7, n_steps=16, n_styles=2, style_dim=4, hidden=16, layers=2, embed=4,
-                   conditional=True).eval()
-
-
 def test_a_vanishing_nucleus_is_greedy_decoding():
     m = _model()
     style = torch.tensor([0, 1, 1, 0])
-    noise = -torch.log(-torch.log(torch.rand(4, 3, 16, 7, generator=torch.Generator().manual_seed(1))))
+    noise = gumbel_noise((4, 3, 16, 7), torch.Generator().manual_seed(1))
     greedy = m.sample(style, torch.zeros(4, 3, 16, 7))
     assert torch.equal(m.sample(style, noise, top_p=1e-6), greedy)
     assert not torch.equal(m.sample(style, noise), greedy)  # the noise does draw something else without it
@@ -47,7 +44,7 @@ def test_a_vanishing_nucleus_is_greedy_decoding():
 def test_every_draw_lies_in_its_nucleus():
     m = _model()
     style = torch.tensor([0, 1] * 32)
-    noise = -torch.log(-torch.log(torch.rand(64, 3, 16, 7, generator=torch.Generator().manual_seed(2))))
+    noise = gumbel_noise((64, 3, 16, 7), torch.Generator().manual_seed(2))
     x = m.sample(style, noise, top_p=0.6)
     # the teacher-forced logits on the sample are the logits it was drawn from, position by position
     outside = outside_nucleus(m(x, style).reshape(-1, 7), 0.6)

@@ -40,7 +40,7 @@ def test_no_balance_keeps_the_uniform_draw(small_data):
     data = load_prepared(small_data)
     plain = BatchSampler(data, 16, True, torch.Generator().manual_seed(3))
     assert plain.weights is None
-    tokens, cond = plain()
+    _, cond = plain()
     idx = torch.randint(len(plain.tokens), (16,), generator=torch.Generator().manual_seed(3))
     assert torch.equal(cond, plain.style[idx])  # the same stream as before style_balance existed
 
