@@ -1,12 +1,15 @@
 """Sampling with bfloat16 products (models.low_precision.LowPrecision) and the critics' token lookup: the same equations
-as float32's, checked on values bfloat16 holds exactly, and refused where a family has no such path."""
+as float32's, checked on values bfloat16 holds exactly, refused where a family has no such path, and float32 where the
+CPU has no bfloat16 kernels (an AVX2-only CPU; the tests set which CPU they stand for, so both paths run on any)."""
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 from divertimento.errors import UserError
+from divertimento.models import low_precision
 from divertimento.models.causal_critic import CausalCritic
+from divertimento.models.guided import GuidedSampler
 from divertimento.models.low_precision import LowPrecision
 from divertimento.models.sequence import ARModel
 from divertimento.models.sequence_critic import SequenceCritic
@@ -40,7 +43,8 @@ def test_the_bfloat16_cell_is_torchs_lstm_cell_on_values_bfloat16_holds():
         torch.testing.assert_close(got_h, want_h, rtol=1e-6, atol=1e-6)
 
 
-def test_bfloat16_draws_are_float32s_up_to_rare_near_ties():
+def test_bfloat16_draws_are_float32s_up_to_rare_near_ties(monkeypatch):
+    monkeypatch.setattr(low_precision, "native_bfloat16", lambda: True)  # emulated where the CPU has no kernels
     model = _model()
     noise = gumbel_noise((64, 3, 16, 7), torch.Generator().manual_seed(1))
     style = torch.arange(64) % 2
@@ -67,3 +71,17 @@ def test_low_precision_is_refused_for_a_family_without_it(tiny_run):
     with pytest.raises(UserError, match="low-precision sampling applies to mle and guided models, not gan"):
         sampler.generate_tokens([(0, 0)], low_precision=True)
 
+
+
+def test_a_cpu_without_bfloat16_kernels_draws_float32s_tokens(monkeypatch):
+    # a sequence critic's LSTM under bfloat16 autocast fails on such a CPU, so the guided sampler must not ask for it
+    monkeypatch.setattr(low_precision, "native_bfloat16", lambda: False)
+    torch.manual_seed(4)
+    critic = SequenceCritic(n_voices=3, vocab_size=7, n_steps=16, n_styles=2, embed=4, hidden=8).eval()
+    guided = GuidedSampler(_model(), critic, candidates=3, beta=1.0).eval()
+    noise = gumbel_noise((6, 3, 3, 16, 8), torch.Generator().manual_seed(5))
+    style = torch.arange(6) % 2
+    assert torch.equal(guided.sample(style, noise, low_precision=True), guided.sample(style, noise))
+    model = guided.base
+    assert torch.equal(model.sample(style, noise[:, 0, ..., :-1], low_precision=True),
+                       model.sample(style, noise[:, 0, ..., :-1]))

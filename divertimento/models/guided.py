@@ -18,6 +18,7 @@ from torch import nn
 from ..data.conditions import n_conditions
 from .causal_critic import CausalCritic
 from .discriminator import Discriminator
+from .low_precision import use_bfloat16
 from .residual_critic import ResidualCritic
 from .sequence_critic import SequenceCritic, StepReader
 
@@ -105,7 +106,8 @@ class GuidedSampler(nn.Module):
                z: torch.Tensor | None = None, strict_voice_leading: bool = False, beta: float | None = None,
                rerank: str | None = None, low_precision: bool = False) -> torch.Tensor:
         """One window per piece [B, V, T] of K candidates' noise [B, K, V, T, vocab + 1] (``noise_shape``).
-        ``low_precision``: the proposal draws and the critic judges with bfloat16 products (``LowPrecision``)."""
+        ``low_precision``: the proposal draws and the critic judges with bfloat16 products (``LowPrecision``), where
+        this CPU multiplies bfloat16 natively (``use_bfloat16``); float32 elsewhere."""
         beta = self.beta if beta is None else float(beta)
         rerank = self.rerank if rerank is None else rerank
         if not 0 <= beta <= MAX_BETA:
@@ -116,7 +118,7 @@ class GuidedSampler(nn.Module):
         flat_style = None if style is None else style.repeat_interleave(C)
         cand = self.base.sample(flat_style, noise[..., :-1].reshape(B * C, V, T, -1), temperature,
                                 strict_voice_leading=strict_voice_leading, low_precision=low_precision)  # [B*C, V, T]
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=low_precision):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bfloat16(low_precision)):
             if rerank == "critic":
                 scores = self.log_ratio(cand, flat_style).float()
             else:

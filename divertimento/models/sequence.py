@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..music.roll import FIRST_PITCH_TOKEN, HOLD
-from .low_precision import LowPrecision, bf16_linear
+from .low_precision import LowPrecision, bf16_linear, use_bfloat16
 
 METRIC_DIM = 16  # size of the position-in-bar embedding of a metered model
 
@@ -155,11 +155,12 @@ class ARModel(nn.Module):
 
     def begin(self, batch: int, length: int, low_precision: bool = False) -> "Decoding":
         """The state of ancestral sampling before step 0, for ``batch`` rows of ``length`` steps (<= n_steps).
-        ``low_precision``: every step multiplies in bfloat16 (``LowPrecision``)."""
+        ``low_precision``: every step multiplies in bfloat16 (``LowPrecision``) where this CPU does so natively
+        (``use_bfloat16``); float32 elsewhere."""
         silent = torch.full((batch, self.n_voices), -1, dtype=torch.long)
         return Decoding(self.start.view(1, 1, -1).expand(batch, 1, -1), None, silent, silent.clone(),
                         torch.zeros(batch, self.n_voices, length, dtype=torch.long),
-                        low=LowPrecision.of(self) if low_precision else None)
+                        low=LowPrecision.of(self) if use_bfloat16(low_precision) else None)
 
     @torch.no_grad()
     def step(self, dec: "Decoding", t: int, style: torch.Tensor | None, noise: torch.Tensor, temperature: float,

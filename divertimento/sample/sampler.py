@@ -136,7 +136,8 @@ class Sampler:
         file's recommendation. Pieces are drawn batch by batch (a guided sampler's draws hold K candidates'
         noise), about ``batch_size`` windows' worth at a time. ``low_precision``: multiply in bfloat16, several
         times faster in large batches on CPUs with bfloat16 units; draws then differ token by token from float32's,
-        not in distribution (``models.low_precision.LowPrecision``)."""
+        not in distribution (``models.low_precision.LowPrecision``). A CPU without them draws in float32
+        (``use_bfloat16``)."""
         if low_precision and not getattr(self.module, "supports_low_precision", False):
             raise UserError(f"low-precision sampling applies to mle and guided models, not {self.family}")
         pairs = seed_pairs(seeds)

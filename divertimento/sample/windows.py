@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..metrics.sets import WindowSet, from_tokens
+from ..models.low_precision import use_bfloat16
 from .sampler import Sampler
 
 
@@ -22,7 +23,7 @@ def sample_window_set(sampler: Sampler, n: int, seed: int = 0, style: str | None
         label += f" (temperature {temperature})"
     for k, v in (options or {}).items():
         label += f" ({k} {v})"
-    if low_precision:
-        label += " (bfloat16)"
+    if low_precision:  # what the draws were made with, where the CPU has no bfloat16 units to honour the request
+        label += " (bfloat16)" if use_bfloat16(True) else " (bfloat16 asked; float32 on this CPU)"
     m = sampler.manifest
     return from_tokens(tokens, sampler.low, int(m["steps_per_quarter"]), tuple(m["roles"]), label, labels, names)
