@@ -14,7 +14,8 @@ from divertimento.errors import UserError
 from divertimento.losses.likelihood import categorical_nll, mle_loss
 from divertimento.metrics.decode import decode, to_absolute
 from divertimento.metrics.descriptors import parallel_fifths_octaves_rate
-from divertimento.models.sequence import ARModel, parallel_mask
+from divertimento.models.sequence import ARModel
+from divertimento.models.voice_leading import parallel_mask
 from divertimento.sample.sampler import load_sampler
 from divertimento.train.distributed import DistInfo
 from divertimento.train.export import export_model

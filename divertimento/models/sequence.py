@@ -19,40 +19,9 @@ from torch import nn
 
 from ..music.roll import FIRST_PITCH_TOKEN, HOLD
 from .low_precision import LowPrecision, bf16_linear, use_bfloat16
+from .voice_leading import crossing_mask, parallel_mask
 
 METRIC_DIM = 16  # size of the position-in-bar embedding of a metered model
-
-
-def parallel_mask(before: torch.Tensor, chosen: torch.Tensor, v: int, vocab_size: int) -> torch.Tensor:
-    """[B, K] True where voice v's candidate token would make a parallel fifth or octave with a voice above it.
-
-    ``before`` [B, V]: each voice's token pitch at the previous onset slice (-1 = silent); ``chosen`` [B, V]: the
-    voices above v already chosen at this step, as pitch tokens where they sound (-1 = silent). The rule is the
-    evaluation suite's (``metrics.descriptors.parallel_fifths_octaves_rate``): both voices sound in both slices,
-    both change pitch, in the same direction, and the interval between them is a fifth (or a unison/octave),
-    compound intervals included, before and after."""
-    cand = torch.arange(vocab_size).view(1, -1)  # [1, K]
-    pv = before[:, v : v + 1]  # [B, 1]
-    v_moves = (cand >= FIRST_PITCH_TOKEN) & (pv >= 0) & (cand != pv)  # [B, K]
-    pu, qu = before[:, :v, None], chosen[:, :v, None]  # the voices above, [B, v, 1]
-    ib = (pu - pv[:, :, None]).abs() % 12  # [B, v, 1]
-    u_moves = (pu >= 0) & (qu >= 0) & (qu != pu) & ((ib == 7) | (ib == 0)) & (pv[:, :, None] >= 0)
-    if not bool(u_moves.any()):  # no voice above moves from a perfect interval with this one: nothing to forbid
-        return torch.zeros(before.shape[0], vocab_size, dtype=torch.bool)
-    # from a perfect interval ib (0 or 7) to the same one, both voices moving the same way
-    same = ((qu - cand[:, None]).abs() % 12 == ib) & (torch.sign(qu - pu) == torch.sign(cand - pv)[:, None])
-    return (u_moves & same).any(dim=1) & v_moves
-
-
-def crossing_mask(above: torch.Tensor, held: torch.Tensor, vocab_size: int) -> torch.Tensor:
-    """[B, K] True where a voice's token would cross the voice above it: a pitch above ``above`` [B] (the pitch
-    token the voice above sounds at this step, -1 silent), or HOLD when the note it holds, ``held`` [B], is above
-    it."""
-    k = torch.arange(vocab_size).view(1, -1)
-    sounds = (above >= 0).view(-1, 1)
-    mask = sounds & (k >= FIRST_PITCH_TOKEN) & (k > above.view(-1, 1))
-    mask[:, HOLD] |= (above >= 0) & (held > above)
-    return mask
 
 
 class ARModel(nn.Module):
