@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from divertimento.models.sequence import ARModel
-from divertimento.models.voice_leading import crossing_mask
 from divertimento.models.smc import FREE, effective_sample_size, pick, sample_given, systematic_resample
+from divertimento.models.voice_leading import crossing_mask
 from divertimento.sample.draw import gumbel_noise
 
 
