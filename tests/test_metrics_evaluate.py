@@ -260,16 +260,21 @@ def test_one_style_reference_gives_partial_results_and_a_note(tmp_path):
 
 
 def test_compare_table(data, tmp_path, capsys):
-    for name, split in (("a", "test"), ("b", "val")):
-        assert main(["evaluate", str(data), "--split", split, "--reference", str(data), "--out",
-                     str(tmp_path / name), "--quiet", "--no-calibration", "--metrics", "diversity"]) == 0
+    assert main(["evaluate", str(data), "--split", "test", "--reference", str(data), "--out",
+                 str(tmp_path / "a"), "--quiet", "--no-calibration", "--metrics", "diversity"]) == 0
+    # a second evaluation: evaluate's own file with one figure set by hand (one evaluate run is the slow part)
+    metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    measured = metrics["diversity/coverage"]
+    metrics["diversity/coverage"] = 0.125
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "metrics.json").write_text(json.dumps(metrics))
     capsys.readouterr()
     prefix = tmp_path / "cmp"
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b" / "metrics.json"), "--out", str(prefix)]) == 0
     out = capsys.readouterr().out
-    assert "| metric | a | b |" in out and "diversity/coverage" in out
+    assert "| metric | a | b |" in out and "| diversity/coverage | " in out and " | 0.125 |" in out
     table = json.loads((tmp_path / "cmp.json").read_text())
-    assert set(table["metrics"]["diversity/coverage"]) == {"a", "b"}
+    assert table["metrics"]["diversity/coverage"] == {"a": measured, "b": 0.125}
     assert (tmp_path / "cmp.md").read_text().startswith("| metric |")
     assert main(["compare", str(tmp_path / "nothing-here")]) == 2
 
