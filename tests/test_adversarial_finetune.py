@@ -11,6 +11,7 @@ from divertimento.errors import UserError
 from divertimento.losses.policy_gradient import dense_reinforce_terms, reinforce_terms
 from divertimento.models.causal_critic import CausalCritic
 from divertimento.models.files import list_checkpoints, read_file
+from divertimento.models.low_precision import native_bfloat16
 from divertimento.train.export import export_model
 from divertimento.train.loop import train
 
@@ -105,8 +106,10 @@ def base_run(small_data, tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("critic", [{}, {"critic": "causal", "adv_warmup": 1, "adv_gamma": 0.9}],
-                         ids=["window", "causal"])
+@pytest.mark.parametrize("critic", [{}, {"critic": "causal", "adv_warmup": 1, "adv_gamma": 0.9},
+                                    pytest.param({"bf16_autocast": True}, marks=pytest.mark.skipif(
+                                        not native_bfloat16(), reason="this CPU has no bfloat16 kernels"))],
+                         ids=["window", "causal", "window-bf16"])
 def test_finetune_starts_from_the_model_and_resumes_exactly(small_data, base_run, tmp_path, critic):
     cfg = dict(TUNE, init_from=str(base_run), **critic)
     train(small_data, tmp_path / "straight", config_from_dict(dict(cfg, steps=4)), progress=False)

@@ -2,19 +2,26 @@
 as float32's, checked on values bfloat16 holds exactly, refused where a family has no such path, and float32 where the
 CPU has no bfloat16 kernels (an AVX2-only CPU; the tests set which CPU they stand for, so both paths run on any)."""
 
+import json
+
 import pytest
 import torch
 import torch.nn.functional as F
 
+from divertimento.config import config_from_dict
 from divertimento.errors import UserError
 from divertimento.models import low_precision
 from divertimento.models.causal_critic import CausalCritic
+from divertimento.models.files import read_file
 from divertimento.models.guided import GuidedSampler
 from divertimento.models.low_precision import LowPrecision
 from divertimento.models.sequence import ARModel
 from divertimento.models.sequence_critic import SequenceCritic
 from divertimento.sample.draw import gumbel_noise
 from divertimento.sample.sampler import load_sampler
+from divertimento.train.loop import train
+
+from .conftest import TINY_MLE
 
 
 def _model() -> ARModel:
@@ -85,3 +92,36 @@ def test_a_cpu_without_bfloat16_kernels_draws_float32s_tokens(monkeypatch):
     model = guided.base
     assert torch.equal(model.sample(style, noise[:, 0, ..., :-1], low_precision=True),
                        model.sample(style, noise[:, 0, ..., :-1]))
+
+
+def _first_nll(run) -> float:
+    return json.loads((run / "stats.jsonl").read_text().splitlines()[0])["MLE/nll"]
+
+
+def test_bfloat16_training_falls_back_to_float32_without_kernels(small_data, tmp_path, monkeypatch):
+    monkeypatch.setattr(low_precision, "native_bfloat16", lambda: False)
+    cfg = {**TINY_MLE, "steps": 3, "log_every": 1}
+    train(small_data, tmp_path / "f32", config_from_dict(cfg), progress=False)
+    train(small_data, tmp_path / "asked", config_from_dict({**cfg, "bf16_autocast": True}), progress=False)
+    a, b = (read_file(tmp_path / run / "model.safetensors")[1] for run in ("f32", "asked"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.skipif(not low_precision.native_bfloat16(), reason="this CPU has no bfloat16 kernels")
+def test_bfloat16_training_scores_the_first_batch_as_float32_does(small_data, tmp_path):
+    cfg = {**TINY_MLE, "steps": 1, "log_every": 1}
+    train(small_data, tmp_path / "f32", config_from_dict(cfg), progress=False)
+    train(small_data, tmp_path / "bf16", config_from_dict({**cfg, "bf16_autocast": True}), progress=False)
+    f32, bf16 = _first_nll(tmp_path / "f32"), _first_nll(tmp_path / "bf16")
+    # products rounded to 8 bits of mantissa move a window's NLL (~200 nats) by well under 1 %; a wrong cast of the
+    # logits or the loss summed in bfloat16 (steps of 1 nat at that size) would not stay this close
+    assert bf16 == pytest.approx(f32, rel=5e-3) and bf16 != f32
+
+
+def test_the_bfloat16_linear_is_the_promoted_sum_exactly():
+    g = torch.Generator().manual_seed(4)
+    x, w, b = torch.randn(33, 20, generator=g), torch.randn(12, 20, generator=g), torch.randn(12, generator=g)
+    got = low_precision.bf16_linear(x, w.to(torch.bfloat16), b)
+    # what torch computes for a bfloat16 product plus a float32 bias: the product widened, then a float32 sum
+    want = torch.add(x.to(torch.bfloat16) @ w.to(torch.bfloat16).T, b)
+    assert got.dtype == torch.float32 and torch.equal(got, want)

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 def categorical_nll(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
     """-log p(tokens) per window in nats, summed over voices and steps: logits [B, V, T, K], tokens [B, V, T] -> [B]."""
-    logp = torch.log_softmax(logits, dim=-1)
+    logp = torch.log_softmax(logits.float(), dim=-1)  # float32 sums even when the logits came from bfloat16 products
     return -logp.gather(-1, tokens.long().unsqueeze(-1)).squeeze(-1).flatten(1).sum(dim=1)
 
 

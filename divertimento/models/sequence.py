@@ -109,7 +109,7 @@ class ARModel(nn.Module):
 
     def log_probs(self, tokens: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
         """log p(x_{t,v} | past) of every token [B, V, T]."""
-        logp = torch.log_softmax(self(tokens, style), dim=-1)
+        logp = torch.log_softmax(self(tokens, style).float(), dim=-1)  # float32 sums under bfloat16 autocast too
         return logp.gather(-1, tokens.long().unsqueeze(-1)).squeeze(-1)
 
     latent_dim = 0  # no latent: a sample is its noise alone

@@ -22,6 +22,7 @@ from ..models.files import (
     read_file,
 )
 from ..models.generator import count_params
+from ..models.widen import widen_state
 from ..music.plot import write_grid_png
 from ..music.write import write_midi
 from ..sample.fingerprint import TENSOR as FINGERPRINT
@@ -59,10 +60,12 @@ def _prepare_run_dir(out: Path, resume: bool, info: DistInfo) -> Path | None:
     return None
 
 
-def _init_weights(source: str, summary: dict, recipe, recipe_family: str) -> dict:
+def _init_weights(source: str, summary: dict, recipe, cfg: TrainConfig) -> dict:
     """Start the recipe's trained modules from another run, checkpoint or model file of the same family and data
-    shape (fine-tuning); modules the source lacks (a critic, an encoder) keep their fresh weights. Returns the
-    source's header."""
+    shape (fine-tuning); modules the source lacks (a critic, an encoder) keep their fresh weights. With
+    ``cfg.init_widen`` a sequence model of a smaller hidden size starts this wider one (``models/widen.py``).
+    Returns the source's header."""
+    recipe_family = cfg.family
     path = Path(source)
     # a run dir: its newest checkpoint (it holds every trained module), else its model file
     ckpt = (latest_checkpoint(path) or resolve_model_path(path)) if path.is_dir() else resolve_model_path(source)
@@ -75,11 +78,22 @@ def _init_weights(source: str, summary: dict, recipe, recipe_family: str) -> dic
     try:
         for name, module in recipe.trained.items():
             state = module_state(tensors, recipe.init_sources[name])
+            if state and cfg.init_widen:
+                state = _widened(state, module, header, cfg)
             if state:  # a module the source run did not have (a VAE-GAN encoder) keeps its fresh weights
                 module.load_state_dict(state)
     except RuntimeError as e:
         raise UserError(f"init_from: {ckpt} has another architecture ({str(e).splitlines()[0][:80]})") from None
     return header
+
+
+def _widened(state: dict, module, header: dict, cfg: TrainConfig) -> dict:
+    if cfg.family != "mle":
+        raise UserError(f"init_widen: only a sequence model (family mle) can be widened, not {cfg.family}")
+    old_hidden = int(header["config"]["hidden"])
+    if old_hidden == cfg.hidden:
+        return state
+    return widen_state(state, module, old_hidden, cfg.hidden)
 
 
 def _write_samples(sampler: Sampler, out: Path, step: int, count: int) -> None:
@@ -131,7 +145,7 @@ def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, 
     inherited = {}
     if cfg.init_from and ckpt is None:
         # a fine-tuned model is sampled as its start was, unless its recipe says otherwise
-        source = _init_weights(cfg.init_from, summary, recipe, cfg.family)
+        source = _init_weights(cfg.init_from, summary, recipe, cfg)
         inherited = {"sampling": source["sampling"]} if "sampling" in source else {}
     for module in recipe.trained.values():
         broadcast_module(module, info)

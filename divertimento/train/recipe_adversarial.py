@@ -102,6 +102,10 @@ class AdversarialRecipe(LikelihoodRecipe):
         return {"model": self.net}
 
     def step(self, step: int, batches, stats) -> None:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):  # bf16_autocast (LikelihoodRecipe)
+            self._step(step, batches, stats)
+
+    def _step(self, step: int, batches, stats) -> None:
         cfg, net = self.cfg, self.net
         cond = (lambda s: s) if net.conditional else (lambda s: None)
         # the critic judges real windows in their own keys (batches(as_written=True)) against free-running samples

@@ -7,6 +7,7 @@ import torch
 from ..config import TrainConfig
 from ..losses.likelihood import LIKELIHOOD_LOSSES
 from ..models.factory import family
+from ..models.low_precision import use_bfloat16
 from .distributed import DistInfo, average_gradients
 
 HELDOUT_WINDOWS = 2048  # val windows the final held-out loss is measured on (the first ones, no transposition)
@@ -21,6 +22,7 @@ class LikelihoodRecipe:
         self.loss_fn = LIKELIHOOD_LOSSES[cfg.family]
         self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
         self.windows_per_step = cfg.batch_size * info.world
+        self.bf16 = use_bfloat16(cfg.bf16_autocast)  # float32 where bfloat16 would be emulated (slower)
 
     extra_header: dict = {}  # config and data say all a model file needs
 
@@ -54,7 +56,8 @@ class LikelihoodRecipe:
 
     def step(self, step: int, batches, stats) -> None:
         tokens, style = batches()
-        loss, terms = self.loss_fn(self.net, self.cfg, step, tokens, style, self.rng)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            loss, terms = self.loss_fn(self.net, self.cfg, step, tokens, style, self.rng)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         average_gradients(self.net, self.info)
