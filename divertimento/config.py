@@ -140,6 +140,8 @@ class TrainConfig:
                 raise UserError(f"{name} must be > 0")
         if not 0 <= self.lr_final <= 1:
             raise UserError(f"lr_final must lie in [0, 1] (got {self.lr_final})")
+        if self.init_widen and not self.init_from:
+            raise UserError("init_widen widens the model init_from names: set init_from")
         if min(self.kl_weight, self.kl_warmup, self.grad_clip, self.sample_count, self.ema_kimg,
                self.lr_decay_steps, self.adv_weight, self.adv_kl) < 0:
             raise UserError("kl_weight, kl_warmup, grad_clip, sample_count, ema_kimg, lr_decay_steps, adv_weight "

@@ -88,3 +88,5 @@ def test_a_widened_run_starts_where_its_source_stands(small_data, tiny_mle_run, 
     assert abs(_first_row(tmp_path / "fresh")["MLE/nll"] - same["MLE/nll"]) > 1.0  # an untrained model scores worse
     with pytest.raises(UserError, match="another architecture"):  # without the switch a wider model is refused
         train(small_data, tmp_path / "refused", config_from_dict({**base, "hidden": 48}), progress=False)
+    with pytest.raises(UserError, match="set init_from"):
+        config_from_dict({**TINY_MLE, "init_widen": True})

@@ -78,7 +78,7 @@ def _init_weights(source: str, summary: dict, recipe, cfg: TrainConfig) -> dict:
     try:
         for name, module in recipe.trained.items():
             state = module_state(tensors, recipe.init_sources[name])
-            if state and cfg.init_widen:
+            if state and cfg.init_widen and name == "model":  # the sampled model grows; a critic keeps its size
                 state = _widened(state, module, header, cfg)
             if state:  # a module the source run did not have (a VAE-GAN encoder) keeps its fresh weights
                 module.load_state_dict(state)
