@@ -25,13 +25,9 @@ from divertimento.models.low_precision import native_bfloat16
 from divertimento.train.batches import BatchSampler
 from divertimento.train.distributed import DistInfo
 from divertimento.train.recipes import make_recipe
+from divertimento.train.stats import StatsLog
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-class NoStats:
-    def add(self, terms: dict) -> None:
-        pass
 
 
 def main() -> int:
@@ -46,6 +42,7 @@ def main() -> int:
     data = load_prepared(args.data)
     summary = data_summary(data)
     base = json.loads((ROOT / "configs" / "mle.json").read_text())
+    stats = StatsLog(ROOT, enabled=False)  # the trainer's running means of the loss terms; writes nothing
     rows = {}
     for hidden in (256, 512):
         for bf16 in (False, True):
@@ -55,13 +52,13 @@ def main() -> int:
             recipe.start()
             batches = BatchSampler(data, cfg.batch_size, cfg.transpose, rng)
             for i in range(3):
-                recipe.step(i, batches, NoStats())
+                recipe.step(i, batches, stats)
             rows[(hidden, bf16)] = (recipe, batches, [])
     for _ in range(args.rounds):
         for recipe, batches, times in rows.values():
             for i in range(args.steps):
                 t0 = time.perf_counter()
-                recipe.step(i, batches, NoStats())
+                recipe.step(i, batches, stats)
                 times.append(time.perf_counter() - t0)
     native = native_bfloat16()
     result = {}

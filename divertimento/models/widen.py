@@ -27,9 +27,9 @@ def widen_state(source: dict[str, torch.Tensor], target: nn.Module, old_hidden: 
         raise UserError(f"cannot narrow a model: hidden {old_hidden} -> {new_hidden}")
     tables = {f"{name}.weight" for name, m in target.named_modules() if isinstance(m, nn.Embedding)}
     fresh = target.state_dict()
-    missing = set(fresh) ^ set(source)
-    if missing:
-        raise UserError(f"another architecture: {sorted(missing)[0]} is in one model and not the other")
+    unshared = set(fresh) ^ set(source)
+    if unshared:
+        raise UserError(f"another architecture: {sorted(unshared)[0]} is in one model and not the other")
     out = {}
     for key, new in fresh.items():
         old = source[key]

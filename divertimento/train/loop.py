@@ -65,13 +65,12 @@ def _init_weights(source: str, summary: dict, recipe, cfg: TrainConfig) -> dict:
     shape (fine-tuning); modules the source lacks (a critic, an encoder) keep their fresh weights. With
     ``cfg.init_widen`` a sequence model of a smaller hidden size starts this wider one (``models/widen.py``).
     Returns the source's header."""
-    recipe_family = cfg.family
     path = Path(source)
     # a run dir: its newest checkpoint (it holds every trained module), else its model file
     ckpt = (latest_checkpoint(path) or resolve_model_path(path)) if path.is_dir() else resolve_model_path(source)
     header, tensors = read_file(ckpt)
-    if header.get("family") != recipe_family:
-        raise UserError(f"init_from: {ckpt} is a {header.get('family')} model; this run trains {recipe_family}")
+    if header.get("family") != cfg.family:
+        raise UserError(f"init_from: {ckpt} is a {header.get('family')} model; this run trains {cfg.family}")
     mismatch = shape_mismatch(header["data"], summary)
     if mismatch:
         raise UserError(f"init_from: {ckpt} was trained on data of another shape ({mismatch})")
