@@ -71,6 +71,10 @@ class TrainConfig:
     layers: int = 2  # LSTM layers
     embed: int = 32  # per-voice token embedding size at the LSTM input
     dropout: float = 0.0  # dropout between LSTM layers (training only)
+    # every voice's head also reads what each voice sounds (the pitch a HOLD holds, not the bare HOLD): the voices
+    # above it at this step and every voice at the step before (models/sequence.py); starts silent (zero tables), so
+    # a trained model of the same layout starts a run with it unchanged
+    sounding_context: bool = False
     # adversarial fine-tuning of the mle model (from init_from): weight of the policy-gradient term beside the NLL,
     # both per token; 0 = plain maximum likelihood
     adv_weight: float = 0.0
@@ -89,7 +93,9 @@ class TrainConfig:
     # d_channels width); sequence: a bidirectional LSTM over steps (models/sequence_critic.py) that starts from the
     # base model's token embeddings; residual: a small LSTM over the frozen base model's own state and surprisal
     # (models/residual_critic.py, guided only); causal: a unidirectional LSTM that judges every prefix of a window
-    # (models/causal_critic.py), whose per-step judgements give the fine-tune a reward at every step
+    # (models/causal_critic.py), whose per-step judgements give the fine-tune a reward at every step; sounding: the
+    # sequence critic also reading each voice's sounding pitch and the intervals between voices
+    # (models/sounding_critic.py)
     critic: str = "conv"
     base_model: str = ""  # the proposal: a shipped model's name, a model file or a run dir (family mle)
     candidates: int = 8  # K candidates drawn per piece at sampling time; 1 = the proposal alone
@@ -154,8 +160,8 @@ class TrainConfig:
             raise UserError(f"beta must lie in 0..100 (got {self.beta})")
         if self.rerank not in ("critic", "likelihood"):
             raise UserError(f"rerank must be critic or likelihood (got {self.rerank!r})")
-        if self.critic not in ("conv", "sequence", "residual", "causal"):
-            raise UserError(f"critic must be conv, sequence, residual or causal (got {self.critic!r})")
+        if self.critic not in ("conv", "sequence", "sounding", "residual", "causal"):
+            raise UserError(f"critic must be conv, sequence, sounding, residual or causal (got {self.critic!r})")
         if self.window_critic_init and self.critic != "causal":
             raise UserError("window_critic_init adds a window critic's judgement to a causal critic's rewards: set "
                             "critic to causal")

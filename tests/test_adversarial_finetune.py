@@ -106,10 +106,10 @@ def base_run(small_data, tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("critic", [{}, {"critic": "causal", "adv_warmup": 1, "adv_gamma": 0.9},
+@pytest.mark.parametrize("critic", [{}, {"critic": "causal", "adv_warmup": 1, "adv_gamma": 0.9}, {"critic": "sounding"},
                                     pytest.param({"bf16_autocast": True}, marks=pytest.mark.skipif(
                                         not native_bfloat16(), reason="this CPU has no bfloat16 kernels"))],
-                         ids=["window", "causal", "window-bf16"])
+                         ids=["window", "causal", "sounding", "window-bf16"])
 def test_finetune_starts_from_the_model_and_resumes_exactly(small_data, base_run, tmp_path, critic):
     cfg = dict(TUNE, init_from=str(base_run), **critic)
     train(small_data, tmp_path / "straight", config_from_dict(dict(cfg, steps=4)), progress=False)
@@ -186,3 +186,5 @@ def test_finetune_can_start_from_a_guided_models_critic(small_data, base_run, tm
             assert torch.allclose(v, src["model." + k], atol=1e-6), k
     with pytest.raises(UserError, match="critic_init"):
         train(small_data, tmp_path / "bad", config_from_dict(dict(cfg, critic_init=str(base_run))), progress=False)
+    with pytest.raises(UserError, match="set critic to conv"):  # a critic of another kind does not fill this one
+        train(small_data, tmp_path / "other", config_from_dict(dict(cfg, critic="sounding")), progress=False)

@@ -17,6 +17,7 @@ from divertimento.models.guided import GuidedSampler
 from divertimento.models.low_precision import LowPrecision
 from divertimento.models.sequence import ARModel
 from divertimento.models.sequence_critic import SequenceCritic
+from divertimento.models.sounding_critic import SoundingCritic
 from divertimento.sample.draw import gumbel_noise
 from divertimento.sample.sampler import load_sampler
 from divertimento.train.loop import train
@@ -63,7 +64,7 @@ def test_bfloat16_draws_are_float32s_up_to_rare_near_ties(monkeypatch):
     assert not torch.equal(got, torch.zeros_like(got))
 
 
-@pytest.mark.parametrize("critic_class", [SequenceCritic, CausalCritic])
+@pytest.mark.parametrize("critic_class", [SequenceCritic, CausalCritic, SoundingCritic])
 def test_a_critic_looks_tokens_up_exactly_as_it_reads_one_hots(critic_class):
     torch.manual_seed(2)
     critic = critic_class(n_voices=3, vocab_size=7, n_steps=16, n_styles=2, embed=4, hidden=8).eval()

@@ -35,7 +35,8 @@ def build_sequence(cfg: TrainConfig, data: dict) -> ARModel:
     return ARModel(n_voices=len(data["roles"]), vocab_size=data["vocab_size"], n_steps=data["window_steps"],
                    n_styles=len(data["style_names"]), bar_steps=tuple(data.get("meter_bar_steps", ())),
                    style_dim=cfg.style_dim, hidden=cfg.hidden,
-                   layers=cfg.layers, embed=cfg.embed, dropout=cfg.dropout, conditional=cfg.conditional)
+                   layers=cfg.layers, embed=cfg.embed, dropout=cfg.dropout, conditional=cfg.conditional,
+                   sounding_context=cfg.sounding_context)
 
 
 def build_vae(cfg: TrainConfig, data: dict) -> VAE:

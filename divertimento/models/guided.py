@@ -21,6 +21,7 @@ from .discriminator import Discriminator
 from .low_precision import use_bfloat16
 from .residual_critic import ResidualCritic
 from .sequence_critic import SequenceCritic, StepReader
+from .sounding_critic import SoundingCritic
 
 RERANKS = ("critic", "likelihood")
 MAX_BETA = 100.0
@@ -28,16 +29,17 @@ MAX_BETA = 100.0
 
 def build_critic(cfg, data: dict, base: nn.Module | None = None) -> nn.Module:
     """The critic of ``cfg.critic``: the token GAN's discriminator (conv), a bidirectional LSTM over steps
-    (sequence), a unidirectional one that judges every prefix (causal), or one that reads the proposal ``base``'s own
-    state and surprisal (residual). Each judges each window alone (no minibatch-std, no packing), so its score is a
+    (sequence; sounding: the same, also reading the pitches that sound and the intervals between voices), a
+    unidirectional one that judges every prefix (causal), or one that reads the proposal ``base``'s own state and
+    surprisal (residual). Each judges each window alone (no minibatch-std, no packing), so its score is a
     property of the window and can be read as a density ratio."""
     kind = getattr(cfg, "critic", "conv")
     if kind == "residual":
         if base is None or not hasattr(base, "hidden"):
             raise ValueError("a residual critic reads a sequence model's state: it needs an mle base model")
         return ResidualCritic(base, n_styles=n_conditions(data), embed=cfg.embed, conditional=cfg.conditional)
-    if kind in ("sequence", "causal"):
-        critic = CausalCritic if kind == "causal" else SequenceCritic
+    if kind in ("sequence", "causal", "sounding"):
+        critic = {"causal": CausalCritic, "sequence": SequenceCritic, "sounding": SoundingCritic}[kind]
         return critic(n_voices=len(data["roles"]), vocab_size=data["vocab_size"], n_steps=data["window_steps"],
                       n_styles=n_conditions(data), embed=cfg.embed, conditional=cfg.conditional)
     return Discriminator(n_voices=len(data["roles"]), vocab_size=data["vocab_size"], n_steps=data["window_steps"],

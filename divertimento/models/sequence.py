@@ -9,6 +9,13 @@ style) and gives h_t; voice v's distribution at step t reads h_t plus embeddings
 the voices above it already chosen at step t (soprano first, bass last), so the joint over a step's voices is
 modelled exactly rather than as independent voices. Trained by teacher forcing on the exact negative
 log-likelihood (nats per window); sampled token by token with a temperature and per-piece Gumbel noise.
+
+With ``sounding_context`` a voice's head also reads what every voice sounds, not only its tokens: a held note's
+token is HOLD, so without it the head knows the pitch a voice holds only as far as the LSTM remembers it, and the
+harmony between a moving voice and a held one is the hardest thing to model. The head adds an embedding of the pitch
+each voice above it sounds at this step and one of the pitch every voice sounded at the step before. Both are
+functions of the tokens, so the factorisation above is unchanged; both tables start at zero, so a trained model
+given them computes what it computed before.
 """
 
 from dataclasses import dataclass
@@ -17,11 +24,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..music.roll import FIRST_PITCH_TOKEN, HOLD
+from ..music.roll import FIRST_PITCH_TOKEN, HOLD, REST
 from .low_precision import LowPrecision, bf16_linear, use_bfloat16
 from .voice_leading import crossing_mask, parallel_mask
 
 METRIC_DIM = 16  # size of the position-in-bar embedding of a metered model
+SOUNDING_TABLES = ("sound_now.weight", "sound_before.weight")  # the parameters ``sounding_context`` adds
 
 
 class ARModel(nn.Module):
@@ -38,6 +46,7 @@ class ARModel(nn.Module):
         embed: int = 32,  # per-voice token embedding size E at the LSTM input
         dropout: float = 0.0,  # between LSTM layers, training only
         conditional: bool = True,
+        sounding_context: bool = False,  # heads read what each voice sounds (see the module's docstring)
     ):
         super().__init__()
         self.n_voices, self.vocab_size, self.n_steps = n_voices, vocab_size, n_steps
@@ -60,6 +69,12 @@ class ARModel(nn.Module):
         self.head_hidden = nn.ModuleList(nn.Linear(hidden, hidden) for _ in range(n_voices))
         self.head_out = nn.ModuleList(nn.Linear(hidden, vocab_size) for _ in range(n_voices))
         self.act = nn.GELU()
+        self.sounding_context = sounding_context
+        if sounding_context:  # rows v * K + (a pitch token, or REST for silence), in LSTM space, zero at the start
+            self.sound_now = nn.Embedding(n_voices * vocab_size, hidden)  # a voice above, at this step
+            self.sound_before = nn.Embedding(n_voices * vocab_size, hidden)  # every voice, at the previous step
+            nn.init.zeros_(self.sound_now.weight)
+            nn.init.zeros_(self.sound_before.weight)
 
     def _offsets(self) -> torch.Tensor:
         return torch.arange(self.n_voices) * self.vocab_size  # [V]
@@ -104,6 +119,12 @@ class ARModel(nn.Module):
         idx = tokens.long() + self._offsets().view(1, V, 1)  # [B, V, T]
         ve = self.voice_embed(idx).permute(0, 2, 1, 3)  # [B, T, V, H]
         ctx = h.unsqueeze(2) + (ve.cumsum(dim=2) - ve)  # exclusive sum over the voices above: [B, T, V, H]
+        if self.sounding_context:
+            sounding = sounding_tokens(tokens.long())  # [B, V, T]
+            now = self.sound_now(sounding + self._offsets().view(1, V, 1)).permute(0, 2, 1, 3)  # [B, T, V, H]
+            before = torch.cat([torch.full_like(sounding[:, :, :1], REST), sounding[:, :, :-1]], dim=2)
+            before = self.sound_before(before + self._offsets().view(1, V, 1)).sum(dim=1)  # [B, T, H]
+            ctx = ctx + before.unsqueeze(2) + (now.cumsum(dim=2) - now)
         logits = torch.stack([self._head(v, ctx[:, :, v]) for v in range(V)], dim=1)  # [B, V, T, K]
         return logits
 
@@ -152,6 +173,8 @@ class ARModel(nn.Module):
         if dec.positions is None:  # what every step reads beside the tokens, for the whole decoding at once
             dec.positions = self._positions(B, 0, dec.out.shape[2], style)
         ctx = self._lstm_step(torch.cat([dec.prev[:, 0], dec.positions[:, t]], dim=1), dec)  # [B, H]
+        if self.sounding_context:
+            ctx = ctx + F.embedding(silent_as_rest(dec.sounding) + offsets, self.sound_before.weight).sum(dim=1)
         sounding_now = dec.sounding.clone()  # filled voice by voice with what sounds at this step
         logq = torch.zeros(B)
         if dec.low is None:
@@ -187,6 +210,8 @@ class ARModel(nn.Module):
             ctx = ctx + F.embedding(tok + offsets[v], self.voice_embed.weight)
             sounding_now[:, v] = torch.where(tok >= FIRST_PITCH_TOKEN, tok,
                                              torch.where(tok == HOLD, dec.sounding[:, v], -1))
+            if self.sounding_context:
+                ctx = ctx + F.embedding(silent_as_rest(sounding_now[:, v]) + offsets[v], self.sound_now.weight)
         onset = (dec.out[:, :, t] >= FIRST_PITCH_TOKEN).any(dim=1, keepdim=True)  # what after_slice gives, reused
         dec.sounding, dec.before = sounding_now, torch.where(onset, sounding_now, dec.before)
         dec.prev = self.in_embed(dec.out[:, :, t] + offsets.view(1, V)).reshape(B, 1, -1)
@@ -258,6 +283,21 @@ def outside_nucleus(logits: torch.Tensor, top_p: float) -> torch.Tensor:
 def check_top_p(top_p: float) -> None:
     if not 0 < top_p <= 1:
         raise ValueError(f"top_p must lie in (0, 1] (got {top_p})")
+
+
+def sounding_tokens(tokens: torch.Tensor) -> torch.Tensor:
+    """[B, V, T] the pitch token each voice sounds at each step (a new note, or the note its HOLD holds), REST where
+    it sounds nothing (a rest, a HOLD after a rest, a HOLD with no note before it in the window): what ``step``
+    tracks in ``Decoding.sounding`` (with REST for -1), for whole windows at once."""
+    t = torch.arange(tokens.shape[-1]).expand_as(tokens)
+    last = torch.where(tokens != HOLD, t, -1).cummax(dim=-1).values  # the last step at or before t that is not HOLD
+    source = tokens.gather(-1, last.clamp_min(0))
+    return torch.where((last >= 0) & (source >= FIRST_PITCH_TOKEN), source, REST)
+
+
+def silent_as_rest(sounding: torch.Tensor) -> torch.Tensor:
+    """``Decoding.sounding`` (-1 for silence) as the row of the sounding tables (REST for silence)."""
+    return torch.where(sounding >= 0, sounding, REST)
 
 
 def after_slice(sounding: torch.Tensor, before: torch.Tensor,

@@ -62,9 +62,10 @@ class SequenceCritic(StepReader):
         style_dim: int = 16,
         dropout: float = 0.2,
         conditional: bool = True,
+        extra_width: int = 0,  # features a subclass appends to each step's inputs (``step_inputs``)
     ):
         super().__init__(n_voices, vocab_size, n_steps, n_styles, embed, style_dim, dropout, conditional)
-        self.lstm = nn.LSTM(self.step_width, hidden, num_layers=1, batch_first=True, bidirectional=True)
+        self.lstm = nn.LSTM(self.step_width + extra_width, hidden, num_layers=1, batch_first=True, bidirectional=True)
         self.head = nn.Sequential(nn.Linear(4 * hidden + self.style_dim, hidden), nn.GELU(), nn.Dropout(dropout),
                                   nn.Linear(hidden, 1))
 

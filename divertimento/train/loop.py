@@ -22,6 +22,7 @@ from ..models.files import (
     read_file,
 )
 from ..models.generator import count_params
+from ..models.sequence import SOUNDING_TABLES
 from ..models.widen import widen_state
 from ..music.plot import write_grid_png
 from ..music.write import write_midi
@@ -77,6 +78,8 @@ def _init_weights(source: str, summary: dict, recipe, cfg: TrainConfig) -> dict:
     try:
         for name, module in recipe.trained.items():
             state = module_state(tensors, recipe.init_sources[name])
+            if state and name == "model":
+                state = _with_sounding_tables(state, module, header)
             if state and cfg.init_widen and name == "model":  # the sampled model grows; a critic keeps its size
                 state = _widened(state, module, header, cfg)
             if state:  # a module the source run did not have (a VAE-GAN encoder) keeps its fresh weights
@@ -84,6 +87,15 @@ def _init_weights(source: str, summary: dict, recipe, cfg: TrainConfig) -> dict:
     except RuntimeError as e:
         raise UserError(f"init_from: {ckpt} has another architecture ({str(e).splitlines()[0][:80]})") from None
     return header
+
+
+def _with_sounding_tables(state: dict, module, header: dict) -> dict:
+    """A sequence model without ``sounding_context`` computes what the same model with zero sounding tables
+    computes: a run that adds them starts from the source with its tables at zero (at the source's width, so that
+    ``init_widen`` grows them like any other table)."""
+    fresh = module.state_dict()
+    hidden = int(header["config"].get("hidden", 0))
+    return state | {k: torch.zeros(fresh[k].shape[0], hidden) for k in SOUNDING_TABLES if k in fresh and k not in state}
 
 
 def _widened(state: dict, module, header: dict, cfg: TrainConfig) -> dict:

@@ -27,14 +27,16 @@ from .distributed import DistInfo, average_gradients
 from .recipe_likelihood import LikelihoodRecipe
 
 
-def load_pretrained_critic(critic, source: str, summary: dict) -> tuple[float, float]:
-    """Fill ``critic`` with a guided model's critic; returns that critic's calibration (a, b)."""
+def load_pretrained_critic(critic, kind: str, source: str, summary: dict) -> tuple[float, float]:
+    """Fill ``critic`` (of ``kind``, a ``critic`` config value) with a guided model's critic; returns that critic's
+    calibration (a, b)."""
     header, tensors = read_file(resolve_model_path(source))
     if header.get("family") != "guided":
         raise UserError(f"critic_init: {source} is a {header.get('family')} model; give a guided model's run or file")
-    if isinstance(critic, CausalCritic) != (header["config"].get("critic") == "causal"):
-        raise UserError(f"critic_init: {source}'s critic is a {header['config'].get('critic')} critic; this run's is "
-                        f"{'causal' if isinstance(critic, CausalCritic) else 'not causal'}")
+    theirs = header["config"].get("critic", "conv")
+    if theirs != kind:
+        raise UserError(f"critic_init: {source}'s critic is a {theirs} critic; this run's is {kind} (set critic to "
+                        f"{theirs})")
     mismatch = shape_mismatch(header["data"], summary)
     if mismatch:
         raise UserError(f"critic_init: {source} was trained on data of another shape ({mismatch})")
@@ -53,7 +55,7 @@ def load_window_critic(source: str, summary: dict) -> tuple[torch.nn.Module, tup
     if header.get("family") != "guided" or header["config"].get("critic") == "causal":
         raise UserError(f"window_critic_init: {source} is not a guided model with a window critic (sequence or conv)")
     critic = build_critic(config_from_dict(header["config"]), summary)
-    return critic, load_pretrained_critic(critic, source, summary)
+    return critic, load_pretrained_critic(critic, header["config"].get("critic", "conv"), source, summary)
 
 
 class AdversarialRecipe(LikelihoodRecipe):
@@ -67,7 +69,7 @@ class AdversarialRecipe(LikelihoodRecipe):
         self.dense = isinstance(self.critic, CausalCritic)
         self.calibration = (1.0, 0.0)  # the reward is a * logit + b: the critic's log-ratio estimate
         if cfg.critic_init:
-            self.calibration = load_pretrained_critic(self.critic, cfg.critic_init, summary)
+            self.calibration = load_pretrained_critic(self.critic, cfg.critic, cfg.critic_init, summary)
         self.opt_D = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr_d, betas=(0.5, 0.99))
         # a window critic beside a causal one: its judgement of the whole window (the key) joins every step's return
         self.window_critic, self.window_calibration, self.opt_W = None, (1.0, 0.0), None
