@@ -8,6 +8,10 @@ measurement that picks the critic before any protocol run.
     python experiments/critic_strength.py [--data data/default] [--critics sequence,residual] [--steps 1500]
     python experiments/critic_strength.py --key-only --train 6000 --val 2000
 
+``--transposed``: the real windows (training and held-out pools) moved by a random shift in the data's own
+transposition range, as the likelihood term sees them, so that a critic cannot tell them from the samples by their
+keys: what is left is what it sees besides the key.
+
 ``--key-only``: instead of the critics, a logistic regression on each window's pitch-class histogram (with its
 product with the style) and mean pitch per voice, scored on the held-out windows as written and transposed at
 random: how much of what the critics see is the key.
@@ -60,16 +64,23 @@ def key_features(tokens: torch.Tensor, style: np.ndarray, n_styles: int, low: in
     return np.concatenate([pc, mean, onehot, (pc[:, :, None] * onehot[:, None, :]).reshape(len(x), -1)], axis=1)
 
 
-def key_only(data, real_tr, fake_tr, real_va, fake_va, style_tr, style_va, names) -> None:
-    low, K = data.manifest["pitch_range"][0], data.manifest["vocab_size"]
+def moved_at_random(data, tokens: torch.Tensor, seed: int) -> torch.Tensor:
+    """``tokens`` [N, V, T] each shifted by a random number of semitones in the data's transposition range (within
+    the vocabulary)."""
+    K = data.manifest["vocab_size"]
     lo, hi = data.manifest["augment"]["transpose"]
+    down, up = shift_bounds(tokens.numpy().astype(np.uint8), K, lo, hi)
+    shift = down + (np.random.default_rng(seed).random(len(tokens)) * (up - down + 1)).astype(int)
+    return torch.as_tensor(transpose_tokens(tokens.numpy().astype(np.uint8), shift, K).astype(np.int64))
+
+
+def key_only(data, real_tr, fake_tr, real_va, fake_va, style_tr, style_va, names) -> None:
+    low = data.manifest["pitch_range"][0]
     n = len(names)
     clf = LogisticRegression(max_iter=2000).fit(
         np.r_[key_features(real_tr, style_tr, n, low), key_features(fake_tr, style_tr, n, low)],
         np.r_[np.ones(len(real_tr)), np.zeros(len(fake_tr))])
-    down, up = shift_bounds(real_va.numpy().astype(np.uint8), K, lo, hi)
-    shift = down + (np.random.default_rng(4).random(len(real_va)) * (up - down + 1)).astype(int)
-    moved = torch.as_tensor(transpose_tokens(real_va.numpy().astype(np.uint8), shift, K).astype(np.int64))
+    moved = moved_at_random(data, real_va, 4)
     labels = np.r_[np.ones(len(real_va)), np.zeros(len(fake_va))]
     for name, real in (("as written", real_va), ("transposed at random", moved)):
         s = clf.decision_function(np.r_[key_features(real, style_va, n, low), key_features(fake_va, style_va, n, low)])
@@ -89,6 +100,7 @@ def main() -> int:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--key-only", action="store_true", help="the key-only baseline instead of the critics")
+    ap.add_argument("--transposed", action="store_true", help="real windows moved to random keys (both pools)")
     args = ap.parse_args()
     torch.manual_seed(0)
     data = load_prepared(args.data, verify=False)
@@ -103,6 +115,8 @@ def main() -> int:
     cond_tr = data.conditions("train")[np.sort(tr)]
     real_va = torch.as_tensor(data.splits["val"]["rolls"][np.sort(va)].astype(np.int64))
     cond_va = data.conditions("val")[np.sort(va)]
+    if args.transposed:
+        real_tr, real_va = moved_at_random(data, real_tr, 5), moved_at_random(data, real_va, 6)
     t0 = time.perf_counter()
     fake_tr = proposal_samples(base, cond_tr, temperature, strict, 1)
     fake_va = proposal_samples(base, cond_va, temperature, strict, 2)
