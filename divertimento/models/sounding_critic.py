@@ -3,7 +3,7 @@ step, the pitch each voice sounds and the interval class between every pair of v
 
 A held note's token is HOLD, so a critic of tokens alone (``SequenceCritic``) knows which pitches sound together
 only as far as its LSTM remembers the last onset of each voice, and the harmony of a moving voice against a held one
-is what it sees least. Round 10's diagnosis of Bach found exactly that in the samples: the suite's two-sample
+is what it sees least. Round 11's diagnosis of Bach found exactly that in the samples: the suite's two-sample
 classifier tells them from real chorales first by the tonal distance between voices, then by too many pitch classes
 per bar and too few notes in the key. This critic is given both as inputs, computed from the tokens: per voice an
 embedding of its sounding pitch (the sequence model's table layout, voice v's token k at row v * K + k, REST for
