@@ -29,6 +29,10 @@ class StepReader(nn.Module):
         self.step_width = n_voices * embed + 16 + self.style_dim
         self.drop = nn.Dropout(dropout)
 
+    def table_rows(self, tokens: torch.Tensor) -> torch.Tensor:
+        """[B, V, T] the row of a voice-by-token table (voice v's token k at row v * K + k) of int tokens."""
+        return tokens.long() + (torch.arange(tokens.shape[1]) * self.vocab_size).view(1, -1, 1)
+
     def step_inputs(self, windows: torch.Tensor,
                     style: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(inputs [B, T, step_width], style vectors [B, S] or None) of ``windows``: one-hot [B, V, T, K] (soft
@@ -41,8 +45,7 @@ class StepReader(nn.Module):
             e = torch.einsum("bvtk,vke->btve", windows, table).reshape(B, T, -1)  # [B, T, V*E]
         else:
             B, V, T = windows.shape
-            rows = windows.long() + (torch.arange(V) * self.vocab_size).view(1, V, 1)
-            e = self.in_embed(rows).permute(0, 2, 1, 3).reshape(B, T, -1)  # [B, T, V*E]
+            e = self.in_embed(self.table_rows(windows)).permute(0, 2, 1, 3).reshape(B, T, -1)  # [B, T, V*E]
         parts = [e, self.pos.weight[:T].unsqueeze(0).expand(B, -1, -1)]
         s = self.style(style) if self.style is not None else None
         if s is not None:

@@ -45,6 +45,8 @@ class SoundingCritic(SequenceCritic):
                          extra_width=n_voices * embed + len(pairs) * INTERVAL_EMBED)
         self.register_buffer("upper", torch.tensor([u for u, _ in pairs], dtype=torch.long), persistent=False)
         self.register_buffer("lower", torch.tensor([v for _, v in pairs], dtype=torch.long), persistent=False)
+        # pair p's interval class c is row p * 13 + c of the interval table
+        self.register_buffer("pair_rows", torch.arange(len(pairs)).view(1, -1, 1) * INTERVAL_CLASSES, persistent=False)
         self.sound_embed = nn.Embedding(n_voices * vocab_size, embed)
         self.interval_embed = nn.Embedding(len(pairs) * INTERVAL_CLASSES, INTERVAL_EMBED)
 
@@ -54,11 +56,9 @@ class SoundingCritic(SequenceCritic):
         are read at their most likely token for these features (they pass gradients through the token part only)."""
         x, s = super().step_inputs(windows, style)
         tokens = windows.argmax(dim=-1) if windows.dtype.is_floating_point else windows.long()
-        B, V, T = tokens.shape
+        B, _, T = tokens.shape
         sounding = sounding_tokens(tokens)  # [B, V, T], REST where silent
-        rows = sounding + (torch.arange(V) * self.vocab_size).view(1, V, 1)
-        pitches = self.sound_embed(rows).permute(0, 2, 1, 3).reshape(B, T, -1)  # [B, T, V*E]
+        pitches = self.sound_embed(self.table_rows(sounding)).permute(0, 2, 1, 3).reshape(B, T, -1)  # [B, T, V*E]
         interval = pair_intervals(sounding, self.upper, self.lower)  # [B, P, T]
-        pair = torch.arange(len(self.upper)).view(1, -1, 1) * INTERVAL_CLASSES
-        intervals = self.interval_embed(interval + pair).permute(0, 2, 1, 3).reshape(B, T, -1)  # [B, T, P*16]
+        intervals = self.interval_embed(interval + self.pair_rows).permute(0, 2, 1, 3).reshape(B, T, -1)  # [B, T, P*16]
         return torch.cat([x, self.drop(torch.cat([pitches, intervals], dim=2))], dim=2), s
