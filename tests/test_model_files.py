@@ -91,7 +91,9 @@ def test_a_file_under_eight_bytes_is_too_short(tmp_path, capsys):
     (lambda h, t: (h, {k: v for k, v in t.items() if not k.startswith("opt.")}), "cannot be resumed"),
     (lambda h, t: (h, {**t, "rng.state": t["rng.state"][:100]}), "cannot be resumed"),
     (lambda h, t: ({**h, "step": "ten"}, t), "step is not a whole number"),
-    (lambda h, t: (h, {**t, **{k: torch.zeros(3, 3) for k in list(t)[:1]}}), "cannot be resumed"),
+    # one model weight of the wrong shape, named: safetensors loads a file's tensors in an order that changes from
+    # process to process, and the first of them may be the uint8 random state, refused by its dtype instead
+    (lambda h, t: (h, {**t, min(k for k in t if k.startswith("model.")): torch.zeros(3, 3)}), "cannot be resumed"),
 ])
 def test_resume_from_a_damaged_checkpoint_is_one_line(small_data, tmp_path, damage, message):
     run = tmp_path / "run"
