@@ -89,6 +89,13 @@ class TrainConfig:
     # a guided model (name, file or run dir) whose trained, calibrated critic starts the fine-tune's critic and
     # calibrates its reward, as Transformer-GAN starts from a pretrained discriminator; "" = a fresh critic
     critic_init: str = ""
+    # the critic (guided, and the fine-tune's) judges real windows moved to random keys, as the likelihood term sees
+    # them, instead of as written: a model trained on transposed windows spreads its keys as they do, so the key no
+    # longer tells them apart and the critic judges the rest, the harmony first (docs/adversarial.md, round 12)
+    critic_transposed: bool = False
+    # adversarial fine-tune: the reward's charge per voice silent for a bar where the style's real windows almost
+    # never are (losses/silence.py), against a model that escapes a harmony critic by dropping a voice; 0 = none
+    silence_charge: float = 0.0
     # guided: the critic learns real windows against base_model's samples. conv: the token GAN's discriminator (of
     # d_channels width); sequence: a bidirectional LSTM over steps (models/sequence_critic.py) that starts from the
     # base model's token embeddings; residual: a small LSTM over the frozen base model's own state and surprisal
@@ -162,6 +169,9 @@ class TrainConfig:
             raise UserError(f"rerank must be critic or likelihood (got {self.rerank!r})")
         if self.critic not in ("conv", "sequence", "sounding", "residual", "causal"):
             raise UserError(f"critic must be conv, sequence, sounding, residual or causal (got {self.critic!r})")
+        if self.silence_charge < 0 or (self.silence_charge > 0 and (self.adv_weight == 0 or self.critic == "causal")):
+            raise UserError(f"silence_charge (got {self.silence_charge}) is a charge >= 0 on the whole-window reward "
+                            "of an adversarial fine-tune: it needs adv_weight > 0 and a window critic (not causal)")
         if self.window_critic_init and self.critic != "causal":
             raise UserError("window_critic_init adds a window critic's judgement to a causal critic's rewards: set "
                             "critic to causal")

@@ -27,7 +27,8 @@ import torch.nn.functional as F
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from divertimento.data.dataset import load_prepared, shift_bounds, transpose_tokens
+from divertimento.data.dataset import load_prepared
+from divertimento.data.dataset import moved_at_random as moved_at_random_tokens
 from divertimento.models.factory import load
 from divertimento.models.guided import build_critic, critic_scores
 from divertimento.music.roll import FIRST_PITCH_TOKEN
@@ -65,13 +66,8 @@ def key_features(tokens: torch.Tensor, style: np.ndarray, n_styles: int, low: in
 
 
 def moved_at_random(data, tokens: torch.Tensor, seed: int) -> torch.Tensor:
-    """``tokens`` [N, V, T] each shifted by a random number of semitones in the data's transposition range (within
-    the vocabulary)."""
-    K = data.manifest["vocab_size"]
-    lo, hi = data.manifest["augment"]["transpose"]
-    down, up = shift_bounds(tokens.numpy().astype(np.uint8), K, lo, hi)
-    shift = down + (np.random.default_rng(seed).random(len(tokens)) * (up - down + 1)).astype(int)
-    return torch.as_tensor(transpose_tokens(tokens.numpy().astype(np.uint8), shift, K).astype(np.int64))
+    """``tokens`` [N, V, T] each shifted by a random number of semitones in the data's transposition range."""
+    return torch.as_tensor(moved_at_random_tokens(data.manifest, tokens.numpy().astype(np.uint8), seed))
 
 
 def key_only(data, real_tr, fake_tr, real_va, fake_va, style_tr, style_va, names) -> None:

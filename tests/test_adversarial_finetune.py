@@ -106,7 +106,10 @@ def base_run(small_data, tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("critic", [{}, {"critic": "causal", "adv_warmup": 1, "adv_gamma": 0.9}, {"critic": "sounding"},
+SOUNDING_TRANSPOSED = {"critic": "sounding", "critic_transposed": True, "d_steps": 2, "silence_charge": 0.5}
+
+
+@pytest.mark.parametrize("critic", [{}, {"critic": "causal", "adv_warmup": 1, "adv_gamma": 0.9}, SOUNDING_TRANSPOSED,
                                     pytest.param({"bf16_autocast": True}, marks=pytest.mark.skipif(
                                         not native_bfloat16(), reason="this CPU has no bfloat16 kernels"))],
                          ids=["window", "causal", "sounding", "window-bf16"])

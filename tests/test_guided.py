@@ -113,8 +113,10 @@ def test_a_guided_sampler_draws_in_low_precision(guided_run):
 
 @pytest.mark.parametrize("critic", ["conv", "sequence", "sounding", "residual", "causal"])
 def test_guided_resume_is_exact(small_data, base_run, tmp_path, critic):
-    # the sequence critic draws dropout masks from torch's global stream: the checkpoint must carry it
-    cfg = dict(GUIDED, base_model=str(base_run), r1_gamma=1.0, r1_interval=2, critic=critic)
+    # the sequence critic draws dropout masks from torch's global stream: the checkpoint must carry it; the
+    # sounding critic judges (and is calibrated on) real windows moved to random keys
+    cfg = dict(GUIDED, base_model=str(base_run), r1_gamma=1.0, r1_interval=2, critic=critic,
+               critic_transposed=critic == "sounding")
     train(small_data, tmp_path / "straight", config_from_dict(dict(cfg, steps=4)), progress=False)
     train(small_data, tmp_path / "stopped", config_from_dict(dict(cfg, steps=2)), progress=False)
     train(small_data, tmp_path / "stopped", config_from_dict(dict(cfg, steps=4)), resume=True, progress=False)

@@ -8,7 +8,7 @@ import pytest
 import symusic
 
 from divertimento.cli import main
-from divertimento.data.dataset import WindowDataset, load_prepared, shift_bounds, transpose_tokens
+from divertimento.data.dataset import WindowDataset, load_prepared, moved_at_random, shift_bounds, transpose_tokens
 from divertimento.data.prepare import PrepareOptions, content_hash, prepare
 from divertimento.errors import UserError
 
@@ -166,6 +166,25 @@ def test_dataset_transposes_train_only_within_range(small_data):
     lo, hi = shift_bounds(train.tokens, train.vocab_size, -3, 3)
     up = transpose_tokens(train.tokens, hi, train.vocab_size)
     assert up.max() < train.vocab_size
+
+
+def test_moved_at_random_shifts_whole_windows_within_range():
+    # vocab 10: tokens 2..9 are pitches; a range of -3..3. Window 0 (pitches 4 and 8) may move -2..1, window 1
+    # (pitch 2) 0..3, window 2 has no pitch and stays
+    manifest = {"vocab_size": 10, "augment": {"transpose": [-3, 3]}}
+    tokens = np.array([[[4, 1, 0], [8, 1, 1]], [[2, 0, 1], [0, 0, 0]], [[0, 1, 0], [0, 0, 0]]], dtype=np.uint8)
+    seen = {0: set(), 1: set()}
+    for seed in range(200):
+        moved = moved_at_random(manifest, tokens, seed)
+        pitch = tokens >= 2
+        assert np.array_equal(moved[~pitch], tokens[~pitch])  # rests and holds stay
+        assert np.array_equal(moved[2], tokens[2])
+        for w in (0, 1):
+            shift = moved[w][pitch[w]] - tokens[w][pitch[w]].astype(np.int64)
+            assert len(set(shift.tolist())) == 1  # the whole window moves by one shift
+            seen[w].add(int(shift[0]))
+        assert np.array_equal(moved, moved_at_random(manifest, tokens, seed))  # the seed decides
+    assert seen == {0: {-2, -1, 0, 1}, 1: {0, 1, 2, 3}}
 
 
 def test_data_info_prints_styles(small_data, capsys):

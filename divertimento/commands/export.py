@@ -8,6 +8,9 @@ def add_arguments(p) -> None:
                    help="recommend this sampling temperature to generate, demo, evaluate and the studio")
     p.add_argument("--voice-leading", choices=("strict", "free"), default=None,
                    help="recommend strict voice leading (no parallel fifths or octaves; family mle) or free")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="recommend a sampling option of the model's family (e.g. pitch_temperature=0.7 for a "
+                        "sequence model); repeatable")
     p.add_argument("--train-data", default=None,
                    help="embed the training windows of this prepared dataset, for the near-copy check (train does "
                         "it itself; for model files that lack them); it must be the data the model was trained on")
@@ -15,8 +18,9 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from ..train.export import export_model
+    from .sampling_options import parse_options
 
-    sampling = {}
+    sampling = parse_options(args.option)
     if args.temperature is not None:
         sampling["temperature"] = args.temperature
     if args.voice_leading is not None:

@@ -128,6 +128,17 @@ def shift_bounds(tokens: np.ndarray, vocab_size: int, lo: int, hi: int,
     return down, up
 
 
+def moved_at_random(manifest: dict, tokens: np.ndarray, seed: int) -> np.ndarray:
+    """``tokens`` [N, V, T] each shifted by a random number of semitones in the data's train-split transposition
+    range (within the vocabulary; drum lanes stay), as training batches are: real windows whose keys are spread as a
+    model trained on them spreads its own."""
+    vocab, pitched = manifest["vocab_size"], pitched_voices(manifest)
+    lo, hi = manifest["augment"]["transpose"]
+    down, up = shift_bounds(tokens, vocab, lo, hi, pitched)
+    shift = down + (np.random.default_rng(seed).random(len(tokens)) * (up - down + 1)).astype(np.int64)
+    return transpose_tokens(tokens, shift, vocab, pitched)
+
+
 class WindowDataset:
     """Windows of one split as (tokens int64 [V, T], style int64). Module-level and picklable for DataLoader
     workers; train-split windows are transposed at random within the manifest's range when ``augment``."""

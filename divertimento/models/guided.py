@@ -93,6 +93,15 @@ class GuidedSampler(nn.Module):
     supports_low_precision = True
     sampling_options = ("beta", "rerank")  # what a sampler may set per call (the model file recommends values)
 
+    @staticmethod
+    def check_options(options: dict) -> None:
+        """ValueError for a beta or rerank out of range (what ``sample`` refuses)."""
+        beta, rerank = float(options.get("beta", 0.0)), options.get("rerank", "critic")
+        if not 0 <= beta <= MAX_BETA:
+            raise ValueError(f"beta must lie in 0..{MAX_BETA:g} (got {beta})")
+        if rerank not in RERANKS:
+            raise ValueError(f"rerank must be one of {', '.join(RERANKS)} (got {rerank!r})")
+
     @property
     def noise_shape(self) -> tuple[int, int, int, int]:
         """Per piece: K candidates' Gumbel noise [V, T, vocab], plus one more column whose [k, 0, 0] entry is the
@@ -112,10 +121,7 @@ class GuidedSampler(nn.Module):
         this CPU multiplies bfloat16 natively (``use_bfloat16``); float32 elsewhere."""
         beta = self.beta if beta is None else float(beta)
         rerank = self.rerank if rerank is None else rerank
-        if not 0 <= beta <= MAX_BETA:
-            raise ValueError(f"beta must lie in 0..{MAX_BETA:g} (got {beta})")
-        if rerank not in RERANKS:
-            raise ValueError(f"rerank must be one of {', '.join(RERANKS)} (got {rerank!r})")
+        self.check_options({"beta": beta, "rerank": rerank})
         B, C, V, T, _ = noise.shape
         flat_style = None if style is None else style.repeat_interleave(C)
         cand = self.base.sample(flat_style, noise[..., :-1].reshape(B * C, V, T, -1), temperature,

@@ -136,7 +136,16 @@ class ARModel(nn.Module):
     latent_dim = 0  # no latent: a sample is its noise alone
     supports_strict_voice_leading = True  # a voice is drawn knowing the voices above it at the same step
     supports_low_precision = True  # sample(low_precision=True): bfloat16 products (LowPrecision)
-    sampling_options = ("top_p",)  # nucleus sampling (``outside_nucleus``); 1 = the whole distribution
+    # nucleus sampling (``outside_nucleus``; 1 = the whole distribution); a temperature among the pitches alone
+    # (``pitch_sharpened``; 1 = none)
+    sampling_options = ("top_p", "pitch_temperature")
+
+    @staticmethod
+    def check_options(options: dict) -> None:
+        """ValueError for a sampling option out of range (what ``sample`` would refuse), e.g. before a model file
+        recommends it."""
+        check_top_p(float(options.get("top_p", 1.0)))
+        check_pitch_temperature(float(options.get("pitch_temperature", 1.0)))
 
     @property
     def noise_shape(self) -> tuple[int, int, int]:
@@ -156,7 +165,7 @@ class ARModel(nn.Module):
     def step(self, dec: "Decoding", t: int, style: torch.Tensor | None, noise: torch.Tensor, temperature: float,
              strict_voice_leading: bool = False, given: torch.Tensor | None = None,
              bias: torch.Tensor | None = None, holds_need_a_note: bool = False,
-             no_crossing: bool = False, top_p: float = 1.0) -> torch.Tensor:
+             no_crossing: bool = False, top_p: float = 1.0, pitch_temperature: float = 1.0) -> torch.Tensor:
         """Draw step t of every row into ``dec.out`` and advance ``dec``; voice by voice, soprano first.
 
         noise [B, V, K]: standard Gumbel; given [B, V] (or None): a token a voice must take at this step, -1 where
@@ -197,6 +206,8 @@ class ARModel(nn.Module):
                 logits = logits / temperature
             if strict_voice_leading and v > 0:
                 logits = logits.masked_fill(parallel_mask(dec.before, sounding_now, v, self.vocab_size), -torch.inf)
+            if pitch_temperature != 1.0:
+                logits = pitch_sharpened(logits, pitch_temperature)
             if top_p < 1.0:
                 logits = logits.masked_fill(outside_nucleus(logits, top_p), -torch.inf)
             tok = (logits + noise[:, v]).argmax(dim=-1)  # [B]
@@ -257,18 +268,21 @@ class ARModel(nn.Module):
     @torch.no_grad()
     def sample(self, style: torch.Tensor | None, noise: torch.Tensor, temperature: float = 1.0,
                z: torch.Tensor | None = None, strict_voice_leading: bool = False,
-               low_precision: bool = False, top_p: float = 1.0) -> torch.Tensor:
+               low_precision: bool = False, top_p: float = 1.0, pitch_temperature: float = 1.0) -> torch.Tensor:
         """Token windows [B, V, T] (int64) by ancestral sampling: x = argmax(logits / temperature + noise), with
         noise [B, V, T, K] standard Gumbel (Gumbel-max = a categorical draw); zero noise gives greedy decoding.
         ``strict_voice_leading``: a voice never takes a note that makes parallel fifths or octaves with a voice above
         it (``parallel_mask``); the draw is then from the model's distribution with those notes removed. ``z`` is
         unused (the model has no latent); it is accepted so every family samples through one call.
         ``low_precision``: multiply in bfloat16 (``LowPrecision``); ``top_p``: draw each token from the nucleus
-        (``outside_nucleus``), 1 = the whole distribution."""
+        (``outside_nucleus``), 1 = the whole distribution; ``pitch_temperature``: a further temperature among the
+        pitch tokens alone (``pitch_sharpened``), 1 = none."""
         check_top_p(top_p)
+        check_pitch_temperature(pitch_temperature)
         dec = self.begin(noise.shape[0], self.n_steps, low_precision)
         for t in range(self.n_steps):
-            self.step(dec, t, style, noise[:, :, t], temperature, strict_voice_leading, top_p=float(top_p))
+            self.step(dec, t, style, noise[:, :, t], temperature, strict_voice_leading, top_p=float(top_p),
+                      pitch_temperature=float(pitch_temperature))
         return dec.out
 
 
@@ -278,6 +292,23 @@ def outside_nucleus(logits: torch.Tensor, top_p: float) -> torch.Tensor:
     probs, order = torch.softmax(logits.float(), dim=-1).sort(dim=-1, descending=True)
     before = probs.cumsum(dim=-1) - probs  # the mass of the tokens more probable than this one
     return torch.zeros_like(before, dtype=torch.bool).scatter(-1, order, before >= top_p)
+
+
+def pitch_sharpened(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """[B, K] logits whose pitch tokens are divided by ``temperature`` and shifted so that their total probability
+    (that of starting a new note) is unchanged: which note is drawn follows a sharper (< 1) or flatter distribution,
+    whether a note starts, holds or rests does not. A plain temperature below 1 also makes HOLD likelier at most
+    steps and freezes the texture (round 8's nucleus did the same)."""
+    pitch = logits[:, FIRST_PITCH_TOKEN:].float()
+    sharpened = pitch / temperature
+    total, new_total = torch.logsumexp(pitch, dim=1, keepdim=True), torch.logsumexp(sharpened, dim=1, keepdim=True)
+    shift = torch.where(torch.isfinite(total), total - new_total, 0.0)  # every pitch masked: nothing to move
+    return torch.cat([logits[:, :FIRST_PITCH_TOKEN].float(), sharpened + shift], dim=1)
+
+
+def check_pitch_temperature(temperature: float) -> None:
+    if not 0.05 <= temperature <= 10:
+        raise ValueError(f"pitch_temperature must lie in 0.05..10 (got {temperature})")
 
 
 def check_top_p(top_p: float) -> None:

@@ -41,13 +41,14 @@ def effective_sample_size(logw: torch.Tensor) -> torch.Tensor:
 def sample_given(model: ARModel, style: torch.Tensor | None, noise: torch.Tensor, given: torch.Tensor,
                  uniforms: torch.Tensor, temperature: float = 1.0, strict_voice_leading: bool = False,
                  bias: torch.Tensor | None = None, holds_need_a_note: bool = False,
-                 no_crossing: bool = False, top_p: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+                 no_crossing: bool = False, top_p: float = 1.0,
+                 pitch_temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
     """Particles [B, P, V, L] and their final log-weights [B, P] for rows whose tokens ``given`` [B, V, L] are
     fixed where >= 0 (FREE elsewhere).
 
     noise [B, P, V, L, K]: each particle's Gumbel noise; uniforms [B, L]: the resampling draws of each step;
     bias [V, L, K], or [B, V, L, K] one per row (or None): added to every particle's logits (e.g. -inf above a
-    melody); holds_need_a_note, no_crossing and top_p: see ``ARModel.step``. Log-weights are the
+    melody); holds_need_a_note, no_crossing, top_p and pitch_temperature: see ``ARModel.step``. Log-weights are the
     log-probabilities of the given tokens accumulated since the last resampling (less the opening steps every row
     gives, read at once by ``ARModel.prefill``: the same for every particle of a row); a caller keeps one
     particle per row by them (``pick``)."""
@@ -77,7 +78,8 @@ def sample_given(model: ARModel, style: torch.Tensor | None, noise: torch.Tensor
         forced = bool((g >= 0).any())
         logq = model.step(dec, t, flat_style, noise[:, :, :, t].reshape(rows, V, K), temperature,
                           strict_voice_leading, given=g if forced else None, bias=b,
-                          holds_need_a_note=holds_need_a_note, no_crossing=no_crossing, top_p=top_p)
+                          holds_need_a_note=holds_need_a_note, no_crossing=no_crossing, top_p=top_p,
+                          pitch_temperature=pitch_temperature)
         if not forced:  # the weights move only where a token is given; elsewhere the last step's check stands
             continue
         logw = logw + logq.view(B, P)

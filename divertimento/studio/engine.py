@@ -19,7 +19,7 @@ import torch
 
 from ..errors import UserError
 from ..models.factory import STUDIO_MODEL
-from ..models.sequence import check_top_p
+from ..models.sequence import check_pitch_temperature, check_top_p
 from ..models.smc import FREE, pick, sample_given
 from ..music.layouts import Layout, get_layout
 from ..sample.draw import check_meter, gumbel_noise, piece_seed
@@ -67,8 +67,10 @@ class Engine:
         self.beta = float(options.get("beta", 0.0)) if self.critic is not None else 0.0
         self.candidates = int(getattr(m, "candidates", 1)) if self.critic is not None else 1
         self.top_p = float(options.get("top_p", 1.0))  # nucleus sampling, for every window of a piece alike
+        self.pitch_temperature = float(options.get("pitch_temperature", 1.0))  # likewise
         try:
             check_top_p(self.top_p)
+            check_pitch_temperature(self.pitch_temperature)
         except ValueError as e:
             raise UserError(f"{self.sampler.family} model: {e}") from None
         seq = self.sequence
@@ -197,7 +199,8 @@ class Engine:
         s = self.sampler.conditions(styles, meters)
         parts, logw = sample_given(self.sequence, s, noise, torch.as_tensor(given, dtype=torch.long), uniforms,
                                    temperature or self.temperature, self.strict, bias,
-                                   holds_need_a_note=True, no_crossing=no_crossing, top_p=self.top_p)
+                                   holds_need_a_note=True, no_crossing=no_crossing, top_p=self.top_p,
+                                   pitch_temperature=self.pitch_temperature)
         if self.critic is not None and self.beta > 0 and L == self.n_steps:
             ps = None if s is None else s.repeat_interleave(P)
             logw = logw + self.beta * self.critic(parts.reshape(B * P, V, L), ps).view(B, P)

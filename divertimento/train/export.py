@@ -1,12 +1,13 @@
 """Model files from runs: the model file of any checkpoint (what ``train`` writes at its last step), and sampling
-recommendations (temperature, strict voice leading) written into a model file's header. ``divertimento export``."""
+recommendations (temperature, strict voice leading, the family's own sampling options) written into a model file's
+header. ``divertimento export``."""
 
 from pathlib import Path
 
 from ..data.dataset import load_prepared
 from ..data.summary import data_summary
 from ..errors import UserError
-from ..models.factory import resolve_model_path
+from ..models.factory import load_module, resolve_model_path
 from ..models.files import KIND_CHECKPOINT, KIND_MODEL, latest_checkpoint, read_file, write_file
 from ..sample.fingerprint import TENSOR as FINGERPRINT
 from ..sample.fingerprint import fingerprint_of
@@ -31,9 +32,17 @@ def export_model(source: str | Path, out: str | Path, sampling: dict | None = No
         keep = tuple(f"{name}." for name in header.get("model_modules", ["model"]))
         tensors = {k: v for k, v in tensors.items() if k.startswith(keep)}
         header = {k: v for k, v in header.items() if k not in ("optimizers", "model_modules")}
-    unknown = sorted(set(sampling or {}) - set(SAMPLING_KEYS))
+    module = load_module(header, tensors, path)
+    known = SAMPLING_KEYS + tuple(module.sampling_options)  # the family's own knobs
+    unknown = sorted(set(sampling or {}) - set(known))
     if unknown:
-        raise UserError(f"unknown sampling setting(s) {', '.join(unknown)}; known: {', '.join(SAMPLING_KEYS)}")
+        raise UserError(f"unknown sampling setting(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    check = getattr(module, "check_options", None)
+    try:
+        if check is not None:
+            check({k: v for k, v in (sampling or {}).items() if k in module.sampling_options})
+    except ValueError as e:
+        raise UserError(f"{header['family']} model: {e}") from None
     header = dict(header, kind=KIND_MODEL, sampling={**header.get("sampling", {}), **(sampling or {})})
     if train_data is not None:
         data = load_prepared(train_data)

@@ -2,11 +2,12 @@
 keep its maximum-likelihood loss every step, and add a policy-gradient term whose reward is a critic's judgement
 of the model's own free-running windows (losses/policy_gradient.py), anchored by a KL penalty to the start.
 
-Each step: one critic update (real windows against fresh samples, non-saturating loss), then one model update of
-NLL(real) + adv_weight * REINFORCE(samples), both per token. With a causal critic (``critic: causal``) the critic
-learns on every prefix and REINFORCE gets a reward at every step (``dense_reinforce_terms``). Logged: the samples'
-entropy per token (the negative log-likelihood of the model's own samples), so a gain that is only a lower
-temperature shows as a falling entropy.
+Each step: ``d_steps`` critic updates (real windows against fresh samples, non-saturating loss), then one model
+update of NLL(real) + adv_weight * REINFORCE(samples), both per token, the reward less a charge on voices that fall
+silent where the style's voices do not (``silence_charge``, losses/silence.py). With a causal critic
+(``critic: causal``) the critic learns on every prefix and REINFORCE gets a reward at every step
+(``dense_reinforce_terms``). Logged: the samples' entropy per token (the negative log-likelihood of the model's own
+samples), so a gain that is only a lower temperature shows as a falling entropy.
 """
 
 import copy
@@ -18,6 +19,7 @@ from ..data.summary import shape_mismatch
 from ..errors import UserError
 from ..losses.adversarial import objective
 from ..losses.policy_gradient import dense_reinforce_terms, reinforce_terms
+from ..losses.silence import label_bar_steps, rare_silences, silence_charges
 from ..models.causal_critic import CausalCritic
 from ..models.factory import resolve_model_path
 from ..models.files import module_state, read_file
@@ -78,7 +80,10 @@ class AdversarialRecipe(LikelihoodRecipe):
             self.opt_W = torch.optim.Adam(self.window_critic.parameters(), lr=cfg.lr_d, betas=(0.5, 0.99))
         self.reference = None
         self.loss_D = objective("nonsat")
-        self.windows_per_step = 3 * cfg.batch_size * info.world  # real for D, real for NLL, samples for both
+        self.summary = summary
+        self.bar_steps, self.rare_silence = label_bar_steps(summary), None  # the latter from the first batch's data
+        # real for D (d_steps batches), real for NLL, samples for both
+        self.windows_per_step = (2 + cfg.d_steps) * cfg.batch_size * info.world
 
     @property
     def trained(self) -> dict:
@@ -110,9 +115,10 @@ class AdversarialRecipe(LikelihoodRecipe):
     def _step(self, step: int, batches, stats) -> None:
         cfg, net = self.cfg, self.net
         cond = (lambda s: s) if net.conditional else (lambda s: None)
-        # the critic judges real windows in their own keys (batches(as_written=True)) against free-running samples
-        # at temperature 1 of the same conditions; the likelihood term keeps the run's transposition
-        judged, style = batches(as_written=True)
+        # the critic judges real windows in their own keys (batches(as_written=True)), or moved to random keys
+        # (critic_transposed), against free-running samples at temperature 1 of the same conditions; the likelihood
+        # term keeps the run's transposition
+        judged, style = batches(as_written=not cfg.critic_transposed)
         net.eval()  # no dropout while sampling: the sample is the model's, not a perturbed one's
         fake = net.sample(cond(style), gumbel_noise((len(style), *net.noise_shape), self.rng))
         net.train()
@@ -120,6 +126,10 @@ class AdversarialRecipe(LikelihoodRecipe):
         r, f = scores(self.critic, judged, style), scores(self.critic, fake, style)
         d_loss = self.loss_D.d_loss(r, f)
         self._critic_update(self.critic, self.opt_D, d_loss)
+        for _ in range(cfg.d_steps - 1):  # more critic updates: fresh real windows against the same samples
+            more, more_style = batches(as_written=not cfg.critic_transposed)
+            self._critic_update(self.critic, self.opt_D, self.loss_D.d_loss(scores(self.critic, more, more_style),
+                                                                             scores(self.critic, fake, style)))
         window_terms = self._window_critic_step(judged, fake, style)
         real, real_style = batches()
         n_tokens = real[0].numel()
@@ -136,6 +146,10 @@ class AdversarialRecipe(LikelihoodRecipe):
                 terminal = a * critic_scores(self.window_critic, fake, style) + b
         if self.dense:
             pg, pg_terms = dense_reinforce_terms(logp_steps, ref_steps, logit, cfg.adv_kl, cfg.adv_gamma, terminal)
+        elif cfg.silence_charge > 0:  # the critic's logit stays what is logged as such; the reward pays the charge
+            charge = silence_charges(fake, style, self._rare_silence(batches), self.bar_steps, cfg.silence_charge)
+            pg, pg_terms = reinforce_terms(logp, ref_steps.sum(dim=1), logit - charge, cfg.adv_kl)
+            pg_terms |= {"ADV/critic_logit": logit.mean().item(), "ADV/silence_charge": charge.mean().item()}
         else:
             pg, pg_terms = reinforce_terms(logp, ref_steps.sum(dim=1), logit, cfg.adv_kl)
         # during the warm-up the critic learns what the model gets wrong before its judgement moves the model
@@ -150,6 +164,12 @@ class AdversarialRecipe(LikelihoodRecipe):
         terms |= pg_terms | window_terms | {"D/loss": d_loss.item(), "D/real_score": r.mean().item(),
                              "D/fake_score": f.mean().item(), "ADV/entropy_per_token": -logp.mean().item() / n_tokens}
         stats.add(terms)
+
+    def _rare_silence(self, batches) -> torch.Tensor:
+        """Where a silent bar is charged, from the run's real training windows (its shard under torchrun)."""
+        if self.rare_silence is None:
+            self.rare_silence = rare_silences(batches.tokens, batches.style, self.summary)
+        return self.rare_silence
 
     def _window_critic_step(self, judged: torch.Tensor, fake: torch.Tensor, style: torch.Tensor) -> dict:
         """One update of the window critic, if the run has one, on the same real windows and samples."""

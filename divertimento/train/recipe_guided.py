@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from ..config import TrainConfig
+from ..data.dataset import moved_at_random
 from ..data.summary import shape_mismatch
 from ..errors import UserError
 from ..losses.adversarial import objective, r1_penalty
@@ -80,7 +81,7 @@ class GuidedRecipe:
 
     def step(self, step: int, batches, stats) -> None:
         cfg = self.cfg
-        real, style = batches(as_written=True)
+        real, style = batches(as_written=not cfg.critic_transposed)  # critic_transposed: keys spread as the model's
         fake = self.proposal(style, self.rng)  # the same styles: the critic judges music, not style shares
         self.critic.train()  # a sequence critic's dropout (sample grids leave the whole model in eval mode)
         # a causal critic learns every prefix, so its judgements along the way can reward each step of a fine-tune
@@ -110,7 +111,10 @@ class GuidedRecipe:
         if val is None or len(val["rolls"]) == 0:
             return {}
         n = min(len(val["rolls"]), CALIBRATION_WINDOWS)
-        real = torch.from_numpy(val["rolls"][:n].astype(np.int64))
+        real = val["rolls"][:n]
+        if self.cfg.critic_transposed:  # calibrated on windows as it was trained on them
+            real = moved_at_random(data.manifest, real, CALIBRATION_SEED)
+        real = torch.from_numpy(real.astype(np.int64))
         style = torch.from_numpy(data.conditions("val")[:n])
         fake = torch.cat([self.proposal(style[a : a + 256], torch.Generator().manual_seed(CALIBRATION_SEED + a))
                           for a in range(0, n, 256)])

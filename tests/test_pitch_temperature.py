@@ -1,0 +1,84 @@
+"""A temperature among the pitches alone (``pitch_sharpened``): the distribution on a hand-worked example, a draw is
+the Gumbel-max of the sharpened logits position by position, and a value out of range is one clear error."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from divertimento.errors import UserError
+from divertimento.models.sequence import pitch_sharpened
+from divertimento.music.roll import FIRST_PITCH_TOKEN
+from divertimento.sample.draw import gumbel_noise
+from divertimento.sample.sampler import load_sampler
+
+from .test_models_sequence import _model  # three voices, seven tokens, sixteen steps
+
+
+def _probs(logits: torch.Tensor) -> list[float]:
+    return torch.softmax(logits, dim=-1)[0].tolist()
+
+
+def test_the_pitches_sharpen_and_keep_their_share():
+    # REST 0.2, HOLD 0.4; pitches 0.3, 0.1 and a forbidden one. At 0.5 the pitches go as p^2: 0.09 and 0.01,
+    # renormalised to their share of 0.4: 0.36 and 0.04; REST and HOLD keep theirs
+    assert FIRST_PITCH_TOKEN == 2
+    logits = torch.tensor([[math.log(0.2), math.log(0.4), math.log(0.3), math.log(0.1), -math.inf]])
+    assert _probs(pitch_sharpened(logits, 0.5)) == pytest.approx([0.2, 0.4, 0.36, 0.04, 0.0], abs=1e-6)
+    # at 2 they go as sqrt(p): 0.548 and 0.316 of 0.4
+    s = math.sqrt(0.3) + math.sqrt(0.1)
+    assert _probs(pitch_sharpened(logits, 2.0)) == pytest.approx(
+        [0.2, 0.4, 0.4 * math.sqrt(0.3) / s, 0.4 * math.sqrt(0.1) / s, 0.0], abs=1e-6)
+    assert _probs(pitch_sharpened(logits, 1.0)) == pytest.approx(_probs(logits), abs=1e-7)
+    no_pitch = torch.tensor([[0.5, -0.5, -math.inf, -math.inf, -math.inf]])
+    assert torch.equal(pitch_sharpened(no_pitch, 0.5), no_pitch)  # every pitch forbidden: nothing moves
+
+
+def test_a_draw_is_the_gumbel_max_of_the_sharpened_logits():
+    m = _model()
+    style = torch.tensor([0, 1] * 16)
+    noise = gumbel_noise((32, 3, 16, 7), torch.Generator().manual_seed(3))
+    x = m.sample(style, noise, pitch_temperature=0.6)
+    # the teacher-forced logits on the sample are the logits each token was drawn from
+    logits = pitch_sharpened(m(x, style).reshape(-1, 7), 0.6).reshape(32, 3, 16, 7)
+    assert torch.equal((logits + noise).argmax(dim=-1), x)
+    assert not torch.equal(x, m.sample(style, noise))  # it changed some draws
+
+
+def test_pitch_temperature_out_of_range_is_one_clear_error(tiny_mle_run):
+    from divertimento.studio.engine import Engine, rng_for
+
+    sampler = load_sampler(tiny_mle_run)
+    with pytest.raises(UserError, match="pitch_temperature must lie in"):
+        sampler.generate_tokens([(0, 0)], options={"pitch_temperature": 0.0})
+    a, _ = sampler.generate_tokens([(0, i) for i in range(4)], options={"pitch_temperature": 1.0})
+    b, _ = sampler.generate_tokens([(0, i) for i in range(4)])
+    assert np.array_equal(a, b)
+    with pytest.raises(UserError, match="pitch_temperature must lie in"):
+        Engine(sampler, overrides={"pitch_temperature": 20.0})
+    # the studio grows a window that follows another with it too: the same opening, the same noise, other notes
+    sharp = Engine(load_sampler(tiny_mle_run), overrides={"pitch_temperature": 0.5})
+    free = Engine(load_sampler(tiny_mle_run))
+    T = free.n_steps
+    opening = free.extend(None, T, 0, rng_for(1, 0))
+    again = free.extend(opening, T, 0, rng_for(2, 0))
+    assert np.array_equal(free.extend(opening, T, 0, rng_for(2, 0)), again)
+    assert not np.array_equal(sharp.extend(opening, T, 0, rng_for(2, 0)), again)
+
+
+def test_export_recommends_a_family_option_and_refuses_bad_ones(tiny_mle_run, tmp_path, capsys):
+    from divertimento.cli import main
+
+    out = tmp_path / "sharp.safetensors"
+    assert main(["export", str(tiny_mle_run), str(out), "--option", "pitch_temperature=0.7"]) == 0
+    seeds = [(0, i) for i in range(6)]
+    recommended = load_sampler(out).generate_tokens(seeds)[0]
+    asked = load_sampler(tiny_mle_run).generate_tokens(seeds, options={"pitch_temperature": 0.7})[0]
+    assert np.array_equal(recommended, asked)  # the file's recommendation is what the option draws
+    assert not np.array_equal(recommended, load_sampler(tiny_mle_run).generate_tokens(seeds)[0])
+    for bad, says in (("pitch_temperature=0", "pitch_temperature must lie in"), ("beta=1", "unknown sampling")):
+        assert main(["export", str(tiny_mle_run), str(tmp_path / "bad.safetensors"), "--option", bad]) == 2
+        err = capsys.readouterr().err
+        assert says in err and len(err.strip().splitlines()) == 1
+        assert not (tmp_path / "bad.safetensors").exists()
