@@ -82,3 +82,53 @@ def test_export_recommends_a_family_option_and_refuses_bad_ones(tiny_mle_run, tm
         err = capsys.readouterr().err
         assert says in err and len(err.strip().splitlines()) == 1
         assert not (tmp_path / "bad.safetensors").exists()
+
+
+def test_one_pitch_temperature_per_style_is_each_rows_own():
+    m = _model()
+    style = torch.tensor([0, 1] * 16)
+    noise = gumbel_noise((32, 3, 16, 7), torch.Generator().manual_seed(4))
+    per_style = m.sample(style, noise, pitch_temperature=(0.5, 1.0))
+    # each row is drawn as it would be with its style's value for every row
+    assert torch.equal(per_style[style == 0], m.sample(style, noise, pitch_temperature=0.5)[style == 0])
+    assert torch.equal(per_style[style == 1], m.sample(style, noise)[style == 1])
+    with pytest.raises(ValueError, match="one value for each of its 2 styles"):
+        m.sample(style, noise, pitch_temperature=(0.5, 1.0, 1.0))
+
+
+def test_per_style_values_by_name():
+    from divertimento.sample.per_style import as_recommended, per_style
+
+    names = ["bach", "folk", "irish"]
+    assert per_style("pt", 0.7, names, 1.0) == 0.7
+    assert per_style("pt", "bach:0.7/irish:0.9", names, 1.0) == (0.7, 1.0, 0.9)
+    assert per_style("pt", "bach:0.7,irish:0.9", names, 1.0) == (0.7, 1.0, 0.9)
+    assert per_style("pt", {"folk": 0.5}, names, 1.0) == (1.0, 0.5, 1.0)
+    assert as_recommended("bach:0.7/folk:1", names, 1.0) == {"bach": 0.7}  # what a model file stores
+    for bad, says in (("jazz:0.7", "no style jazz"), ("bach=0.7", "STYLE:VALUE"), ("bach:x", "STYLE:VALUE"),
+                      (True, "STYLE:VALUE"), ({"bach": "0.7"}, "STYLE:VALUE")):
+        with pytest.raises(UserError, match=says):
+            per_style("pt", bad, names, 1.0)
+
+
+def test_a_model_file_recommends_a_pitch_temperature_per_style(tiny_mle_run, tmp_path):
+    from divertimento.models.files import read_file
+    from divertimento.studio.engine import Engine, rng_for
+    from divertimento.train.export import export_model
+
+    sampler = load_sampler(tiny_mle_run)
+    first = sampler.style_names[0]
+    export_model(tiny_mle_run, tmp_path / "m.safetensors", {"pitch_temperature": f"{first}:0.5"})
+    header, _ = read_file(tmp_path / "m.safetensors")
+    assert header["sampling"]["pitch_temperature"] == {first: 0.5}
+    recommended = load_sampler(tmp_path / "m.safetensors")
+    seeds = [(0, i) for i in range(6)]
+    for style in sampler.style_names:  # the named style sharpened, the others as drawn without it
+        want = sampler.generate_tokens(seeds, style=style,
+                                       options={"pitch_temperature": 0.5 if style == first else 1.0})[0]
+        assert np.array_equal(recommended.generate_tokens(seeds, style=style)[0], want)
+    # the studio takes it too: a window of the named style grows as with the value for every style
+    T = sampler.module.n_steps
+    per_style = Engine(recommended).extend(None, T, 0, rng_for(3, 0))
+    assert np.array_equal(per_style, Engine(sampler, overrides={"pitch_temperature": 0.5}).extend(None, T, 0,
+                                                                                                  rng_for(3, 0)))

@@ -78,7 +78,9 @@ def _check_data(d: dict) -> str | None:
 
 SAMPLING = {"temperature": lambda x: _is_number(x) and 0.05 <= x <= 10,
             "strict_voice_leading": lambda x: isinstance(x, bool), "beta": lambda x: _is_number(x) and x >= 0,
-            "rerank": lambda x: x in ("critic", "likelihood")}
+            "rerank": lambda x: x in ("critic", "likelihood"),
+            "pitch_temperature": lambda x: _is_number(x) or (isinstance(x, dict) and all(
+                isinstance(k, str) and _is_number(v) for k, v in x.items()))}
 
 
 def check_header(header, path) -> None:

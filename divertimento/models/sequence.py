@@ -49,7 +49,7 @@ class ARModel(nn.Module):
         sounding_context: bool = False,  # heads read what each voice sounds (see the module's docstring)
     ):
         super().__init__()
-        self.n_voices, self.vocab_size, self.n_steps = n_voices, vocab_size, n_steps
+        self.n_voices, self.vocab_size, self.n_steps, self.n_styles = n_voices, vocab_size, n_steps, n_styles
         self.n_meters = max(1, len(bar_steps))
         self.conditional = conditional and (n_styles > 1 or self.n_meters > 1)
         sdim = style_dim if self.conditional and n_styles > 1 else 0
@@ -139,13 +139,15 @@ class ARModel(nn.Module):
     # nucleus sampling (``outside_nucleus``; 1 = the whole distribution); a temperature among the pitches alone
     # (``pitch_sharpened``; 1 = none)
     sampling_options = ("top_p", "pitch_temperature")
+    # options a sampler may give style by style (``sample.per_style``), and their value for a style given none
+    per_style_options = {"pitch_temperature": 1.0}
 
     @staticmethod
     def check_options(options: dict) -> None:
         """ValueError for a sampling option out of range (what ``sample`` would refuse), e.g. before a model file
         recommends it."""
         check_top_p(float(options.get("top_p", 1.0)))
-        check_pitch_temperature(float(options.get("pitch_temperature", 1.0)))
+        check_pitch_temperature(options.get("pitch_temperature", 1.0))
 
     @property
     def noise_shape(self) -> tuple[int, int, int]:
@@ -165,7 +167,8 @@ class ARModel(nn.Module):
     def step(self, dec: "Decoding", t: int, style: torch.Tensor | None, noise: torch.Tensor, temperature: float,
              strict_voice_leading: bool = False, given: torch.Tensor | None = None,
              bias: torch.Tensor | None = None, holds_need_a_note: bool = False,
-             no_crossing: bool = False, top_p: float = 1.0, pitch_temperature: float = 1.0) -> torch.Tensor:
+             no_crossing: bool = False, top_p: float = 1.0,
+             pitch_temperature: float | torch.Tensor = 1.0) -> torch.Tensor:
         """Draw step t of every row into ``dec.out`` and advance ``dec``; voice by voice, soprano first.
 
         noise [B, V, K]: standard Gumbel; given [B, V] (or None): a token a voice must take at this step, -1 where
@@ -173,7 +176,9 @@ class ARModel(nn.Module):
         ``holds_need_a_note``: a silent voice may not draw HOLD (which would hold nothing: silence by another name,
         a way around a bias that forbids REST); ``no_crossing``: a voice may not sound above the voice above it at
         this step (a new note or a held one), unisons allowed (the suite's voice-crossing rule); ``top_p``: draw from
-        the nucleus of what is left after the temperature and the masks (``outside_nucleus``; 1 = all of it).
+        the nucleus of what is left after the temperature and the masks (``outside_nucleus``; 1 = all of it);
+        ``pitch_temperature``: a temperature among the pitches alone (``pitch_sharpened``), one for every row or
+        [B] one per row (``row_values``).
         Returns log q(given) [B]: the log-probability the sampling distribution (temperature, bias, voice-leading
         mask and nucleus included) gave the forced tokens at this step, each clamped at LOG_FLOOR; 0 where nothing
         is forced. A sequential Monte Carlo sampler weighs its particles by it (``models/smc.py``)."""
@@ -206,7 +211,7 @@ class ARModel(nn.Module):
                 logits = logits / temperature
             if strict_voice_leading and v > 0:
                 logits = logits.masked_fill(parallel_mask(dec.before, sounding_now, v, self.vocab_size), -torch.inf)
-            if pitch_temperature != 1.0:
+            if not isinstance(pitch_temperature, float) or pitch_temperature != 1.0:
                 logits = pitch_sharpened(logits, pitch_temperature)
             if top_p < 1.0:
                 logits = logits.masked_fill(outside_nucleus(logits, top_p), -torch.inf)
@@ -268,7 +273,8 @@ class ARModel(nn.Module):
     @torch.no_grad()
     def sample(self, style: torch.Tensor | None, noise: torch.Tensor, temperature: float = 1.0,
                z: torch.Tensor | None = None, strict_voice_leading: bool = False,
-               low_precision: bool = False, top_p: float = 1.0, pitch_temperature: float = 1.0) -> torch.Tensor:
+               low_precision: bool = False, top_p: float = 1.0,
+               pitch_temperature: float | tuple[float, ...] = 1.0) -> torch.Tensor:
         """Token windows [B, V, T] (int64) by ancestral sampling: x = argmax(logits / temperature + noise), with
         noise [B, V, T, K] standard Gumbel (Gumbel-max = a categorical draw); zero noise gives greedy decoding.
         ``strict_voice_leading``: a voice never takes a note that makes parallel fifths or octaves with a voice above
@@ -276,14 +282,26 @@ class ARModel(nn.Module):
         unused (the model has no latent); it is accepted so every family samples through one call.
         ``low_precision``: multiply in bfloat16 (``LowPrecision``); ``top_p``: draw each token from the nucleus
         (``outside_nucleus``), 1 = the whole distribution; ``pitch_temperature``: a further temperature among the
-        pitch tokens alone (``pitch_sharpened``), 1 = none."""
+        pitch tokens alone (``pitch_sharpened``), 1 = none; one for every style, or one per style in the model's
+        style order."""
         check_top_p(top_p)
         check_pitch_temperature(pitch_temperature)
+        pitch_temperature = self.row_values(pitch_temperature, style)
         dec = self.begin(noise.shape[0], self.n_steps, low_precision)
         for t in range(self.n_steps):
             self.step(dec, t, style, noise[:, :, t], temperature, strict_voice_leading, top_p=float(top_p),
-                      pitch_temperature=float(pitch_temperature))
+                      pitch_temperature=pitch_temperature)
         return dec.out
+
+    def row_values(self, value: float | tuple[float, ...], style: torch.Tensor | None) -> float | torch.Tensor:
+        """A sampling option given once (a float) or per style (one value per style): the float, or [B] the
+        value of each row's style (``style``: condition labels, style * meters + meter)."""
+        if isinstance(value, (int, float)):
+            return float(value)
+        if style is None or len(value) != self.n_styles:
+            raise ValueError(f"a value per style needs a style-conditional model and one value for each of its "
+                             f"{self.n_styles} styles (got {len(value)})")
+        return torch.tensor(value, dtype=torch.float32)[style // self.n_meters]
 
 
 def outside_nucleus(logits: torch.Tensor, top_p: float) -> torch.Tensor:
@@ -294,11 +312,13 @@ def outside_nucleus(logits: torch.Tensor, top_p: float) -> torch.Tensor:
     return torch.zeros_like(before, dtype=torch.bool).scatter(-1, order, before >= top_p)
 
 
-def pitch_sharpened(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+def pitch_sharpened(logits: torch.Tensor, temperature: float | torch.Tensor) -> torch.Tensor:
     """[B, K] logits whose pitch tokens are divided by ``temperature`` and shifted so that their total probability
     (that of starting a new note) is unchanged: which note is drawn follows a sharper (< 1) or flatter distribution,
     whether a note starts, holds or rests does not. A plain temperature below 1 also makes HOLD likelier at most
-    steps and freezes the texture (round 8's nucleus did the same)."""
+    steps and freezes the texture (round 8's nucleus did the same). ``temperature``: one for all rows, or [B]."""
+    if isinstance(temperature, torch.Tensor):
+        temperature = temperature.view(-1, 1)
     pitch = logits[:, FIRST_PITCH_TOKEN:].float()
     sharpened = pitch / temperature
     total, new_total = torch.logsumexp(pitch, dim=1, keepdim=True), torch.logsumexp(sharpened, dim=1, keepdim=True)
@@ -306,9 +326,12 @@ def pitch_sharpened(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     return torch.cat([logits[:, :FIRST_PITCH_TOKEN].float(), sharpened + shift], dim=1)
 
 
-def check_pitch_temperature(temperature: float) -> None:
-    if not 0.05 <= temperature <= 10:
-        raise ValueError(f"pitch_temperature must lie in 0.05..10 (got {temperature})")
+def check_pitch_temperature(temperature) -> None:
+    """A number, or one per style, each in 0.05..10."""
+    values = [temperature] if isinstance(temperature, (int, float)) else list(temperature)
+    for v in values:
+        if not isinstance(v, (int, float)) or not 0.05 <= v <= 10:
+            raise ValueError(f"pitch_temperature must lie in 0.05..10 (got {v})")
 
 
 def check_top_p(top_p: float) -> None:

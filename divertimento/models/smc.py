@@ -42,7 +42,7 @@ def sample_given(model: ARModel, style: torch.Tensor | None, noise: torch.Tensor
                  uniforms: torch.Tensor, temperature: float = 1.0, strict_voice_leading: bool = False,
                  bias: torch.Tensor | None = None, holds_need_a_note: bool = False,
                  no_crossing: bool = False, top_p: float = 1.0,
-                 pitch_temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+                 pitch_temperature: float | tuple[float, ...] = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
     """Particles [B, P, V, L] and their final log-weights [B, P] for rows whose tokens ``given`` [B, V, L] are
     fixed where >= 0 (FREE elsewhere).
 
@@ -58,6 +58,7 @@ def sample_given(model: ARModel, style: torch.Tensor | None, noise: torch.Tensor
     rows = B * P
     flat_style = None if style is None else style.repeat_interleave(P)
     flat_given = given.repeat_interleave(P, dim=0)  # [B*P, V, L]
+    pitch_temperature = model.row_values(pitch_temperature, flat_style)  # one value, or [B*P] by each row's style
     dec = model.begin(rows, L)
     # the opening steps every row gives (the context a later window starts from) are read in one call
     known = (given >= 0).all(dim=(0, 1))

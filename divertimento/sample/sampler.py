@@ -20,6 +20,7 @@ from ..models.factory import load_module, resolve_model_path
 from ..models.files import read_file
 from .draw import DrawSpec, PieceDraw, check_meter, check_request, draw_piece, known_meters, seed_pairs
 from .fingerprint import TENSOR as FINGERPRINT
+from .per_style import per_style
 from .pieces import name_piece, seed_label, silence_unused_voices, tokens_to_piece
 
 
@@ -95,7 +96,11 @@ class Sampler:
             known = ", ".join(names) or "none"
             raise UserError(f"{self.family} model has no sampling option {', '.join(unknown)} (it has: {known})")
         recommended = {k: v for k, v in self.header.get("sampling", {}).items() if k in names}
-        return {**recommended, **(overrides or {})}
+        options = {**recommended, **(overrides or {})}
+        for key, neutral in getattr(self.module, "per_style_options", {}).items():
+            if key in options:  # one value, or one per style in the module's style order
+                options[key] = per_style(key, options[key], self.style_names, neutral)
+        return options
 
     def draw(self, seed: int, index: int, style: str | None = None, truncation: float | None = None,
              meter: str | None = None) -> PieceDraw:

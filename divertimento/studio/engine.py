@@ -67,7 +67,7 @@ class Engine:
         self.beta = float(options.get("beta", 0.0)) if self.critic is not None else 0.0
         self.candidates = int(getattr(m, "candidates", 1)) if self.critic is not None else 1
         self.top_p = float(options.get("top_p", 1.0))  # nucleus sampling, for every window of a piece alike
-        self.pitch_temperature = float(options.get("pitch_temperature", 1.0))  # likewise
+        self.pitch_temperature = options.get("pitch_temperature", 1.0)  # likewise (one, or one per style)
         try:
             check_top_p(self.top_p)
             check_pitch_temperature(self.pitch_temperature)

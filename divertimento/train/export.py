@@ -11,6 +11,7 @@ from ..models.factory import load_module, resolve_model_path
 from ..models.files import KIND_CHECKPOINT, KIND_MODEL, latest_checkpoint, read_file, write_file
 from ..sample.fingerprint import TENSOR as FINGERPRINT
 from ..sample.fingerprint import fingerprint_of
+from ..sample.per_style import as_recommended, per_style
 
 SAMPLING_KEYS = ("temperature", "strict_voice_leading")
 DESCRIBING_KEYS = ("pickups",)  # data-summary figures a model file may take from its training data after training
@@ -37,13 +38,21 @@ def export_model(source: str | Path, out: str | Path, sampling: dict | None = No
     unknown = sorted(set(sampling or {}) - set(known))
     if unknown:
         raise UserError(f"unknown sampling setting(s) {', '.join(unknown)}; known: {', '.join(known)}")
-    check = getattr(module, "check_options", None)
+    sampling, given = dict(sampling or {}), {}  # as the file stores it; as the module takes it
+    per_style_options = getattr(module, "per_style_options", {})
+    for key, value in sampling.items():
+        if key in per_style_options:  # stored as a number, or {style: value}
+            styles, neutral = header["data"]["style_names"], per_style_options[key]
+            sampling[key] = as_recommended(value, styles, neutral)
+            given[key] = per_style(key, value, styles, neutral)
+        elif key in module.sampling_options:
+            given[key] = value
     try:
-        if check is not None:
-            check({k: v for k, v in (sampling or {}).items() if k in module.sampling_options})
+        if hasattr(module, "check_options"):
+            module.check_options(given)
     except ValueError as e:
         raise UserError(f"{header['family']} model: {e}") from None
-    header = dict(header, kind=KIND_MODEL, sampling={**header.get("sampling", {}), **(sampling or {})})
+    header = dict(header, kind=KIND_MODEL, sampling={**header.get("sampling", {}), **sampling})
     if train_data is not None:
         data = load_prepared(train_data)
         if data.manifest["content_hash"] != header["data"].get("content_hash"):
