@@ -50,6 +50,7 @@ def main() -> int:
     ap.add_argument("--grid", default="0.5,0.6,0.7,0.8,0.9,1.0")
     ap.add_argument("--n", type=int, default=400, help="samples per style and pitch temperature")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--styles", default="", help="comma list of styles (default: all)")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     torch.set_num_threads(2)
@@ -64,6 +65,8 @@ def main() -> int:
     grid = [float(v) for v in args.grid.split(",")]
     out = {}
     for s, name in enumerate(data.style_names):
+        if args.styles and name not in args.styles.split(","):
+            continue
         idx = np.flatnonzero(val_style == s)
         cond = torch.as_tensor(val_cond[np.resize(idx, args.n)])
         out[name] = {}
