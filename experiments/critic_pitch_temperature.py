@@ -17,12 +17,12 @@ Samples are drawn as the model file recommends (temperature, strict voice leadin
 """
 
 import argparse
-import json
 import sys
 
 import numpy as np
 import torch
 
+from divertimento.atomic import write_json_atomic
 from divertimento.data.dataset import load_prepared
 from divertimento.models.factory import load
 from divertimento.sample.draw import gumbel_noise
@@ -85,8 +85,7 @@ def main() -> int:
         best = min(out[name], key=lambda p: out[name][p]["kl"])
         print(f"{name:14s} critic's choice: pitch_temperature {best}", flush=True)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(out, f, indent=1)
+        write_json_atomic(args.json, out)
     return 0
 
 

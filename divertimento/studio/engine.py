@@ -71,6 +71,8 @@ class Engine:
         try:
             check_top_p(self.top_p)
             check_pitch_temperature(self.pitch_temperature)
+            if not isinstance(self.pitch_temperature, float) and not self.sequence.conditional:
+                raise ValueError("a pitch_temperature per style needs a style-conditional model")
         except ValueError as e:
             raise UserError(f"{self.sampler.family} model: {e}") from None
         seq = self.sequence
