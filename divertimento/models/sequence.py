@@ -301,7 +301,9 @@ class ARModel(nn.Module):
         if style is None or len(value) != self.n_styles:
             raise ValueError(f"a value per style needs a style-conditional model and one value for each of its "
                              f"{self.n_styles} styles (got {len(value)})")
-        return torch.tensor(value, dtype=torch.float32)[style // self.n_meters]
+        rows = torch.tensor(value, dtype=torch.float64)[style // self.n_meters]
+        # rows of one value (a batch of one style, as a studio piece is): that number, as if given for every style
+        return float(rows[0]) if len(rows) and bool((rows == rows[0]).all()) else rows.float()
 
 
 def outside_nucleus(logits: torch.Tensor, top_p: float) -> torch.Tensor:
@@ -319,11 +321,12 @@ def pitch_sharpened(logits: torch.Tensor, temperature: float | torch.Tensor) -> 
     steps and freezes the texture (round 8's nucleus did the same). ``temperature``: one for all rows, or [B]."""
     if isinstance(temperature, torch.Tensor):
         temperature = temperature.view(-1, 1)
-    pitch = logits[:, FIRST_PITCH_TOKEN:].float()
+    out = logits.float().clone()  # few operations: this runs for every voice at every step of a piece
+    pitch = out[:, FIRST_PITCH_TOKEN:]
     sharpened = pitch / temperature
-    total, new_total = torch.logsumexp(pitch, dim=1, keepdim=True), torch.logsumexp(sharpened, dim=1, keepdim=True)
-    shift = torch.where(torch.isfinite(total), total - new_total, 0.0)  # every pitch masked: nothing to move
-    return torch.cat([logits[:, :FIRST_PITCH_TOKEN].float(), sharpened + shift], dim=1)
+    total, new_total = torch.logsumexp(torch.stack([pitch, sharpened]), dim=2, keepdim=True)
+    pitch.copy_(sharpened.add_((total - new_total).nan_to_num_(0.0)))  # every pitch masked (-inf - -inf): no shift
+    return out
 
 
 def check_pitch_temperature(temperature) -> None:
