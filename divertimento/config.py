@@ -83,8 +83,9 @@ class TrainConfig:
     # none (unbiased), lower credits a step mostly with what the critic thought right after it
     adv_gamma: float = 1.0
     adv_warmup: int = 0  # first steps in which only the critic learns (the model takes its likelihood term alone)
-    # with a causal critic: a guided model whose window critic (sequence or conv) also learns during the fine-tune
-    # and whose calibrated judgement of the whole window is added to every step's return ("" = none)
+    # a guided model whose window critic (sequence or conv) also learns during the fine-tune, on real windows as
+    # written, and whose calibrated judgement of the whole window joins the reward: added to every step's return
+    # beside a causal critic, to the window's reward beside a window critic ("" = none)
     window_critic_init: str = ""
     # a guided model (name, file or run dir) whose trained, calibrated critic starts the fine-tune's critic and
     # calibrates its reward, as Transformer-GAN starts from a pretrained discriminator; "" = a fresh critic
@@ -172,9 +173,6 @@ class TrainConfig:
         if self.silence_charge < 0 or (self.silence_charge > 0 and (self.adv_weight == 0 or self.critic == "causal")):
             raise UserError(f"silence_charge (got {self.silence_charge}) is a charge >= 0 on the whole-window reward "
                             "of an adversarial fine-tune: it needs adv_weight > 0 and a window critic (not causal)")
-        if self.window_critic_init and self.critic != "causal":
-            raise UserError("window_critic_init adds a window critic's judgement to a causal critic's rewards: set "
-                            "critic to causal")
         if not 0 < self.adv_gamma <= 1 or self.adv_warmup < 0:
             raise UserError(f"adv_gamma must lie in (0, 1] and adv_warmup be >= 0 (got {self.adv_gamma}, "
                             f"{self.adv_warmup})")

@@ -73,7 +73,7 @@ class AdversarialRecipe(LikelihoodRecipe):
         if cfg.critic_init:
             self.calibration = load_pretrained_critic(self.critic, cfg.critic, cfg.critic_init, summary)
         self.opt_D = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr_d, betas=(0.5, 0.99))
-        # a window critic beside a causal one: its judgement of the whole window (the key) joins every step's return
+        # a window critic of keys beside the main critic: its judgement of the whole window joins the reward
         self.window_critic, self.window_calibration, self.opt_W = None, (1.0, 0.0), None
         if cfg.window_critic_init:
             self.window_critic, self.window_calibration = load_window_critic(cfg.window_critic_init, summary)
@@ -130,7 +130,10 @@ class AdversarialRecipe(LikelihoodRecipe):
             more, more_style = batches(as_written=not cfg.critic_transposed)
             self._critic_update(self.critic, self.opt_D, self.loss_D.d_loss(scores(self.critic, more, more_style),
                                                                              scores(self.critic, fake, style)))
-        window_terms = self._window_critic_step(judged, fake, style)
+        window_terms = {}
+        if self.window_critic is not None:  # a critic of keys: it judges real windows as written, whatever the
+            keyed = batches(as_written=True) if cfg.critic_transposed else (judged, style)  # main critic sees
+            window_terms = self._window_critic_step(keyed, fake, style)
         real, real_style = batches()
         n_tokens = real[0].numel()
         nll, terms = self.loss_fn(net, cfg, step, real, real_style, self.rng)
@@ -146,12 +149,15 @@ class AdversarialRecipe(LikelihoodRecipe):
                 terminal = a * critic_scores(self.window_critic, fake, style) + b
         if self.dense:
             pg, pg_terms = dense_reinforce_terms(logp_steps, ref_steps, logit, cfg.adv_kl, cfg.adv_gamma, terminal)
-        elif cfg.silence_charge > 0:  # the critic's logit stays what is logged as such; the reward pays the charge
-            charge = silence_charges(fake, style, self._rare_silence(batches), self.bar_steps, cfg.silence_charge)
-            pg, pg_terms = reinforce_terms(logp, ref_steps.sum(dim=1), logit - charge, cfg.adv_kl)
-            pg_terms |= {"ADV/critic_logit": logit.mean().item(), "ADV/silence_charge": charge.mean().item()}
-        else:
-            pg, pg_terms = reinforce_terms(logp, ref_steps.sum(dim=1), logit, cfg.adv_kl)
+        else:  # the window's reward: the critic's logit, a window critic's beside it, less the silence charge
+            reward, extra = logit, {"ADV/critic_logit": logit.mean().item()}
+            if terminal is not None:
+                reward, extra["ADV/window_logit"] = reward + terminal, terminal.mean().item()
+            if cfg.silence_charge > 0:
+                charge = silence_charges(fake, style, self._rare_silence(batches), self.bar_steps, cfg.silence_charge)
+                reward, extra["ADV/silence_charge"] = reward - charge, charge.mean().item()
+            pg, pg_terms = reinforce_terms(logp, ref_steps.sum(dim=1), reward, cfg.adv_kl)
+            pg_terms |= extra
         # during the warm-up the critic learns what the model gets wrong before its judgement moves the model
         weight = cfg.adv_weight if step >= cfg.adv_warmup else 0.0
         loss = nll / n_tokens + weight * pg / n_tokens
@@ -171,11 +177,11 @@ class AdversarialRecipe(LikelihoodRecipe):
             self.rare_silence = rare_silences(batches.tokens, batches.style, self.summary)
         return self.rare_silence
 
-    def _window_critic_step(self, judged: torch.Tensor, fake: torch.Tensor, style: torch.Tensor) -> dict:
-        """One update of the window critic, if the run has one, on the same real windows and samples."""
-        if self.window_critic is None:
-            return {}
-        r, f = critic_scores(self.window_critic, judged, style), critic_scores(self.window_critic, fake, style)
+    def _window_critic_step(self, real: tuple[torch.Tensor, torch.Tensor], fake: torch.Tensor,
+                            style: torch.Tensor) -> dict:
+        """One update of the window critic on real windows (tokens, conditions) against the samples."""
+        r = critic_scores(self.window_critic, *real)
+        f = critic_scores(self.window_critic, fake, style)
         loss = self.loss_D.d_loss(r, f)
         self._critic_update(self.window_critic, self.opt_W, loss)
         return {"W/loss": loss.item(), "W/real_score": r.mean().item(), "W/fake_score": f.mean().item()}
