@@ -83,8 +83,21 @@ def test_the_charge_is_refused_where_it_cannot_apply():
             config_from_dict(dict(base, **bad))
 
 
+@pytest.fixture(scope="module")
+def key_critic(small_data, tiny_mle_run, tmp_path_factory):
+    """A guided model's window critic over the tiny model (one step), for the fine-tune's critic of keys."""
+    out = tmp_path_factory.mktemp("keys") / "guided"
+    train(small_data, out, config_from_dict({"family": "guided", "base_model": str(tiny_mle_run), "steps": 1,
+                                             "batch_size": 4, "d_channels": 16, "candidates": 2, "sample_count": 0,
+                                             "threads": 1}), progress=False)
+    return out
+
+
 @pytest.mark.parametrize("transposed", [False, True])
-def test_which_real_windows_the_critic_judges(small_data, tiny_mle_run, tmp_path, monkeypatch, transposed):
+@pytest.mark.parametrize("keys", [False, True], ids=["alone", "with-a-critic-of-keys"])
+def test_which_real_windows_the_critic_judges(small_data, tiny_mle_run, tmp_path, monkeypatch, transposed, keys,
+                                              request):
+    key_source = str(request.getfixturevalue("key_critic")) if keys else ""  # trained before the batches are watched
     asked = []
     draw = BatchSampler.__call__
 
@@ -95,6 +108,10 @@ def test_which_real_windows_the_critic_judges(small_data, tiny_mle_run, tmp_path
     monkeypatch.setattr(BatchSampler, "__call__", recording)
     cfg = dict(TINY_MLE, steps=1, batch_size=4, init_from=str(tiny_mle_run), adv_weight=1.0, critic="sounding",
                d_steps=2, critic_transposed=transposed, silence_charge=0.5, log_every=1)
+    if keys:
+        cfg["window_critic_init"] = key_source
     train(small_data, tmp_path / "run", config_from_dict(cfg), progress=False)
-    # the critic's two batches (d_steps = 2) as written unless transposed, then the likelihood term's, transposed
-    assert asked == [not transposed, not transposed, False]
+    # the critic's two batches (d_steps = 2) as written unless transposed; the critic of keys' as written (its own
+    # batch when the critic's are transposed); then the likelihood term's, transposed
+    window = [True] if keys and transposed else []
+    assert asked == [not transposed, not transposed] + window + [False]
