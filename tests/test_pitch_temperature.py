@@ -104,7 +104,9 @@ def test_per_style_values_by_name():
     assert per_style("pt", "bach:0.7/irish:0.9", names, 1.0) == (0.7, 1.0, 0.9)
     assert per_style("pt", "bach:0.7,irish:0.9", names, 1.0) == (0.7, 1.0, 0.9)
     assert per_style("pt", {"folk": 0.5}, names, 1.0) == (1.0, 0.5, 1.0)
-    assert as_recommended("bach:0.7/folk:1", names, 1.0) == {"bach": 0.7}  # what a model file stores
+    # what a model file stores
+    assert as_recommended(per_style("pt", "bach:0.7/folk:1", names, 1.0), names, 1.0) == {"bach": 0.7}
+    assert as_recommended(0.8, names, 1.0) == 0.8
     for bad, says in (("jazz:0.7", "no style jazz"), ("bach=0.7", "STYLE:VALUE"), ("bach:x", "STYLE:VALUE"),
                       (True, "STYLE:VALUE"), ({"bach": "0.7"}, "STYLE:VALUE")):
         with pytest.raises(UserError, match=says):

@@ -284,8 +284,7 @@ class ARModel(nn.Module):
         (``outside_nucleus``), 1 = the whole distribution; ``pitch_temperature``: a further temperature among the
         pitch tokens alone (``pitch_sharpened``), 1 = none; one for every style, or one per style in the model's
         style order."""
-        check_top_p(top_p)
-        check_pitch_temperature(pitch_temperature)
+        self.check_options({"top_p": top_p, "pitch_temperature": pitch_temperature})
         pitch_temperature = self.row_values(pitch_temperature, style)
         dec = self.begin(noise.shape[0], self.n_steps, low_precision)
         for t in range(self.n_steps):

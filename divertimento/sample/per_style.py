@@ -37,10 +37,10 @@ def parse_per_style(name: str, text: str) -> dict[str, float]:
     return out
 
 
-def as_recommended(value, style_names: list[str], neutral: float) -> float | dict[str, float]:
-    """What a model file stores for ``value``: the number, or {style: value} for the styles that differ from
-    ``neutral``."""
-    resolved = per_style("option", value, style_names, neutral)
+def as_recommended(resolved: float | tuple[float, ...], style_names: list[str],
+                   neutral: float) -> float | dict[str, float]:
+    """What a model file stores for a value ``per_style`` resolved: the number, or {style: value} for the styles that
+    differ from ``neutral``."""
     if isinstance(resolved, float):
         return resolved
     return {s: v for s, v in zip(style_names, resolved) if v != neutral}

@@ -19,7 +19,6 @@ import torch
 
 from ..errors import UserError
 from ..models.factory import STUDIO_MODEL
-from ..models.sequence import check_pitch_temperature, check_top_p
 from ..models.smc import FREE, pick, sample_given
 from ..music.layouts import Layout, get_layout
 from ..sample.draw import check_meter, gumbel_noise, piece_seed
@@ -69,8 +68,7 @@ class Engine:
         self.top_p = float(options.get("top_p", 1.0))  # nucleus sampling, for every window of a piece alike
         self.pitch_temperature = options.get("pitch_temperature", 1.0)  # likewise (one, or one per style)
         try:
-            check_top_p(self.top_p)
-            check_pitch_temperature(self.pitch_temperature)
+            self.sequence.check_options({"top_p": self.top_p, "pitch_temperature": self.pitch_temperature})
             if not isinstance(self.pitch_temperature, float) and not self.sequence.conditional:
                 raise ValueError("a pitch_temperature per style needs a style-conditional model")
         except ValueError as e:

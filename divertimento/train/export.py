@@ -43,8 +43,8 @@ def export_model(source: str | Path, out: str | Path, sampling: dict | None = No
     for key, value in sampling.items():
         if key in per_style_options:  # stored as a number, or {style: value}
             styles, neutral = header["data"]["style_names"], per_style_options[key]
-            sampling[key] = as_recommended(value, styles, neutral)
             given[key] = per_style(key, value, styles, neutral)
+            sampling[key] = as_recommended(given[key], styles, neutral)
         elif key in module.sampling_options:
             given[key] = value
     try:

@@ -82,8 +82,9 @@ class AdversarialRecipe(LikelihoodRecipe):
         self.loss_D = objective("nonsat")
         self.summary = summary
         self.bar_steps, self.rare_silence = label_bar_steps(summary), None  # the latter from the first batch's data
-        # real for D (d_steps batches), real for NLL, samples for both
-        self.windows_per_step = (2 + cfg.d_steps) * cfg.batch_size * info.world
+        # real for D (d_steps batches), for a critic of keys when D's are transposed, for NLL; samples for all
+        keyed = 1 if cfg.window_critic_init and cfg.critic_transposed else 0
+        self.windows_per_step = (2 + cfg.d_steps + keyed) * cfg.batch_size * info.world
 
     @property
     def trained(self) -> dict:
