@@ -101,9 +101,9 @@ class TrainConfig:
     # d_channels width); sequence: a bidirectional LSTM over steps (models/sequence_critic.py) that starts from the
     # base model's token embeddings; residual: a small LSTM over the frozen base model's own state and surprisal
     # (models/residual_critic.py, guided only); causal: a unidirectional LSTM that judges every prefix of a window
-    # (models/causal_critic.py), whose per-step judgements give the fine-tune a reward at every step; sounding: the
-    # sequence critic also reading each voice's sounding pitch and the intervals between voices
-    # (models/sounding_critic.py)
+    # (models/causal_critic.py), whose per-step judgements give the fine-tune a reward at every step and a guided
+    # sampler its twists (models/twisted.py); sounding: the sequence critic also reading each voice's sounding pitch
+    # and the intervals between voices (models/sounding_critic.py); causal-sounding: the causal critic reading them
     critic: str = "conv"
     base_model: str = ""  # the proposal: a shipped model's name, a model file or a run dir (family mle)
     candidates: int = 8  # K candidates drawn per piece at sampling time; 1 = the proposal alone
@@ -168,9 +168,11 @@ class TrainConfig:
             raise UserError(f"beta must lie in 0..100 (got {self.beta})")
         if self.rerank not in ("critic", "likelihood"):
             raise UserError(f"rerank must be critic or likelihood (got {self.rerank!r})")
-        if self.critic not in ("conv", "sequence", "sounding", "residual", "causal"):
-            raise UserError(f"critic must be conv, sequence, sounding, residual or causal (got {self.critic!r})")
-        if self.silence_charge < 0 or (self.silence_charge > 0 and (self.adv_weight == 0 or self.critic == "causal")):
+        if self.critic not in ("conv", "sequence", "sounding", "residual", "causal", "causal-sounding"):
+            raise UserError(f"critic must be conv, sequence, sounding, residual, causal or causal-sounding "
+                            f"(got {self.critic!r})")
+        causal = self.critic.startswith("causal")
+        if self.silence_charge < 0 or (self.silence_charge > 0 and (self.adv_weight == 0 or causal)):
             raise UserError(f"silence_charge (got {self.silence_charge}) is a charge >= 0 on the whole-window reward "
                             "of an adversarial fine-tune: it needs adv_weight > 0 and a window critic (not causal)")
         if not 0 < self.adv_gamma <= 1 or self.adv_warmup < 0:

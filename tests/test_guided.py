@@ -111,7 +111,7 @@ def test_a_guided_sampler_draws_in_low_precision(guided_run):
         want[np.asarray(sampler.manifest["voice_use"][d.style]) < 0.01] = 0
         assert np.array_equal(got, want)
 
-@pytest.mark.parametrize("critic", ["conv", "sequence", "sounding", "residual", "causal"])
+@pytest.mark.parametrize("critic", ["conv", "sequence", "sounding", "residual", "causal", "causal-sounding"])
 def test_guided_resume_is_exact(small_data, base_run, tmp_path, critic):
     # the sequence critic draws dropout masks from torch's global stream: the checkpoint must carry it; the
     # sounding critic judges (and is calibrated on) real windows moved to random keys
@@ -160,7 +160,7 @@ def test_a_sequence_critic_starts_from_the_proposal_embeddings_and_samples(small
     tokens, _ = sampler.generate_tokens([(1, i) for i in range(3)])
     again, _ = sampler.generate_tokens([(1, i) for i in range(3)])
     assert np.array_equal(tokens, again)  # eval mode: no dropout at sampling time
-    with pytest.raises(UserError, match="critic must be conv, sequence, sounding, residual or causal"):
+    with pytest.raises(UserError, match="critic must be conv, sequence, sounding, residual, causal or causal-sounding"):
         config_from_dict(dict(GUIDED, base_model=str(base_run), critic="transformer"))
 
 

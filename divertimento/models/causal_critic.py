@@ -27,19 +27,27 @@ class CausalCritic(StepReader):
         style_dim: int = 16,
         dropout: float = 0.2,
         conditional: bool = True,
+        extra_width: int = 0,  # features a subclass appends to each step's inputs (``step_inputs``)
     ):
         super().__init__(n_voices, vocab_size, n_steps, n_styles, embed, style_dim, dropout, conditional)
-        self.lstm = nn.LSTM(self.step_width, hidden, num_layers=1, batch_first=True)
+        self.lstm = nn.LSTM(self.step_width + extra_width, hidden, num_layers=1, batch_first=True)
         self.head = nn.Sequential(nn.Linear(hidden + self.style_dim, hidden), nn.GELU(), nn.Linear(hidden, 1))
 
     def prefix_logits(self, windows: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
         """Logits [B, T] of one-hot windows [B, V, T, K] or int token windows [B, V, T]: entry t judges steps 0..t
         and nothing after them."""
-        x, s = self.step_inputs(windows, style)
-        h, _ = self.lstm(x)  # [B, T, H]
+        return self.continued_logits(windows, style, 0, None)[0]
+
+    def continued_logits(self, windows: torch.Tensor, style: torch.Tensor | None, start: int,
+                         state: tuple | None) -> tuple[torch.Tensor, tuple]:
+        """(logits [B, T - start] of the prefixes ending at steps start..T-1, the LSTM's state after step T-1) of
+        windows [B, V, T] whose steps before ``start`` were read already, leaving ``state`` (None when start is 0).
+        A sampler judges its prefixes as they grow this way, each step read once."""
+        x, s = self.step_inputs(windows, style)  # step t's inputs depend on steps 0..t alone
+        h, state = self.lstm(x[:, start:], state)  # [B, T - start, H]
         if s is not None:
             h = torch.cat([h, s.unsqueeze(1).expand(-1, h.shape[1], -1)], dim=2)
-        return self.head(h).squeeze(2)
+        return self.head(h).squeeze(2), state
 
     def forward(self, windows: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
         """Logits [B] of whole windows: the last prefix's."""

@@ -20,10 +20,14 @@ from .causal_critic import CausalCritic
 from .discriminator import Discriminator
 from .low_precision import use_bfloat16
 from .residual_critic import ResidualCritic
+from .sequence import check_pitch_temperature
 from .sequence_critic import SequenceCritic, StepReader
-from .sounding_critic import SoundingCritic
+from .sounding_critic import CausalSoundingCritic, SoundingCritic
+from .twisted import twisted_sample
 
 RERANKS = ("critic", "likelihood")
+CRITICS = {"sequence": SequenceCritic, "sounding": SoundingCritic, "causal": CausalCritic,
+           "causal-sounding": CausalSoundingCritic}  # the critics that read a window step by step
 MAX_BETA = 100.0
 
 
@@ -38,8 +42,8 @@ def build_critic(cfg, data: dict, base: nn.Module | None = None) -> nn.Module:
         if base is None or not hasattr(base, "hidden"):
             raise ValueError("a residual critic reads a sequence model's state: it needs an mle base model")
         return ResidualCritic(base, n_styles=n_conditions(data), embed=cfg.embed, conditional=cfg.conditional)
-    if kind in ("sequence", "causal", "sounding"):
-        critic = {"causal": CausalCritic, "sequence": SequenceCritic, "sounding": SoundingCritic}[kind]
+    if kind in CRITICS:
+        critic = CRITICS[kind]
         return critic(n_voices=len(data["roles"]), vocab_size=data["vocab_size"], n_steps=data["window_steps"],
                       n_styles=n_conditions(data), embed=cfg.embed, conditional=cfg.conditional)
     return Discriminator(n_voices=len(data["roles"]), vocab_size=data["vocab_size"], n_steps=data["window_steps"],
@@ -57,6 +61,17 @@ def critic_scores(critic: nn.Module, tokens: torch.Tensor, style: torch.Tensor |
 def critic_prefix_scores(critic: CausalCritic, tokens: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
     """A causal critic's raw logits [B, T] of every prefix of int token windows [B, V, T]."""
     return critic.prefix_logits(tokens, style)
+
+
+def resample_steps(every) -> int:
+    """``resample_every`` as a number of steps >= 0 (0: the candidates are judged only when whole); a command line
+    gives it as text."""
+    if isinstance(every, float) and every.is_integer():
+        every = int(every)
+    text = str(every).strip()
+    if isinstance(every, bool) or not text.isdigit():
+        raise ValueError(f"resample_every must be a whole number of steps >= 0 (got {every!r})")
+    return int(text)
 
 
 def resample_choice(scores: torch.Tensor, beta: float, gumbel: torch.Tensor) -> torch.Tensor:
@@ -91,16 +106,27 @@ class GuidedSampler(nn.Module):
 
     latent_dim = 0
     supports_low_precision = True
-    sampling_options = ("beta", "rerank")  # what a sampler may set per call (the model file recommends values)
+    # what a sampler may set per call (the model file recommends values); pitch_temperature is the proposal's
+    sampling_options = ("beta", "rerank", "resample_every", "pitch_temperature")
+    per_style_options = {"pitch_temperature": 1.0}
+
+    @property
+    def n_styles(self) -> int:
+        return self.base.n_styles
 
     @staticmethod
     def check_options(options: dict) -> None:
-        """ValueError for a beta or rerank out of range (what ``sample`` refuses)."""
+        """ValueError for a beta, rerank, resample_every or pitch temperature out of range (what ``sample``
+        refuses)."""
         beta, rerank = float(options.get("beta", 0.0)), options.get("rerank", "critic")
         if not 0 <= beta <= MAX_BETA:
             raise ValueError(f"beta must lie in 0..{MAX_BETA:g} (got {beta})")
         if rerank not in RERANKS:
             raise ValueError(f"rerank must be one of {', '.join(RERANKS)} (got {rerank!r})")
+        every = resample_steps(options.get("resample_every", 0))
+        if every and rerank != "critic":
+            raise ValueError("resample_every steers the candidates by the critic's prefixes: it needs rerank=critic")
+        check_pitch_temperature(options.get("pitch_temperature", 1.0))
 
     @property
     def noise_shape(self) -> tuple[int, int, int, int]:
@@ -115,17 +141,30 @@ class GuidedSampler(nn.Module):
     @torch.no_grad()
     def sample(self, style: torch.Tensor | None, noise: torch.Tensor, temperature: float = 1.0,
                z: torch.Tensor | None = None, strict_voice_leading: bool = False, beta: float | None = None,
-               rerank: str | None = None, low_precision: bool = False) -> torch.Tensor:
+               rerank: str | None = None, low_precision: bool = False, resample_every: int = 0,
+               pitch_temperature: float | tuple[float, ...] = 1.0) -> torch.Tensor:
         """One window per piece [B, V, T] of K candidates' noise [B, K, V, T, vocab + 1] (``noise_shape``).
         ``low_precision``: the proposal draws and the critic judges with bfloat16 products (``LowPrecision``), where
-        this CPU multiplies bfloat16 natively (``use_bfloat16``); float32 elsewhere."""
+        this CPU multiplies bfloat16 natively (``use_bfloat16``); float32 elsewhere. ``resample_every`` (steps; 0 =
+        never): the candidates grow as particles steered by a causal critic's judgement of their prefixes
+        (``models/twisted.py``); ``pitch_temperature``: the proposal's (``ARModel.sample``)."""
         beta = self.beta if beta is None else float(beta)
         rerank = self.rerank if rerank is None else rerank
-        self.check_options({"beta": beta, "rerank": rerank})
+        every = resample_steps(resample_every)
+        self.check_options({"beta": beta, "rerank": rerank, "resample_every": every,
+                            "pitch_temperature": pitch_temperature})
+        if every:
+            if not isinstance(self.critic, CausalCritic):
+                raise ValueError(f"resample_every needs a critic that judges prefixes (causal or causal-sounding), "
+                                 f"not {type(self.critic).__name__}")
+            a, b = self.calibration.tolist()
+            return twisted_sample(self.base, self.critic, (a, b), style, noise, beta, every, temperature,
+                                  strict_voice_leading, low_precision, pitch_temperature)
         B, C, V, T, _ = noise.shape
         flat_style = None if style is None else style.repeat_interleave(C)
         cand = self.base.sample(flat_style, noise[..., :-1].reshape(B * C, V, T, -1), temperature,
-                                strict_voice_leading=strict_voice_leading, low_precision=low_precision)  # [B*C, V, T]
+                                strict_voice_leading=strict_voice_leading, low_precision=low_precision,
+                                pitch_temperature=pitch_temperature)  # [B*C, V, T]
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bfloat16(low_precision)):
             if rerank == "critic":
                 scores = self.log_ratio(cand, flat_style).float()

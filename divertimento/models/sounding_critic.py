@@ -1,4 +1,4 @@
-"""A window critic that reads what sounds, not only the tokens written: the sequence critic's inputs plus, at every
+"""Critics that read what sounds, not only the tokens written: the sequence critic's inputs plus, at every
 step, the pitch each voice sounds and the interval class between every pair of voices.
 
 A held note's token is HOLD, so a critic of tokens alone (``SequenceCritic``) knows which pitches sound together
@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ..music.roll import FIRST_PITCH_TOKEN
+from .causal_critic import CausalCritic
 from .sequence import sounding_tokens
 from .sequence_critic import SequenceCritic
 
@@ -37,12 +38,19 @@ def pair_intervals(sounding: torch.Tensor, upper: torch.Tensor, lower: torch.Ten
     return torch.where(both, (up - low) % 12, INTERVAL_CLASSES - 1)
 
 
-class SoundingCritic(SequenceCritic):
-    def __init__(self, n_voices: int, vocab_size: int, n_steps: int = 64, n_styles: int = 1, embed: int = 32,
-                 hidden: int = 128, style_dim: int = 16, dropout: float = 0.2, conditional: bool = True):
+def sounding_width(n_voices: int, embed: int) -> int:
+    """How many features ``SoundingInputs`` appends to each step: a pitch embedding per voice, an interval embedding
+    per pair of voices."""
+    return n_voices * embed + len(voice_pairs(n_voices)) * INTERVAL_EMBED
+
+
+class SoundingInputs:
+    """What a critic that reads what sounds adds to a step reader (``StepReader``): the tables of sounding pitches
+    and interval classes, and step inputs with them appended. Mixed in before the critic's class, so its
+    ``step_inputs`` extends the reader's and its tables keep their names in every critic that has them."""
+
+    def add_sounding_tables(self, n_voices: int, vocab_size: int, embed: int) -> None:
         pairs = voice_pairs(n_voices)
-        super().__init__(n_voices, vocab_size, n_steps, n_styles, embed, hidden, style_dim, dropout, conditional,
-                         extra_width=n_voices * embed + len(pairs) * INTERVAL_EMBED)
         self.register_buffer("upper", torch.tensor([u for u, _ in pairs], dtype=torch.long), persistent=False)
         self.register_buffer("lower", torch.tensor([v for _, v in pairs], dtype=torch.long), persistent=False)
         # pair p's interval class c is row p * 13 + c of the interval table
@@ -52,8 +60,9 @@ class SoundingCritic(SequenceCritic):
 
     def step_inputs(self, windows: torch.Tensor,
                     style: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The sequence critic's step inputs with the sounding pitches and interval classes appended. Soft one-hots
-        are read at their most likely token for these features (they pass gradients through the token part only)."""
+        """The reader's step inputs with the sounding pitches and interval classes appended. Soft one-hots are read
+        at their most likely token for these features (they pass gradients through the token part only). Step t's
+        features depend on steps 0..t alone, so a causal critic stays causal."""
         x, s = super().step_inputs(windows, style)
         tokens = windows.argmax(dim=-1) if windows.dtype.is_floating_point else windows.long()
         B, _, T = tokens.shape
@@ -62,3 +71,24 @@ class SoundingCritic(SequenceCritic):
         interval = pair_intervals(sounding, self.upper, self.lower)  # [B, P, T]
         intervals = self.interval_embed(interval + self.pair_rows).permute(0, 2, 1, 3).reshape(B, T, -1)  # [B, T, P*16]
         return torch.cat([x, self.drop(torch.cat([pitches, intervals], dim=2))], dim=2), s
+
+
+class SoundingCritic(SoundingInputs, SequenceCritic):
+    """The bidirectional sequence critic reading what sounds: one logit per window."""
+
+    def __init__(self, n_voices: int, vocab_size: int, n_steps: int = 64, n_styles: int = 1, embed: int = 32,
+                 hidden: int = 128, style_dim: int = 16, dropout: float = 0.2, conditional: bool = True):
+        super().__init__(n_voices, vocab_size, n_steps, n_styles, embed, hidden, style_dim, dropout, conditional,
+                         extra_width=sounding_width(n_voices, embed))
+        self.add_sounding_tables(n_voices, vocab_size, embed)
+
+
+class CausalSoundingCritic(SoundingInputs, CausalCritic):
+    """The causal critic reading what sounds: a logit after every step, each judging the harmony so far (a guided
+    sampler's twists, ``models/twisted.py``, and a fine-tune's dense rewards)."""
+
+    def __init__(self, n_voices: int, vocab_size: int, n_steps: int = 64, n_styles: int = 1, embed: int = 32,
+                 hidden: int = 192, style_dim: int = 16, dropout: float = 0.2, conditional: bool = True):
+        super().__init__(n_voices, vocab_size, n_steps, n_styles, embed, hidden, style_dim, dropout, conditional,
+                         extra_width=sounding_width(n_voices, embed))
+        self.add_sounding_tables(n_voices, vocab_size, embed)

@@ -54,7 +54,7 @@ def load_pretrained_critic(critic, kind: str, source: str, summary: dict) -> tup
 def load_window_critic(source: str, summary: dict) -> tuple[torch.nn.Module, tuple[float, float]]:
     """A guided model's window critic, built as that model was trained, and its calibration."""
     header, _ = read_file(resolve_model_path(source))
-    if header.get("family") != "guided" or header["config"].get("critic") == "causal":
+    if header.get("family") != "guided" or header["config"].get("critic", "").startswith("causal"):
         raise UserError(f"window_critic_init: {source} is not a guided model with a window critic (sequence or conv)")
     critic = build_critic(config_from_dict(header["config"]), summary)
     return critic, load_pretrained_critic(critic, header["config"].get("critic", "conv"), source, summary)

@@ -16,6 +16,7 @@ from ..models.causal_critic import CausalCritic
 from ..models.factory import SHIPPED, load
 from ..models.guided import GuidedSampler, build_critic, critic_prefix_scores, critic_scores
 from ..sample.draw import gumbel_noise
+from ..sample.per_style import as_recommended, per_style
 from .distributed import DistInfo, average_gradients
 
 CALIBRATION_WINDOWS = 1024  # held-out real windows (and as many proposal samples) the critic is calibrated on
@@ -44,11 +45,14 @@ class GuidedRecipe:
         sampling = base_header.get("sampling", {})
         self.temperature = float(sampling.get("temperature", 1.0))
         self.strict = bool(sampling.get("strict_voice_leading", False)) and base.supports_strict_voice_leading
+        styles = summary["style_names"]
+        self.pitch_temperature = per_style("pitch_temperature", sampling.get("pitch_temperature", 1.0), styles, 1.0)
         self.extra_header = {"base": {k: base_header[k] for k in ("family", "config", "data") if k in base_header}
                              | {"path": cfg.base_model if cfg.base_model in SHIPPED else str(base_path),
                                               "sampling": sampling},
                              "sampling": {"temperature": self.temperature, "strict_voice_leading": self.strict,
-                                          "beta": cfg.beta, "rerank": cfg.rerank}}
+                                          "beta": cfg.beta, "rerank": cfg.rerank,
+                                          "pitch_temperature": as_recommended(self.pitch_temperature, styles, 1.0)}}
         self.windows_per_step = 2 * cfg.batch_size * info.world  # a real and a proposal batch
 
     @property
@@ -77,7 +81,7 @@ class GuidedRecipe:
         base = self.model.base
         noise = gumbel_noise((len(style), *base.noise_shape), rng)
         return base.sample(style if base.conditional else None, noise, self.temperature,
-                           strict_voice_leading=self.strict)
+                           strict_voice_leading=self.strict, pitch_temperature=self.pitch_temperature)
 
     def step(self, step: int, batches, stats) -> None:
         cfg = self.cfg
