@@ -116,21 +116,54 @@ def test_resample_every_refusals():
         window.sample(STYLE, noise_of(1), resample_every=4)
 
 
-def test_a_trained_causal_sounding_guide_steers_generate(small_data, tmp_path, capsys):
-    base = tmp_path / "base"
-    train(small_data, base, config_from_dict(BASE), progress=False)
-    out = tmp_path / "guided"
-    train(small_data, out, config_from_dict(dict(GUIDED, base_model=str(base))), progress=False)
-    sampler = load_sampler(out)
+@pytest.fixture(scope="module")
+def twisted_run(small_data, tmp_path_factory):
+    root = tmp_path_factory.mktemp("twisted")
+    train(small_data, root / "base", config_from_dict(BASE), progress=False)
+    train(small_data, root / "guided", config_from_dict(dict(GUIDED, base_model=str(root / "base"))), progress=False)
+    return root / "guided"
+
+
+def test_a_trained_causal_sounding_guide_steers_generate(twisted_run, tmp_path, capsys):
+    sampler = load_sampler(twisted_run)
     assert isinstance(sampler.module.critic, CausalSoundingCritic)
     pairs = [(1, i) for i in range(3)]
     a, _ = sampler.generate_tokens(pairs, options={"resample_every": "4"})
     b, _ = sampler.generate_tokens(pairs[::-1], batch_size=2, options={"resample_every": "4"})
     assert np.array_equal(a, b[::-1])  # each piece from its own noise, whatever else is in the batch
-    code = main(["generate", "--model", str(out), "--n", "1", "--out", str(tmp_path / "o"),
+    code = main(["generate", "--model", str(twisted_run), "--n", "1", "--out", str(tmp_path / "o"),
                  "--option", "resample_every=-2"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "whole number of steps" in err[0], err
+
+
+def test_the_studio_steers_every_window_and_keeps_given_notes(twisted_run):
+    from divertimento.models.smc import FREE, sample_given
+    from divertimento.studio import compose as Cm
+    from divertimento.studio.engine import Engine
+
+    steered = Engine(load_sampler(twisted_run), overrides={"resample_every": 4})
+    assert steered.resample_every == 4
+    piece = Cm.compose(steered, (2, 1), style="bach", bars=6)
+    ref, _ = steered.sampler.generate_tokens([(2, 1)], style="bach", options={"resample_every": 4})
+    assert np.array_equal(piece.tokens[:, : piece.bar], ref[0][:, : piece.bar])  # generate's opening
+    plain = Cm.compose(Engine(load_sampler(twisted_run)), (2, 1), style="bach", bars=6)
+    assert not np.array_equal(piece.tokens, plain.tokens)
+    melody = piece.tokens[0].astype(np.int64)
+    assert np.array_equal(Cm.harmonise(steered, melody, "bach", (0, 0)).tokens[0], melody)
+    # a twist of beta 0 moves no weight: the particles are those drawn without one
+    m = steered.sampler.module
+    g = torch.Generator().manual_seed(0)
+    noise, uniforms = gumbel_noise((2, 4, m.n_voices, 16, m.vocab_size), g), torch.rand(2, 16, generator=g)
+    given = torch.full((2, m.n_voices, 16), FREE)
+    given[:, 0, ::3] = 3 + torch.arange(6) % 4  # a few soprano notes given
+    style = torch.tensor([0, 1])
+    without = sample_given(m.base, style, noise, given, uniforms)
+    with_zero = sample_given(m.base, style, noise, given, uniforms, twist=m.twist(4, 0.0))
+    assert torch.equal(without[0], with_zero[0]) and torch.allclose(without[1], with_zero[1])
+    steered_parts, _ = sample_given(m.base, style, noise, given, uniforms, twist=m.twist(1, 50.0))
+    assert not torch.equal(steered_parts, without[0])
+    assert bool((steered_parts[:, :, 0, ::3] == given[:, None, 0, ::3]).all())  # given notes kept, steered or not
 
 
 def test_the_critic_learns_the_proposal_at_the_base_files_pitch_temperature(small_data, tmp_path):

@@ -23,7 +23,7 @@ from .residual_critic import ResidualCritic
 from .sequence import check_pitch_temperature
 from .sequence_critic import SequenceCritic, StepReader
 from .sounding_critic import CausalSoundingCritic, SoundingCritic
-from .twisted import twisted_sample
+from .twisted import Twist, twisted_sample
 
 RERANKS = ("critic", "likelihood")
 CRITICS = {"sequence": SequenceCritic, "sounding": SoundingCritic, "causal": CausalCritic,
@@ -134,6 +134,15 @@ class GuidedSampler(nn.Module):
         Gumbel noise of the resampling draw."""
         return (self.candidates, self.n_voices, self.n_steps, self.vocab_size + 1)
 
+    def twist(self, every: int, beta: float, low_precision: bool = False) -> Twist:
+        """The critic's running judgement of growing candidates, every ``every`` steps (``models/twisted.py``);
+        ValueError for a critic that judges whole windows only."""
+        if not isinstance(self.critic, CausalCritic):
+            raise ValueError(f"resample_every needs a critic that judges prefixes (causal or causal-sounding), "
+                             f"not {type(self.critic).__name__}")
+        a, b = self.calibration.tolist()
+        return Twist(self.critic, (a, b), beta, every, low_precision)
+
     def log_ratio(self, tokens: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
         """Calibrated critic logit [B] of token windows [B, V, T]: the estimate of log p_data(x) / p_model(x)."""
         return self.calibration[0] * critic_scores(self.critic, tokens, style) + self.calibration[1]
@@ -154,11 +163,7 @@ class GuidedSampler(nn.Module):
         self.check_options({"beta": beta, "rerank": rerank, "resample_every": every,
                             "pitch_temperature": pitch_temperature})
         if every:
-            if not isinstance(self.critic, CausalCritic):
-                raise ValueError(f"resample_every needs a critic that judges prefixes (causal or causal-sounding), "
-                                 f"not {type(self.critic).__name__}")
-            a, b = self.calibration.tolist()
-            return twisted_sample(self.base, self.critic, (a, b), style, noise, beta, every, temperature,
+            return twisted_sample(self.base, self.twist(every, beta, low_precision), style, noise, temperature,
                                   strict_voice_leading, low_precision, pitch_temperature)
         B, C, V, T, _ = noise.shape
         flat_style = None if style is None else style.repeat_interleave(C)

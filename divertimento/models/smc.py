@@ -42,7 +42,7 @@ def sample_given(model: ARModel, style: torch.Tensor | None, noise: torch.Tensor
                  uniforms: torch.Tensor, temperature: float = 1.0, strict_voice_leading: bool = False,
                  bias: torch.Tensor | None = None, holds_need_a_note: bool = False,
                  no_crossing: bool = False, top_p: float = 1.0,
-                 pitch_temperature: float | tuple[float, ...] = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+                 pitch_temperature: float | tuple[float, ...] = 1.0, twist=None) -> tuple[torch.Tensor, torch.Tensor]:
     """Particles [B, P, V, L] and their final log-weights [B, P] for rows whose tokens ``given`` [B, V, L] are
     fixed where >= 0 (FREE elsewhere).
 
@@ -51,7 +51,9 @@ def sample_given(model: ARModel, style: torch.Tensor | None, noise: torch.Tensor
     melody); holds_need_a_note, no_crossing, top_p and pitch_temperature: see ``ARModel.step``. Log-weights are the
     log-probabilities of the given tokens accumulated since the last resampling (less the opening steps every row
     gives, read at once by ``ARModel.prefill``: the same for every particle of a row); a caller keeps one
-    particle per row by them (``pick``)."""
+    particle per row by them (``pick``). ``twist`` (``models.twisted.Twist``, or None): a causal critic's judgement
+    of the particles' prefixes also moves the weights, every few steps and at the last, so the particles are
+    steered towards what it judges real as well as towards the given tokens."""
     B, P, V, L, K = noise.shape
     if not 1 <= P <= MAX_PARTICLES:
         raise ValueError(f"particles must lie in 1..{MAX_PARTICLES} (got {P})")
@@ -81,15 +83,22 @@ def sample_given(model: ARModel, style: torch.Tensor | None, noise: torch.Tensor
                           strict_voice_leading, given=g if forced else None, bias=b,
                           holds_need_a_note=holds_need_a_note, no_crossing=no_crossing, top_p=top_p,
                           pitch_temperature=pitch_temperature)
-        if not forced:  # the weights move only where a token is given; elsewhere the last step's check stands
+        judged = twist is not None and twist.due(t, L)
+        if not forced and not judged:  # the weights move only where a token is given or the critic judges
             continue
-        logw = logw + logq.view(B, P)
+        if forced:
+            logw = logw + logq.view(B, P)
+        if judged:
+            logw = logw + twist.increment(dec.out[:, :, : t + 1], flat_style).view(B, P)
         if P > 1:
             low = effective_sample_size(logw) < P / 2
             if low.any():
                 keep = torch.arange(P).repeat(B, 1)
                 keep[low] = systematic_resample(logw[low], uniforms[low, t])
-                dec.select((base + keep).reshape(-1))
+                kept = (base + keep).reshape(-1)
+                dec.select(kept)
+                if twist is not None:
+                    twist.select(kept)
                 logw = torch.where(low.view(B, 1), torch.logsumexp(logw, dim=1, keepdim=True) - math.log(P), logw)
     return dec.out.view(B, P, V, L), logw
 

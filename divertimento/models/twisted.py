@@ -32,38 +32,62 @@ def gumbel_to_uniform(gumbel: torch.Tensor) -> torch.Tensor:
     return torch.exp(-torch.exp(-gumbel)).clamp(0.0, 1.0 - 1e-7)
 
 
+class Twist:
+    """A causal critic's running judgement of a batch of growing prefixes (one decoding's rows): every ``every``
+    steps and at the last step, the change beta (r_t - r_s) of each row's calibrated judgement since the last one,
+    which multiplies its particle's weight. The critic reads each step once, carrying its LSTM state, which follows
+    the rows when particles are resampled (``select``)."""
+
+    def __init__(self, critic: CausalCritic, calibration: tuple[float, float], beta: float, every: int,
+                 low_precision: bool = False):
+        self.critic, self.beta, self.every = critic, beta, every
+        self.a, self.b = calibration
+        self.bfloat16 = use_bfloat16(low_precision)
+        self.state, self.read, self.judged = None, 0, 0.0  # nothing read yet: every judgement so far is 0
+
+    def due(self, t: int, length: int) -> bool:
+        """Whether the prefixes are judged after step t of a window of ``length`` steps."""
+        return (t + 1) % self.every == 0 or t == length - 1
+
+    def increment(self, tokens: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
+        """beta (r_t - r_s) [N] for rows' tokens [N, V, t + 1] so far (the steps before the last judgement are not
+        read again)."""
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bfloat16):
+            ell, self.state = self.critic.continued_logits(tokens, style, self.read, self.state)
+        self.read = tokens.shape[2]
+        now = self.a * ell[:, -1].float() + self.b
+        change, self.judged = self.beta * (now - self.judged), now
+        return change
+
+    def select(self, rows: torch.Tensor) -> None:
+        """Keep rows ``rows`` (indices, repeats allowed), as ``Decoding.select`` does."""
+        if self.state is not None:
+            self.state = tuple(x[:, rows] for x in self.state)
+        if isinstance(self.judged, torch.Tensor):
+            self.judged = self.judged[rows]
+
+
 @torch.no_grad()
-def twisted_sample(base: ARModel, critic: CausalCritic, calibration: tuple[float, float],
-                   style: torch.Tensor | None, noise: torch.Tensor, beta: float, every: int,
+def twisted_sample(base: ARModel, twist: Twist, style: torch.Tensor | None, noise: torch.Tensor,
                    temperature: float = 1.0, strict_voice_leading: bool = False, low_precision: bool = False,
                    pitch_temperature: float | tuple[float, ...] = 1.0) -> torch.Tensor:
     """One window per piece [B, V, T] from K particles' noise [B, K, V, T, vocab + 1] (``GuidedSampler.noise_shape``:
     entry [k, 0, 0] of the last column draws the kept particle; entry [K-1, V-1, t + 1] the resampling after step
-    t). The critic judges the prefixes every ``every`` steps and at the end; ``calibration`` (a, b) reads its logit
-    as a log-ratio, a * logit + b."""
+    t), steered by ``twist`` (fresh: nothing read yet)."""
     B, C, V, T, _ = noise.shape
     flat_style = None if style is None else style.repeat_interleave(C)
     pitch_temperature = base.row_values(pitch_temperature, flat_style)
     token_noise = noise[..., :-1].reshape(B * C, V, T, -1)
     dec = base.begin(B * C, T, low_precision)
-    a, b = calibration
     logw = torch.zeros(B, C)
-    judged = torch.zeros(B * C)  # the last calibrated judgement of each particle's prefix (0 before the first)
-    state, read = None, 0  # the critic's LSTM state after the steps it has read
     first_of_row = (torch.arange(B) * C).view(B, 1)
     for t in range(T):
         base.step(dec, t, flat_style, token_noise[:, :, t], temperature, strict_voice_leading,
                   pitch_temperature=pitch_temperature)
-        last = t == T - 1
-        if (t + 1) % every and not last:
+        if not twist.due(t, T):
             continue
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bfloat16(low_precision)):
-            ell, state = critic.continued_logits(dec.out[:, :, : t + 1], flat_style, read, state)
-        read = t + 1
-        now = a * ell[:, -1].float() + b
-        logw = logw + beta * (now - judged).view(B, C)
-        judged = now
-        if last:
+        logw = logw + twist.increment(dec.out[:, :, : t + 1], flat_style).view(B, C)
+        if t == T - 1:
             break
         uneven = effective_sample_size(logw) < C / 2
         if not uneven.any():
@@ -72,7 +96,7 @@ def twisted_sample(base: ARModel, critic: CausalCritic, calibration: tuple[float
         kept = torch.where(uneven.view(B, 1), kept, torch.arange(C).view(1, C))
         rows = (first_of_row + kept).view(-1)
         dec.select(rows)
-        state, judged = tuple(x[:, rows] for x in state), judged[rows]
+        twist.select(rows)
         logw = logw.masked_fill(uneven.view(B, 1), 0.0)
     keep = (logw + noise[:, :, 0, 0, -1]).argmax(dim=1)  # a draw by the final weights (Gumbel-max)
     return dec.out.view(B, C, V, T)[torch.arange(B), keep]

@@ -9,7 +9,9 @@ that context (a melody, kept cells) are honoured by sequential Monte Carlo over 
 included, not only its past.
 
 A guided model's critic picks the kept particle of a full window by its calibrated density ratio, as the guided
-sampler picks among its K candidates, so the studio samples the same distribution as ``generate``.
+sampler picks among its K candidates, so the studio samples the same distribution as ``generate``; with
+``resample_every`` its causal critic steers the particles of every window as they grow (``models/twisted.py``),
+a window with given tokens included.
 """
 
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ import torch
 
 from ..errors import UserError
 from ..models.factory import STUDIO_MODEL
+from ..models.guided import resample_steps
 from ..models.smc import FREE, pick, sample_given
 from ..music.layouts import Layout, get_layout
 from ..sample.draw import check_meter, gumbel_noise, piece_seed
@@ -65,9 +68,15 @@ class Engine:
         self.critic = getattr(m, "log_ratio", None) if options.get("rerank", "critic") == "critic" else None
         self.beta = float(options.get("beta", 0.0)) if self.critic is not None else 0.0
         self.candidates = int(getattr(m, "candidates", 1)) if self.critic is not None else 1
+        # a causal critic may also steer the particles as they grow (models/twisted.py), in every window
+        self.resample_every = 0
         self.top_p = float(options.get("top_p", 1.0))  # nucleus sampling, for every window of a piece alike
         self.pitch_temperature = options.get("pitch_temperature", 1.0)  # likewise (one, or one per style)
         try:
+            if self.critic is not None and self.beta > 0:
+                self.resample_every = resample_steps(options.get("resample_every", 0))
+                if self.resample_every:
+                    m.twist(self.resample_every, self.beta)  # refuses a critic that judges whole windows only
             self.sequence.check_options({"top_p": self.top_p, "pitch_temperature": self.pitch_temperature})
             if not isinstance(self.pitch_temperature, float) and not self.sequence.conditional:
                 raise ValueError("a pitch_temperature per style needs a style-conditional model")
@@ -197,11 +206,12 @@ class Engine:
         noise, uniforms, final = (torch.cat(x) for x in zip(*draws))
         meters = [self.home_meter(st) for st in styles] if meters is None else meters
         s = self.sampler.conditions(styles, meters)
+        twist = self.sampler.module.twist(self.resample_every, self.beta) if self.resample_every else None
         parts, logw = sample_given(self.sequence, s, noise, torch.as_tensor(given, dtype=torch.long), uniforms,
                                    temperature or self.temperature, self.strict, bias,
                                    holds_need_a_note=True, no_crossing=no_crossing, top_p=self.top_p,
-                                   pitch_temperature=self.pitch_temperature)
-        if self.critic is not None and self.beta > 0 and L == self.n_steps:
+                                   pitch_temperature=self.pitch_temperature, twist=twist)
+        if twist is None and self.critic is not None and self.beta > 0 and L == self.n_steps:
             ps = None if s is None else s.repeat_interleave(P)
             logw = logw + self.beta * self.critic(parts.reshape(B * P, V, L), ps).view(B, P)
         tokens = parts[torch.arange(B), pick(logw, final)].numpy().astype(np.uint8)
