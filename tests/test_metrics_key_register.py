@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from divertimento.metrics.key_register import key_register_figures, window_registers, window_tonics
+from divertimento.metrics.key_register import key_register_figures, window_modes, window_registers, window_tonics
 
 R, H = 0, 1  # REST, HOLD; the onset of MIDI pitch p is token 2 + p
 
@@ -16,6 +16,9 @@ def on(p: int) -> int:
 C_MAJOR = [[on(60), H, on(64), R], [R, on(67), H, H]]
 G_MAJOR = [[on(67), on(62), R, R], [R, R, on(71), H]]
 SILENT = [[R, R, R, R], [R, H, R, R]]
+# A minor with its raised leading tone: A-C-E over G#-A, and the same notes with G natural and no A below: C major
+A_MINOR = [[on(69), on(72), on(76), R], [on(68), H, on(57), H]]
+C_MAJOR_TOO = [[on(67), on(72), on(76), R], [on(60), H, on(55), H]]
 
 
 def test_tonics_and_registers_by_hand():
@@ -23,6 +26,12 @@ def test_tonics_and_registers_by_hand():
     assert window_tonics(tokens).tolist() == [0, 7, -1]
     reg = window_registers(tokens)
     assert reg[:2] == pytest.approx([(60 + 64 + 67) / 3, (67 + 62 + 71) / 3]) and np.isnan(reg[2])
+
+
+def test_modes_by_hand():
+    tokens = np.array([C_MAJOR, G_MAJOR, SILENT, A_MINOR, C_MAJOR_TOO], dtype=np.uint8)
+    assert window_modes(tokens).tolist() == [0, 0, -1, 1, 0]
+    assert window_tonics(tokens).tolist() == [0, 7, -1, 9, 0]
 
 
 def test_figures_by_hand():
