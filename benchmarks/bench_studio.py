@@ -2,6 +2,9 @@
 
     python benchmarks/bench_studio.py [--models mle,guided] [--repeats 10] [--json out.json]
 
+A model may carry sampling options after an @: ``--models GUIDED,GUIDED@resample_every=16`` times a guided model
+judging whole windows beside the same model steering its particles every bar.
+
 Per model: one 8-bar piece (``compose``: a window as ``generate`` draws it, then 4 bars grown out of its last
 2) and one of 32 bars (ending on the tonic), a harmonisation of an 8-bar melody (16 particles), one bar of the
 live stream, p50 and p90 over --repeats calls each; and the model's own sampling throughput, windows/s for 256
@@ -20,7 +23,8 @@ import torch
 
 from divertimento.atomic import write_json_atomic
 from divertimento.studio import compose as C
-from divertimento.studio.engine import load_studio_model
+from divertimento.sample.sampler import load_sampler
+from divertimento.studio.engine import Engine
 from divertimento.studio.stream import LiveStream
 
 
@@ -34,8 +38,15 @@ def timed(fn, repeats: int) -> dict:
     return {"p50_s": round(statistics.median(times), 3), "p90_s": round(float(np.percentile(times, 90)), 3)}
 
 
+def engine_of(spec: str) -> Engine:
+    """MODEL or MODEL@KEY=VALUE@...: the model's engine with those sampling options over its file's."""
+    name, *options = spec.split("@")
+    overrides = dict(option.split("=", 1) for option in options)
+    return Engine(load_sampler(name), overrides=overrides or None)
+
+
 def bench(name: str, repeats: int) -> dict:
-    engine = load_studio_model(name)
+    engine = engine_of(name)
     style = "bach" if "bach" in engine.style_names else engine.style_names[0]
     melody = C.compose(engine, (9, 0), style, bars=8).tokens[0].astype(np.int64)
     k = iter(range(10_000))
@@ -49,11 +60,12 @@ def bench(name: str, repeats: int) -> dict:
     s = engine.sampler
     rows = 256 * int(np.prod(s.module.noise_shape[:-3]))  # every candidate of 256 pieces in one batch
     for key, low in (("sample_windows_per_s", False), ("sample_windows_per_s_bfloat16", True)):
-        s.generate_tokens([(4, i) for i in range(8)], low_precision=low)  # warm-up (bfloat16: weights packed once)
+        s.generate_tokens([(4, i) for i in range(8)], low_precision=low,  # warm-up (bfloat16: weights packed once)
+                          options=engine.overrides)
         t0 = time.perf_counter()
-        s.generate_tokens([(4, i) for i in range(256)], batch_size=rows, low_precision=low)
+        s.generate_tokens([(4, i) for i in range(256)], batch_size=rows, low_precision=low, options=engine.overrides)
         out[key] = round(256 / (time.perf_counter() - t0), 1)
-    out["sample_one_window"] = timed(lambda: s.generate_tokens([(5, next(k))]), repeats)
+    out["sample_one_window"] = timed(lambda: s.generate_tokens([(5, next(k))], options=engine.overrides), repeats)
     return out
 
 

@@ -75,6 +75,10 @@ class TrainConfig:
     # above it at this step and every voice at the step before (models/sequence.py); starts silent (zero tables), so
     # a trained model of the same layout starts a run with it unchanged
     sounding_context: bool = False
+    # mle: each window's mode (major or minor, by its best key) is part of its condition beside style and meter,
+    # and a piece is drawn in a mode by its style's training share (data/modes.py); a run from a model without it
+    # starts with the mode vectors at zero, where that model stood
+    mode_condition: bool = False
     # adversarial fine-tuning of the mle model (from init_from): weight of the policy-gradient term beside the NLL,
     # both per token; 0 = plain maximum likelihood
     adv_weight: float = 0.0
@@ -183,6 +187,8 @@ class TrainConfig:
         if self.family == "guided" and not self.base_model:
             raise UserError("family guided needs base_model: the model whose candidates the critic resamples "
                             "(e.g. base_model=mle)")
+        if self.mode_condition and self.family != "mle":
+            raise UserError(f"mode_condition conditions the sequence model (family mle), not {self.family}")
         if not 0 <= self.style_balance <= 1:
             raise UserError(f"style_balance must lie in [0, 1] (got {self.style_balance})")
         if not 0 <= self.dropout < 1:

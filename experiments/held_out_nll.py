@@ -5,7 +5,8 @@ fits each style, and its generalisation gap (round 8 found Bach's figures track 
 
 Nats per token (voice x step), mean over at most --n windows per style and split (the first --n train windows of
 a fixed shuffle; every test window up to --n), each window under its own condition (style and meter), as written
-(no transposition). Prints one table and writes it to --json.
+(no transposition). A model conditioned on mode is not told a window's mode: its likelihood is the mixture over the
+modes by its style's training shares. Prints one table and writes it to --json.
 """
 
 import argparse
@@ -19,13 +20,23 @@ from divertimento.losses.likelihood import categorical_nll
 from divertimento.models.factory import load
 
 
-def nll_per_token(model, tokens: np.ndarray, cond: np.ndarray, batch: int = 200) -> float:
+def nll_per_token(model, tokens: np.ndarray, cond: np.ndarray, batch: int = 200,
+                  mode_shares: np.ndarray | None = None) -> float:
+    """Mean NLL per token. A model conditioned on mode (``mode_shares`` [styles, modes], its training shares) is
+    scored by its marginal over the modes, -log sum_m share(m | style) p(x | style, m): it is not told the mode."""
     total = 0.0
     with torch.no_grad():
         for a in range(0, len(tokens), batch):
             x = torch.as_tensor(tokens[a : a + batch].astype(np.int64))
             c = torch.as_tensor(cond[a : a + batch]) if model.conditional else None
-            total += float(categorical_nll(model(x, c), x).sum())
+            if mode_shares is None:
+                total += float(categorical_nll(model(x, c), x).sum())
+                continue
+            per_mode = model.n_styles * model.n_meters  # labels of mode m are those of mode 0 plus m * this
+            shares = torch.as_tensor(mode_shares, dtype=torch.float64)[(c // model.n_meters) % model.n_styles]
+            logp = torch.stack([-categorical_nll(model(x, c + m * per_mode), x).double()
+                                for m in range(len(mode_shares[0]))], dim=1)  # [B, modes]
+            total -= float(torch.logsumexp(logp + shares.clamp_min(1e-12).log(), dim=1).sum())
     return total / (len(tokens) * tokens[0].size)
 
 
@@ -55,7 +66,8 @@ def main() -> int:
         for split in ("test", "train"):
             rolls, cond = data.splits[split]["rolls"], data.conditions(split)
             for s, idx in picks[split].items():
-                out[name].setdefault(s, {})[split] = round(nll_per_token(model, rolls[idx], cond[idx]), 4)
+                out[name].setdefault(s, {})[split] = round(nll_per_token(model, rolls[idx], cond[idx],
+                                                                         mode_shares=header["data"].get("mode_shares")), 4)
     print(f"{'model':28s} {'style':16s} {'test':>7s} {'train':>7s} {'gap':>7s}")
     for name, per_style in out.items():
         for s, f in per_style.items():

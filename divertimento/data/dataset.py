@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..music.roll import FIRST_PITCH_TOKEN
-from .conditions import condition_labels
+from .conditions import MODE_NAMES, condition_labels
 from .prepare import SHARD_ARRAYS, content_hash, recover_dataset
 from .split import SPLITS
 
@@ -42,10 +42,14 @@ class PreparedData:
     def meter_names(self) -> list[str]:
         return self.manifest["meter_names"]
 
-    def conditions(self, split: str) -> np.ndarray:
-        """Each window's condition label (style and meter; ``summary.condition_labels``), int64."""
+    def conditions(self, split: str, modes: np.ndarray | None = None) -> np.ndarray:
+        """Each window's condition label (style and meter; ``summary.condition_labels``), int64; with ``modes``
+        (each window's, ``data.modes.mode_labels``) the label of a model conditioned on mode."""
         sp = self.splits[split]
-        return condition_labels(sp["style"].astype(np.int64), sp["meter"].astype(np.int64), self.manifest)
+        if modes is None:
+            return condition_labels(sp["style"].astype(np.int64), sp["meter"].astype(np.int64), self.manifest)
+        return condition_labels(sp["style"].astype(np.int64), sp["meter"].astype(np.int64),
+                                self.manifest | {"mode_names": MODE_NAMES}, modes)
 
     @property
     def low(self) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..music.key import KK_MAJOR, KK_MINOR  # used only to pick a tonic for the scale-degree histogram
+from ..music.key import best_keys  # picks a tonic for the scale-degree histogram
 from .decode import NO_PITCH, Decoded
 
 # Scales as pitch-class masks with the tonic at 0 (the same sets muspy uses: major and natural minor).
@@ -137,19 +137,9 @@ def in_scale_rate(pc_counts: np.ndarray) -> np.ndarray:
     return _ratio((pc_counts @ SCALES.T.astype(np.float64)).max(-1), pc_counts.sum(-1))
 
 
-def best_key(pc_counts: np.ndarray) -> np.ndarray:
-    """[N] the best Krumhansl-Kessler key by correlation: tonic pitch class k, major k, minor 12 + k; 0 for no
-    notes."""
-    profiles = np.stack([np.roll(KK_MAJOR, r) for r in range(12)] + [np.roll(KK_MINOR, r) for r in range(12)])
-    profiles = profiles - profiles.mean(-1, keepdims=True)
-    x = pc_counts - pc_counts.mean(-1, keepdims=True)
-    score = x @ profiles.T  # [N, 24] (unnormalised correlation; the norm of x does not change the argmax)
-    return np.argmax(score, axis=-1)
-
-
 def estimate_tonic(pc_counts: np.ndarray) -> np.ndarray:
     """[N] tonic pitch class of the best Krumhansl-Kessler key (major or minor) by correlation; 0 for no notes."""
-    return best_key(pc_counts) % 12
+    return best_keys(pc_counts) % 12
 
 
 def scale_degree_histogram(pc_counts: np.ndarray) -> np.ndarray:

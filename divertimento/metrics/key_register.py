@@ -16,7 +16,9 @@ import numpy as np
 from scipy.stats import wasserstein_distance
 
 from ..music.roll import FIRST_PITCH_TOKEN
-from .descriptors import best_key, estimate_tonic
+from ..data.modes import onset_pitch_class_counts
+from ..music.key import modes_of_counts
+from .descriptors import estimate_tonic
 
 KEY_REGISTER_FIGURES = ("tonic_tv", "register_w1")
 
@@ -28,22 +30,15 @@ def onset_pitches(tokens: np.ndarray) -> np.ma.MaskedArray:
     return np.ma.masked_less(tokens - FIRST_PITCH_TOKEN, 0)
 
 
-def onset_pitch_classes(tokens: np.ndarray) -> np.ndarray:
-    """[N, 12] onsets of each pitch class in absolute-token windows [N, V, T]."""
-    p = onset_pitches(tokens)
-    return np.stack([((p % 12) == k).filled(False).sum(axis=(1, 2)) for k in range(12)], axis=1).astype(float)
-
-
 def window_tonics(tokens: np.ndarray) -> np.ndarray:
     """[N] tonic pitch class of each window (-1 for a window without notes)."""
-    counts = onset_pitch_classes(tokens)
+    counts = onset_pitch_class_counts(tokens, 0)
     return np.where(counts.sum(axis=1) > 0, estimate_tonic(counts), -1)
 
 
 def window_modes(tokens: np.ndarray) -> np.ndarray:
     """[N] mode of each window's best key: 0 major, 1 minor, -1 for a window without notes."""
-    counts = onset_pitch_classes(tokens)
-    return np.where(counts.sum(axis=1) > 0, (best_key(counts) >= 12).astype(int), -1)
+    return modes_of_counts(onset_pitch_class_counts(tokens, 0))
 
 
 def window_registers(tokens: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from ..config import TrainConfig, config_from_dict
-from ..data.conditions import n_conditions
+from ..data.conditions import mode_count, n_conditions
 from ..errors import UserError
 from .files import latest_checkpoint, module_state, read_file
 from .generator import Generator
@@ -36,7 +36,7 @@ def build_sequence(cfg: TrainConfig, data: dict) -> ARModel:
                    n_styles=len(data["style_names"]), bar_steps=tuple(data.get("meter_bar_steps", ())),
                    style_dim=cfg.style_dim, hidden=cfg.hidden,
                    layers=cfg.layers, embed=cfg.embed, dropout=cfg.dropout, conditional=cfg.conditional,
-                   sounding_context=cfg.sounding_context)
+                   sounding_context=cfg.sounding_context, n_modes=mode_count(data))
 
 
 def build_vae(cfg: TrainConfig, data: dict) -> VAE:

@@ -30,6 +30,7 @@ from .voice_leading import crossing_mask, parallel_mask
 
 METRIC_DIM = 16  # size of the position-in-bar embedding of a metered model
 SOUNDING_TABLES = ("sound_now.weight", "sound_before.weight")  # the parameters ``sounding_context`` adds
+MODE_TABLE = "mode.weight"  # the parameter ``n_modes`` > 1 adds
 
 
 class ARModel(nn.Module):
@@ -47,6 +48,7 @@ class ARModel(nn.Module):
         dropout: float = 0.0,  # between LSTM layers, training only
         conditional: bool = True,
         sounding_context: bool = False,  # heads read what each voice sounds (see the module's docstring)
+        n_modes: int = 1,  # modes in the condition label (2 with ``mode_condition``: data/modes.py)
     ):
         super().__init__()
         self.n_voices, self.vocab_size, self.n_steps, self.n_styles = n_voices, vocab_size, n_steps, n_styles
@@ -54,6 +56,12 @@ class ARModel(nn.Module):
         self.conditional = conditional and (n_styles > 1 or self.n_meters > 1)
         sdim = style_dim if self.conditional and n_styles > 1 else 0
         self.style = nn.Embedding(n_styles, style_dim) if sdim else None
+        # a mode's vector is added to the style's; it starts at zero, so a model grown from one without modes starts
+        # where that model stood (label = (mode * styles + style) * meters + meter)
+        self.n_modes = n_modes
+        self.mode = nn.Embedding(n_modes, style_dim) if sdim and n_modes > 1 else None
+        if self.mode is not None:
+            nn.init.zeros_(self.mode.weight)
         # where a step falls in the bar of its window's meter (windows start on a barline): the metric accents
         self.metered = self.conditional and self.n_meters > 1
         self.max_bar = max(bar_steps, default=1)
@@ -90,7 +98,11 @@ class ARModel(nn.Module):
         the style, and the position in the bar of the meter."""
         parts = [self.pos.weight[t0 : t0 + L].unsqueeze(0).expand(B, -1, -1)]
         if self.style is not None:
-            parts.append(self.style(cond // self.n_meters).unsqueeze(1).expand(-1, L, -1))
+            label = cond // self.n_meters  # mode * styles + style
+            vector = self.style(label % self.n_styles)
+            if self.mode is not None:
+                vector = vector + self.mode(label // self.n_styles)
+            parts.append(vector.unsqueeze(1).expand(-1, L, -1))
         if self.metric is not None:
             meter = cond % self.n_meters  # [B]
             t = torch.arange(t0, t0 + L).view(1, L)
@@ -300,7 +312,7 @@ class ARModel(nn.Module):
         if style is None or len(value) != self.n_styles:
             raise ValueError(f"a value per style needs a style-conditional model and one value for each of its "
                              f"{self.n_styles} styles (got {len(value)})")
-        rows = torch.tensor(value, dtype=torch.float64)[style // self.n_meters]
+        rows = torch.tensor(value, dtype=torch.float64)[(style // self.n_meters) % self.n_styles]
         # rows of one value (a batch of one style, as a studio piece is): that number, as if given for every style
         return float(rows[0]) if len(rows) and bool((rows == rows[0]).all()) else rows.float()
 

@@ -74,6 +74,21 @@ def spell_pitch_class(pc: int, key: Key) -> str:
     return key.spelling()[pc % 12]
 
 
+def best_keys(pc_counts: np.ndarray) -> np.ndarray:
+    """[N] the best of the 24 Krumhansl-Kessler keys for pitch-class counts [N, 12], by correlation: k for the major
+    key on tonic k, 12 + k for the minor one; 0 for no notes."""
+    profiles = np.stack([np.roll(KK_MAJOR, r) for r in range(12)] + [np.roll(KK_MINOR, r) for r in range(12)])
+    profiles = profiles - profiles.mean(-1, keepdims=True)
+    x = pc_counts - pc_counts.mean(-1, keepdims=True)
+    score = x @ profiles.T  # [N, 24] (unnormalised correlation; the norm of x does not change the argmax)
+    return np.argmax(score, axis=-1)
+
+
+def modes_of_counts(pc_counts: np.ndarray) -> np.ndarray:
+    """[N] the mode of the best key for pitch-class counts [N, 12]: 0 major, 1 minor, -1 for no notes."""
+    return np.where(pc_counts.sum(axis=-1) > 0, (best_keys(pc_counts) >= 12).astype(int), -1)
+
+
 def key_of_notes(pitches: np.ndarray, weights: np.ndarray) -> Key:
     """The best-correlating of the 24 major and minor keys for notes of MIDI ``pitches`` held for ``weights``;
     C major for no notes."""

@@ -131,6 +131,7 @@ class PieceDraw:
     meter: int  # meter index (0 for a model of data without meters)
     noise: torch.Tensor  # [V, T, K] Gumbel noise
     home: int  # semitones the piece is moved by (key-normalised models; 0 otherwise)
+    mode: int = 0  # 0 major, 1 minor (a model conditioned on mode; 0 otherwise)
 
 
 def draw_piece(spec: DrawSpec, seed: int, index: int, style: str | None = None,
@@ -143,4 +144,7 @@ def draw_piece(spec: DrawSpec, seed: int, index: int, style: str | None = None,
         meter_names(spec.manifest)) > 1 else 0
     noise = gumbel_noise(spec.noise_shape, rng)
     home = home_shift(spec.manifest, s, float(torch.rand(1, generator=rng)))
-    return PieceDraw(z, s, m, noise, home)
+    # drawn last and only by a model conditioned on mode, so every other model's pieces keep their draws
+    shares = spec.manifest.get("mode_shares")
+    mode = draw_index(float(torch.rand(1, generator=rng)), shares[s]) if shares else 0
+    return PieceDraw(z, s, m, noise, home, mode)

@@ -106,19 +106,20 @@ class Sampler:
              meter: str | None = None) -> PieceDraw:
         return draw_piece(self.draw_spec(), seed, index, style, truncation, meter)
 
-    def conditions(self, styles, meters) -> torch.Tensor | None:
-        """The module's condition labels [B] of style and meter indices; None for an unconditional model."""
+    def conditions(self, styles, meters, modes=None) -> torch.Tensor | None:
+        """The module's condition labels [B] of style, meter (and mode) indices; None for an unconditional
+        model."""
         if not self.conditional:
             return None
         return condition_labels(torch.as_tensor(styles, dtype=torch.long), torch.as_tensor(meters, dtype=torch.long),
-                                self.manifest)
+                                self.manifest, torch.as_tensor(modes if modes is not None else 0, dtype=torch.long))
 
     def tokens_from_draws(self, draws: list[PieceDraw], temperature: float, strict_voice_leading: bool,
                           options: dict | None = None, in_key: bool = True, low_precision: bool = False) -> np.ndarray:
         """Token windows [N, V, T] uint8 (relative to ``low``) from one batch of draws, in the data's keys
         (``in_key`` False: a key-normalised model's windows as drawn, on the white keys; each draw's ``home`` is
         the key it would be heard in). ``low_precision``: bfloat16 products (``models.low_precision.LowPrecision``)."""
-        style = self.conditions([d.style for d in draws], [d.meter for d in draws])
+        style = self.conditions([d.style for d in draws], [d.meter for d in draws], [d.mode for d in draws])
         z = torch.stack([d.z for d in draws]) if self.has_latent else None
         extra = {"low_precision": True} if low_precision else {}
         try:

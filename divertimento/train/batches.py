@@ -5,15 +5,17 @@ diatonic set (``key_normalise``, see data/keys.py). Uses the same helpers as Win
 import numpy as np
 import torch
 
-from ..data.conditions import condition_labels
+from ..data.conditions import MODE_NAMES, condition_labels
 from ..data.dataset import PreparedData, pitched_voices, shift_bounds, transpose_tokens
 from ..data.keys import home_shift_shares, normalising_shifts
+from ..data.modes import mode_labels
 from ..errors import UserError
 
 
 class BatchSampler:
     def __init__(self, data: PreparedData, batch_size: int, transpose: bool, generator: torch.Generator,
-                 rank: int = 0, world: int = 1, key_normalise: bool = False, style_balance: float = 0.0):
+                 rank: int = 0, world: int = 1, key_normalise: bool = False, style_balance: float = 0.0,
+                 mode_condition: bool = False):
         train = data.splits["train"]
         tokens, style = train["rolls"], train["style"].astype(np.int64)
         meter = train["meter"].astype(np.int64)
@@ -32,8 +34,12 @@ class BatchSampler:
             transpose = False
         # DDP: each process draws from its own interleaved shard of windows
         self.tokens = tokens[rank::world]
-        # what a batch carries besides its tokens: each window's condition label, (style, meter)
-        self.style = torch.from_numpy(condition_labels(style, meter, data.manifest)[rank::world])
+        # what a batch carries besides its tokens: each window's condition label, (style, meter) or (style, meter,
+        # mode); a window's mode does not change when it is transposed
+        labels = (condition_labels(style, meter, data.manifest | {"mode_names": MODE_NAMES},
+                                   mode_labels(tokens, data.low)) if mode_condition
+                  else condition_labels(style, meter, data.manifest))
+        self.style = torch.from_numpy(labels[rank::world])
         self.weights = window_weights(style[rank::world], style_balance) if style_balance > 0 else None
         lo, hi = data.manifest["augment"]["transpose"] if transpose else (0, 0)
         down, up = shift_bounds(self.tokens, self.vocab_size, lo, hi, self.pitched)

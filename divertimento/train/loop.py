@@ -11,6 +11,7 @@ from tqdm import tqdm
 from ..atomic import write_json_atomic
 from ..config import TrainConfig, config_from_dict
 from ..data.dataset import load_prepared
+from ..data.modes import mode_summary
 from ..data.summary import data_summary, shape_mismatch
 from ..errors import UserError
 from ..models.factory import resolve_model_path
@@ -22,7 +23,7 @@ from ..models.files import (
     read_file,
 )
 from ..models.generator import count_params
-from ..models.sequence import SOUNDING_TABLES
+from ..models.sequence import MODE_TABLE, SOUNDING_TABLES
 from ..models.widen import widen_state
 from ..music.plot import write_grid_png
 from ..music.write import write_midi
@@ -95,7 +96,10 @@ def _with_sounding_tables(state: dict, module, header: dict) -> dict:
     ``init_widen`` grows them like any other table)."""
     fresh = module.state_dict()
     hidden = int(header["config"].get("hidden", 0))
-    return state | {k: torch.zeros(fresh[k].shape[0], hidden) for k in SOUNDING_TABLES if k in fresh and k not in state}
+    state = state | {k: torch.zeros(fresh[k].shape[0], hidden) for k in SOUNDING_TABLES if k in fresh and k not in state}
+    # likewise the mode vectors of a run that adds a mode condition: zero, so every mode starts as the source
+    return state | ({MODE_TABLE: torch.zeros_like(fresh[MODE_TABLE])} if MODE_TABLE in fresh and MODE_TABLE not in state
+                    else {})
 
 
 def _widened(state: dict, module, header: dict, cfg: TrainConfig) -> dict:
@@ -147,6 +151,8 @@ def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, 
         torch.set_num_threads(cfg.threads)
     data = load_prepared(data_dir)
     summary = data_summary(data)
+    if cfg.mode_condition:
+        summary |= mode_summary(data)
     ckpt = _prepare_run_dir(out, resume, info)
     if ckpt is not None:
         cfg = _frozen_config(ckpt, summary, cfg, new_budget)
@@ -163,7 +169,7 @@ def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, 
     recipe.start()
     # the batch sampler draws nothing when built: building it before the checkpoint's RNG state is restored is safe
     batches = BatchSampler(data, cfg.batch_size, cfg.transpose, rng, info.rank, info.world, cfg.key_normalise,
-                           cfg.style_balance)
+                           cfg.style_balance, cfg.mode_condition)
     if batches.home_shares is not None:  # every checkpoint and model file remembers where its keys go back to
         summary["key_home_shares"] = batches.home_shares
     header = {"family": cfg.family, "config": cfg.to_dict(), "data": summary, "data_dir": str(data_dir),

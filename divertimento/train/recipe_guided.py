@@ -30,6 +30,8 @@ class GuidedRecipe:
         mismatch = shape_mismatch(base_header["data"], summary)
         if mismatch:
             raise UserError(f"base_model {base_path} was trained on data of another shape ({mismatch})")
+        if "mode_names" in base_header["data"]:
+            raise UserError(f"base_model {base_path} is conditioned on mode; guided sampling does not yet draw a mode")
         if base.latent_dim or base_header["family"] == "guided":
             raise UserError(f"base_model {base_path} is a {base_header['family']} model; guided sampling resamples "
                             "a model without a latent (family mle)")

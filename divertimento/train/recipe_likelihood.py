@@ -5,6 +5,7 @@ import numpy as np
 import torch
 
 from ..config import TrainConfig
+from ..data.modes import mode_labels
 from ..losses.likelihood import LIKELIHOOD_LOSSES
 from ..models.factory import family
 from ..models.low_precision import use_bfloat16
@@ -74,7 +75,10 @@ class LikelihoodRecipe:
         if val is None or len(val["rolls"]) == 0:
             return {}
         tokens = torch.from_numpy(val["rolls"][:HELDOUT_WINDOWS].astype(np.int64))
-        style = torch.from_numpy(data.conditions("val")[:HELDOUT_WINDOWS])
+        # a model conditioned on mode is told each window's (so this is its conditional NLL: experiments/held_out_nll.py
+        # gives the likelihood marginal over the modes, comparable with a model without them)
+        modes = mode_labels(val["rolls"], data.low) if self.cfg.mode_condition else None
+        style = torch.from_numpy(data.conditions("val", modes)[:HELDOUT_WINDOWS])
         rng = torch.Generator().manual_seed(0)
         self.net.eval()
         sums: dict[str, float] = {}
