@@ -6,7 +6,7 @@ by the mode of the opening bar.
     python experiments/mode_continuation.py --style bach adversarial-wide mle-wide "pT 0.7:adversarial-wide:pitch_temperature=bach:0.7"
 
 A point is LABEL:MODEL:KNOBS as in per_style_protocol.py (knobs: pitch_temperature only; temperature 1), or a model
-name.
+name. A model conditioned on mode (``mode_condition``) is told the mode of the opening bar.
 """
 
 import argparse
@@ -50,12 +50,15 @@ def main() -> int:
         sampler = load_sampler(model)
         pitch_temperature = sampler.options(options).get("pitch_temperature", 1.0)
         m = sampler.module
+        told = conditions  # a model conditioned on mode is told the opening bar's (a minor opening: minor)
+        if m.n_modes > 1:
+            told = conditions + torch.as_tensor(np.maximum(opening, 0)) * m.n_styles * m.n_meters
         shares = []
         for seed in range(args.seeds):
             rng = torch.Generator().manual_seed(seed)
             noise = gumbel_noise((len(rolls), 1, *m.noise_shape), rng)
             uniforms = torch.rand(len(rolls), rolls.shape[2], generator=rng)
-            drawn = sample_given(m, conditions, noise, given, uniforms,
+            drawn = sample_given(m, told, noise, given, uniforms,
                                  pitch_temperature=pitch_temperature)[0][:, 0].numpy()
             modes = window_modes(to_absolute(drawn[:, :, bar:], low))
             shares.append([np.mean(modes[opening == f] == 1) for f in (0, 1)])

@@ -35,7 +35,7 @@ def gumbel_to_uniform(gumbel: torch.Tensor) -> torch.Tensor:
 class Twist:
     """A causal critic's running judgement of a batch of growing prefixes (one decoding's rows): every ``every``
     steps and at the last step, the change beta (r_t - r_s) of each row's calibrated judgement since the last one,
-    which multiplies its particle's weight. The critic reads each step once, carrying its LSTM state, which follows
+    which is added to its particle's log-weight. The critic reads each step once, carrying its LSTM state, which follows
     the rows when particles are resampled (``select``)."""
 
     def __init__(self, critic: CausalCritic, calibration: tuple[float, float], beta: float, every: int,
