@@ -22,8 +22,8 @@ import numpy as np
 import torch
 
 from divertimento.atomic import write_json_atomic
-from divertimento.studio import compose as C
 from divertimento.sample.sampler import load_sampler
+from divertimento.studio import compose as C
 from divertimento.studio.engine import Engine
 from divertimento.studio.stream import LiveStream
 

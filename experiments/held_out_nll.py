@@ -63,11 +63,12 @@ def main() -> int:
             raise SystemExit(f"{name}: a {header.get('family')} model; this measures sequence models (mle)")
         model.eval()
         out[name] = {}
+        shares = header["data"].get("mode_shares")  # a model conditioned on mode: scored by its marginal
         for split in ("test", "train"):
             rolls, cond = data.splits[split]["rolls"], data.conditions(split)
             for s, idx in picks[split].items():
-                out[name].setdefault(s, {})[split] = round(nll_per_token(model, rolls[idx], cond[idx],
-                                                                         mode_shares=header["data"].get("mode_shares")), 4)
+                nll = nll_per_token(model, rolls[idx], cond[idx], mode_shares=shares)
+                out[name].setdefault(s, {})[split] = round(nll, 4)
     print(f"{'model':28s} {'style':16s} {'test':>7s} {'train':>7s} {'gap':>7s}")
     for name, per_style in out.items():
         for s, f in per_style.items():

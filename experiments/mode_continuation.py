@@ -3,7 +3,8 @@ voice, read as given notes), the model draws the other bars, and the mode of tho
 key, ``metrics.key_register.window_modes``) is compared with the mode of the real window's own later bars, split
 by the mode of the opening bar.
 
-    python experiments/mode_continuation.py --style bach adversarial-wide mle-wide "pT 0.7:adversarial-wide:pitch_temperature=bach:0.7"
+    python experiments/mode_continuation.py --style bach adversarial-wide mle-wide \
+        "pT 1:adversarial-wide:pitch_temperature=1.0"
 
 A point is LABEL:MODEL:KNOBS as in per_style_protocol.py (knobs: pitch_temperature only; temperature 1), or a model
 name. A model conditioned on mode (``mode_condition``) is told the mode of the opening bar.
@@ -17,8 +18,8 @@ from points import parse_point  # experiments/ is the script's own folder, first
 
 from divertimento.data.dataset import load_prepared
 from divertimento.metrics.decode import to_absolute
-from divertimento.models.smc import FREE, sample_given
 from divertimento.metrics.key_register import window_modes
+from divertimento.models.smc import FREE, sample_given
 from divertimento.sample.draw import gumbel_noise
 from divertimento.sample.sampler import load_sampler
 

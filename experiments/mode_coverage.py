@@ -4,7 +4,8 @@ precision (the share of generated windows inside some real window's k-NN ball) a
 windows with a generated window inside their ball) are split by that mode. Real held-out windows (val against test)
 are the calibration row.
 
-    python experiments/mode_coverage.py --style bach adversarial-wide "pT 1:adversarial-wide:temperature=1.0,pitch_temperature=1.0"
+    python experiments/mode_coverage.py --style bach adversarial-wide \
+        "pT 1:adversarial-wide:temperature=1.0,pitch_temperature=1.0"
 
 A point is LABEL:MODEL:KNOBS as in per_style_protocol.py, or a model name (temperature 1). Every set is compared
 with all of the style's test windows, generated sets of the same size (so coverage here is on more windows than

@@ -11,8 +11,8 @@ from divertimento.data.conditions import condition_labels, n_conditions
 from divertimento.data.dataset import load_prepared
 from divertimento.data.modes import mode_labels, mode_summary, window_modes
 from divertimento.errors import UserError
-from divertimento.models.files import read_file
 from divertimento.models.factory import load
+from divertimento.models.files import read_file
 from divertimento.sample.sampler import load_sampler
 from divertimento.train.loop import train
 from tests.conftest import TINY_MLE

@@ -168,8 +168,8 @@ def test_the_studio_steers_every_window_and_keeps_given_notes(twisted_run):
 
 def test_the_critic_learns_the_proposal_at_the_base_files_pitch_temperature(small_data, tmp_path):
     from divertimento.models.files import read_file
-    from divertimento.train.recipe_guided import GuidedRecipe
     from divertimento.train.distributed import DistInfo
+    from divertimento.train.recipe_guided import GuidedRecipe
 
     base = tmp_path / "base"
     train(small_data, base, config_from_dict(BASE), progress=False)

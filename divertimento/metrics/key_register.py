@@ -15,9 +15,9 @@ windows in their own keys finds it first. These two figures measure it:
 import numpy as np
 from scipy.stats import wasserstein_distance
 
-from ..music.roll import FIRST_PITCH_TOKEN
 from ..data.modes import onset_pitch_class_counts
 from ..music.key import modes_of_counts
+from ..music.roll import FIRST_PITCH_TOKEN
 from .descriptors import estimate_tonic
 
 KEY_REGISTER_FIGURES = ("tonic_tv", "register_w1")

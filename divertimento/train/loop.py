@@ -96,10 +96,11 @@ def _with_sounding_tables(state: dict, module, header: dict) -> dict:
     ``init_widen`` grows them like any other table)."""
     fresh = module.state_dict()
     hidden = int(header["config"].get("hidden", 0))
-    state = state | {k: torch.zeros(fresh[k].shape[0], hidden) for k in SOUNDING_TABLES if k in fresh and k not in state}
-    # likewise the mode vectors of a run that adds a mode condition: zero, so every mode starts as the source
-    return state | ({MODE_TABLE: torch.zeros_like(fresh[MODE_TABLE])} if MODE_TABLE in fresh and MODE_TABLE not in state
-                    else {})
+    missing = [k for k in SOUNDING_TABLES if k in fresh and k not in state]
+    state = state | {k: torch.zeros(fresh[k].shape[0], hidden) for k in missing}
+    if MODE_TABLE in fresh and MODE_TABLE not in state:  # likewise a run that adds a mode condition: every mode
+        state = state | {MODE_TABLE: torch.zeros_like(fresh[MODE_TABLE])}  # starts as the source
+    return state
 
 
 def _widened(state: dict, module, header: dict, cfg: TrainConfig) -> dict:
