@@ -59,7 +59,7 @@ class Engine:
         m = self.sampler.module
         if "mode_names" in self.sampler.manifest:
             raise UserError(f"{self.sampler.path.name} is conditioned on mode: the studio does not yet keep a piece's "
-                            "mode from window to window (generate and evaluate draw its windows)")
+                            "mode from window to window (evaluate and the protocol draw its windows)")
         self.sequence = getattr(m, "base", m)  # a guided model samples its proposal and picks by its critic
         if not hasattr(self.sequence, "step"):
             raise UserError(f"the studio needs a sequence model (mle or guided) that can be sampled with given notes; "
