@@ -16,7 +16,7 @@ import numpy as np
 from scipy.stats import wasserstein_distance
 
 from ..data.modes import onset_pitch_class_counts
-from ..music.key import modes_of_counts
+from ..data.modes import window_modes as data_window_modes
 from ..music.roll import FIRST_PITCH_TOKEN
 from .descriptors import estimate_tonic
 
@@ -38,7 +38,7 @@ def window_tonics(tokens: np.ndarray) -> np.ndarray:
 
 def window_modes(tokens: np.ndarray) -> np.ndarray:
     """[N] mode of each window's best key: 0 major, 1 minor, -1 for a window without notes."""
-    return modes_of_counts(onset_pitch_class_counts(tokens, 0))
+    return data_window_modes(tokens, 0)  # absolute tokens: pitch tokens start at MIDI 0
 
 
 def window_registers(tokens: np.ndarray) -> np.ndarray:

@@ -80,7 +80,7 @@ def _init_weights(source: str, summary: dict, recipe, cfg: TrainConfig) -> dict:
         for name, module in recipe.trained.items():
             state = module_state(tensors, recipe.init_sources[name])
             if state and name == "model":
-                state = _with_sounding_tables(state, module, header)
+                state = _with_new_tables(state, module, header)
             if state and cfg.init_widen and name == "model":  # the sampled model grows; a critic keeps its size
                 state = _widened(state, module, header, cfg)
             if state:  # a module the source run did not have (a VAE-GAN encoder) keeps its fresh weights
@@ -90,16 +90,16 @@ def _init_weights(source: str, summary: dict, recipe, cfg: TrainConfig) -> dict:
     return header
 
 
-def _with_sounding_tables(state: dict, module, header: dict) -> dict:
-    """A sequence model without ``sounding_context`` computes what the same model with zero sounding tables
-    computes: a run that adds them starts from the source with its tables at zero (at the source's width, so that
-    ``init_widen`` grows them like any other table)."""
+def _with_new_tables(state: dict, module, header: dict) -> dict:
+    """A sequence model without ``sounding_context`` (or a mode condition) computes what the same model with zero
+    sounding tables (or zero mode vectors) computes: a run that adds them starts from the source with its tables at
+    zero (the sounding tables at the source's width, so that ``init_widen`` grows them like any other table)."""
     fresh = module.state_dict()
     hidden = int(header["config"].get("hidden", 0))
     missing = [k for k in SOUNDING_TABLES if k in fresh and k not in state]
     state = state | {k: torch.zeros(fresh[k].shape[0], hidden) for k in missing}
-    if MODE_TABLE in fresh and MODE_TABLE not in state:  # likewise a run that adds a mode condition: every mode
-        state = state | {MODE_TABLE: torch.zeros_like(fresh[MODE_TABLE])}  # starts as the source
+    if MODE_TABLE in fresh and MODE_TABLE not in state:  # every mode starts as the source
+        state = state | {MODE_TABLE: torch.zeros_like(fresh[MODE_TABLE])}
     return state
 
 
