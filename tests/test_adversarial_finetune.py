@@ -186,6 +186,14 @@ def test_finetune_can_start_from_a_guided_models_critic(small_data, base_run, tm
     for k, v in ckpt.items():
         if k.startswith("critic."):
             assert torch.allclose(v, src["model." + k], atol=1e-6), k
+    # a run told each window's mode starts every mode's critic vector at the guided critic's (style, meter) one:
+    # labels run (mode x styles + style) x meters + meter, so the table is the source's, once per mode
+    train(small_data, tmp_path / "moded", config_from_dict(dict(cfg, mode_condition=True)), progress=False)
+    _, moded = read_file(list_checkpoints(tmp_path / "moded")[-1])
+    table = src["model.critic.style.weight"]
+    assert moded["critic.style.weight"].shape[0] == 2 * table.shape[0]
+    for m in (0, 1):
+        assert torch.allclose(moded["critic.style.weight"][m * len(table):(m + 1) * len(table)], table, atol=1e-6)
     with pytest.raises(UserError, match="critic_init"):
         train(small_data, tmp_path / "bad", config_from_dict(dict(cfg, critic_init=str(base_run))), progress=False)
     with pytest.raises(UserError, match="set critic to conv"):  # a critic of another kind does not fill this one

@@ -42,13 +42,28 @@ def load_pretrained_critic(critic, kind: str, source: str, summary: dict) -> tup
     mismatch = shape_mismatch(header["data"], summary)
     if mismatch:
         raise UserError(f"critic_init: {source} was trained on data of another shape ({mismatch})")
+    state = with_mode_rows(module_state(tensors, "model.critic"), critic)
     try:
-        critic.load_state_dict(module_state(tensors, "model.critic"))
+        critic.load_state_dict(state)
     except RuntimeError as e:
         raise UserError(f"critic_init: {source}'s critic has another size (set d_channels to "
                         f"{header['config']['d_channels']}): {str(e).splitlines()[0][:80]}") from None
     a, b = tensors["model.calibration"].tolist()
     return float(a), float(b)
+
+
+def with_mode_rows(state: dict, critic) -> dict:
+    """A critic trained without a mode condition, given to a run with one (``mode_condition``): every mode starts
+    with the source's vector of the same (style, meter). Labels run (mode x styles + style) x meters + meter, so the
+    table for all modes is the source's table once per mode, and the critic starts out judging every mode alike."""
+    table = getattr(critic, "style", None)
+    rows = state.get("style.weight")
+    if table is None or rows is None or table.weight.shape[0] == rows.shape[0]:
+        return state
+    modes, left = divmod(table.weight.shape[0], rows.shape[0])
+    if left or modes < 2:  # not a mode condition's multiple: load_state_dict names the mismatch
+        return state
+    return state | {"style.weight": rows.repeat(modes, 1)}
 
 
 def load_window_critic(source: str, summary: dict) -> tuple[torch.nn.Module, tuple[float, float]]:
