@@ -12,6 +12,7 @@ from divertimento.losses.policy_gradient import dense_reinforce_terms, reinforce
 from divertimento.models.causal_critic import CausalCritic
 from divertimento.models.files import list_checkpoints, read_file
 from divertimento.models.low_precision import native_bfloat16
+from divertimento.models.sequence_critic import SequenceCritic
 from divertimento.train.export import export_model
 from divertimento.train.loop import train
 
@@ -152,6 +153,39 @@ def test_a_finetune_with_a_window_critic_beside_resumes_exactly(small_data, base
         assert torch.equal(a[k], b[k]), k
     rows = [json.loads(line) for line in (tmp_path / "straight" / "stats.jsonl").read_text().splitlines()]
     assert all("W/loss" in r and "ADV/window_logit" in r for r in rows)
+
+
+def test_a_critic_told_the_mode_adds_a_scaled_mode_vector_to_its_label():
+    critic = SequenceCritic(n_voices=2, vocab_size=6, n_steps=4, n_styles=4, embed=3, hidden=4, style_dim=2,
+                            dropout=0.0)
+    critic.add_modes(2)  # 4 labels: (mode * 2 styles + style), one meter
+    with torch.no_grad():
+        critic.style.weight.copy_(torch.tensor([[0.0, 1.0], [1.0, 2.0], [0.0, 1.0], [1.0, 2.0]]))
+        # a zero mode vector: label 3 (minor, style 1) reads as label 1 (major, style 1)
+        windows = torch.tensor([[[2, 3, 1, 0], [4, 1, 0, 5]]])
+        assert critic(windows, torch.tensor([3])).item() == critic(windows, torch.tensor([1])).item()
+        critic.mode.weight.copy_(torch.tensor([[0.0, 0.0], [0.5, -0.25]]))
+        # label 3: style row [1, 2] plus 32 x minor's [0.5, -0.25] = [17, -6]; label 1 keeps its row
+        got = critic.condition_vectors(torch.tensor([3, 1]))
+        assert got.tolist() == [[17.0, -6.0], [1.0, 2.0]]
+        assert critic(windows, torch.tensor([3])).item() != critic(windows, torch.tensor([1])).item()
+
+
+def test_a_mode_finetune_starts_from_a_sequence_critic_without_modes(small_data, base_run, tmp_path):
+    guided = tmp_path / "guided"
+    train(small_data, guided, config_from_dict({"family": "guided", "base_model": str(base_run), "steps": 1,
+                                                "batch_size": 8, "critic": "sequence", "embed": 4,
+                                                "candidates": 2, "sample_count": 0, "threads": 1}), progress=False)
+    cfg = dict(TUNE, steps=1, init_from=str(base_run), critic="sequence", critic_init=str(guided), lr_d=1e-12,
+               sample_count=0, mode_condition=True)
+    train(small_data, tmp_path / "tuned", config_from_dict(cfg), progress=False)
+    _, src = read_file(guided / "model.safetensors")
+    _, ckpt = read_file(list_checkpoints(tmp_path / "tuned")[-1])
+    assert torch.allclose(ckpt["critic.style.weight"], src["model.critic.style.weight"].repeat(2, 1), atol=1e-6)
+    assert ckpt["critic.mode.weight"].abs().max().item() < 1e-6  # every mode starts as the source judged it
+    for k, v in ckpt.items():
+        if k.startswith("critic.") and k not in ("critic.style.weight", "critic.mode.weight"):
+            assert torch.allclose(v, src["model." + k], atol=1e-6), k
 
 
 def test_finetune_refusals(small_data, tiny_run, tmp_path):

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data.conditions import n_conditions
+from ..data.conditions import mode_count, n_conditions
 from .causal_critic import CausalCritic
 from .discriminator import Discriminator
 from .low_precision import use_bfloat16
@@ -43,9 +43,11 @@ def build_critic(cfg, data: dict, base: nn.Module | None = None) -> nn.Module:
             raise ValueError("a residual critic reads a sequence model's state: it needs an mle base model")
         return ResidualCritic(base, n_styles=n_conditions(data), embed=cfg.embed, conditional=cfg.conditional)
     if kind in CRITICS:
-        critic = CRITICS[kind]
-        return critic(n_voices=len(data["roles"]), vocab_size=data["vocab_size"], n_steps=data["window_steps"],
-                      n_styles=n_conditions(data), embed=cfg.embed, conditional=cfg.conditional)
+        critic = CRITICS[kind](n_voices=len(data["roles"]), vocab_size=data["vocab_size"],
+                               n_steps=data["window_steps"], n_styles=n_conditions(data), embed=cfg.embed,
+                               conditional=cfg.conditional)
+        critic.add_modes(mode_count(data))
+        return critic
     return Discriminator(n_voices=len(data["roles"]), vocab_size=data["vocab_size"], n_steps=data["window_steps"],
                          n_styles=n_conditions(data), channels=cfg.d_channels, conditional=cfg.conditional,
                          mbstd_group=0, pack=1, use_spectral_norm=cfg.spectral_norm, pitch_low=data["pitch_range"][0])

@@ -11,6 +11,8 @@ into and out of it), and pools over time; dropout between layers keeps it from m
 import torch
 from torch import nn
 
+from .sequence import MODE_SCALE
+
 
 class StepReader(nn.Module):
     """What the critics that read a window step by step share: each step's voices embedded together (voice v's
@@ -25,9 +27,29 @@ class StepReader(nn.Module):
         self.in_embed = nn.Embedding(n_voices * vocab_size, embed)  # voice v's token k -> row v * K + k
         self.pos = nn.Embedding(n_steps, 16)
         self.style = nn.Embedding(n_styles, style_dim) if self.conditional else None
+        self.mode, self.per_mode = None, n_styles  # ``add_modes``
         self.style_dim = style_dim if self.conditional else 0
         self.step_width = n_voices * embed + 16 + self.style_dim
         self.drop = nn.Dropout(dropout)
+
+    def add_modes(self, n_modes: int) -> None:
+        """A critic of a run told each window's mode (``mode_condition``): a mode's vector joins its label's.
+
+        Labels run (mode x styles + style) x meters + meter, so the label table alone could learn the modes apart,
+        but it starts as the source critic's table once per mode, and at a critic's learning rate its rows drift
+        apart too slowly to matter (round 14's first run: after 600 steps the critic scored real minor windows
+        the same when told major or minor). The mode vector starts at zero, so the critic starts as its source,
+        and is scaled up like the sequence model's (``MODE_SCALE``)."""
+        if self.style is not None and n_modes > 1:
+            self.mode, self.per_mode = nn.Embedding(n_modes, self.style_dim), self.style.num_embeddings // n_modes
+            nn.init.zeros_(self.mode.weight)
+
+    def condition_vectors(self, style: torch.Tensor | None) -> torch.Tensor | None:
+        """[B, S] vectors of condition labels [B]; None for an unconditional critic."""
+        if self.style is None:
+            return None
+        s = self.style(style)
+        return s + MODE_SCALE * self.mode(style // self.per_mode) if self.mode is not None else s
 
     def table_rows(self, tokens: torch.Tensor) -> torch.Tensor:
         """[B, V, T] the row of a voice-by-token table (voice v's token k at row v * K + k) of int tokens."""
@@ -47,7 +69,7 @@ class StepReader(nn.Module):
             B, V, T = windows.shape
             e = self.in_embed(self.table_rows(windows)).permute(0, 2, 1, 3).reshape(B, T, -1)  # [B, T, V*E]
         parts = [e, self.pos.weight[:T].unsqueeze(0).expand(B, -1, -1)]
-        s = self.style(style) if self.style is not None else None
+        s = self.condition_vectors(style)
         if s is not None:
             parts.append(s.unsqueeze(1).expand(-1, T, -1))
         return self.drop(torch.cat(parts, dim=2)), s

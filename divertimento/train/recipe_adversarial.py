@@ -42,7 +42,7 @@ def load_pretrained_critic(critic, kind: str, source: str, summary: dict) -> tup
     mismatch = shape_mismatch(header["data"], summary)
     if mismatch:
         raise UserError(f"critic_init: {source} was trained on data of another shape ({mismatch})")
-    state = with_mode_rows(module_state(tensors, "model.critic"), critic)
+    state = with_modes(module_state(tensors, "model.critic"), critic)
     try:
         critic.load_state_dict(state)
     except RuntimeError as e:
@@ -52,18 +52,20 @@ def load_pretrained_critic(critic, kind: str, source: str, summary: dict) -> tup
     return float(a), float(b)
 
 
-def with_mode_rows(state: dict, critic) -> dict:
+def with_modes(state: dict, critic) -> dict:
     """A critic trained without a mode condition, given to a run with one (``mode_condition``): every mode starts
-    with the source's vector of the same (style, meter). Labels run (mode x styles + style) x meters + meter, so the
-    table for all modes is the source's table once per mode, and the critic starts out judging every mode alike."""
-    table = getattr(critic, "style", None)
-    rows = state.get("style.weight")
+    with the source's vector of the same (style, meter) and a zero mode vector (``StepReader.add_modes``). Labels
+    run (mode x styles + style) x meters + meter, so the table for all modes is the source's table once per mode:
+    the critic starts out judging every mode alike."""
+    table, rows = getattr(critic, "style", None), state.get("style.weight")
     if table is None or rows is None or table.weight.shape[0] == rows.shape[0]:
         return state
     modes, left = divmod(table.weight.shape[0], rows.shape[0])
     if left or modes < 2:  # not a mode condition's multiple: load_state_dict names the mismatch
         return state
-    return state | {"style.weight": rows.repeat(modes, 1)}
+    state = state | {"style.weight": rows.repeat(modes, 1)}
+    mode = getattr(critic, "mode", None)
+    return state | ({"mode.weight": torch.zeros_like(mode.weight)} if mode is not None else {})
 
 
 def load_window_critic(source: str, summary: dict) -> tuple[torch.nn.Module, tuple[float, float]]:
