@@ -169,6 +169,16 @@ def test_a_critic_told_the_mode_adds_a_scaled_mode_vector_to_its_label():
         got = critic.condition_vectors(torch.tensor([3, 1]))
         assert got.tolist() == [[17.0, -6.0], [1.0, 2.0]]
         assert critic(windows, torch.tensor([3])).item() != critic(windows, torch.tensor([1])).item()
+        # its projection term: with the head's output at zero and the inputs' mode part cancelled in the label
+        # row, what is left is 32 x minor's vector times the projection of the pooled features
+        critic.head[-1].weight.zero_()
+        critic.head[-1].bias.zero_()
+        critic.style.weight[3] = critic.style.weight[1] - 32 * critic.mode.weight[1]  # label 3's inputs = label 1's
+        critic.mode_projection.weight.zero_()
+        critic.mode_projection.weight[0, 0] = 1.0  # picks the first pooled feature (the mean of the first unit)
+        h, _ = critic.lstm(critic.step_inputs(windows, torch.tensor([1]))[0])
+        assert critic(windows, torch.tensor([1])).item() == 0.0
+        assert critic(windows, torch.tensor([3])).item() == pytest.approx(16.0 * h[0, :, 0].mean().item(), rel=1e-5)
 
 
 def test_a_mode_finetune_starts_from_a_sequence_critic_without_modes(small_data, base_run, tmp_path):
@@ -183,8 +193,10 @@ def test_a_mode_finetune_starts_from_a_sequence_critic_without_modes(small_data,
     _, ckpt = read_file(list_checkpoints(tmp_path / "tuned")[-1])
     assert torch.allclose(ckpt["critic.style.weight"], src["model.critic.style.weight"].repeat(2, 1), atol=1e-6)
     assert ckpt["critic.mode.weight"].abs().max().item() < 1e-6  # every mode starts as the source judged it
+    assert "critic.mode_projection.weight" in ckpt  # its projection term is zero while the mode vectors are
+    new = ("critic.style.weight", "critic.mode.weight", "critic.mode_projection.weight")
     for k, v in ckpt.items():
-        if k.startswith("critic.") and k not in ("critic.style.weight", "critic.mode.weight"):
+        if k.startswith("critic.") and k not in new:
             assert torch.allclose(v, src["model." + k], atol=1e-6), k
 
 

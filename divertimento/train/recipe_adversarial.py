@@ -63,9 +63,10 @@ def with_modes(state: dict, critic) -> dict:
     modes, left = divmod(table.weight.shape[0], rows.shape[0])
     if left or modes < 2:  # not a mode condition's multiple: load_state_dict names the mismatch
         return state
-    state = state | {"style.weight": rows.repeat(modes, 1)}
-    mode = getattr(critic, "mode", None)
-    return state | ({"mode.weight": torch.zeros_like(mode.weight)} if mode is not None else {})
+    # the mode's parts keep their fresh values: the mode vectors start at zero (so the critic judges as its source
+    # did), a projection of the features (``SequenceCritic.add_modes``) at random
+    fresh = {k: v for k, v in critic.state_dict().items() if k.split(".")[0] in ("mode", "mode_projection")}
+    return state | {"style.weight": rows.repeat(modes, 1)} | fresh
 
 
 def load_window_critic(source: str, summary: dict) -> tuple[torch.nn.Module, tuple[float, float]]:
