@@ -3,8 +3,10 @@ what it refuses."""
 
 import json
 
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from divertimento.config import config_from_dict
 from divertimento.errors import UserError
@@ -12,7 +14,9 @@ from divertimento.losses.policy_gradient import dense_reinforce_terms, reinforce
 from divertimento.models.causal_critic import CausalCritic
 from divertimento.models.files import list_checkpoints, read_file
 from divertimento.models.low_precision import native_bfloat16
+from divertimento.models.mode_fit import mode_fit
 from divertimento.models.sequence_critic import SequenceCritic
+from divertimento.music.key import KK_MAJOR, KK_MINOR
 from divertimento.train.export import export_model
 from divertimento.train.loop import train
 
@@ -155,30 +159,49 @@ def test_a_finetune_with_a_window_critic_beside_resumes_exactly(small_data, base
     assert all("W/loss" in r and "ADV/window_logit" in r for r in rows)
 
 
+def best_fits_by_corrcoef(counts: np.ndarray) -> list[float]:
+    """(best major, best minor) correlation of pitch-class counts with the 24 rotated Krumhansl-Kessler profiles."""
+    return [max(np.corrcoef(counts, np.roll(profile, k))[0, 1] for k in range(12)) for profile in (KK_MAJOR, KK_MINOR)]
+
+
+# tokens of a window whose pitch tokens start at MIDI 57 (A): A, C, E and G# are tokens 2, 5, 9 and 13
+A_MINOR = torch.tensor([[[2, 1, 5, 1], [9, 1, 13, 0]]])
+
+
+def test_how_well_a_window_fits_the_best_major_and_minor_key():
+    counts = np.zeros(12)
+    counts[[9, 0, 4, 8]] = 1  # one onset each of A, C, E, G#
+    want = best_fits_by_corrcoef(counts)
+    assert want[1] > want[0]  # A harmonic minor's notes fit a minor key best
+    assert mode_fit(A_MINOR, 57)[0].tolist() == pytest.approx(want, abs=1e-5)
+    # the same from one-hot windows (a generator's soft samples), and zeros for a window without notes
+    assert mode_fit(F.one_hot(A_MINOR, 20).float(), 57)[0].tolist() == pytest.approx(want, abs=1e-5)
+    assert mode_fit(torch.zeros(1, 2, 4, dtype=torch.long), 57)[0].tolist() == [0.0, 0.0]
+
+
 def test_a_critic_told_the_mode_adds_a_scaled_mode_vector_to_its_label():
-    critic = SequenceCritic(n_voices=2, vocab_size=6, n_steps=4, n_styles=4, embed=3, hidden=4, style_dim=2,
+    critic = SequenceCritic(n_voices=2, vocab_size=20, n_steps=4, n_styles=4, embed=3, hidden=4, style_dim=2,
                             dropout=0.0)
-    critic.add_modes(2)  # 4 labels: (mode * 2 styles + style), one meter
+    critic.add_modes(2, 57)  # 4 labels: (mode * 2 styles + style), one meter
     with torch.no_grad():
         critic.style.weight.copy_(torch.tensor([[0.0, 1.0], [1.0, 2.0], [0.0, 1.0], [1.0, 2.0]]))
         # a zero mode vector: label 3 (minor, style 1) reads as label 1 (major, style 1)
-        windows = torch.tensor([[[2, 3, 1, 0], [4, 1, 0, 5]]])
-        assert critic(windows, torch.tensor([3])).item() == critic(windows, torch.tensor([1])).item()
+        assert critic(A_MINOR, torch.tensor([3])).item() == critic(A_MINOR, torch.tensor([1])).item()
         critic.mode.weight.copy_(torch.tensor([[0.0, 0.0], [0.5, -0.25]]))
         # label 3: style row [1, 2] plus 32 x minor's [0.5, -0.25] = [17, -6]; label 1 keeps its row
         got = critic.condition_vectors(torch.tensor([3, 1]))
         assert got.tolist() == [[17.0, -6.0], [1.0, 2.0]]
-        assert critic(windows, torch.tensor([3])).item() != critic(windows, torch.tensor([1])).item()
+        assert critic(A_MINOR, torch.tensor([3])).item() != critic(A_MINOR, torch.tensor([1])).item()
         # its projection term: with the head's output at zero and the inputs' mode part cancelled in the label
-        # row, what is left is 32 x minor's vector times the projection of the pooled features
+        # row, what is left is 32 x minor's vector times the projection of the window's key fits
         critic.head[-1].weight.zero_()
         critic.head[-1].bias.zero_()
         critic.style.weight[3] = critic.style.weight[1] - 32 * critic.mode.weight[1]  # label 3's inputs = label 1's
-        critic.mode_projection.weight.zero_()
-        critic.mode_projection.weight[0, 0] = 1.0  # picks the first pooled feature (the mean of the first unit)
-        h, _ = critic.lstm(critic.step_inputs(windows, torch.tensor([1]))[0])
-        assert critic(windows, torch.tensor([1])).item() == 0.0
-        assert critic(windows, torch.tensor([3])).item() == pytest.approx(16.0 * h[0, :, 0].mean().item(), rel=1e-5)
+        critic.mode_projection.weight.copy_(torch.tensor([[0.0, 1.0], [2.0, 0.0]]))  # [minor fit, 2 x major fit]
+        assert critic(A_MINOR, torch.tensor([1])).item() == 0.0
+        major, minor = best_fits_by_corrcoef(np.bincount([9, 0, 4, 8], minlength=12).astype(float))
+        # 16 x minor fit - 8 x 2 x major fit
+        assert critic(A_MINOR, torch.tensor([3])).item() == pytest.approx(16 * minor - 16 * major, abs=1e-4)
 
 
 def test_a_mode_finetune_starts_from_a_sequence_critic_without_modes(small_data, base_run, tmp_path):

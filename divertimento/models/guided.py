@@ -46,7 +46,7 @@ def build_critic(cfg, data: dict, base: nn.Module | None = None) -> nn.Module:
         critic = CRITICS[kind](n_voices=len(data["roles"]), vocab_size=data["vocab_size"],
                                n_steps=data["window_steps"], n_styles=n_conditions(data), embed=cfg.embed,
                                conditional=cfg.conditional)
-        critic.add_modes(mode_count(data))
+        critic.add_modes(mode_count(data), data["pitch_range"][0])
         return critic
     return Discriminator(n_voices=len(data["roles"]), vocab_size=data["vocab_size"], n_steps=data["window_steps"],
                          n_styles=n_conditions(data), channels=cfg.d_channels, conditional=cfg.conditional,

@@ -11,6 +11,7 @@ into and out of it), and pools over time; dropout between layers keeps it from m
 import torch
 from torch import nn
 
+from .mode_fit import MODE_FIT_WIDTH, mode_fit
 from .sequence import MODE_SCALE
 
 
@@ -32,14 +33,15 @@ class StepReader(nn.Module):
         self.step_width = n_voices * embed + 16 + self.style_dim
         self.drop = nn.Dropout(dropout)
 
-    def add_modes(self, n_modes: int) -> None:
+    def add_modes(self, n_modes: int, pitch_low: int = 0) -> None:
         """A critic of a run told each window's mode (``mode_condition``): a mode's vector joins its label's.
 
         Labels run (mode x styles + style) x meters + meter, so the label table alone could learn the modes apart,
         but it starts as the source critic's table once per mode, and at a critic's learning rate its rows drift
         apart too slowly to matter (round 14's first run: after 600 steps the critic scored real minor windows
         the same when told major or minor). The mode vector starts at zero, so the critic starts as its source,
-        and is scaled up like the sequence model's (``MODE_SCALE``)."""
+        and is scaled up like the sequence model's (``MODE_SCALE``). ``pitch_low``: the MIDI pitch of the first
+        pitch token, for a subclass that reads pitch classes."""
         if self.style is not None and n_modes > 1:
             self.mode, self.per_mode = nn.Embedding(n_modes, self.style_dim), self.style.num_embeddings // n_modes
             nn.init.zeros_(self.mode.weight)
@@ -95,15 +97,17 @@ class SequenceCritic(StepReader):
                                   nn.Linear(hidden, 1))
         self.mode_projection = None  # ``add_modes``
 
-    def add_modes(self, n_modes: int) -> None:
-        """Also a projection term (Miyato and Koyama, 2018), the mode's vector times a map of the pooled features:
-        whether a window's notes are in the mode it was told becomes one product, learnt as fast as the mode's
-        vector moves, where the head alone must learn the interaction through its hidden layer (round 14's second
-        run: after 300 steps the critic scored real minor windows told minor as it scored real major ones). The
-        mode's vector starts at zero, so the term does too."""
+    def add_modes(self, n_modes: int, pitch_low: int = 0) -> None:
+        """Also a projection term (Miyato and Koyama, 2018): the mode's vector times a map of how well the window's
+        notes fit the best major and the best minor key (``models/mode_fit.py``; pitch tokens start at MIDI
+        ``pitch_low``). Whether a window is in the mode it was told is then one product, learnt as fast as the
+        mode's vector moves. Round 14's second run left it to the head's hidden layer: after 300 steps the critic
+        scored real minor windows told minor as it scored real major ones. The mode's vector starts at zero, so
+        the term does too."""
         super().add_modes(n_modes)
         if self.mode is not None:
-            self.mode_projection = nn.Linear(self.lstm.hidden_size * 4, self.style_dim, bias=False)
+            self.pitch_low = pitch_low
+            self.mode_projection = nn.Linear(MODE_FIT_WIDTH, self.style_dim, bias=False)
 
     def forward(self, windows: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
         """Logits [B] of one-hot windows [B, V, T, K] (soft one-hots pass gradients to a generator) or int token
@@ -114,5 +118,6 @@ class SequenceCritic(StepReader):
         logit = self.head(torch.cat([features] + ([s] if s is not None else []), dim=1)).squeeze(1)
         if self.mode_projection is not None:
             mode = MODE_SCALE * self.mode(style // self.per_mode)  # [B, S]
-            logit = logit + (mode * self.mode_projection(features)).sum(dim=1)
+            fit = mode_fit(windows, self.pitch_low).to(features.dtype)
+            logit = logit + (mode * self.mode_projection(fit)).sum(dim=1)
         return logit
