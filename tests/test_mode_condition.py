@@ -109,3 +109,13 @@ def test_where_a_mode_is_not_carried_yet_it_is_refused(small_data, mode_run, tmp
     guided = {"family": "guided", "steps": 1, "batch_size": 4, "base_model": str(mode_run), "threads": 1}
     with pytest.raises(UserError, match="conditioned on mode"):
         train(small_data, tmp_path / "g", config_from_dict(guided), progress=False)
+
+
+def test_a_run_told_the_mode_resumes_without_being_told_again(small_data, tiny_mle_run, tmp_path):
+    out = tmp_path / "run"
+    cfg = dict(TINY_MLE, steps=2, init_from=str(tiny_mle_run), mode_condition=True, sample_count=0)
+    train(small_data, out, config_from_dict(cfg), progress=False)
+    # ``train --resume --set steps=3``: the run's own config says it is told the mode
+    train(small_data, out, config_from_dict(dict(TINY_MLE, steps=3, sample_count=0)), resume=True, progress=False)
+    header, model, _ = load(out)
+    assert header["step"] == 3 and model.n_modes == 2 and header["data"]["mode_names"] == ["major", "minor"]

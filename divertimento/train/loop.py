@@ -152,11 +152,11 @@ def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, 
         torch.set_num_threads(cfg.threads)
     data = load_prepared(data_dir)
     summary = data_summary(data)
-    if cfg.mode_condition:
-        summary |= mode_summary(data)
     ckpt = _prepare_run_dir(out, resume, info)
     if ckpt is not None:
         cfg = _frozen_config(ckpt, summary, cfg, new_budget)
+    if cfg.mode_condition:  # the run's own config: a resumed run told the mode is told it again
+        summary |= mode_summary(data)
     torch.manual_seed(cfg.seed)
     rng = torch.Generator().manual_seed(cfg.seed * 1000 + info.rank)
     recipe = make_recipe(cfg, summary, rng, info)
