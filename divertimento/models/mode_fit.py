@@ -4,8 +4,9 @@ compares the mode with (``SequenceCritic.add_modes``).
 Round 14 found that a critic's own features hardly know the mode: a linear probe of the pooled features of the
 fine-tune's critic told Bach's major training windows from its minor ones with accuracy 0.78, where always saying
 "major" scores 0.74. So a critic told "minor" could not see that a sample in major is not what it was told. The
-best-key correlations (Krumhansl-Kessler, as ``music.key.best_keys`` reads a window's mode) are given to it instead;
-what it makes of them is learnt, real windows against the model's samples.
+best-key correlations (Krumhansl-Kessler, as ``music.key.modes_of_counts`` reads a window's mode) are given to it
+instead; what it makes of them is learnt, real windows against the model's samples. Counted as
+``data.modes.onset_pitch_class_counts`` counts, here in torch, from int or one-hot windows.
 """
 
 import torch

@@ -101,9 +101,10 @@ class SequenceCritic(StepReader):
         """Also a projection term (Miyato and Koyama, 2018): the mode's vector times a map of how well the window's
         notes fit the best major and the best minor key (``models/mode_fit.py``; pitch tokens start at MIDI
         ``pitch_low``). Whether a window is in the mode it was told is then one product, learnt as fast as the
-        mode's vector moves. Round 14's second run left it to the head's hidden layer: after 300 steps the critic
-        scored real minor windows told minor as it scored real major ones. The mode's vector starts at zero, so
-        the term does too."""
+        mode's vector moves. Round 14's second run left the interaction to the head's hidden layer, its third
+        projected the critic's own pooled features: after 300-400 steps neither scored real minor windows told
+        "minor" above real major ones (``models/mode_fit.py`` says why). The mode's vector starts at zero, so the
+        term does too."""
         super().add_modes(n_modes)
         if self.mode is not None:
             self.pitch_low = pitch_low
