@@ -98,6 +98,11 @@ class TrainConfig:
     # them, instead of as written: a model trained on transposed windows spreads its keys as they do, so the key no
     # longer tells them apart and the critic judges the rest, the harmony first (docs/adversarial.md, round 12)
     critic_transposed: bool = False
+    # a fine-tune told each window's mode (mode_condition) by a sequence or sounding critic: the weight of the
+    # critic's mode term (its projection on the key fits, ``SequenceCritic.mode_term``) in the window's reward; 1 =
+    # as the critic's logit has it. Round 14's critic learnt the mode, but in a reward spread over several nats the
+    # mode's part was too small for the model to follow the label
+    adv_mode_weight: float = 1.0
     # adversarial fine-tune: the reward's charge per voice silent for a bar where the style's real windows almost
     # never are (losses/silence.py), against a model that escapes a harmony critic by dropping a voice; 0 = none
     silence_charge: float = 0.0
@@ -182,6 +187,12 @@ class TrainConfig:
         if not 0 < self.adv_gamma <= 1 or self.adv_warmup < 0:
             raise UserError(f"adv_gamma must lie in (0, 1] and adv_warmup be >= 0 (got {self.adv_gamma}, "
                             f"{self.adv_warmup})")
+        if self.adv_mode_weight != 1 and not (self.adv_weight > 0 and self.mode_condition
+                                               and self.critic in ("sequence", "sounding")):
+            raise UserError(f"adv_mode_weight (got {self.adv_mode_weight}) weighs a mode critic's judgement: it needs "
+                            "adv_weight > 0, mode_condition and critic sequence or sounding")
+        if self.adv_mode_weight < 0:
+            raise UserError(f"adv_mode_weight must be >= 0 (got {self.adv_mode_weight})")
         if self.critic == "residual" and self.family != "guided":
             raise UserError("critic residual reads a frozen proposal's state: it serves family guided only")
         if self.family == "guided" and not self.base_model:

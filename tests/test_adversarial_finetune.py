@@ -202,6 +202,9 @@ def test_a_critic_told_the_mode_adds_a_scaled_mode_vector_to_its_label():
         major, minor = best_fits_by_corrcoef(np.bincount([9, 0, 4, 8], minlength=12).astype(float))
         # 16 x minor fit - 8 x 2 x major fit
         assert critic(A_MINOR, torch.tensor([3])).item() == pytest.approx(16 * minor - 16 * major, abs=1e-4)
+        # the term alone, as a fine-tune weighs it (adv_mode_weight): major's vector is zero, so label 1's is too
+        got = critic.mode_term(A_MINOR.repeat(2, 1, 1), torch.tensor([3, 1])).tolist()
+        assert got == pytest.approx([16 * minor - 16 * major, 0.0], abs=1e-4)
 
 
 def test_a_mode_finetune_starts_from_a_sequence_critic_without_modes(small_data, base_run, tmp_path):
@@ -210,8 +213,11 @@ def test_a_mode_finetune_starts_from_a_sequence_critic_without_modes(small_data,
                                                 "batch_size": 8, "critic": "sequence", "embed": 4,
                                                 "candidates": 2, "sample_count": 0, "threads": 1}), progress=False)
     cfg = dict(TUNE, steps=1, init_from=str(base_run), critic="sequence", critic_init=str(guided), lr_d=1e-12,
-               sample_count=0, mode_condition=True)
+               sample_count=0, mode_condition=True, adv_mode_weight=4.0)
     train(small_data, tmp_path / "tuned", config_from_dict(cfg), progress=False)
+    # the mode term is weighed apart and logged: zero while the critic's mode vectors are
+    row = json.loads((tmp_path / "tuned" / "stats.jsonl").read_text().splitlines()[-1])
+    assert row["ADV/mode_term"] == pytest.approx(0.0, abs=1e-6)
     _, src = read_file(guided / "model.safetensors")
     _, ckpt = read_file(list_checkpoints(tmp_path / "tuned")[-1])
     assert torch.allclose(ckpt["critic.style.weight"], src["model.critic.style.weight"].repeat(2, 1), atol=1e-6)
@@ -230,6 +236,14 @@ def test_finetune_refusals(small_data, tiny_run, tmp_path):
         train(small_data, tmp_path / "b", config_from_dict(dict(TUNE, init_from=str(tiny_run))), progress=False)
     with pytest.raises(UserError, match="family mle"):
         config_from_dict({"family": "vae", "adv_weight": 1.0})
+    # a mode term's weight needs a fine-tune told the mode, by a critic with a mode term
+    told = dict(TUNE, mode_condition=True, critic="sequence")
+    config_from_dict(dict(told, adv_mode_weight=4.0))
+    for wrong in ({"mode_condition": False}, {"critic": "causal"}, {"adv_weight": 0.0}):
+        with pytest.raises(UserError, match="adv_mode_weight"):
+            config_from_dict(dict(told, adv_mode_weight=4.0, **wrong))
+    with pytest.raises(UserError, match=">= 0"):
+        config_from_dict(dict(told, adv_mode_weight=-1.0))
 
 
 def test_a_finetuned_model_is_sampled_as_its_start(small_data, base_run, tmp_path):

@@ -118,7 +118,12 @@ class SequenceCritic(StepReader):
         features = torch.cat([h.mean(dim=1), h.amax(dim=1)], dim=1)  # [B, 4H]
         logit = self.head(torch.cat([features] + ([s] if s is not None else []), dim=1)).squeeze(1)
         if self.mode_projection is not None:
-            mode = MODE_SCALE * self.mode(style // self.per_mode)  # [B, S]
-            fit = mode_fit(windows, self.pitch_low).to(features.dtype)
-            logit = logit + (mode * self.mode_projection(fit)).sum(dim=1)
+            logit = logit + self.mode_term(windows, style).to(logit.dtype)
         return logit
+
+    def mode_term(self, windows: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """The projection term alone [B]: the part of the logit that says whether a window is in the mode it was
+        told (``add_modes``). A fine-tune can weigh it apart from the rest of the judgement (``adv_mode_weight``)."""
+        mode = MODE_SCALE * self.mode(style // self.per_mode)  # [B, S]
+        fit = mode_fit(windows, self.pitch_low).to(mode.dtype)
+        return (mode * self.mode_projection(fit)).sum(dim=1)

@@ -172,6 +172,10 @@ class AdversarialRecipe(LikelihoodRecipe):
             reward, extra = logit, {"ADV/critic_logit": logit.mean().item()}
             if terminal is not None:
                 reward, extra["ADV/window_logit"] = reward + terminal, terminal.mean().item()
+            if cfg.adv_mode_weight != 1:  # the critic's mode term weighs more (or less) than the rest of its logit
+                with torch.no_grad():
+                    mode = self.calibration[0] * self.critic.mode_term(fake, style)
+                reward, extra["ADV/mode_term"] = reward + (cfg.adv_mode_weight - 1) * mode, mode.mean().item()
             if cfg.silence_charge > 0:
                 charge = silence_charges(fake, style, self._rare_silence(batches), self.bar_steps, cfg.silence_charge)
                 reward, extra["ADV/silence_charge"] = reward - charge, charge.mean().item()
