@@ -100,8 +100,8 @@ class TrainConfig:
     critic_transposed: bool = False
     # a fine-tune told each window's mode (mode_condition) by a sequence or sounding critic: the weight of the
     # critic's mode term (its projection on the key fits, ``SequenceCritic.mode_term``) in the window's reward; 1 =
-    # as the critic's logit has it. Round 14's critic learnt the mode, but in a reward spread over several nats the
-    # mode's part was too small for the model to follow the label
+    # as the critic's logit has it. Round 14's critic learnt the mode, yet in 1,500 steps the model did not follow
+    # its label; weighed 4x it does, and pleases the key fit with fewer, longer notes (docs/adversarial.md, round 15)
     adv_mode_weight: float = 1.0
     # adversarial fine-tune: the reward's charge per voice silent for a bar where the style's real windows almost
     # never are (losses/silence.py), against a model that escapes a harmony critic by dropping a voice; 0 = none
