@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from divertimento.config import config_from_dict
 from divertimento.errors import UserError
-from divertimento.losses.policy_gradient import dense_reinforce_terms, reinforce_terms
+from divertimento.losses.policy_gradient import dense_reinforce_terms, mode_weighted_reward, reinforce_terms
 from divertimento.models.causal_critic import CausalCritic
 from divertimento.models.files import list_checkpoints, read_file
 from divertimento.models.low_precision import native_bfloat16
@@ -39,6 +39,15 @@ def test_reinforce_terms_by_hand():
     logp.grad = None
     reinforce_terms(logp, logp.detach(), torch.tensor([3.0, 3.0]), kl=0.0)[0].backward()
     assert logp.grad.tolist() == [0.0, 0.0]
+
+
+def test_the_mode_term_weighed_apart_by_hand():
+    # logits [1, -1] hold mode terms [0.5, -0.5] once: weighed 4x, [1 + 3 * 0.5, -1 - 3 * 0.5] = [2.5, -2.5];
+    # weighed 0x, the rest of the judgement alone, [0.5, -0.5]; weighed 1x, unchanged
+    logit, mode = torch.tensor([1.0, -1.0]), torch.tensor([0.5, -0.5])
+    assert mode_weighted_reward(logit, mode, 4.0).tolist() == [2.5, -2.5]
+    assert mode_weighted_reward(logit, mode, 0.0).tolist() == [0.5, -0.5]
+    assert mode_weighted_reward(logit, mode, 1.0).tolist() == [1.0, -1.0]
 
 
 def test_dense_reinforce_terms_by_hand():

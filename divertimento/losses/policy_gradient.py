@@ -27,6 +27,12 @@ def reinforce_terms(logp: torch.Tensor, logp_ref: torch.Tensor, critic_logit: to
                   "ADV/kl_to_start": drift.mean().item(), "ADV/surrogate": loss.item()}
 
 
+def mode_weighted_reward(reward: torch.Tensor, mode_term: torch.Tensor, weight: float) -> torch.Tensor:
+    """A window's reward [B] whose critic logit already holds ``mode_term`` [B] (a mode critic's projection term,
+    calibrated) once, with that term counted ``weight`` times instead: 0 leaves the rest of the judgement alone."""
+    return reward + (weight - 1.0) * mode_term
+
+
 def discounted_returns(rewards: torch.Tensor, gamma: float) -> torch.Tensor:
     """G_t = r_t + gamma * G_(t+1) along the last axis of ``rewards`` [B, T]."""
     out = torch.empty_like(rewards)

@@ -18,7 +18,7 @@ from ..config import TrainConfig, config_from_dict
 from ..data.summary import shape_mismatch
 from ..errors import UserError
 from ..losses.adversarial import objective
-from ..losses.policy_gradient import dense_reinforce_terms, reinforce_terms
+from ..losses.policy_gradient import dense_reinforce_terms, mode_weighted_reward, reinforce_terms
 from ..losses.silence import label_bar_steps, rare_silences, silence_charges
 from ..models.causal_critic import CausalCritic
 from ..models.factory import resolve_model_path
@@ -175,7 +175,8 @@ class AdversarialRecipe(LikelihoodRecipe):
             if cfg.adv_mode_weight != 1:  # the critic's mode term weighs more (or less) than the rest of its logit
                 with torch.no_grad():
                     mode = self.calibration[0] * self.critic.mode_term(fake, style)
-                reward, extra["ADV/mode_term"] = reward + (cfg.adv_mode_weight - 1) * mode, mode.mean().item()
+                reward = mode_weighted_reward(reward, mode, cfg.adv_mode_weight)
+                extra["ADV/mode_term"] = mode.mean().item()
             if cfg.silence_charge > 0:
                 charge = silence_charges(fake, style, self._rare_silence(batches), self.bar_steps, cfg.silence_charge)
                 reward, extra["ADV/silence_charge"] = reward - charge, charge.mean().item()
