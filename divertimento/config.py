@@ -103,6 +103,11 @@ class TrainConfig:
     # as the critic's logit has it. Round 14's critic learnt the mode, yet in 1,500 steps the model did not follow
     # its label; weighed 4x it does, and pleases the key fit with fewer, longer notes (docs/adversarial.md, round 15)
     adv_mode_weight: float = 1.0
+    # the fine-tune draws its samples at this pitch temperature (``0.7``, or style by style ``bach:0.7``; "" = none,
+    # as before), so the critic judges, and the policy gradient improves, the sampler a user is given: the shipped
+    # model is drawn at Bach's 0.7, where every earlier fine-tune trained the temperature-1 sampler
+    # (docs/adversarial.md, round 16). The model file then recommends that pitch temperature
+    adv_pitch_temperature: str = ""
     # adversarial fine-tune: the reward's charge per voice silent for a bar where the style's real windows almost
     # never are (losses/silence.py), against a model that escapes a harmony critic by dropping a voice; 0 = none
     silence_charge: float = 0.0
@@ -191,6 +196,9 @@ class TrainConfig:
                                                and self.critic in ("sequence", "sounding")):
             raise UserError(f"adv_mode_weight (got {self.adv_mode_weight}) weighs a mode critic's judgement: it needs "
                             "adv_weight > 0, mode_condition and critic sequence or sounding")
+        if self.adv_pitch_temperature and self.adv_weight <= 0:
+            raise UserError(f"adv_pitch_temperature (got {self.adv_pitch_temperature!r}) is the pitch temperature an "
+                            "adversarial fine-tune samples at: it needs adv_weight > 0")
         if self.adv_mode_weight < 0:
             raise UserError(f"adv_mode_weight must be >= 0 (got {self.adv_mode_weight})")
         if self.critic == "residual" and self.family != "guided":

@@ -6,7 +6,8 @@ that style's held-out real windows (``metrics.per_style.style_figures``), with a
         --point "guided b=1:runs/mle-guided:beta=1" --point "control:runs/mle-guided:rerank=likelihood,beta=0.01"
 
 A point is LABEL:MODEL:KNOBS, KNOBS a comma list of temperature=V and the family's sampling options; MODEL
-rekey+NAME is the key control (experiments/rekey.py), bf16+NAME the model drawn with bfloat16 products
+rekey+NAME is the key control (experiments/rekey.py), remode+NAME the mode control (experiments/remode.py;
+it prints how many windows it drew), bf16+NAME the model drawn with bfloat16 products
 (``generate_tokens(low_precision=True)``), to check that they draw what float32 draws. Seeds are
 disjoint blocks of pieces (seed s draws pieces s * 1,000,000 + i), so no two seeds share a piece. Prints one table
 (mean ± spread over seeds, per style and pooled over styles by window) and writes every figure to --json.
@@ -19,6 +20,7 @@ import time
 import numpy as np
 from points import SEED_BLOCK, parse_point  # experiments/ is the script's own folder, first on sys.path
 from rekey import rekey, style_tonic_shares
+from remode import remode_window_set, style_minor_shares
 
 from divertimento.atomic import write_json_atomic
 from divertimento.data.dataset import load_prepared
@@ -60,17 +62,25 @@ def main() -> int:
                          for i, s in enumerate(names) if s in measured}}
     rekeying = any(parse_point(p)[1].startswith("rekey+") for p in args.point)
     shares = style_tonic_shares(from_prepared(data, "train")) if rekeying else {}
+    remoding = any(parse_point(p)[1].startswith("remode+") for p in args.point)
+    minor_shares = style_minor_shares(from_prepared(data, "train")) if remoding else {}
     for text in args.point:
         label, model, temperature, options = parse_point(text)
         rekeyed = model.startswith("rekey+")  # the key control: the model's windows moved into the style's keys
+        remoded = model.startswith("remode+")  # the mode control: the style's share of minor windows
         low = model.startswith("bf16+")
-        sampler = load_sampler(model.removeprefix("rekey+").removeprefix("bf16+"))
+        sampler = load_sampler(model.removeprefix("rekey+").removeprefix("remode+").removeprefix("bf16+"))
         rows[label] = {s: [] for s in measured}
         for seed in range(args.seeds):
             for s in measured:
                 t0 = time.perf_counter()
-                ws = sample_window_set(sampler, args.n, seed * SEED_BLOCK, s, temperature=temperature,
-                                       options=options, low_precision=low)
+                if remoded:
+                    ws, drawn = remode_window_set(sampler, args.n, seed * SEED_BLOCK, s,
+                                                  minor_shares[names.index(s)], temperature, options)
+                    print(f"{label} seed {seed} {s}: drew {drawn} windows for {args.n}", file=sys.stderr)
+                else:
+                    ws = sample_window_set(sampler, args.n, seed * SEED_BLOCK, s, temperature=temperature,
+                                           options=options, low_precision=low)
                 if rekeyed:
                     ws = rekey(ws, shares, tuple(data.manifest["pitch_range"]), seed)
                 x = ref.std.transform(compute_set_stats(ws, ref.config).vectors)

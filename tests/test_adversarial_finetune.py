@@ -125,8 +125,9 @@ SOUNDING_TRANSPOSED = {"critic": "sounding", "critic_transposed": True, "d_steps
 
 @pytest.mark.parametrize("critic", [{}, {"critic": "causal", "adv_warmup": 1, "adv_gamma": 0.9}, SOUNDING_TRANSPOSED,
                                     pytest.param({"bf16_autocast": True}, marks=pytest.mark.skipif(
-                                        not native_bfloat16(), reason="this CPU has no bfloat16 kernels"))],
-                         ids=["window", "causal", "sounding", "window-bf16"])
+                                        not native_bfloat16(), reason="this CPU has no bfloat16 kernels")),
+                                    {"adv_pitch_temperature": "bach:0.6"}],
+                         ids=["window", "causal", "sounding", "window-bf16", "pitch-temperature"])
 def test_finetune_starts_from_the_model_and_resumes_exactly(small_data, base_run, tmp_path, critic):
     cfg = dict(TUNE, init_from=str(base_run), **critic)
     train(small_data, tmp_path / "straight", config_from_dict(dict(cfg, steps=4)), progress=False)
@@ -238,7 +239,7 @@ def test_a_mode_finetune_starts_from_a_sequence_critic_without_modes(small_data,
             assert torch.allclose(v, src["model." + k], atol=1e-6), k
 
 
-def test_finetune_refusals(small_data, tiny_run, tmp_path):
+def test_finetune_refusals(small_data, tiny_run, base_run, tmp_path):
     with pytest.raises(UserError, match="init_from"):
         train(small_data, tmp_path / "a", config_from_dict(TUNE), progress=False)
     with pytest.raises(UserError, match="gan model"):
@@ -253,6 +254,13 @@ def test_finetune_refusals(small_data, tiny_run, tmp_path):
             config_from_dict(dict(told, adv_mode_weight=4.0, **wrong))
     with pytest.raises(UserError, match=">= 0"):
         config_from_dict(dict(told, adv_mode_weight=-1.0))
+    # a pitch temperature to sample at needs a fine-tune, styles the data has and values in range, each in one line
+    with pytest.raises(UserError, match="adv_pitch_temperature.*adv_weight > 0"):
+        config_from_dict(dict(BASE, adv_pitch_temperature="0.7"))
+    for wrong, said in (("mozart:0.7", "no style mozart"), ("0.01", "0.05..10"), ("bach=0.7", "STYLE:VALUE")):
+        with pytest.raises(UserError, match=said):
+            train(small_data, tmp_path / "c", config_from_dict(dict(TUNE, init_from=str(base_run),
+                                                                   adv_pitch_temperature=wrong)), progress=False)
 
 
 def test_a_finetuned_model_is_sampled_as_its_start(small_data, base_run, tmp_path):
@@ -262,6 +270,12 @@ def test_a_finetuned_model_is_sampled_as_its_start(small_data, base_run, tmp_pat
           progress=False)
     header, _ = read_file(out / "model.safetensors")
     assert header["sampling"] == {"temperature": 0.9, "strict_voice_leading": True}
+    # fine-tuned at a pitch temperature, it is sampled at that one too, the rest as its start
+    train(small_data, tmp_path / "sharp", config_from_dict(dict(TUNE, steps=1, adv_pitch_temperature="bach:0.7",
+                                                                 init_from=str(tmp_path / "start.safetensors"))),
+          progress=False)
+    header, _ = read_file(tmp_path / "sharp" / "model.safetensors")
+    assert header["sampling"] == {"temperature": 0.9, "strict_voice_leading": True, "pitch_temperature": {"bach": 0.7}}
 
 
 def test_finetune_can_start_from_a_guided_models_critic(small_data, base_run, tmp_path):

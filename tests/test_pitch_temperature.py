@@ -46,6 +46,38 @@ def test_a_draw_is_the_gumbel_max_of_the_sharpened_logits():
     assert not torch.equal(x, m.sample(style, noise))  # it changed some draws
 
 
+def test_log_probs_at_a_pitch_temperature_are_what_the_sampler_gave_each_token():
+    # the teacher-forced log q of a sample, against the sampling step's own log-probability of the same tokens forced
+    # (ARModel.step's logq), one pitch temperature per style: 0.6 for style 0, 1.5 for style 1
+    m = _model()
+    style = torch.tensor([0, 1] * 4)
+    x = m.sample(style, gumbel_noise((8, 3, 16, 7), torch.Generator().manual_seed(5)), pitch_temperature=(0.6, 1.5))
+    per_token = m.log_probs(x, style, pitch_temperature=(0.6, 1.5))  # [8, 3, 16]
+    dec = m.begin(8, 16)
+    replayed = torch.stack([m.step(dec, t, style, torch.zeros(8, 3, 7), 1.0, given=x[:, :, t],
+                                   pitch_temperature=torch.tensor([0.6, 1.5] * 4)) for t in range(16)], dim=1)
+    assert torch.allclose(per_token.sum(dim=1), replayed, atol=1e-5)
+    # each row as if drawn at its style's value alone; 1 is the plain log-probability
+    assert torch.allclose(per_token[0::2], m.log_probs(x[0::2], style[0::2], pitch_temperature=0.6), atol=1e-6)
+    assert torch.equal(m.log_probs(x, style, pitch_temperature=1.0), m.log_probs(x, style))
+    # a sharper pitch choice makes the drawn notes likelier (the tokens at style 0's rows, which are at 0.6)
+    assert per_token[0::2].sum() > m.log_probs(x[0::2], style[0::2]).sum()
+
+
+def test_pitch_sharpened_runs_on_every_position_and_passes_a_gradient():
+    # the hand-worked row of the first test at two positions of a [1, 2, 5] tensor, one row at 0.5 and one at 1
+    row = [math.log(0.2), math.log(0.4), math.log(0.3), math.log(0.1), -math.inf]
+    logits = torch.tensor([[row, row], [row, row]], requires_grad=True)
+    out = pitch_sharpened(logits, torch.tensor([0.5, 1.0]))
+    assert torch.softmax(out, dim=-1)[0, 1].tolist() == pytest.approx([0.2, 0.4, 0.36, 0.04, 0.0], abs=1e-6)
+    assert torch.softmax(out, dim=-1)[1, 0].tolist() == pytest.approx([0.2, 0.4, 0.3, 0.1, 0.0], abs=1e-6)
+    # log q_2 = l_2 / T + LSE_pitch(l) - LSE_pitch(l / T) - LSE(l) (the pitches' total is kept), so at T = 0.5
+    # d log q_2 / d l_2 = (1 - 0.9) / T + 0.3 / 0.4 - 0.3 = 0.65: 0.9 the note's share of the pitches after
+    # sharpening, 0.75 before, 0.3 its probability before
+    torch.log_softmax(out, dim=-1)[0, 0, 2].backward()
+    assert logits.grad[0, 0, 2].item() == pytest.approx(0.65, abs=1e-6)
+
+
 def test_pitch_temperature_out_of_range_is_one_clear_error(tiny_mle_run):
     from divertimento.studio.engine import Engine, rng_for
 

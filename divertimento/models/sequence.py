@@ -144,9 +144,15 @@ class ARModel(nn.Module):
         logits = torch.stack([self._head(v, ctx[:, :, v]) for v in range(V)], dim=1)  # [B, V, T, K]
         return logits
 
-    def log_probs(self, tokens: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
-        """log p(x_{t,v} | past) of every token [B, V, T]."""
-        logp = torch.log_softmax(self(tokens, style).float(), dim=-1)  # float32 sums under bfloat16 autocast too
+    def log_probs(self, tokens: torch.Tensor, style: torch.Tensor | None = None,
+                  pitch_temperature: float | tuple[float, ...] = 1.0) -> torch.Tensor:
+        """log p(x_{t,v} | past) of every token [B, V, T]; with a ``pitch_temperature`` (one, or one per style, as
+        ``sample`` takes it) the log-probability the sampler drawing at it gives the token (``pitch_sharpened``)."""
+        logits = self(tokens, style).float()  # float32 sums under bfloat16 autocast too
+        pitch_temperature = self.row_values(pitch_temperature, style)
+        if not isinstance(pitch_temperature, float) or pitch_temperature != 1.0:
+            logits = pitch_sharpened(logits, pitch_temperature)
+        logp = torch.log_softmax(logits, dim=-1)
         return logp.gather(-1, tokens.long().unsqueeze(-1)).squeeze(-1)
 
     latent_dim = 0  # no latent: a sample is its noise alone
@@ -330,18 +336,20 @@ def outside_nucleus(logits: torch.Tensor, top_p: float) -> torch.Tensor:
 
 
 def pitch_sharpened(logits: torch.Tensor, temperature: float | torch.Tensor) -> torch.Tensor:
-    """[B, K] logits whose pitch tokens are divided by ``temperature`` and shifted so that their total probability
-    (that of starting a new note) is unchanged: which note is drawn follows a sharper (< 1) or flatter distribution,
-    whether a note starts, holds or rests does not. A plain temperature below 1 also makes HOLD likelier at most
-    steps and freezes the texture (round 8's nucleus did the same). ``temperature``: one for all rows, or [B]."""
+    """Logits [B, ..., K] whose pitch tokens are divided by ``temperature`` and shifted so that their total
+    probability (that of starting a new note) is unchanged: which note is drawn follows a sharper (< 1) or flatter
+    distribution, whether a note starts, holds or rests does not. A plain temperature below 1 also makes HOLD likelier
+    at most steps and freezes the texture (round 8's nucleus did the same). ``temperature``: one for all rows, or
+    [B]. Out of place, so a fine-tune's policy gradient can run through it (``log_probs``); few operations, since a
+    sampler runs it for every voice at every step of a piece."""
     if isinstance(temperature, torch.Tensor):
-        temperature = temperature.view(-1, 1)
-    out = logits.float().clone()  # few operations: this runs for every voice at every step of a piece
-    pitch = out[:, FIRST_PITCH_TOKEN:]
+        temperature = temperature.view(-1, *[1] * (logits.dim() - 1))
+    logits = logits.float()
+    pitch = logits[..., FIRST_PITCH_TOKEN:]
     sharpened = pitch / temperature
-    total, new_total = torch.logsumexp(torch.stack([pitch, sharpened]), dim=2, keepdim=True)
-    pitch.copy_(sharpened.add_((total - new_total).nan_to_num_(0.0)))  # every pitch masked (-inf - -inf): no shift
-    return out
+    total, new_total = torch.logsumexp(torch.stack([pitch, sharpened]), dim=-1, keepdim=True)
+    shift = (total - new_total).nan_to_num(0.0)  # every pitch masked (-inf - -inf): no shift
+    return torch.cat([logits[..., :FIRST_PITCH_TOKEN], sharpened + shift], dim=-1)
 
 
 def check_pitch_temperature(temperature) -> None:

@@ -175,6 +175,8 @@ def _train(data_dir, out: Path, cfg: TrainConfig, resume: bool, progress: bool, 
         summary["key_home_shares"] = batches.home_shares
     header = {"family": cfg.family, "config": cfg.to_dict(), "data": summary, "data_dir": str(data_dir),
               **inherited, **recipe.extra_header}
+    if "sampling" in inherited and "sampling" in recipe.extra_header:  # the recipe's own recommendations win, the
+        header["sampling"] = {**inherited["sampling"], **recipe.extra_header["sampling"]}  # rest are kept
     start_step, elapsed_before = 0, 0.0
     if ckpt is not None:
         old = load_training_state(ckpt, modules=recipe.modules(), optimizers=recipe.optimizers(), rng=rng)

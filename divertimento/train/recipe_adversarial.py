@@ -24,7 +24,9 @@ from ..models.causal_critic import CausalCritic
 from ..models.factory import resolve_model_path
 from ..models.files import module_state, read_file
 from ..models.guided import build_critic, critic_prefix_scores, critic_scores
+from ..models.sequence import check_pitch_temperature
 from ..sample.draw import gumbel_noise
+from ..sample.per_style import as_recommended, per_style
 from .distributed import DistInfo, average_gradients
 from .recipe_likelihood import LikelihoodRecipe
 
@@ -69,6 +71,24 @@ def with_modes(state: dict, critic) -> dict:
     return state | {"style.weight": rows.repeat(modes, 1)} | fresh
 
 
+def sampled_pitch_temperature(cfg: TrainConfig, summary: dict) -> float | tuple[float, ...]:
+    """The pitch temperature the fine-tune samples at (``adv_pitch_temperature``): one, or one per style of the
+    data; 1 = none. One clear line for a malformed value, a style the data lacks or a value out of range."""
+    if not cfg.adv_pitch_temperature:
+        return 1.0
+    text = cfg.adv_pitch_temperature
+    try:
+        value = float(text)
+    except ValueError:
+        value = text  # STYLE:VALUE/STYLE:VALUE, read by per_style
+    resolved = per_style("adv_pitch_temperature", value, summary["style_names"], 1.0)
+    try:
+        check_pitch_temperature(resolved)
+    except ValueError as e:
+        raise UserError(f"adv_pitch_temperature: {e}") from None
+    return resolved
+
+
 def load_window_critic(source: str, summary: dict) -> tuple[torch.nn.Module, tuple[float, float]]:
     """A guided model's window critic, built as that model was trained, and its calibration."""
     header, _ = read_file(resolve_model_path(source))
@@ -100,6 +120,12 @@ class AdversarialRecipe(LikelihoodRecipe):
         self.loss_D = objective("nonsat")
         self.summary = summary
         self.bar_steps, self.rare_silence = label_bar_steps(summary), None  # the latter from the first batch's data
+        self.pitch_temperature = sampled_pitch_temperature(cfg, summary)
+        if not isinstance(self.pitch_temperature, float) and not self.net.conditional:
+            raise UserError("adv_pitch_temperature: a value per style needs a style-conditional model (conditional)")
+        if cfg.adv_pitch_temperature:  # the model file recommends the pitch temperature the run was trained at
+            self.extra_header = {"sampling": {"pitch_temperature": as_recommended(
+                self.pitch_temperature, summary["style_names"], 1.0)}}
         # real for D (d_steps batches), for a critic of keys when D's are transposed, for NLL; samples for all
         keyed = 1 if cfg.window_critic_init and cfg.critic_transposed else 0
         self.windows_per_step = (2 + cfg.d_steps + keyed) * cfg.batch_size * info.world
@@ -135,11 +161,12 @@ class AdversarialRecipe(LikelihoodRecipe):
         cfg, net = self.cfg, self.net
         cond = (lambda s: s) if net.conditional else (lambda s: None)
         # the critic judges real windows in their own keys (batches(as_written=True)), or moved to random keys
-        # (critic_transposed), against free-running samples at temperature 1 of the same conditions; the likelihood
-        # term keeps the run's transposition
+        # (critic_transposed), against free-running samples of the same conditions (at temperature 1, or the run's
+        # pitch temperature); the likelihood term keeps the run's transposition
         judged, style = batches(as_written=not cfg.critic_transposed)
         net.eval()  # no dropout while sampling: the sample is the model's, not a perturbed one's
-        fake = net.sample(cond(style), gumbel_noise((len(style), *net.noise_shape), self.rng))
+        fake = net.sample(cond(style), gumbel_noise((len(style), *net.noise_shape), self.rng),
+                          pitch_temperature=self.pitch_temperature)
         net.train()
         scores = critic_prefix_scores if self.dense else critic_scores
         r, f = scores(self.critic, judged, style), scores(self.critic, fake, style)
@@ -156,10 +183,11 @@ class AdversarialRecipe(LikelihoodRecipe):
         real, real_style = batches()
         n_tokens = real[0].numel()
         nll, terms = self.loss_fn(net, cfg, step, real, real_style, self.rng)
-        logp_steps = net.log_probs(fake, cond(style)).sum(dim=1)  # [B, T] with gradient
+        # log q(x) of the sampler that drew the window (at the run's pitch temperature): the policy it improves
+        logp_steps = net.log_probs(fake, cond(style), self.pitch_temperature).sum(dim=1)  # [B, T] with gradient
         logp = logp_steps.sum(dim=1)
         with torch.no_grad():
-            ref_steps = self.reference.log_probs(fake, cond(style)).sum(dim=1)
+            ref_steps = self.reference.log_probs(fake, cond(style), self.pitch_temperature).sum(dim=1)
             a, b = self.calibration
             logit = a * scores(self.critic, fake, style) + b
             terminal = None
