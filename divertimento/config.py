@@ -106,7 +106,7 @@ class TrainConfig:
     # the fine-tune draws its samples at this pitch temperature (``0.7``, or style by style ``bach:0.7``; "" = none,
     # as before), so the critic judges, and the policy gradient improves, the sampler a user is given: the shipped
     # model is drawn at Bach's 0.7, where every earlier fine-tune trained the temperature-1 sampler
-    # (docs/adversarial.md, round 16). The model file then recommends that pitch temperature
+    # (docs/adversarial.md, round 16: level with the temperature-1 run). The model file then recommends it
     adv_pitch_temperature: str = ""
     # adversarial fine-tune: the reward's charge per voice silent for a bar where the style's real windows almost
     # never are (losses/silence.py), against a model that escapes a harmony critic by dropping a voice; 0 = none
