@@ -261,6 +261,9 @@ def test_finetune_refusals(small_data, tiny_run, base_run, tmp_path):
         with pytest.raises(UserError, match=said):
             train(small_data, tmp_path / "c", config_from_dict(dict(TUNE, init_from=str(base_run),
                                                                    adv_pitch_temperature=wrong)), progress=False)
+    with pytest.raises(UserError, match="needs a style-conditional model"):  # before any step, not mid-run
+        train(small_data, tmp_path / "d", config_from_dict(dict(TUNE, init_from=str(base_run), conditional=False,
+                                                               adv_pitch_temperature="bach:0.7")), progress=False)
 
 
 def test_a_finetuned_model_is_sampled_as_its_start(small_data, base_run, tmp_path):
