@@ -266,6 +266,19 @@ def test_finetune_refusals(small_data, tiny_run, base_run, tmp_path):
                                                                adv_pitch_temperature="bach:0.7")), progress=False)
 
 
+def test_a_finetune_at_a_pitch_temperature_samples_and_scores_at_it(small_data, base_run, tmp_path):
+    # the same start, seed and batches; at pitch temperature 0.05 almost every note the sampler picks has log q near 0
+    # (only whether a note starts, holds or rests is left to chance), so the first step's samples cost fewer nats
+    # per token under the sampler that drew them than at 1
+    entropy = {}
+    for label, extra in (("plain", {}), ("sharp", {"adv_pitch_temperature": "0.05"})):
+        train(small_data, tmp_path / label, config_from_dict(dict(TUNE, steps=1, sample_count=0,
+                                                                  init_from=str(base_run), **extra)), progress=False)
+        row = json.loads((tmp_path / label / "stats.jsonl").read_text().splitlines()[0])
+        entropy[label] = row["ADV/entropy_per_token"]
+    assert 0 < entropy["sharp"] < 0.8 * entropy["plain"]
+
+
 def test_a_finetuned_model_is_sampled_as_its_start(small_data, base_run, tmp_path):
     export_model(base_run, tmp_path / "start.safetensors", {"temperature": 0.9, "strict_voice_leading": True})
     out = tmp_path / "tuned"
