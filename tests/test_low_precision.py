@@ -13,11 +13,12 @@ from divertimento.errors import UserError
 from divertimento.models import low_precision
 from divertimento.models.causal_critic import CausalCritic
 from divertimento.models.files import read_file
-from divertimento.models.guided import GuidedSampler
+from divertimento.models.discriminator import Discriminator
+from divertimento.models.guided import GuidedSampler, bfloat16_critic
 from divertimento.models.low_precision import LowPrecision
 from divertimento.models.sequence import ARModel
 from divertimento.models.sequence_critic import SequenceCritic
-from divertimento.models.sounding_critic import SoundingCritic
+from divertimento.models.sounding_critic import CausalSoundingCritic, SoundingCritic
 from divertimento.sample.draw import gumbel_noise
 from divertimento.sample.sampler import load_sampler
 from divertimento.train.loop import train
@@ -49,6 +50,64 @@ def test_the_bfloat16_cell_is_torchs_lstm_cell_on_values_bfloat16_holds():
         assert got_h.dtype == got_c.dtype == torch.float32
         torch.testing.assert_close(got_c, want_c, rtol=1e-6, atol=1e-6)
         torch.testing.assert_close(got_h, want_h, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.skipif(not low_precision.onednn_bfloat16(), reason="this CPU has no bfloat16 kernels")
+def test_the_fused_bfloat16_step_is_torchs_lstm_cells_with_h_rounded():
+    g = torch.Generator().manual_seed(6)
+    model = _model()
+    for p in model.lstm.parameters():
+        p.data = _halves(*p.shape, generator=g)
+    x = _halves(40, model.lstm.input_size, generator=g)
+    state = (_halves(2, 40, 8, generator=g), _halves(2, 40, 8, generator=g))
+    got_out, (got_h, got_c) = LowPrecision.of(model, fused=True).step(x, state)
+    # float32 cells, layer by layer, each layer's h rounded to bfloat16 before the next layer reads it: every product
+    # is then exact in both (bfloat16 values times halves, a few dozen of them), so what is left is the rounding of
+    # h (in [-1, 1]: half a step of 2^-8 at most) and the kernels' own sigmoid and tanh
+    inp = x
+    for k in range(2):
+        want_h, want_c = torch._VF.lstm_cell(inp, (state[0][k], state[1][k]), *model.lstm.all_weights[k])
+        assert got_h.dtype == torch.bfloat16 and got_c.dtype == torch.float32
+        torch.testing.assert_close(got_c[k], want_c, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(got_h[k].float(), want_h, rtol=0, atol=2**-9 + 1e-6)
+        inp = got_h[k].float()
+    assert torch.equal(got_out, got_h[-1])
+
+
+def test_a_bfloat16_head_is_the_float32_head_with_its_hidden_layer_rounded():
+    g = torch.Generator().manual_seed(7)
+    model = _model()
+    for p in [*model.head_hidden.parameters(), *model.head_out.parameters()]:
+        p.data = _halves(*p.shape, generator=g)
+    ctx = _halves(30, 8, generator=g)
+    low = LowPrecision.of(model, fused=False)
+    for v in range(model.n_voices):
+        hidden = F.gelu(model.head_hidden[v](ctx))  # exact products of halves, GELU in float32
+        # the second product reads GELU's output rounded to bfloat16 and rounds its own sum; the bias is float32
+        want = (hidden.to(torch.bfloat16).float() @ model.head_out[v].weight.T).to(torch.bfloat16).float()
+        want = want + model.head_out[v].bias
+        torch.testing.assert_close(low.head(v, ctx), want, rtol=0, atol=1e-6)
+        assert not torch.equal(low.head(v, ctx), model.head_out[v](hidden))  # rounded: not float32's
+
+
+@pytest.mark.parametrize("critic_class", [SequenceCritic, CausalCritic, SoundingCritic, CausalSoundingCritic])
+def test_a_bfloat16_critic_gives_autocasts_logits_exactly(critic_class):
+    torch.manual_seed(8)
+    critic = critic_class(n_voices=3, vocab_size=7, n_steps=16, n_styles=2, embed=4, hidden=8).eval()
+    tokens, style = torch.randint(0, 7, (40, 3, 16)), torch.arange(40) % 2
+    with torch.no_grad():
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            want = critic(tokens, style).float()
+        got = bfloat16_critic(critic)(tokens, style).float()
+    assert torch.equal(got, want)
+    assert next(critic.parameters()).dtype == torch.float32  # the copy is bfloat16, the critic is left as it was
+
+
+def test_critics_a_bfloat16_copy_would_round_differently_run_under_autocast():
+    mode_critic = SequenceCritic(n_voices=3, vocab_size=7, n_steps=16, n_styles=4, embed=4, hidden=8)
+    mode_critic.add_modes(2, 60)
+    conv = Discriminator(n_voices=3, vocab_size=7, n_steps=16, n_styles=2, channels=8, conditional=True)
+    assert bfloat16_critic(mode_critic) is None and bfloat16_critic(conv) is None
 
 
 def test_bfloat16_draws_are_float32s_up_to_rare_near_ties(monkeypatch):

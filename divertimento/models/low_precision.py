@@ -1,6 +1,7 @@
 """Sampling a sequence model with bfloat16 products (``ARModel.sample(low_precision=True)``): the weights' bfloat16
 copies and the two operations that use them."""
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -13,6 +14,13 @@ def native_bfloat16() -> bool:
     EPYC of round 9) torch emulates bfloat16: a sampling step's products run 4x slower than in float32 (67 against
     282 windows/s for ``mle``, 2,048 in a batch), and an LSTM under bfloat16 autocast, as a guided sampler's critic
     runs, fails outright ("could not create a primitive descriptor")."""
+    return onednn_bfloat16()
+
+
+def onednn_bfloat16() -> bool:
+    """Whether oneDNN has bfloat16 kernels on this CPU: the CPU itself, which a test that makes ``native_bfloat16``
+    stand for another CPU does not change. The fused LSTM step (``LowPrecision.step``) has no emulation without
+    them, so it asks this."""
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
@@ -29,30 +37,70 @@ def bf16_linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tens
     return F.linear(x.to(torch.bfloat16), w).float().add_(b)
 
 
+# The widest LSTM whose step oneDNN's fused kernel takes sooner than the cells do. Measured on this project's 2-core
+# AMX CPU, 2 threads, both layers of one step, best of 5: hidden 256 (``mle``, ``guided``'s proposal), 11.8 against
+# 16.6 ms for 2,048 rows and 1.75 against 1.86 for 256; hidden 512 (``mle-wide``), 54.6 against 27.9 ms for 2,048
+# rows and 5.6 against 4.7 for 256. A one-layer kernel of hidden 384 already took 16.8 ms for 2,048 rows, against
+# 5.8 at 256: past 256 its products stop scaling.
+FUSED_MAX_HIDDEN = 256
+
+
 @dataclass
 class LowPrecision:
     """bfloat16 copies of the matrices a sampling step multiplies by, made once per decoding.
 
     On CPUs with bfloat16 matrix units (AMX) a large product runs up to ten times faster in bfloat16; the rest of a
-    step is elementwise work, so a guided sampler's batch of 2,048 candidates gets 1.4x faster on 2 threads. The
-    products' inputs and results are rounded to bfloat16 (8 bits of mantissa; they accumulate in float32); the
-    biases, the gates' nonlinearities, the LSTM's cell state and the logits' sums stay float32. Draws then differ
-    from float32's token by token (a logit moves by about 0.5 %), not in distribution (docs/studio.md, "Speed")."""
+    step is elementwise work, which the fused LSTM step (``step``) keeps inside oneDNN's kernel. The products'
+    inputs and results are rounded to bfloat16 (8 bits of mantissa; they accumulate in float32), and so are the
+    LSTM's output h and the heads' hidden layer; the LSTM's cell state, the output layers' biases and the logits'
+    sums stay float32. Draws then differ from float32's token by token (a logit moves by about 0.5 %), not in
+    distribution (docs/studio.md, "Speed")."""
 
     lstm: list[tuple[torch.Tensor, torch.Tensor]]  # per layer: [W_ih | W_hh] bfloat16 [4H, D+H], b_ih + b_hh float32
-    heads: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]  # per voice: (W1, b1, W2, b2)
+    heads: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]  # per voice: (W1, b1, W2, b2), b1 too
+    # bfloat16 (``head``)
+    fused: nn.LSTM | None = None  # the whole LSTM in bfloat16, for oneDNN's fused step (``step``); None: by cells
 
     @classmethod
-    def of(cls, model: nn.Module) -> "LowPrecision":
-        """The copies of a sequence model's (``ARModel``) LSTM and heads."""
+    def of(cls, model: nn.Module, fused: bool | None = None) -> "LowPrecision":
+        """The copies of a sequence model's (``ARModel``) LSTM and heads. ``fused`` (default: where oneDNN has
+        bfloat16 kernels, ``onednn_bfloat16``, and the LSTM is at most ``FUSED_MAX_HIDDEN`` wide): a step runs the
+        LSTM as one oneDNN call (``step``) rather than cell by cell."""
         low = torch.bfloat16
         lstm = []
         for k in range(model.lstm.num_layers):
             w_ih, w_hh, b_ih, b_hh = model.lstm.all_weights[k]
             lstm.append((torch.cat([w_ih, w_hh], dim=1).to(low), b_ih + b_hh))
-        heads = [(h.weight.to(low), h.bias, o.weight.to(low), o.bias) for h, o in zip(model.head_hidden,
-                                                                                         model.head_out)]
-        return cls(lstm, heads)
+        heads = [(h.weight.to(low), h.bias.to(low), o.weight.to(low), o.bias) for h, o in zip(model.head_hidden,
+                                                                                                  model.head_out)]
+        if fused is None:
+            fused = onednn_bfloat16() and model.lstm.hidden_size <= FUSED_MAX_HIDDEN
+        return cls(lstm, heads, copy.deepcopy(model.lstm).to(low) if fused else None)
+
+    def step(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, tuple]:
+        """The last layer's output [B, H] for one step's input x [B, D], and the new state (h, c) [L, B, H].
+
+        Fused: oneDNN's LSTM for a sequence of one step, with bfloat16 inputs, weights and h, and the cell state c
+        kept in float32. Its gates' nonlinearities run inside the kernel, where the cell by cell path makes six
+        passes over [B, 4H] float32 tensors: for 2,048 rows of ``mle``'s LSTM (H = 256) a layer takes about 3 ms
+        against 9-17 ms. h comes out rounded to bfloat16, as the next product would round it anyway."""
+        h, c = state
+        if self.fused is not None:
+            out, (h, c) = self.fused(x.to(torch.bfloat16).unsqueeze(1), (h.to(torch.bfloat16), c))  # batch first
+            return out[:, 0], (h, c)
+        hs, cs = [], []
+        for k in range(len(self.lstm)):
+            x, c_k = self.lstm_cell(k, x, h[k], c[k])
+            hs.append(x)
+            cs.append(c_k)
+        return x, (torch.stack(hs), torch.stack(cs))
+
+    def head(self, v: int, ctx: torch.Tensor) -> torch.Tensor:
+        """Voice v's logits [B, K] (float32) of its context [B, H]: the hidden layer's product, bias and GELU stay
+        in bfloat16, as the second product would round them anyway; its bias is then rounded too (a logit moves by
+        about 0.5 % more). Two conversions of [B, H] fewer: 0.58 against 0.76-1.1 ms for 2,048 rows."""
+        w1, b1, w2, b2 = self.heads[v]
+        return F.linear(F.gelu(F.linear(ctx.to(torch.bfloat16), w1, b1)), w2).float().add_(b2)
 
     def lstm_cell(self, k: int, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Layer k's (h', c') for input x [B, D] and state (h, c) [B, H]: ``torch.lstm_cell``'s equations (gates in

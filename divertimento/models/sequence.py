@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..music.roll import FIRST_PITCH_TOKEN, HOLD, REST
-from .low_precision import LowPrecision, bf16_linear, use_bfloat16
+from .low_precision import LowPrecision, use_bfloat16
 from .voice_leading import crossing_mask, parallel_mask
 
 METRIC_DIM = 16  # size of the position-in-bar embedding of a metered model
@@ -213,15 +213,14 @@ class ARModel(nn.Module):
             ctx = ctx + F.embedding(silent_as_rest(dec.sounding) + offsets, self.sound_before.weight).sum(dim=1)
         sounding_now = dec.sounding.clone()  # filled voice by voice with what sounds at this step
         logq = torch.zeros(B)
-        if dec.low is None:
-            heads = [(h.weight, h.bias, o.weight, o.bias) for h, o in zip(self.head_hidden, self.head_out)]
-            linear = F.linear
-        else:
-            heads, linear = dec.low.heads, bf16_linear
+        heads = [(h.weight, h.bias, o.weight, o.bias) for h, o in zip(self.head_hidden, self.head_out)]
         for v in range(V):
             # the head and the embedding by their functions: a step's many small calls skip the modules' dispatch
-            w1, b1, w2, b2 = heads[v]
-            logits = linear(F.gelu(linear(ctx, w1, b1)), w2, b2)
+            if dec.low is None:
+                w1, b1, w2, b2 = heads[v]
+                logits = F.linear(F.gelu(F.linear(ctx, w1, b1)), w2, b2)
+            else:
+                logits = dec.low.head(v, ctx)
             if bias is not None:
                 logits = logits + bias[:, v]
             if holds_need_a_note:
@@ -258,17 +257,17 @@ class ARModel(nn.Module):
     def _lstm_step(self, x: torch.Tensor, dec: "Decoding") -> torch.Tensor:
         """The LSTM's output [B, H] for one step's input x [B, D], advancing ``dec.state``: layer by layer with
         ``lstm_cell``, which does what ``self.lstm`` does for a sequence of one step at a fraction of its per-call
-        cost (a step is drawn thousands of times per piece)."""
+        cost (a step is drawn thousands of times per piece); in low precision, ``LowPrecision.step``."""
         L, H = self.lstm.num_layers, self.lstm.hidden_size
         if dec.state is None:
             zeros = x.new_zeros(L, x.shape[0], H)
             dec.state = (zeros, zeros)
+        if dec.low is not None:
+            x, dec.state = dec.low.step(x, dec.state)
+            return x
         hs, cs = [], []
         for k in range(L):
-            if dec.low is None:
-                h, c = torch._VF.lstm_cell(x, (dec.state[0][k], dec.state[1][k]), *self.lstm.all_weights[k])
-            else:
-                h, c = dec.low.lstm_cell(k, x, dec.state[0][k], dec.state[1][k])
+            h, c = torch._VF.lstm_cell(x, (dec.state[0][k], dec.state[1][k]), *self.lstm.all_weights[k])
             hs.append(h)
             cs.append(c)
             x = h
