@@ -213,12 +213,11 @@ class ARModel(nn.Module):
             ctx = ctx + F.embedding(silent_as_rest(dec.sounding) + offsets, self.sound_before.weight).sum(dim=1)
         sounding_now = dec.sounding.clone()  # filled voice by voice with what sounds at this step
         logq = torch.zeros(B)
-        heads = [(h.weight, h.bias, o.weight, o.bias) for h, o in zip(self.head_hidden, self.head_out)]
         for v in range(V):
             # the head and the embedding by their functions: a step's many small calls skip the modules' dispatch
             if dec.low is None:
-                w1, b1, w2, b2 = heads[v]
-                logits = F.linear(F.gelu(F.linear(ctx, w1, b1)), w2, b2)
+                h, o = self.head_hidden[v], self.head_out[v]
+                logits = F.linear(F.gelu(F.linear(ctx, h.weight, h.bias)), o.weight, o.bias)
             else:
                 logits = dec.low.head(v, ctx)
             if bias is not None:
