@@ -12,8 +12,8 @@ from divertimento.config import config_from_dict
 from divertimento.errors import UserError
 from divertimento.models import low_precision
 from divertimento.models.causal_critic import CausalCritic
-from divertimento.models.files import read_file
 from divertimento.models.discriminator import Discriminator
+from divertimento.models.files import read_file
 from divertimento.models.guided import GuidedSampler, bfloat16_critic
 from divertimento.models.low_precision import LowPrecision
 from divertimento.models.sequence import ARModel
