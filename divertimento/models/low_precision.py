@@ -56,7 +56,8 @@ class LowPrecision:
     sums stay float32. Draws then differ from float32's token by token (a logit moves by about 0.5 %), not in
     distribution (docs/studio.md, "Speed")."""
 
-    lstm: list[tuple[torch.Tensor, torch.Tensor]]  # per layer: [W_ih | W_hh] bfloat16 [4H, D+H], b_ih + b_hh float32
+    lstm: list[tuple[torch.Tensor, torch.Tensor]]  # per layer: [W_ih | W_hh] bfloat16 [4H, D+H], b_ih + b_hh float32;
+    # empty when fused
     heads: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]  # per voice: (W1, b1, W2, b2), b1 too
     # bfloat16 (``head``)
     fused: nn.LSTM | None = None  # the whole LSTM in bfloat16, for oneDNN's fused step (``step``); None: by cells
@@ -67,14 +68,14 @@ class LowPrecision:
         bfloat16 kernels, ``onednn_bfloat16``, and the LSTM is at most ``FUSED_MAX_HIDDEN`` wide): a step runs the
         LSTM as one oneDNN call (``step``) rather than cell by cell."""
         low = torch.bfloat16
-        lstm = []
-        for k in range(model.lstm.num_layers):
+        if fused is None:
+            fused = onednn_bfloat16() and model.lstm.hidden_size <= FUSED_MAX_HIDDEN
+        lstm = []  # the cells' copies, only where the step runs cell by cell
+        for k in range(0 if fused else model.lstm.num_layers):
             w_ih, w_hh, b_ih, b_hh = model.lstm.all_weights[k]
             lstm.append((torch.cat([w_ih, w_hh], dim=1).to(low), b_ih + b_hh))
         heads = [(h.weight.to(low), h.bias.to(low), o.weight.to(low), o.bias) for h, o in zip(model.head_hidden,
                                                                                                   model.head_out)]
-        if fused is None:
-            fused = onednn_bfloat16() and model.lstm.hidden_size <= FUSED_MAX_HIDDEN
         return cls(lstm, heads, copy.deepcopy(model.lstm).to(low) if fused else None)
 
     def step(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, tuple]:
