@@ -3,7 +3,8 @@
     python benchmarks/bench_studio.py [--models mle,guided] [--repeats 10] [--json out.json] [--sampling-only]
 
 A model may carry sampling options after an @: ``--models GUIDED,GUIDED@resample_every=16`` times a guided model
-judging whole windows beside the same model steering its particles every bar.
+judging whole windows beside the same model steering its particles every bar, and ``GUIDED@candidates=4`` the same
+model drawing 4 candidates per window instead of its file's 8.
 
 Per model: one 8-bar piece (``compose``: a window as ``generate`` draws it, then 4 bars grown out of its last
 2) and one of 32 bars (ending on the tonic), a harmonisation of an 8-bar melody (16 particles), one bar of the
@@ -55,7 +56,7 @@ def bench(name: str, repeats: int, sampling_only: bool = False) -> dict:
     k = iter(range(10_000))
     out = {} if sampling_only else tools(engine, repeats, k)
     s = engine.sampler
-    rows = 256 * int(np.prod(s.module.noise_shape[:-3]))  # every candidate of 256 pieces in one batch
+    rows = 256 * int(np.prod(s.noise_shape(engine.options)[:-3]))  # every candidate of 256 pieces in one batch
     for key, low in (("sample_windows_per_s", False), ("sample_windows_per_s_bfloat16", True)):
         s.generate_tokens([(4, i) for i in range(8)], low_precision=low,  # warm-up (bfloat16: weights packed once)
                           options=engine.overrides)

@@ -35,6 +35,26 @@ def test_same_seed_same_music_other_seed_other_music(tiny_run):
     assert piece_seed(0, 1) != piece_seed(1, 0)
 
 
+def test_pieces_drawn_side_by_side_are_those_drawn_one_by_one(tiny_run):
+    """``Sampler.draws`` runs on torch's threads; each piece's draws must still be its own generator's."""
+    bundle = load_sampler(tiny_run)
+    pairs = [(0, i) for i in range(9)]
+    for a, b in zip(bundle.draws(pairs, style="bach"), [bundle.draw(*p, style="bach") for p in pairs]):
+        assert (a.style, a.meter, a.home, a.mode) == (b.style, b.meter, b.home, b.mode)
+        assert np.array_equal(a.noise.numpy(), b.noise.numpy()) and np.array_equal(a.z.numpy(), b.z.numpy())
+
+
+def test_gumbel_noise_is_minus_log_minus_log_of_the_generators_uniforms():
+    import torch
+
+    from divertimento.sample.draw import gumbel_noise
+
+    u = torch.rand((3, 50), generator=torch.Generator().manual_seed(11)).double().numpy()
+    want = -np.log(-np.log(np.clip(u, 1e-9, 1 - 1e-9)))  # by NumPy, in float64
+    got = gumbel_noise((3, 50), torch.Generator().manual_seed(11)).numpy()
+    assert np.allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
 def test_style_is_respected_and_unknown_style_refused(tiny_run, tmp_path, capsys):
     bundle = load_sampler(tiny_run)
     _, styles = bundle.generate_tokens([(0, i) for i in range(5)], style="folk")

@@ -135,14 +135,39 @@ def test_guided_refusals(small_data, tiny_run, guided_run, tmp_path, capsys):
     with pytest.raises(UserError, match="another shape"):  # the shipped mle learnt six styles, not these two
         train(small_data, tmp_path / "y", config_from_dict(dict(GUIDED, base_model="mle")), progress=False)
     for option, message in (("beta=1000", "beta must lie"), ("rerank=vibes", "rerank must be"),
-                            ("candidates=3", "no sampling option candidates")):
+                            ("candidates=0", "candidates must be a whole number in 1..64 (got 0"),
+                            ("candidates=65", "candidates must be a whole number in 1..64 (got 65"),
+                            ("candidates=2.5", "candidates must be a whole number in 1..64 (got 2.5")):
         code = main(["generate", "--model", str(guided_run), "--n", "1", "--out", str(tmp_path / "o"),
                      "--option", option])
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 2 and len(err) == 1 and message in err[0], err
-    assert main(["generate", "--model", str(tiny_run), "--n", "1", "--out", str(tmp_path / "p"),
-                 "--option", "beta=1"]) == 2
-    assert "has no sampling option beta" in capsys.readouterr().err
+    for option in ("beta=1", "candidates=2"):
+        assert main(["generate", "--model", str(tiny_run), "--n", "1", "--out", str(tmp_path / "p"),
+                     "--option", option]) == 2
+        assert f"has no sampling option {option.split('=')[0]}" in capsys.readouterr().err
+
+
+def test_fewer_candidates_per_call_draw_that_many_and_the_file_k_is_the_default(guided_run):
+    """``candidates`` sets K per call: each piece's noise is drawn for that K, the kept window is one of those K
+    candidates, and asking for the file's own K draws exactly what the default draws."""
+    sampler, K = load_sampler(guided_run), GUIDED["candidates"]
+    pairs = [(5, i) for i in range(5)]
+    default, _ = sampler.generate_tokens(pairs)
+    same, _ = sampler.generate_tokens(pairs, options={"candidates": K})
+    assert np.array_equal(default, same)
+    two, _ = sampler.generate_tokens(pairs, options={"candidates": 2.0, "beta": 0.0})  # 2.0: as a command line gives it
+    m = sampler.module
+    for (seed, index), got in zip(pairs, two):
+        d = sampler.draw(seed, index, options={"candidates": 2})
+        assert d.noise.shape == (2, m.n_voices, m.n_steps, m.vocab_size + 1)
+        k = int(d.noise[:, 0, 0, -1].argmax())  # beta 0: the candidate the resampling noise alone picks
+        style = torch.tensor([d.style * len(sampler.meter_names) + d.meter]) if m.conditional else None
+        want = m.base.sample(style, d.noise[k : k + 1, ..., :-1], 1.0)[0].numpy()
+        want[np.asarray(sampler.manifest["voice_use"][d.style]) < 0.01] = 0
+        assert np.array_equal(got, want)
+    with pytest.raises(ValueError, match="noise for 2 candidates, but 3 asked for"):
+        m.sample(None, torch.zeros(1, 2, m.n_voices, m.n_steps, m.vocab_size + 1), candidates=3)
 
 
 
@@ -172,6 +197,9 @@ def test_the_studio_runs_on_a_guided_model(guided_run):
 
     engine = Engine(load_sampler(guided_run))
     assert engine.candidates == GUIDED["candidates"] and engine.critic is not None
+    assert Engine(load_sampler(guided_run), overrides={"candidates": 2}).candidates == 2
+    with pytest.raises(UserError, match="candidates must be a whole number"):
+        Engine(load_sampler(guided_run), overrides={"candidates": 99})
     piece = C.compose(engine, (2, 1), style="bach", bars=6)
     ref, _ = engine.sampler.generate_tokens([(2, 1)], style="bach")
     # a piece longer than one window opens with generate's first bar, then is drawn towards its cadences

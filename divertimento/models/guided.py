@@ -31,6 +31,7 @@ RERANKS = ("critic", "likelihood")
 CRITICS = {"sequence": SequenceCritic, "sounding": SoundingCritic, "causal": CausalCritic,
            "causal-sounding": CausalSoundingCritic}  # the critics that read a window step by step
 MAX_BETA = 100.0
+MAX_CANDIDATES = 64  # K per piece: 64 candidates of a 4-voice window are already 64x the proposal's work
 
 
 def build_critic(cfg, data: dict, base: nn.Module | None = None) -> nn.Module:
@@ -89,6 +90,14 @@ def resample_steps(every) -> int:
     return int(text)
 
 
+def candidate_count(value) -> int:
+    """``candidates`` as a whole number in 1..MAX_CANDIDATES; a command line gives it as text or a float."""
+    text = str(int(value) if isinstance(value, float) and value.is_integer() else value).strip()
+    if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= MAX_CANDIDATES:
+        raise ValueError(f"candidates must be a whole number in 1..{MAX_CANDIDATES} (got {value!r})")
+    return int(text)
+
+
 def resample_choice(scores: torch.Tensor, beta: float, gumbel: torch.Tensor) -> torch.Tensor:
     """Index [B] of the kept candidate per row of ``scores`` [B, C]: a draw from softmax(beta * scores) by the
     Gumbel-max trick with the given standard Gumbel noise [B, C]."""
@@ -122,7 +131,8 @@ class GuidedSampler(nn.Module):
     latent_dim = 0
     supports_low_precision = True
     # what a sampler may set per call (the model file recommends values); pitch_temperature is the proposal's
-    sampling_options = ("beta", "rerank", "resample_every", "pitch_temperature")
+    # candidates: K per call, fewer for speed (the file's K is the default; its noise is drawn for the K asked)
+    sampling_options = ("beta", "rerank", "resample_every", "pitch_temperature", "candidates")
     per_style_options = {"pitch_temperature": 1.0}
 
     @property
@@ -131,8 +141,8 @@ class GuidedSampler(nn.Module):
 
     @staticmethod
     def check_options(options: dict) -> None:
-        """ValueError for a beta, rerank, resample_every or pitch temperature out of range (what ``sample``
-        refuses)."""
+        """ValueError for a beta, rerank, resample_every, pitch temperature or candidates out of range (what
+        ``sample`` refuses)."""
         beta, rerank = float(options.get("beta", 0.0)), options.get("rerank", "critic")
         if not 0 <= beta <= MAX_BETA:
             raise ValueError(f"beta must lie in 0..{MAX_BETA:g} (got {beta})")
@@ -142,12 +152,19 @@ class GuidedSampler(nn.Module):
         if every and rerank != "critic":
             raise ValueError("resample_every steers the candidates by the critic's prefixes: it needs rerank=critic")
         check_pitch_temperature(options.get("pitch_temperature", 1.0))
+        if "candidates" in options:
+            candidate_count(options["candidates"])
 
     @property
     def noise_shape(self) -> tuple[int, int, int, int]:
         """Per piece: K candidates' Gumbel noise [V, T, vocab], plus one more column whose [k, 0, 0] entry is the
         Gumbel noise of the resampling draw."""
-        return (self.candidates, self.n_voices, self.n_steps, self.vocab_size + 1)
+        return self.noise_shape_for({})
+
+    def noise_shape_for(self, options: dict) -> tuple[int, int, int, int]:
+        """``noise_shape`` for the K that ``options`` asks for (``candidates``; default the file's K)."""
+        K = candidate_count(options["candidates"]) if "candidates" in options else self.candidates
+        return (K, self.n_voices, self.n_steps, self.vocab_size + 1)
 
     def twist(self, every: int, beta: float, low_precision: bool = False) -> Twist:
         """The critic's running judgement of growing candidates, every ``every`` steps (``models/twisted.py``);
@@ -169,8 +186,9 @@ class GuidedSampler(nn.Module):
     def sample(self, style: torch.Tensor | None, noise: torch.Tensor, temperature: float = 1.0,
                z: torch.Tensor | None = None, strict_voice_leading: bool = False, beta: float | None = None,
                rerank: str | None = None, low_precision: bool = False, resample_every: int = 0,
-               pitch_temperature: float | tuple[float, ...] = 1.0) -> torch.Tensor:
-        """One window per piece [B, V, T] of K candidates' noise [B, K, V, T, vocab + 1] (``noise_shape``).
+               pitch_temperature: float | tuple[float, ...] = 1.0, candidates: int | None = None) -> torch.Tensor:
+        """One window per piece [B, V, T] of K candidates' noise [B, K, V, T, vocab + 1] (``noise_shape_for``;
+        ``candidates``, if given, must be that K).
         ``low_precision``: the proposal draws and the critic judges with bfloat16 products (``LowPrecision``), where
         this CPU multiplies bfloat16 natively (``use_bfloat16``); float32 elsewhere. ``resample_every`` (steps; 0 =
         never): the candidates grow as particles steered by a causal critic's judgement of their prefixes
@@ -180,6 +198,8 @@ class GuidedSampler(nn.Module):
         every = resample_steps(resample_every)
         self.check_options({"beta": beta, "rerank": rerank, "resample_every": every,
                             "pitch_temperature": pitch_temperature})
+        if candidates is not None and candidate_count(candidates) != noise.shape[1]:
+            raise ValueError(f"noise for {noise.shape[1]} candidates, but {candidates} asked for")
         if every:
             return twisted_sample(self.base, self.twist(every, beta, low_precision), style, noise, temperature,
                                   strict_voice_leading, low_precision, pitch_temperature)

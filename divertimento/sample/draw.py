@@ -110,7 +110,7 @@ def truncated_normal(n: int, truncation: float | None, rng: torch.Generator) -> 
 def gumbel_noise(shape: tuple[int, ...], rng: torch.Generator) -> torch.Tensor:
     """Standard Gumbel noise: argmax(logits + noise) is a draw from softmax(logits)."""
     u = torch.rand(shape, generator=rng).clamp_(1e-9, 1 - 1e-9)
-    return -torch.log(-torch.log(u))
+    return u.log_().neg_().log_().neg_()  # -log(-log(u)) in place: the same numbers, no temporaries
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import torch
 
 from ..errors import UserError
 from ..models.factory import STUDIO_MODEL
-from ..models.guided import resample_steps
+from ..models.guided import candidate_count, resample_steps
 from ..models.smc import FREE, pick, sample_given
 from ..music.layouts import Layout, get_layout
 from ..sample.draw import check_meter, gumbel_noise, piece_seed
@@ -70,12 +70,14 @@ class Engine:
         # the critic's density ratio picks among particles (a guided file recommending the likelihood control: none)
         self.critic = getattr(m, "log_ratio", None) if options.get("rerank", "critic") == "critic" else None
         self.beta = float(options.get("beta", 0.0)) if self.critic is not None else 0.0
-        self.candidates = int(getattr(m, "candidates", 1)) if self.critic is not None else 1
         # a causal critic may also steer the particles as they grow (models/twisted.py), in every window
         self.resample_every = 0
         self.top_p = float(options.get("top_p", 1.0))  # nucleus sampling, for every window of a piece alike
         self.pitch_temperature = options.get("pitch_temperature", 1.0)  # likewise (one, or one per style)
+        self.candidates = 1
         try:
+            if self.critic is not None:  # K: the file's, or the candidates asked for
+                self.candidates = candidate_count(options.get("candidates", m.candidates))
             if self.critic is not None and self.beta > 0:
                 self.resample_every = resample_steps(options.get("resample_every", 0))
                 if self.resample_every:
@@ -177,7 +179,7 @@ class Engine:
         [N, V, T], style indices, homes, meter indices; for a key-normalised model, generate moves the tokens to the
         home key, by octaves as far as the range allows). ``meter`` None: drawn by the style's meter shares."""
         check_meter(meter, style, self.manifest)
-        draws = [self.sampler.draw(*pair, style=style, meter=meter) for pair in pairs]
+        draws = self.sampler.draws(pairs, style, meter=meter, options=self.options)
         # a key-normalised model's music stays on the white keys here (the model continues it there); its home is
         # the key every window of the piece is heard in (StudioPiece.home)
         tokens = self.sampler.tokens_from_draws(draws, temperature or self.temperature, self.strict, self.options,

@@ -126,7 +126,8 @@ def recommend(engine: Engine, ratings: list[Rating], n: int, seed: int, temperat
         tokens[near] = engine.windows([styles[c] for c in near], given, rng_for(seed, 3), PROPOSAL_PARTICLES,
                                       temperature=temperature, meters=[meters[c] for c in near])
     fresh = [c for c in range(M) if origin[c] == "fresh"]
-    draws = [engine.sampler.draw(piece_seed(seed, 5), c, style=names[int(rng.choice(len(names), p=sw))])
+    draws = [engine.sampler.draw(piece_seed(seed, 5), c, style=names[int(rng.choice(len(names), p=sw))],
+                                 options=engine.options)
              for c in fresh]
     for c, d in zip(fresh, draws):
         styles[c], meters[c] = d.style, d.meter

@@ -57,7 +57,7 @@ class LiveStream:
         self._lock = threading.Lock()
         if style is not None:
             engine.style_index(style)  # an unknown style: the one clear error, now
-        d = engine.sampler.draw(seed, 0, style=style)
+        d = engine.sampler.draw(seed, 0, style=style, options=engine.options)  # the key generate draws
         s, self.home = d.style, d.home  # one key for the whole stream (key-normalised models)
         self.style = s
         self.intensity = 0.5
