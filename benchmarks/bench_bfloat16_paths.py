@@ -9,13 +9,11 @@ windows each (a guided model's 2,048 candidates), the order flipped every pair; 
 the paired ratios. Torch runs on 2 threads.
 """
 
-import argparse
-import statistics
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from paired import paired_rates, run_models  # benchmarks/ is the script's own folder, first on sys.path
 
 from divertimento.models import guided as guided_module
 from divertimento.models import low_precision as lp
@@ -39,34 +37,12 @@ def use_path(before: bool) -> None:
 def bench(name: str, pairs: int) -> dict:
     sampler = load_sampler(name)
     rows = 256 * int(np.prod(sampler.module.noise_shape[:-3]))  # every candidate of 256 pieces in one batch
-    rates = {"before": [], "after": []}
-    for side in rates:  # warm-up of each path
-        use_path(side == "before")
-        sampler.generate_tokens([(4, i) for i in range(8)], low_precision=True)
-    for p in range(pairs):
-        for side in (("before", "after") if p % 2 == 0 else ("after", "before")):
-            use_path(side == "before")
-            t0 = time.perf_counter()
-            sampler.generate_tokens([(4, i) for i in range(256)], batch_size=rows, low_precision=True)
-            rates[side].append(256 / (time.perf_counter() - t0))
-    use_path(False)
-    ratios = [a / b for a, b in zip(rates["after"], rates["before"])]
-    return {side: [round(r, 1) for r in values] for side, values in rates.items()} | {
-        "median_before": round(statistics.median(rates["before"]), 1),
-        "median_after": round(statistics.median(rates["after"]), 1),
-        "paired_ratio_median": round(statistics.median(ratios), 2),
-        "paired_ratio_range": [round(min(ratios), 2), round(max(ratios), 2)]}
+    return paired_rates(use_path, lambda: sampler.generate_tokens([(4, i) for i in range(256)], batch_size=rows,
+                                                                  low_precision=True), 256, pairs)
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", default="guided,adversarial-wide")
-    ap.add_argument("--pairs", type=int, default=6)
-    args = ap.parse_args()
-    torch.set_num_threads(2)
-    for name in args.models.split(","):
-        print(name, bench(name, args.pairs), flush=True)
-    return 0
+    return run_models(__doc__, "guided,adversarial-wide", bench)
 
 
 if __name__ == "__main__":

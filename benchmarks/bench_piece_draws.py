@@ -9,11 +9,9 @@ every pair; it prints each side's windows/s, the paired ratios, and the draws' o
 the same numbers either way (tests/test_generate.py). Torch runs on 2 threads.
 """
 
-import argparse
-import statistics
-import time
 
 import torch
+from paired import paired_rates, run_models  # benchmarks/ is the script's own folder, first on sys.path
 
 from divertimento.sample import draw as draw_module
 from divertimento.sample.sampler import Sampler, load_sampler
@@ -42,39 +40,14 @@ def bench(spec: str, pairs: int) -> dict:
     opts = sampler.options(options)
     rows = 256 * int(torch.tensor(sampler.noise_shape(opts)[:-3]).prod())  # every candidate of 256 pieces at once
     pieces = [(4, i) for i in range(256)]
-    rates, draw_s = {"before": [], "after": []}, {"before": [], "after": []}
-    for side in rates:  # warm-up of each path
-        use_path(side == "before")
-        sampler.generate_tokens(pieces[:8], low_precision=True, options=options)
-    for p in range(pairs):
-        for side in (("before", "after") if p % 2 == 0 else ("after", "before")):
-            use_path(side == "before")
-            t0 = time.perf_counter()
-            sampler.draws(pieces, options=opts)
-            draw_s[side].append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            sampler.generate_tokens(pieces, batch_size=rows, low_precision=True, options=options)
-            rates[side].append(256 / (time.perf_counter() - t0))
-    use_path(False)
-    ratios = [a / b for a, b in zip(rates["after"], rates["before"])]
-    return {side: [round(r, 1) for r in values] for side, values in rates.items()} | {
-        "median_before": round(statistics.median(rates["before"]), 1),
-        "median_after": round(statistics.median(rates["after"]), 1),
-        "paired_ratio_median": round(statistics.median(ratios), 2),
-        "paired_ratio_range": [round(min(ratios), 2), round(max(ratios), 2)],
-        "draws_s_median_before": round(statistics.median(draw_s["before"]), 3),
-        "draws_s_median_after": round(statistics.median(draw_s["after"]), 3)}
+    whole = paired_rates(use_path, lambda: sampler.generate_tokens(pieces, batch_size=rows, low_precision=True,
+                                                                   options=options), 256, pairs)
+    draws = paired_rates(use_path, lambda: sampler.draws(pieces, options=opts), 256, pairs)  # the draws alone
+    return whole | {f"draws_s_median_{side}": round(256 / draws[f"median_{side}"], 3) for side in ("before", "after")}
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", default="guided,guided@candidates=4")
-    ap.add_argument("--pairs", type=int, default=6)
-    args = ap.parse_args()
-    torch.set_num_threads(2)
-    for spec in args.models.split(","):
-        print(spec, bench(spec, args.pairs), flush=True)
-    return 0
+    return run_models(__doc__, "guided,guided@candidates=4", bench)
 
 
 if __name__ == "__main__":

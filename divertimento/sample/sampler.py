@@ -120,8 +120,9 @@ class Sampler:
     def draws(self, pairs: list[tuple[int, int]], style: str | None = None, truncation: float | None = None,
               meter: str | None = None, options: dict | None = None) -> list[PieceDraw]:
         """``draw`` of each pair, on torch's threads side by side: a guided batch's Gumbel noise is megabytes per
-        piece and its generator runs on one core (1.75x sooner on 2 threads, round 18). Each piece draws from its
-        own generator, so the draws are those drawn one by one."""
+        piece and torch's generator runs on one core (the noise alone 1.75x sooner on 2 threads; a few per cent of
+        a whole batch, round 18). Each piece draws from its own generator, so the draws are those drawn one by
+        one."""
         with ThreadPoolExecutor(max_workers=max(1, torch.get_num_threads())) as pool:
             return list(pool.map(lambda pair: self.draw(*pair, style, truncation, meter, options), pairs))
 
