@@ -135,9 +135,9 @@ def test_guided_refusals(small_data, tiny_run, guided_run, tmp_path, capsys):
     with pytest.raises(UserError, match="another shape"):  # the shipped mle learnt six styles, not these two
         train(small_data, tmp_path / "y", config_from_dict(dict(GUIDED, base_model="mle")), progress=False)
     for option, message in (("beta=1000", "beta must lie"), ("rerank=vibes", "rerank must be"),
-                            ("candidates=0", "candidates must be a whole number in 1..64 (got 0"),
-                            ("candidates=65", "candidates must be a whole number in 1..64 (got 65"),
-                            ("candidates=2.5", "candidates must be a whole number in 1..64 (got 2.5")):
+                            ("candidates=0", "candidates must be a whole number in 1..64 (got 0)"),
+                            ("candidates=65", "candidates must be a whole number in 1..64 (got 65)"),
+                            ("candidates=2.5", "candidates must be a whole number in 1..64 (got 2.5)")):
         code = main(["generate", "--model", str(guided_run), "--n", "1", "--out", str(tmp_path / "o"),
                      "--option", option])
         err = capsys.readouterr().err.strip().splitlines()

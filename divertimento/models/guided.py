@@ -94,7 +94,7 @@ def candidate_count(value) -> int:
     """``candidates`` as a whole number in 1..MAX_CANDIDATES; a command line gives it as text or a float."""
     text = str(int(value) if isinstance(value, float) and value.is_integer() else value).strip()
     if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= MAX_CANDIDATES:
-        raise ValueError(f"candidates must be a whole number in 1..{MAX_CANDIDATES} (got {value!r})")
+        raise ValueError(f"candidates must be a whole number in 1..{MAX_CANDIDATES} (got {text})")
     return int(text)
 
 
