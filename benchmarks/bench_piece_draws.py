@@ -1,10 +1,11 @@
-"""Round 18's piece draws (Gumbel noise in place, pieces drawn on torch's threads side by side) against the draws
-before them, batch by batch in one process, so that the machine's drift between runs does not enter the ratio:
+"""Round 18's piece draws (Gumbel noise in place) against the draws before them, batch by batch in one process, so
+that the machine's drift between runs does not enter the ratio:
 
     python benchmarks/bench_piece_draws.py [--models guided,guided@candidates=4] [--pairs 6]
 
-A model may carry sampling options after an @ (``guided@candidates=4``). The draws before: one piece after another,
--log(-log(u)) with its temporaries. The two alternate, one bfloat16 batch of 256 windows each, the order flipped
+A model may carry sampling options after an @ (``guided@candidates=4``). The draws before: -log(-log(u)) with its
+temporaries. (Round 18 also drew the pieces on torch's threads side by side; that gained a few per cent at most,
+within the noise, and was taken out.) The two alternate, one bfloat16 batch of 256 windows each, the order flipped
 every pair; it prints each side's windows/s, the paired ratios, and the draws' own seconds per batch. The draws are
 the same numbers either way (tests/test_generate.py). Torch runs on 2 threads.
 """
@@ -14,9 +15,9 @@ import torch
 from paired import paired_rates, run_models  # benchmarks/ is the script's own folder, first on sys.path
 
 from divertimento.sample import draw as draw_module
-from divertimento.sample.sampler import Sampler, load_sampler
+from divertimento.sample.sampler import load_sampler
 
-NEW_DRAWS, NEW_GUMBEL = Sampler.draws, draw_module.gumbel_noise
+NEW_GUMBEL = draw_module.gumbel_noise
 
 
 def old_gumbel(shape: tuple[int, ...], rng: torch.Generator) -> torch.Tensor:
@@ -24,12 +25,7 @@ def old_gumbel(shape: tuple[int, ...], rng: torch.Generator) -> torch.Tensor:
     return -torch.log(-torch.log(u))
 
 
-def old_draws(self, pairs, style=None, truncation=None, meter=None, options=None):
-    return [self.draw(*pair, style, truncation, meter, options) for pair in pairs]
-
-
 def use_path(before: bool) -> None:
-    Sampler.draws = old_draws if before else NEW_DRAWS
     draw_module.gumbel_noise = old_gumbel if before else NEW_GUMBEL
 
 

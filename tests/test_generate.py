@@ -35,8 +35,8 @@ def test_same_seed_same_music_other_seed_other_music(tiny_run):
     assert piece_seed(0, 1) != piece_seed(1, 0)
 
 
-def test_pieces_drawn_side_by_side_are_those_drawn_one_by_one(tiny_run):
-    """``Sampler.draws`` runs on torch's threads; each piece's draws must still be its own generator's."""
+def test_a_batch_of_draws_is_the_draws_one_by_one(tiny_run):
+    """``Sampler.draws`` (what a batch draws): each piece's draws are its own generator's."""
     bundle = load_sampler(tiny_run)
     pairs = [(0, i) for i in range(9)]
     for a, b in zip(bundle.draws(pairs, style="bach"), [bundle.draw(*p, style="bach") for p in pairs]):

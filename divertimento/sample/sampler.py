@@ -8,7 +8,6 @@ Each piece's random draws come from ``draw.draw_piece`` (latent, style, noise, k
 owns how those draws become tokens (``module.sample``). Commands never branch on the family.
 """
 
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -119,12 +118,10 @@ class Sampler:
 
     def draws(self, pairs: list[tuple[int, int]], style: str | None = None, truncation: float | None = None,
               meter: str | None = None, options: dict | None = None) -> list[PieceDraw]:
-        """``draw`` of each pair, on torch's threads side by side: a guided batch's Gumbel noise is megabytes per
-        piece and torch's generator runs on one core (the noise alone 1.75x sooner on 2 threads; a few per cent of
-        a whole batch, round 18). Each piece draws from its own generator, so the draws are those drawn one by
-        one."""
-        with ThreadPoolExecutor(max_workers=max(1, torch.get_num_threads())) as pool:
-            return list(pool.map(lambda pair: self.draw(*pair, style, truncation, meter, options), pairs))
+        """``draw`` of each pair, each piece from its own generator, so a piece's draws never depend on the batch.
+        (Drawn on torch's threads side by side they were a few per cent sooner at most, within this machine's noise,
+        beside a second OpenMP team on the same cores: round 18 took that out.)"""
+        return [self.draw(*pair, style, truncation, meter, options) for pair in pairs]
 
     def conditions(self, styles, meters, modes=None) -> torch.Tensor | None:
         """The module's condition labels [B] of style, meter (and mode) indices; None for an unconditional
