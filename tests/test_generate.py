@@ -35,15 +35,6 @@ def test_same_seed_same_music_other_seed_other_music(tiny_run):
     assert piece_seed(0, 1) != piece_seed(1, 0)
 
 
-def test_a_batch_of_draws_is_the_draws_one_by_one(tiny_run):
-    """``Sampler.draws`` (what a batch draws): each piece's draws are its own generator's."""
-    bundle = load_sampler(tiny_run)
-    pairs = [(0, i) for i in range(9)]
-    for a, b in zip(bundle.draws(pairs, style="bach"), [bundle.draw(*p, style="bach") for p in pairs]):
-        assert (a.style, a.meter, a.home, a.mode) == (b.style, b.meter, b.home, b.mode)
-        assert np.array_equal(a.noise.numpy(), b.noise.numpy()) and np.array_equal(a.z.numpy(), b.z.numpy())
-
-
 def test_gumbel_noise_is_minus_log_minus_log_of_the_generators_uniforms():
     import torch
 

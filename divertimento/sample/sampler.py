@@ -118,9 +118,8 @@ class Sampler:
 
     def draws(self, pairs: list[tuple[int, int]], style: str | None = None, truncation: float | None = None,
               meter: str | None = None, options: dict | None = None) -> list[PieceDraw]:
-        """``draw`` of each pair, each piece from its own generator, so a piece's draws never depend on the batch.
-        (Drawn on torch's threads side by side they were a few per cent sooner at most, within this machine's noise,
-        beside a second OpenMP team on the same cores: round 18 took that out.)"""
+        """``draw`` of each pair, each piece from its own generator, so a piece's draws never depend on the batch
+        (drawn on threads they were a few per cent sooner at most, within this machine's noise: round 18)."""
         return [self.draw(*pair, style, truncation, meter, options) for pair in pairs]
 
     def conditions(self, styles, meters, modes=None) -> torch.Tensor | None:
