@@ -111,6 +111,14 @@ class TrainConfig:
     # adversarial fine-tune: the reward's charge per voice silent for a bar where the style's real windows almost
     # never are (losses/silence.py), against a model that escapes a harmony critic by dropping a voice; 0 = none
     silence_charge: float = 0.0
+    # how the critic's judgement reaches the model: reinforce (the policy gradient of the window's reward,
+    # losses/policy_gradient.py) or straight-through (the critic reads the sample as one-hots whose gradient is that
+    # of a Gumbel-softmax at temperature adv_tau, Transformer-GAN's estimator: a gradient for every token and every
+    # alternative to it, where REINFORCE has one number per window; losses/straight_through.py)
+    adv_estimator: str = "reinforce"
+    adv_tau: float = 1.0  # straight-through: the Gumbel-softmax temperature at the first step
+    # ... and at the last, annealed geometrically between (Transformer-GAN: 1 to 0.01); 0 = adv_tau throughout
+    adv_tau_final: float = 0.0
     # guided: the critic learns real windows against base_model's samples. conv: the token GAN's discriminator (of
     # d_channels width); sequence: a bidirectional LSTM over steps (models/sequence_critic.py) that starts from the
     # base model's token embeddings; residual: a small LSTM over the frozen base model's own state and surprisal
@@ -199,6 +207,21 @@ class TrainConfig:
         if self.adv_pitch_temperature and self.adv_weight <= 0:
             raise UserError(f"adv_pitch_temperature (got {self.adv_pitch_temperature!r}) is the pitch temperature an "
                             "adversarial fine-tune samples at: it needs adv_weight > 0")
+        if self.adv_estimator not in ("reinforce", "straight-through"):
+            raise UserError(f"adv_estimator must be reinforce or straight-through (got {self.adv_estimator!r})")
+        if not 0 < self.adv_tau <= 100 or not 0 <= self.adv_tau_final <= 100:
+            raise UserError(f"adv_tau must lie in (0, 100] and adv_tau_final in [0, 100] (got {self.adv_tau}, "
+                            f"{self.adv_tau_final})")
+        if self.adv_estimator == "straight-through":
+            # the straight-through gradient is the critic's with respect to its input: what it does not read as a
+            # differentiable function of the one-hots has no gradient to give
+            rewards = {"a causal critic": causal, "window_critic_init": bool(self.window_critic_init),
+                       "silence_charge": self.silence_charge > 0, "adv_mode_weight": self.adv_mode_weight != 1,
+                       "adv_weight = 0": self.adv_weight <= 0}
+            clash = [name for name, on in rewards.items() if on]
+            if clash:
+                raise UserError(f"adv_estimator straight-through differentiates a window critic's logit: it does not "
+                                f"take {', '.join(clash)} (use adv_estimator reinforce)")
         if self.adv_mode_weight < 0:
             raise UserError(f"adv_mode_weight must be >= 0 (got {self.adv_mode_weight})")
         if self.critic == "residual" and self.family != "guided":

@@ -148,12 +148,18 @@ class ARModel(nn.Module):
                   pitch_temperature: float | tuple[float, ...] = 1.0) -> torch.Tensor:
         """log p(x_{t,v} | past) of every token [B, V, T]; with a ``pitch_temperature`` (one, or one per style, as
         ``sample`` takes it) the log-probability the sampler drawing at it gives the token (``pitch_sharpened``)."""
+        logp = torch.log_softmax(self.sampling_logits(tokens, style, pitch_temperature), dim=-1)
+        return logp.gather(-1, tokens.long().unsqueeze(-1)).squeeze(-1)
+
+    def sampling_logits(self, tokens: torch.Tensor, style: torch.Tensor | None = None,
+                        pitch_temperature: float | tuple[float, ...] = 1.0) -> torch.Tensor:
+        """Teacher-forced logits [B, V, T, K] (float32) of the sampler at ``pitch_temperature`` (as ``sample`` takes
+        it), at temperature 1: ``sample`` with noise g draws argmax(these + g) at every position."""
         logits = self(tokens, style).float()  # float32 sums under bfloat16 autocast too
         pitch_temperature = self.row_values(pitch_temperature, style)
         if not isinstance(pitch_temperature, float) or pitch_temperature != 1.0:
             logits = pitch_sharpened(logits, pitch_temperature)
-        logp = torch.log_softmax(logits, dim=-1)
-        return logp.gather(-1, tokens.long().unsqueeze(-1)).squeeze(-1)
+        return logits
 
     latent_dim = 0  # no latent: a sample is its noise alone
     supports_strict_voice_leading = True  # a voice is drawn knowing the voices above it at the same step

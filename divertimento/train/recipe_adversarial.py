@@ -6,8 +6,10 @@ Each step: ``d_steps`` critic updates (real windows against fresh samples, non-s
 update of NLL(real) + adv_weight * REINFORCE(samples), both per token, the reward less a charge on voices that fall
 silent where the style's voices do not (``silence_charge``, losses/silence.py). With a causal critic
 (``critic: causal``) the critic learns on every prefix and REINFORCE gets a reward at every step
-(``dense_reinforce_terms``). Logged: the samples' entropy per token (the negative log-likelihood of the model's own
-samples), so a gain that is only a lower temperature shows as a falling entropy.
+(``dense_reinforce_terms``). With ``adv_estimator: straight-through`` the REINFORCE term gives way to the critic's
+own gradient through the sample's one-hots and an exact KL penalty per position (losses/straight_through.py).
+Logged: the samples' entropy per token (the negative log-likelihood of the model's own samples), so a gain that is
+only a lower temperature shows as a falling entropy.
 """
 
 import copy
@@ -20,6 +22,7 @@ from ..errors import UserError
 from ..losses.adversarial import objective
 from ..losses.policy_gradient import dense_reinforce_terms, mode_weighted_reward, reinforce_terms
 from ..losses.silence import label_bar_steps, rare_silences, silence_charges
+from ..losses.straight_through import annealed_tau, position_kl, straight_through_one_hot, straight_through_terms
 from ..models.causal_critic import CausalCritic
 from ..models.factory import resolve_model_path
 from ..models.files import module_state, read_file
@@ -165,8 +168,8 @@ class AdversarialRecipe(LikelihoodRecipe):
         # pitch temperature); the likelihood term keeps the run's transposition
         judged, style = batches(as_written=not cfg.critic_transposed)
         net.eval()  # no dropout while sampling: the sample is the model's, not a perturbed one's
-        fake = net.sample(cond(style), gumbel_noise((len(style), *net.noise_shape), self.rng),
-                          pitch_temperature=self.pitch_temperature)
+        noise = gumbel_noise((len(style), *net.noise_shape), self.rng)
+        fake = net.sample(cond(style), noise, pitch_temperature=self.pitch_temperature)
         net.train()
         scores = critic_prefix_scores if self.dense else critic_scores
         r, f = scores(self.critic, judged, style), scores(self.critic, fake, style)
@@ -181,8 +184,30 @@ class AdversarialRecipe(LikelihoodRecipe):
             keyed = batches(as_written=True) if cfg.critic_transposed else (judged, style)  # main critic sees
             window_terms = self._window_critic_step(keyed, fake, style)
         real, real_style = batches()
-        n_tokens = real[0].numel()
         nll, terms = self.loss_fn(net, cfg, step, real, real_style, self.rng)
+        if cfg.adv_estimator == "straight-through":
+            adv, adv_terms = self._straight_through(step, fake, noise, style)
+        else:
+            adv, adv_terms = self._policy_gradient(fake, style, batches)
+        # during the warm-up the critic learns what the model gets wrong before its judgement moves the model
+        weight = cfg.adv_weight if step >= cfg.adv_warmup else 0.0
+        n_tokens = real[0].numel()
+        loss = nll / n_tokens + weight * adv / n_tokens
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        average_gradients(net, self.info)
+        if cfg.grad_clip > 0:
+            terms["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip))
+        self.opt.step()
+        terms |= adv_terms | window_terms | {"D/loss": d_loss.item(), "D/real_score": r.mean().item(),
+                                             "D/fake_score": f.mean().item()}
+        stats.add(terms)
+
+    def _policy_gradient(self, fake: torch.Tensor, style: torch.Tensor, batches) -> tuple[torch.Tensor, dict]:
+        """REINFORCE's surrogate loss (nats per window) for the samples ``fake`` and its terms to log."""
+        cfg, net = self.cfg, self.net
+        cond = (lambda s: s) if net.conditional else (lambda s: None)
+        scores = critic_prefix_scores if self.dense else critic_scores
         # log q(x) of the sampler that drew the window (at the run's pitch temperature): the policy it improves
         logp_steps = net.log_probs(fake, cond(style), self.pitch_temperature).sum(dim=1)  # [B, T] with gradient
         logp = logp_steps.sum(dim=1)
@@ -194,34 +219,49 @@ class AdversarialRecipe(LikelihoodRecipe):
             if self.window_critic is not None:
                 a, b = self.window_calibration
                 terminal = a * critic_scores(self.window_critic, fake, style) + b
+        entropy = {"ADV/entropy_per_token": -logp.mean().item() / fake[0].numel()}
         if self.dense:
             pg, pg_terms = dense_reinforce_terms(logp_steps, ref_steps, logit, cfg.adv_kl, cfg.adv_gamma, terminal)
-        else:  # the window's reward: the critic's logit, a window critic's beside it, less the silence charge
-            reward, extra = logit, {"ADV/critic_logit": logit.mean().item()}
-            if terminal is not None:
-                reward, extra["ADV/window_logit"] = reward + terminal, terminal.mean().item()
-            if cfg.adv_mode_weight != 1:  # the critic's mode term weighs more (or less) than the rest of its logit
-                with torch.no_grad():
-                    mode = self.calibration[0] * self.critic.mode_term(fake, style)
-                reward = mode_weighted_reward(reward, mode, cfg.adv_mode_weight)
-                extra["ADV/mode_term"] = mode.mean().item()
-            if cfg.silence_charge > 0:
-                charge = silence_charges(fake, style, self._rare_silence(batches), self.bar_steps, cfg.silence_charge)
-                reward, extra["ADV/silence_charge"] = reward - charge, charge.mean().item()
-            pg, pg_terms = reinforce_terms(logp, ref_steps.sum(dim=1), reward, cfg.adv_kl)
-            pg_terms |= extra
-        # during the warm-up the critic learns what the model gets wrong before its judgement moves the model
-        weight = cfg.adv_weight if step >= cfg.adv_warmup else 0.0
-        loss = nll / n_tokens + weight * pg / n_tokens
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        average_gradients(net, self.info)
-        if cfg.grad_clip > 0:
-            terms["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip))
-        self.opt.step()
-        terms |= pg_terms | window_terms | {"D/loss": d_loss.item(), "D/real_score": r.mean().item(),
-                             "D/fake_score": f.mean().item(), "ADV/entropy_per_token": -logp.mean().item() / n_tokens}
-        stats.add(terms)
+            return pg, pg_terms | entropy
+        # the window's reward: the critic's logit, a window critic's beside it, less the silence charge
+        reward, extra = logit, {"ADV/critic_logit": logit.mean().item()}
+        if terminal is not None:
+            reward, extra["ADV/window_logit"] = reward + terminal, terminal.mean().item()
+        if cfg.adv_mode_weight != 1:  # the critic's mode term weighs more (or less) than the rest of its logit
+            with torch.no_grad():
+                mode = self.calibration[0] * self.critic.mode_term(fake, style)
+            reward = mode_weighted_reward(reward, mode, cfg.adv_mode_weight)
+            extra["ADV/mode_term"] = mode.mean().item()
+        if cfg.silence_charge > 0:
+            charge = silence_charges(fake, style, self._rare_silence(batches), self.bar_steps, cfg.silence_charge)
+            reward, extra["ADV/silence_charge"] = reward - charge, charge.mean().item()
+        pg, pg_terms = reinforce_terms(logp, ref_steps.sum(dim=1), reward, cfg.adv_kl)
+        return pg, pg_terms | extra | entropy
+
+    def _straight_through(self, step: int, fake: torch.Tensor, noise: torch.Tensor,
+                          style: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """The straight-through loss (nats per window) for the samples ``fake`` drawn with Gumbel ``noise``
+        [B, V, T, K], and its terms to log. The model's logits are those that drew the sample (no dropout), so the
+        relaxed one-hots peak where the drawn tokens are; the critic judges without dropout, and learns nothing
+        here."""
+        cfg, net, critic = self.cfg, self.net, self.critic
+        cond = (lambda s: s) if net.conditional else (lambda s: None)
+        net.eval()
+        logits = net.sampling_logits(fake, cond(style), self.pitch_temperature)  # [B, V, T, K] with gradient
+        net.train()
+        with torch.no_grad():
+            ref = self.reference.sampling_logits(fake, cond(style), self.pitch_temperature)
+        tau = annealed_tau(cfg.adv_tau, cfg.adv_tau_final, step, cfg.steps)
+        y = straight_through_one_hot(fake, logits, noise, tau)
+        was_training = critic.training
+        critic.eval().requires_grad_(False)  # the gradient reaches the model through y, none the critic's weights
+        a, b = self.calibration
+        logit = a * critic(y, style).float() + b
+        critic.train(was_training).requires_grad_(True)
+        loss, st_terms = straight_through_terms(logit, position_kl(logits, ref), cfg.adv_kl)
+        with torch.no_grad():
+            logp = torch.log_softmax(logits, dim=-1).gather(-1, fake.long().unsqueeze(-1)).sum(dim=(1, 2, 3))
+        return loss, st_terms | {"ADV/tau": tau, "ADV/entropy_per_token": -logp.mean().item() / fake[0].numel()}
 
     def _rare_silence(self, batches) -> torch.Tensor:
         """Where a silent bar is charged, from the run's real training windows (its shard under torchrun)."""
