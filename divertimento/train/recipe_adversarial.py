@@ -162,14 +162,14 @@ class AdversarialRecipe(LikelihoodRecipe):
 
     def _step(self, step: int, batches, stats) -> None:
         cfg, net = self.cfg, self.net
-        cond = (lambda s: s) if net.conditional else (lambda s: None)
         # the critic judges real windows in their own keys (batches(as_written=True)), or moved to random keys
         # (critic_transposed), against free-running samples of the same conditions (at temperature 1, or the run's
         # pitch temperature); the likelihood term keeps the run's transposition
         judged, style = batches(as_written=not cfg.critic_transposed)
+        cond = self._model_condition(style)
         net.eval()  # no dropout while sampling: the sample is the model's, not a perturbed one's
         noise = gumbel_noise((len(style), *net.noise_shape), self.rng)
-        fake = net.sample(cond(style), noise, pitch_temperature=self.pitch_temperature)
+        fake = net.sample(cond, noise, pitch_temperature=self.pitch_temperature)
         net.train()
         scores = critic_prefix_scores if self.dense else critic_scores
         r, f = scores(self.critic, judged, style), scores(self.critic, fake, style)
@@ -206,13 +206,13 @@ class AdversarialRecipe(LikelihoodRecipe):
     def _policy_gradient(self, fake: torch.Tensor, style: torch.Tensor, batches) -> tuple[torch.Tensor, dict]:
         """REINFORCE's surrogate loss (nats per window) for the samples ``fake`` and its terms to log."""
         cfg, net = self.cfg, self.net
-        cond = (lambda s: s) if net.conditional else (lambda s: None)
         scores = critic_prefix_scores if self.dense else critic_scores
+        cond = self._model_condition(style)
         # log q(x) of the sampler that drew the window (at the run's pitch temperature): the policy it improves
-        logp_steps = net.log_probs(fake, cond(style), self.pitch_temperature).sum(dim=1)  # [B, T] with gradient
+        logp_steps = net.log_probs(fake, cond, self.pitch_temperature).sum(dim=1)  # [B, T] with gradient
         logp = logp_steps.sum(dim=1)
         with torch.no_grad():
-            ref_steps = self.reference.log_probs(fake, cond(style), self.pitch_temperature).sum(dim=1)
+            ref_steps = self.reference.log_probs(fake, cond, self.pitch_temperature).sum(dim=1)
             a, b = self.calibration
             logit = a * scores(self.critic, fake, style) + b
             terminal = None
@@ -244,13 +244,12 @@ class AdversarialRecipe(LikelihoodRecipe):
         [B, V, T, K], and its terms to log. The model's logits are those that drew the sample (no dropout), so the
         relaxed one-hots peak where the drawn tokens are; the critic judges without dropout, and learns nothing
         here."""
-        cfg, net, critic = self.cfg, self.net, self.critic
-        cond = (lambda s: s) if net.conditional else (lambda s: None)
+        cfg, net, critic, cond = self.cfg, self.net, self.critic, self._model_condition(style)
         net.eval()
-        logits = net.sampling_logits(fake, cond(style), self.pitch_temperature)  # [B, V, T, K] with gradient
+        logits = net.sampling_logits(fake, cond, self.pitch_temperature)  # [B, V, T, K] with gradient
         net.train()
         with torch.no_grad():
-            ref = self.reference.sampling_logits(fake, cond(style), self.pitch_temperature)
+            ref = self.reference.sampling_logits(fake, cond, self.pitch_temperature)
         tau = annealed_tau(cfg.adv_tau, cfg.adv_tau_final, step, cfg.steps)
         y = straight_through_one_hot(fake, logits, noise, tau)
         was_training = critic.training
@@ -262,6 +261,10 @@ class AdversarialRecipe(LikelihoodRecipe):
         with torch.no_grad():
             logp = torch.log_softmax(logits, dim=-1).gather(-1, fake.long().unsqueeze(-1)).sum(dim=(1, 2, 3))
         return loss, st_terms | {"ADV/tau": tau, "ADV/entropy_per_token": -logp.mean().item() / fake[0].numel()}
+
+    def _model_condition(self, style: torch.Tensor) -> torch.Tensor | None:
+        """The condition labels the model reads: the batch's, or None for an unconditional model."""
+        return style if self.net.conditional else None
 
     def _rare_silence(self, batches) -> torch.Tensor:
         """Where a silent bar is charged, from the run's real training windows (its shard under torchrun)."""
