@@ -12,6 +12,8 @@ from .json_file import read_json_object
 
 # The optimiser and EMA settings each family is trained with unless the config names its own: the GAN follows
 # stylegan2-ada (Adam 0.5/0.99, EMA of G), the likelihood families plain Adam with gradient clipping.
+# how an adversarial fine-tune's critic reaches the model (TrainConfig.adv_estimator)
+ESTIMATORS = ("reinforce", "straight-through", "straight-through-time")
 FAMILY_DEFAULTS = {
     "gan": {"lr": 2e-4, "beta1": 0.5, "beta2": 0.99, "grad_clip": 0.0, "ema_kimg": 10.0},
     "vae": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "grad_clip": 1.0, "ema_kimg": 0.0},
@@ -114,7 +116,9 @@ class TrainConfig:
     # how the critic's judgement reaches the model: reinforce (the policy gradient of the window's reward,
     # losses/policy_gradient.py) or straight-through (the critic reads the sample as one-hots whose gradient is that
     # of a Gumbel-softmax at temperature adv_tau, Transformer-GAN's estimator: a gradient for every token and every
-    # alternative to it, where REINFORCE has one number per window; losses/straight_through.py)
+    # alternative to it, where REINFORCE has one number per window; losses/straight_through.py) or
+    # straight-through-time (the same one-hots also fed back as the model's own inputs, so a token is credited for
+    # the positions it leads to, as RelGAN feeds its relaxed samples back; losses/relaxed_rollout.py)
     adv_estimator: str = "reinforce"
     adv_tau: float = 1.0  # straight-through: the Gumbel-softmax temperature at the first step
     # ... and at the last, annealed geometrically between (Transformer-GAN: 1 to 0.01); 0 = adv_tau throughout
@@ -207,12 +211,12 @@ class TrainConfig:
         if self.adv_pitch_temperature and self.adv_weight <= 0:
             raise UserError(f"adv_pitch_temperature (got {self.adv_pitch_temperature!r}) is the pitch temperature an "
                             "adversarial fine-tune samples at: it needs adv_weight > 0")
-        if self.adv_estimator not in ("reinforce", "straight-through"):
-            raise UserError(f"adv_estimator must be reinforce or straight-through (got {self.adv_estimator!r})")
+        if self.adv_estimator not in ESTIMATORS:
+            raise UserError(f"adv_estimator must be one of {', '.join(ESTIMATORS)} (got {self.adv_estimator!r})")
         if not 0 < self.adv_tau <= 100 or not 0 <= self.adv_tau_final <= 100:
             raise UserError(f"adv_tau must lie in (0, 100] and adv_tau_final in [0, 100] (got {self.adv_tau}, "
                             f"{self.adv_tau_final})")
-        if self.adv_estimator == "straight-through":
+        if self.adv_estimator.startswith("straight-through"):
             # the straight-through gradient is the critic's with respect to its input: what it does not read as a
             # differentiable function of the one-hots has no gradient to give
             rewards = {"a causal critic": causal, "window_critic_init": bool(self.window_critic_init),
@@ -220,8 +224,8 @@ class TrainConfig:
                        "adv_weight = 0": self.adv_weight <= 0}
             clash = [name for name, on in rewards.items() if on]
             if clash:
-                raise UserError(f"adv_estimator straight-through differentiates a window critic's logit: it does not "
-                                f"take {', '.join(clash)} (use adv_estimator reinforce)")
+                raise UserError(f"adv_estimator {self.adv_estimator} differentiates a window critic's logit: it does "
+                                f"not take {', '.join(clash)} (use adv_estimator reinforce)")
         if self.adv_mode_weight < 0:
             raise UserError(f"adv_mode_weight must be >= 0 (got {self.adv_mode_weight})")
         if self.critic == "residual" and self.family != "guided":

@@ -128,8 +128,10 @@ SOUNDING_TRANSPOSED = {"critic": "sounding", "critic_transposed": True, "d_steps
                                         not native_bfloat16(), reason="this CPU has no bfloat16 kernels")),
                                     {"adv_pitch_temperature": "bach:0.6"},
                                     {"adv_estimator": "straight-through", "critic": "sequence", "adv_tau": 0.5,
-                                     "adv_pitch_temperature": "0.8"}],
-                         ids=["window", "causal", "sounding", "window-bf16", "pitch-temperature", "straight-through"])
+                                     "adv_pitch_temperature": "0.8"},
+                                    {"adv_estimator": "straight-through-time", "critic": "sequence"}],
+                         ids=["window", "causal", "sounding", "window-bf16", "pitch-temperature", "straight-through",
+                              "straight-through-time"])
 def test_finetune_starts_from_the_model_and_resumes_exactly(small_data, base_run, tmp_path, critic):
     cfg = dict(TUNE, init_from=str(base_run), **critic)
     train(small_data, tmp_path / "straight", config_from_dict(dict(cfg, steps=4)), progress=False)

@@ -83,7 +83,7 @@ def test_the_relaxed_sample_peaks_on_the_tokens_the_model_drew(pitch_temperature
 def test_what_the_straight_through_fine_tune_refuses():
     tune = {"family": "mle", "adv_weight": 1.0, "adv_estimator": "straight-through", "critic": "sequence"}
     config_from_dict(tune)
-    with pytest.raises(UserError, match="reinforce or straight-through"):
+    with pytest.raises(UserError, match="one of reinforce, straight-through, straight-through-time"):
         config_from_dict(dict(tune, adv_estimator="gumbel"))
     with pytest.raises(UserError, match="adv_tau"):
         config_from_dict(dict(tune, adv_tau=0.0))
@@ -91,3 +91,5 @@ def test_what_the_straight_through_fine_tune_refuses():
                         ({"window_critic_init": "guided"}, "window_critic_init"), ({"adv_weight": 0.0}, "adv_weight")):
         with pytest.raises(UserError, match=f"straight-through.*{said}"):
             config_from_dict(dict(tune, **wrong))
+        with pytest.raises(UserError, match=f"straight-through-time.*{said}"):
+            config_from_dict(dict(tune, adv_estimator="straight-through-time", **wrong))

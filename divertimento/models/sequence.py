@@ -136,13 +136,19 @@ class ARModel(nn.Module):
         ve = self.voice_embed(idx).permute(0, 2, 1, 3)  # [B, T, V, H]
         ctx = h.unsqueeze(2) + (ve.cumsum(dim=2) - ve)  # exclusive sum over the voices above: [B, T, V, H]
         if self.sounding_context:
-            sounding = sounding_tokens(tokens.long())  # [B, V, T]
-            now = self.sound_now(sounding + self._offsets().view(1, V, 1)).permute(0, 2, 1, 3)  # [B, T, V, H]
-            before = torch.cat([torch.full_like(sounding[:, :, :1], REST), sounding[:, :, :-1]], dim=2)
-            before = self.sound_before(before + self._offsets().view(1, V, 1)).sum(dim=1)  # [B, T, H]
-            ctx = ctx + before.unsqueeze(2) + (now.cumsum(dim=2) - now)
+            ctx = ctx + self.sounding_terms(tokens)
         logits = torch.stack([self._head(v, ctx[:, :, v]) for v in range(V)], dim=1)  # [B, V, T, K]
         return logits
+
+    def sounding_terms(self, tokens: torch.Tensor) -> torch.Tensor:
+        """What ``sounding_context`` adds to voice v's head at step t [B, T, V, H]: the pitch every voice sounded at
+        step t-1 and the pitch each voice above v sounds at step t, read from the window's tokens [B, V, T]."""
+        V = tokens.shape[1]
+        sounding = sounding_tokens(tokens.long())  # [B, V, T]
+        now = self.sound_now(sounding + self._offsets().view(1, V, 1)).permute(0, 2, 1, 3)  # [B, T, V, H]
+        before = torch.cat([torch.full_like(sounding[:, :, :1], REST), sounding[:, :, :-1]], dim=2)
+        before = self.sound_before(before + self._offsets().view(1, V, 1)).sum(dim=1)  # [B, T, H]
+        return before.unsqueeze(2) + (now.cumsum(dim=2) - now)
 
     def log_probs(self, tokens: torch.Tensor, style: torch.Tensor | None = None,
                   pitch_temperature: float | tuple[float, ...] = 1.0) -> torch.Tensor:

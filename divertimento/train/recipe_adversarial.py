@@ -7,7 +7,9 @@ update of NLL(real) + adv_weight * REINFORCE(samples), both per token, the rewar
 silent where the style's voices do not (``silence_charge``, losses/silence.py). With a causal critic
 (``critic: causal``) the critic learns on every prefix and REINFORCE gets a reward at every step
 (``dense_reinforce_terms``). With ``adv_estimator: straight-through`` the REINFORCE term gives way to the critic's
-own gradient through the sample's one-hots and an exact KL penalty per position (losses/straight_through.py).
+own gradient through the sample's one-hots and an exact KL penalty per position (losses/straight_through.py); with
+``straight-through-time`` the model also reads its window through those one-hots, so the gradient runs through time
+(losses/relaxed_rollout.py).
 Logged: the samples' entropy per token (the negative log-likelihood of the model's own samples), so a gain that is
 only a lower temperature shows as a falling entropy.
 """
@@ -21,6 +23,7 @@ from ..data.summary import shape_mismatch
 from ..errors import UserError
 from ..losses.adversarial import objective
 from ..losses.policy_gradient import dense_reinforce_terms, mode_weighted_reward, reinforce_terms
+from ..losses.relaxed_rollout import relaxed_rollout
 from ..losses.silence import label_bar_steps, rare_silences, silence_charges
 from ..losses.straight_through import annealed_tau, position_kl, straight_through_one_hot, straight_through_terms
 from ..models.causal_critic import CausalCritic
@@ -185,7 +188,7 @@ class AdversarialRecipe(LikelihoodRecipe):
             window_terms = self._window_critic_step(keyed, fake, style)
         real, real_style = batches()
         nll, terms = self.loss_fn(net, cfg, step, real, real_style, self.rng)
-        if cfg.adv_estimator == "straight-through":
+        if cfg.adv_estimator.startswith("straight-through"):
             adv, adv_terms = self._straight_through(step, fake, noise, style)
         else:
             adv, adv_terms = self._policy_gradient(fake, style, batches)
@@ -242,16 +245,20 @@ class AdversarialRecipe(LikelihoodRecipe):
                           style: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """The straight-through loss (nats per window) for the samples ``fake`` drawn with Gumbel ``noise``
         [B, V, T, K], and its terms to log. The model's logits are those that drew the sample (no dropout), so the
-        relaxed one-hots peak where the drawn tokens are; the critic judges without dropout, and learns nothing
+        relaxed one-hots peak where the drawn tokens are; with ``straight-through-time`` the model re-reads the
+        window through those one-hots (``relaxed_rollout``). The critic judges without dropout, and learns nothing
         here."""
         cfg, net, critic, cond = self.cfg, self.net, self.critic, self._model_condition(style)
+        tau = annealed_tau(cfg.adv_tau, cfg.adv_tau_final, step, cfg.steps)
         net.eval()
-        logits = net.sampling_logits(fake, cond, self.pitch_temperature)  # [B, V, T, K] with gradient
+        if cfg.adv_estimator == "straight-through-time":  # [B, V, T, K] each, with gradient
+            logits, y = relaxed_rollout(net, fake, noise, cond, self.pitch_temperature, tau)
+        else:
+            logits = net.sampling_logits(fake, cond, self.pitch_temperature)
+            y = straight_through_one_hot(fake, logits, noise, tau)
         net.train()
         with torch.no_grad():
             ref = self.reference.sampling_logits(fake, cond, self.pitch_temperature)
-        tau = annealed_tau(cfg.adv_tau, cfg.adv_tau_final, step, cfg.steps)
-        y = straight_through_one_hot(fake, logits, noise, tau)
         was_training = critic.training
         critic.eval().requires_grad_(False)  # the gradient reaches the model through y, none the critic's weights
         a, b = self.calibration
