@@ -10,10 +10,10 @@ from dataclasses import dataclass, fields
 from .errors import UserError
 from .json_file import read_json_object
 
-# The optimiser and EMA settings each family is trained with unless the config names its own: the GAN follows
-# stylegan2-ada (Adam 0.5/0.99, EMA of G), the likelihood families plain Adam with gradient clipping.
 # how an adversarial fine-tune's critic reaches the model (TrainConfig.adv_estimator)
 ESTIMATORS = ("reinforce", "straight-through", "straight-through-time")
+# The optimiser and EMA settings each family is trained with unless the config names its own: the GAN follows
+# stylegan2-ada (Adam 0.5/0.99, EMA of G), the likelihood families plain Adam with gradient clipping.
 FAMILY_DEFAULTS = {
     "gan": {"lr": 2e-4, "beta1": 0.5, "beta2": 0.99, "grad_clip": 0.0, "ema_kimg": 10.0},
     "vae": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "grad_clip": 1.0, "ema_kimg": 0.0},
