@@ -68,6 +68,16 @@ def estimates(model, critic, calibration, tokens, noise, cond) -> dict[str, torc
     return {"RF": reinforce, "ST": straight, "ST-time": through_time}
 
 
+def mean_estimates(model, critic, calibration, tokens, noise, cond, batch: int) -> dict[str, torch.Tensor]:
+    """``estimates`` over all the rows of ``tokens``, ``batch`` rows at a time, each batch weighed by its rows."""
+    sums = {}
+    for start in range(0, len(tokens), batch):
+        rows = slice(start, start + batch)
+        for name, grad in estimates(model, critic, calibration, tokens[rows], noise[rows], cond[rows]).items():
+            sums[name] = sums.get(name, 0) + grad * len(tokens[rows])
+    return {name: total / len(tokens) for name, total in sums.items()}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="data/default")
@@ -98,17 +108,8 @@ def main() -> int:
         noise = gumbel_noise((args.n, *net.noise_shape), torch.Generator().manual_seed(args.seed * 1000 + index))
         with torch.no_grad():
             tokens = net.sample(cond, noise)
-        halves = []
-        for rows in (slice(0, args.n // 2), slice(args.n // 2, args.n)):
-            total, count = None, 0
-            for start in range(rows.start, rows.stop, args.batch):
-                part = slice(start, min(start + args.batch, rows.stop))
-                est = estimates(net, critic, calibration, tokens[part], noise[part], cond[part])
-                weight = part.stop - part.start
-                total = {k: v * weight for k, v in est.items()} if total is None else \
-                    {k: total[k] + v * weight for k, v in est.items()}
-                count += weight
-            halves.append({k: v / count for k, v in total.items()})
+        halves = [mean_estimates(net, critic, calibration, tokens[rows], noise[rows], cond[rows], args.batch)
+                  for rows in (slice(0, args.n // 2), slice(args.n // 2, args.n))]
         for space, mask in (("all", None), ("output biases", output_bias_mask(net))):
             A, B = ({k: v if mask is None else v[mask] for k, v in half.items()} for half in halves)
             both = {k: (A[k] + B[k]) / 2 for k in A}
