@@ -27,7 +27,7 @@ demo: setup
 
 test: setup
 	$(BIN)/ruff check divertimento tests benchmarks
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile  # two workers for the two cores; a file stays on one (its module fixtures once)
 
 # the benchmarks read the default prepared dataset; made once if missing
 bench: setup

@@ -1,15 +1,23 @@
 """Shared fixtures: a small real two-style dataset (Bach chorales + Essen folk tunes from the music21 corpus)
 and a tiny model trained on it by the real trainer."""
 
+import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 from divertimento.config import config_from_dict
 from divertimento.data.prepare import PrepareOptions, prepare
 from divertimento.data.sources import corpus_root
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs two workers on the two cores: one thread each, here and in the commands the tests start, so
+    # that they do not oversubscribe them (a trainer still sets its config's threads)
+    torch.set_num_threads(1)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 CHORALES = ["bwv10.7.mxl", "bwv101.7.mxl", "bwv102.7.mxl", "bwv103.6.mxl", "bwv104.6.mxl", "bwv108.6.mxl",
             "bwv11.6.mxl", "bwv110.7.mxl"]
