@@ -19,6 +19,7 @@ from divertimento.models.sequence_critic import SequenceCritic
 from divertimento.music.key import KK_MAJOR, KK_MINOR
 from divertimento.train.export import export_model
 from divertimento.train.loop import train
+from divertimento.train.recipe_adversarial import without_dropout
 
 BASE = {"family": "mle", "steps": 3, "batch_size": 8, "hidden": 16, "layers": 1, "embed": 4, "style_dim": 4,
         "log_every": 1, "sample_count": 0, "threads": 1, "ckpt_every": 3}
@@ -324,3 +325,24 @@ def test_finetune_can_start_from_a_guided_models_critic(small_data, base_run, tm
         train(small_data, tmp_path / "bad", config_from_dict(dict(cfg, critic_init=str(base_run))), progress=False)
     with pytest.raises(UserError, match="set critic to conv"):  # a critic of another kind does not fill this one
         train(small_data, tmp_path / "other", config_from_dict(dict(cfg, critic="sounding")), progress=False)
+
+
+def test_the_policy_is_scored_without_dropout_as_it_was_drawn(small_data, tmp_path):
+    # at the first step the model is its reference, so log p(x) - log p_ref(x) of every sample is exactly 0 when the
+    # model scores its samples as it drew them, without dropout; scored with dropout (0.5 between the two layers) it
+    # would be another model's, and the logged drift would not be 0
+    layered = dict(BASE, layers=2)
+    train(small_data, tmp_path / "base", config_from_dict(layered), progress=False)
+    train(small_data, tmp_path / "tuned", config_from_dict(dict(TUNE, layers=2, dropout=0.5, steps=1, sample_count=0,
+                                                                init_from=str(tmp_path / "base"))), progress=False)
+    row = json.loads((tmp_path / "tuned" / "stats.jsonl").read_text().splitlines()[0])
+    assert row["step"] == 1 and row["ADV/kl_to_start"] == 0.0
+
+
+def test_without_dropout_judges_as_calibrated_and_restores_each_mode():
+    drop, fixed = torch.nn.Dropout(0.5).train(), torch.nn.Dropout(0.5).eval()
+    x = torch.ones(1000)
+    with without_dropout(drop, fixed):
+        assert torch.equal(drop(x), x) and not drop.training
+    assert drop.training and not fixed.training
+    assert (drop(x) == 0).any()  # training again: about half the entries dropped

@@ -15,6 +15,7 @@ only a lower temperature shows as a falling entropy.
 """
 
 import copy
+from contextlib import contextmanager
 
 import torch
 
@@ -35,6 +36,20 @@ from ..sample.draw import gumbel_noise
 from ..sample.per_style import as_recommended, per_style
 from .distributed import DistInfo, average_gradients
 from .recipe_likelihood import LikelihoodRecipe
+
+
+@contextmanager
+def without_dropout(*modules: torch.nn.Module):
+    """The modules in eval mode for the block (gradients still flow), each restored to its mode after: the
+    sampler is scored, and the critics judge for the reward, as they were drawn and calibrated, without dropout."""
+    modes = [m.training for m in modules]
+    for m in modules:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m, mode in zip(modules, modes):
+            m.train(mode)
 
 
 def load_pretrained_critic(critic, kind: str, source: str, summary: dict) -> tuple[float, float]:
@@ -170,10 +185,9 @@ class AdversarialRecipe(LikelihoodRecipe):
         # pitch temperature); the likelihood term keeps the run's transposition
         judged, style = batches(as_written=not cfg.critic_transposed)
         cond = self._model_condition(style)
-        net.eval()  # no dropout while sampling: the sample is the model's, not a perturbed one's
         noise = gumbel_noise((len(style), *net.noise_shape), self.rng)
-        fake = net.sample(cond, noise, pitch_temperature=self.pitch_temperature)
-        net.train()
+        with without_dropout(net):  # the sample is the model's, not a perturbed one's
+            fake = net.sample(cond, noise, pitch_temperature=self.pitch_temperature)
         scores = critic_prefix_scores if self.dense else critic_scores
         r, f = scores(self.critic, judged, style), scores(self.critic, fake, style)
         d_loss = self.loss_D.d_loss(r, f)
@@ -211,10 +225,15 @@ class AdversarialRecipe(LikelihoodRecipe):
         cfg, net = self.cfg, self.net
         scores = critic_prefix_scores if self.dense else critic_scores
         cond = self._model_condition(style)
-        # log q(x) of the sampler that drew the window (at the run's pitch temperature): the policy it improves
-        logp_steps = net.log_probs(fake, cond, self.pitch_temperature).sum(dim=1)  # [B, T] with gradient
+        # log q(x) of the sampler that drew the window (at the run's pitch temperature): the policy it improves.
+        # Scored without dropout, as it was drawn, and judged by critics without theirs, as they were calibrated:
+        # with dropout the score is another model's (its drift from the reference read -0.36 nats per window in
+        # round 19's run) and the reward carries the critic's dropout noise on top of REINFORCE's own
+        judges = [c for c in (self.critic, self.window_critic) if c is not None]
+        with without_dropout(net):
+            logp_steps = net.log_probs(fake, cond, self.pitch_temperature).sum(dim=1)  # [B, T] with gradient
         logp = logp_steps.sum(dim=1)
-        with torch.no_grad():
+        with torch.no_grad(), without_dropout(*judges):
             ref_steps = self.reference.log_probs(fake, cond, self.pitch_temperature).sum(dim=1)
             a, b = self.calibration
             logit = a * scores(self.critic, fake, style) + b
@@ -231,7 +250,7 @@ class AdversarialRecipe(LikelihoodRecipe):
         if terminal is not None:
             reward, extra["ADV/window_logit"] = reward + terminal, terminal.mean().item()
         if cfg.adv_mode_weight != 1:  # the critic's mode term weighs more (or less) than the rest of its logit
-            with torch.no_grad():
+            with torch.no_grad(), without_dropout(self.critic):
                 mode = self.calibration[0] * self.critic.mode_term(fake, style)
             reward = mode_weighted_reward(reward, mode, cfg.adv_mode_weight)
             extra["ADV/mode_term"] = mode.mean().item()
@@ -250,20 +269,19 @@ class AdversarialRecipe(LikelihoodRecipe):
         here."""
         cfg, net, critic, cond = self.cfg, self.net, self.critic, self._model_condition(style)
         tau = annealed_tau(cfg.adv_tau, cfg.adv_tau_final, step, cfg.steps)
-        net.eval()
-        if cfg.adv_estimator == "straight-through-time":  # [B, V, T, K] each, with gradient
-            logits, y = relaxed_rollout(net, fake, noise, cond, self.pitch_temperature, tau)
-        else:
-            logits = net.sampling_logits(fake, cond, self.pitch_temperature)
-            y = straight_through_one_hot(fake, logits, noise, tau)
-        net.train()
+        with without_dropout(net):
+            if cfg.adv_estimator == "straight-through-time":  # [B, V, T, K] each, with gradient
+                logits, y = relaxed_rollout(net, fake, noise, cond, self.pitch_temperature, tau)
+            else:
+                logits = net.sampling_logits(fake, cond, self.pitch_temperature)
+                y = straight_through_one_hot(fake, logits, noise, tau)
         with torch.no_grad():
             ref = self.reference.sampling_logits(fake, cond, self.pitch_temperature)
-        was_training = critic.training
-        critic.eval().requires_grad_(False)  # the gradient reaches the model through y, none the critic's weights
-        a, b = self.calibration
-        logit = a * critic(y, style).float() + b
-        critic.train(was_training).requires_grad_(True)
+        with without_dropout(critic):
+            critic.requires_grad_(False)  # the gradient reaches the model through y, none the critic's weights
+            a, b = self.calibration
+            logit = a * critic(y, style).float() + b
+            critic.requires_grad_(True)
         loss, st_terms = straight_through_terms(logit, position_kl(logits, ref), cfg.adv_kl)
         with torch.no_grad():
             logp = torch.log_softmax(logits, dim=-1).gather(-1, fake.long().unsqueeze(-1)).sum(dim=(1, 2, 3))
