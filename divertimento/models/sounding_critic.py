@@ -19,6 +19,7 @@ from ..music.roll import FIRST_PITCH_TOKEN
 from .causal_critic import CausalCritic
 from .sequence import sounding_tokens
 from .sequence_critic import SequenceCritic
+from .soft_sounding import soft_pair_intervals, soft_sounding
 
 INTERVAL_CLASSES = 13  # 12 interval classes, and "one of the two voices is silent"
 INTERVAL_EMBED = 16
@@ -60,16 +61,25 @@ class SoundingInputs:
 
     def step_inputs(self, windows: torch.Tensor,
                     style: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The reader's step inputs with the sounding pitches and interval classes appended. Soft one-hots are read
-        at their most likely token for these features (they pass gradients through the token part only). Step t's
-        features depend on steps 0..t alone, so a causal critic stays causal."""
+        """The reader's step inputs with the sounding pitches and interval classes appended. Int tokens are looked
+        up; one-hots (exact or soft) are read as products (``soft_sounding``), equal to the lookups on exact
+        one-hots, so that their gradient reaches the notes held and the intervals. Step t's features depend on
+        steps 0..t alone, so a causal critic stays causal."""
         x, s = super().step_inputs(windows, style)
-        tokens = windows.argmax(dim=-1) if windows.dtype.is_floating_point else windows.long()
-        B, _, T = tokens.shape
-        sounding = sounding_tokens(tokens)  # [B, V, T], REST where silent
-        pitches = self.sound_embed(self.table_rows(sounding)).permute(0, 2, 1, 3).reshape(B, T, -1)  # [B, T, V*E]
-        interval = pair_intervals(sounding, self.upper, self.lower)  # [B, P, T]
-        intervals = self.interval_embed(interval + self.pair_rows).permute(0, 2, 1, 3).reshape(B, T, -1)  # [B, T, P*16]
+        if windows.dtype.is_floating_point:
+            B, V, T, K = windows.shape
+            sounding = soft_sounding(windows)  # [B, V, T, K]
+            table = self.sound_embed.weight.view(V, K, -1)
+            pitches = torch.einsum("bvtk,vke->btve", sounding, table).reshape(B, T, -1)  # [B, T, V*E]
+            interval = soft_pair_intervals(sounding, self.upper, self.lower)  # [B, P, T, 13]
+            table = self.interval_embed.weight.view(len(self.upper), INTERVAL_CLASSES, -1)
+            intervals = torch.einsum("bptc,pce->btpe", interval, table).reshape(B, T, -1)  # [B, T, P*16]
+        else:
+            B, _, T = windows.shape
+            sounding = sounding_tokens(windows.long())  # [B, V, T], REST where silent
+            pitches = self.sound_embed(self.table_rows(sounding)).permute(0, 2, 1, 3).reshape(B, T, -1)
+            interval = pair_intervals(sounding, self.upper, self.lower)  # [B, P, T]
+            intervals = self.interval_embed(interval + self.pair_rows).permute(0, 2, 1, 3).reshape(B, T, -1)
         return torch.cat([x, self.drop(torch.cat([pitches, intervals], dim=2))], dim=2), s
 
 
