@@ -218,9 +218,10 @@ class TrainConfig:
                             f"{self.adv_tau_final})")
         if self.adv_estimator.startswith("straight-through"):
             # the straight-through gradient is the critic's with respect to its input: what it does not read as a
-            # differentiable function of the one-hots has no gradient to give
+            # differentiable function of the one-hots has no gradient to give (the silence charge, a function of
+            # the drawn tokens alone, enters by the score function instead)
             rewards = {"a causal critic": causal, "window_critic_init": bool(self.window_critic_init),
-                       "silence_charge": self.silence_charge > 0, "adv_mode_weight": self.adv_mode_weight != 1,
+                       "adv_mode_weight": self.adv_mode_weight != 1,
                        "adv_weight = 0": self.adv_weight <= 0}
             clash = [name for name, on in rewards.items() if on]
             if clash:

@@ -130,7 +130,8 @@ SOUNDING_TRANSPOSED = {"critic": "sounding", "critic_transposed": True, "d_steps
                                     {"adv_pitch_temperature": "bach:0.6"},
                                     {"adv_estimator": "straight-through", "critic": "sequence", "adv_tau": 0.5,
                                      "adv_pitch_temperature": "0.8"},
-                                    {"adv_estimator": "straight-through-time", "critic": "sequence"}],
+                                    {"adv_estimator": "straight-through-time", "critic": "sequence",
+                                     "silence_charge": 0.5}],
                          ids=["window", "causal", "sounding", "window-bf16", "pitch-temperature", "straight-through",
                               "straight-through-time"])
 def test_finetune_starts_from_the_model_and_resumes_exactly(small_data, base_run, tmp_path, critic):

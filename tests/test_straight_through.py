@@ -10,6 +10,7 @@ from divertimento.config import config_from_dict
 from divertimento.errors import UserError
 from divertimento.losses.straight_through import (
     annealed_tau,
+    charge_score_term,
     position_kl,
     straight_through_one_hot,
     straight_through_terms,
@@ -55,6 +56,16 @@ def test_the_loss_raises_the_critics_logit_less_the_drift():
     assert logit.grad.tolist() == [-0.5, -0.5]
 
 
+def test_a_charge_on_the_drawn_tokens_reaches_the_model_by_the_score_function():
+    # charges [2, 0, 1] (mean 1): advantages [1, -1, 0]; loss = (1 * -3 + -1 * -1 + 0 * -2) / 3 = -2 / 3, and its
+    # gradient lowers the charged window's log-probability and raises the uncharged one's, each by 1 / 3
+    logp = torch.tensor([-3.0, -1.0, -2.0], requires_grad=True)
+    loss = charge_score_term(logp, torch.tensor([2.0, 0.0, 1.0]))
+    assert loss.item() == pytest.approx(-2 / 3)
+    loss.backward()
+    assert logp.grad.tolist() == pytest.approx([1 / 3, -1 / 3, 0.0])
+
+
 def test_the_temperature_anneals_geometrically_from_first_to_last_step():
     # Transformer-GAN's 1 / 100^(i / N) over three steps: 1, 0.1, 0.01; tau_final 0 keeps tau throughout
     assert [annealed_tau(1.0, 0.01, i, 3) for i in range(3)] == pytest.approx([1.0, 0.1, 0.01])
@@ -87,7 +98,8 @@ def test_what_the_straight_through_fine_tune_refuses():
         config_from_dict(dict(tune, adv_estimator="gumbel"))
     with pytest.raises(UserError, match="adv_tau"):
         config_from_dict(dict(tune, adv_tau=0.0))
-    for wrong, said in (({"critic": "causal"}, "a causal critic"), ({"silence_charge": 0.5}, "silence_charge"),
+    config_from_dict(dict(tune, silence_charge=0.5))  # a charge on the drawn tokens, by the score function
+    for wrong, said in (({"critic": "causal"}, "a causal critic"),
                         ({"window_critic_init": "guided"}, "window_critic_init"), ({"adv_weight": 0.0}, "adv_weight")):
         with pytest.raises(UserError, match=f"straight-through.*{said}"):
             config_from_dict(dict(tune, **wrong))

@@ -46,6 +46,15 @@ def straight_through_terms(critic_logit: torch.Tensor, kl_per_window: torch.Tens
                   "ADV/surrogate": loss.item()}
 
 
+def charge_score_term(logp: torch.Tensor, charge: torch.Tensor) -> torch.Tensor:
+    """The loss (mean over the batch, nats per window) whose gradient is the score-function estimate of the
+    gradient of E[charge], from each window's log-probability under the model [B] (with gradient) and its charge
+    [B]: a charge on what the sample's tokens are (a voice silent for a bar) has no gradient through the one-hots,
+    so it reaches the model as REINFORCE's reward does, less the batch mean as baseline."""
+    advantage = (charge - charge.mean()).detach()
+    return (advantage * logp).mean()
+
+
 def annealed_tau(tau: float, tau_final: float, step: int, steps: int) -> float:
     """The Gumbel-softmax temperature at ``step`` of ``steps``: from ``tau`` to ``tau_final`` geometrically
     (Transformer-GAN's 1 / 100^(i / N) runs from 1 to 0.01), or ``tau`` throughout when ``tau_final`` is 0."""

@@ -26,7 +26,13 @@ from ..losses.adversarial import objective
 from ..losses.policy_gradient import dense_reinforce_terms, mode_weighted_reward, reinforce_terms
 from ..losses.relaxed_rollout import relaxed_rollout
 from ..losses.silence import label_bar_steps, rare_silences, silence_charges
-from ..losses.straight_through import annealed_tau, position_kl, straight_through_one_hot, straight_through_terms
+from ..losses.straight_through import (
+    annealed_tau,
+    charge_score_term,
+    position_kl,
+    straight_through_one_hot,
+    straight_through_terms,
+)
 from ..models.causal_critic import CausalCritic
 from ..models.factory import resolve_model_path
 from ..models.files import module_state, read_file
@@ -203,7 +209,7 @@ class AdversarialRecipe(LikelihoodRecipe):
         real, real_style = batches()
         nll, terms = self.loss_fn(net, cfg, step, real, real_style, self.rng)
         if cfg.adv_estimator.startswith("straight-through"):
-            adv, adv_terms = self._straight_through(step, fake, noise, style)
+            adv, adv_terms = self._straight_through(step, fake, noise, style, batches)
         else:
             adv, adv_terms = self._policy_gradient(fake, style, batches)
         # during the warm-up the critic learns what the model gets wrong before its judgement moves the model
@@ -260,13 +266,14 @@ class AdversarialRecipe(LikelihoodRecipe):
         pg, pg_terms = reinforce_terms(logp, ref_steps.sum(dim=1), reward, cfg.adv_kl)
         return pg, pg_terms | extra | entropy
 
-    def _straight_through(self, step: int, fake: torch.Tensor, noise: torch.Tensor,
-                          style: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    def _straight_through(self, step: int, fake: torch.Tensor, noise: torch.Tensor, style: torch.Tensor,
+                          batches) -> tuple[torch.Tensor, dict]:
         """The straight-through loss (nats per window) for the samples ``fake`` drawn with Gumbel ``noise``
         [B, V, T, K], and its terms to log. The model's logits are those that drew the sample (no dropout), so the
         relaxed one-hots peak where the drawn tokens are; with ``straight-through-time`` the model re-reads the
         window through those one-hots (``relaxed_rollout``). The critic judges without dropout, and learns nothing
-        here."""
+        here. The silence charge, a function of the drawn tokens with no gradient through them, enters by the score
+        function (``charge_score_term``)."""
         cfg, net, critic, cond = self.cfg, self.net, self.critic, self._model_condition(style)
         tau = annealed_tau(cfg.adv_tau, cfg.adv_tau_final, step, cfg.steps)
         with without_dropout(net):
@@ -283,8 +290,11 @@ class AdversarialRecipe(LikelihoodRecipe):
             logit = a * critic(y, style).float() + b
             critic.requires_grad_(True)
         loss, st_terms = straight_through_terms(logit, position_kl(logits, ref), cfg.adv_kl)
-        with torch.no_grad():
-            logp = torch.log_softmax(logits, dim=-1).gather(-1, fake.long().unsqueeze(-1)).sum(dim=(1, 2, 3))
+        logp = torch.log_softmax(logits, dim=-1).gather(-1, fake.long().unsqueeze(-1)).sum(dim=(1, 2, 3))  # [B]
+        if cfg.silence_charge > 0:  # a charge on the drawn tokens: by the score function, as REINFORCE's reward
+            charge = silence_charges(fake, style, self._rare_silence(batches), self.bar_steps, cfg.silence_charge)
+            loss = loss + charge_score_term(logp, charge)
+            st_terms["ADV/silence_charge"] = charge.mean().item()
         return loss, st_terms | {"ADV/tau": tau, "ADV/entropy_per_token": -logp.mean().item() / fake[0].numel()}
 
     def _model_condition(self, style: torch.Tensor) -> torch.Tensor | None:
