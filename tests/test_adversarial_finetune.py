@@ -131,9 +131,11 @@ SOUNDING_TRANSPOSED = {"critic": "sounding", "critic_transposed": True, "d_steps
                                     {"adv_estimator": "straight-through", "critic": "sequence", "adv_tau": 0.5,
                                      "adv_pitch_temperature": "0.8"},
                                     {"adv_estimator": "straight-through-time", "critic": "sequence",
-                                     "silence_charge": 0.5}],
+                                     "silence_charge": 0.5},
+                                    {"adv_estimator": "straight-through", "critic": "sounding", "r1_gamma": 0.5,
+                                     "r1_interval": 2}],
                          ids=["window", "causal", "sounding", "window-bf16", "pitch-temperature", "straight-through",
-                              "straight-through-time"])
+                              "straight-through-time", "straight-through-r1"])
 def test_finetune_starts_from_the_model_and_resumes_exactly(small_data, base_run, tmp_path, critic):
     cfg = dict(TUNE, init_from=str(base_run), **critic)
     train(small_data, tmp_path / "straight", config_from_dict(dict(cfg, steps=4)), progress=False)
@@ -153,6 +155,8 @@ def test_finetune_starts_from_the_model_and_resumes_exactly(small_data, base_run
     assert {k.split(".")[0] for k in model} == {"model", "fingerprint"} and header["family"] == "mle"
     rows = [json.loads(line) for line in (tmp_path / "straight" / "stats.jsonl").read_text().splitlines()]
     assert all("ADV/entropy_per_token" in r and "MLE/nll" in r for r in rows)
+    # the critic's R1 penalty is taken (and logged) only in a run that asks for it
+    assert any("D/r1" in r for r in rows) == ("r1_gamma" in critic)
 
 
 @pytest.mark.parametrize("main", [{"critic": "causal"}, SOUNDING_TRANSPOSED], ids=["causal", "sounding-transposed"])

@@ -2,9 +2,10 @@
 keep its maximum-likelihood loss every step, and add a policy-gradient term whose reward is a critic's judgement
 of the model's own free-running windows (losses/policy_gradient.py), anchored by a KL penalty to the start.
 
-Each step: ``d_steps`` critic updates (real windows against fresh samples, non-saturating loss), then one model
-update of NLL(real) + adv_weight * REINFORCE(samples), both per token, the reward less a charge on voices that fall
-silent where the style's voices do not (``silence_charge``, losses/silence.py). With a causal critic
+Each step: ``d_steps`` critic updates (real windows against fresh samples, non-saturating loss; with ``r1_gamma``
+a lazy R1 penalty on the first, every ``r1_interval`` steps), then one model update of NLL(real) + adv_weight *
+REINFORCE(samples), both per token, the reward less a charge on voices that fall silent where the style's voices do
+not (``silence_charge``, losses/silence.py). With a causal critic
 (``critic: causal``) the critic learns on every prefix and REINFORCE gets a reward at every step
 (``dense_reinforce_terms``). With ``adv_estimator: straight-through`` the REINFORCE term gives way to the critic's
 own gradient through the sample's one-hots and an exact KL penalty per position (losses/straight_through.py); with
@@ -18,11 +19,12 @@ import copy
 from contextlib import contextmanager
 
 import torch
+import torch.nn.functional as F
 
 from ..config import TrainConfig, config_from_dict
 from ..data.summary import shape_mismatch
 from ..errors import UserError
-from ..losses.adversarial import objective
+from ..losses.adversarial import objective, r1_penalty
 from ..losses.policy_gradient import dense_reinforce_terms, mode_weighted_reward, reinforce_terms
 from ..losses.relaxed_rollout import relaxed_rollout
 from ..losses.silence import label_bar_steps, rare_silences, silence_charges
@@ -197,7 +199,15 @@ class AdversarialRecipe(LikelihoodRecipe):
         scores = critic_prefix_scores if self.dense else critic_scores
         r, f = scores(self.critic, judged, style), scores(self.critic, fake, style)
         d_loss = self.loss_D.d_loss(r, f)
-        self._critic_update(self.critic, self.opt_D, d_loss)
+        r1_terms = {}
+        if cfg.r1_gamma > 0 and step % cfg.r1_interval == 0:
+            # R1 (Mescheder et al. 2018) on the real windows just judged: a critic flat around real music, whose
+            # gradient at a sample (what straight-through follows) is less a direction that merely fools it
+            r1 = r1_penalty(self.critic, F.one_hot(judged.long(), self.critic.vocab_size).float(), style)
+            r1_terms = {"D/r1": r1.item()}
+            self._critic_update(self.critic, self.opt_D, d_loss + (cfg.r1_gamma / 2) * r1 * cfg.r1_interval)
+        else:
+            self._critic_update(self.critic, self.opt_D, d_loss)
         for _ in range(cfg.d_steps - 1):  # more critic updates: fresh real windows against the same samples
             more, more_style = batches(as_written=not cfg.critic_transposed)
             self._critic_update(self.critic, self.opt_D, self.loss_D.d_loss(scores(self.critic, more, more_style),
@@ -222,8 +232,8 @@ class AdversarialRecipe(LikelihoodRecipe):
         if cfg.grad_clip > 0:
             terms["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip))
         self.opt.step()
-        terms |= adv_terms | window_terms | {"D/loss": d_loss.item(), "D/real_score": r.mean().item(),
-                                             "D/fake_score": f.mean().item()}
+        terms |= adv_terms | window_terms | r1_terms | {"D/loss": d_loss.item(), "D/real_score": r.mean().item(),
+                                                        "D/fake_score": f.mean().item()}
         stats.add(terms)
 
     def _policy_gradient(self, fake: torch.Tensor, style: torch.Tensor, batches) -> tuple[torch.Tensor, dict]:
