@@ -183,9 +183,9 @@ class TrainConfig:
         if self.init_widen and not self.init_from:
             raise UserError("init_widen widens the model init_from names: set init_from")
         if min(self.kl_weight, self.kl_warmup, self.grad_clip, self.sample_count, self.ema_kimg,
-               self.lr_decay_steps, self.adv_weight, self.adv_kl) < 0:
-            raise UserError("kl_weight, kl_warmup, grad_clip, sample_count, ema_kimg, lr_decay_steps, adv_weight "
-                            "and adv_kl must be >= 0")
+               self.lr_decay_steps, self.adv_weight, self.adv_kl, self.r1_gamma) < 0:
+            raise UserError("kl_weight, kl_warmup, grad_clip, sample_count, ema_kimg, lr_decay_steps, adv_weight, "
+                            "adv_kl and r1_gamma must be >= 0")
         if self.adv_weight > 0 and self.family != "mle":
             raise UserError(f"adv_weight fine-tunes the sequence model (family mle), not {self.family}")
         if not 1 <= self.candidates <= 64:

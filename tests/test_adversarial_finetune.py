@@ -264,6 +264,8 @@ def test_finetune_refusals(small_data, tiny_run, base_run, tmp_path):
             config_from_dict(dict(told, adv_mode_weight=4.0, **wrong))
     with pytest.raises(UserError, match=">= 0"):
         config_from_dict(dict(told, adv_mode_weight=-1.0))
+    with pytest.raises(UserError, match="r1_gamma must be >= 0"):  # a negative penalty would reward a steep critic
+        config_from_dict(dict(TUNE, r1_gamma=-0.01))
     # a pitch temperature to sample at needs a fine-tune, styles the data has and values in range, each in one line
     with pytest.raises(UserError, match="adv_pitch_temperature.*adv_weight > 0"):
         config_from_dict(dict(BASE, adv_pitch_temperature="0.7"))
