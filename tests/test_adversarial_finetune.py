@@ -159,6 +159,20 @@ def test_finetune_starts_from_the_model_and_resumes_exactly(small_data, base_run
     assert any("D/r1" in r for r in rows) == ("r1_gamma" in critic)
 
 
+def test_the_r1_penalty_reaches_the_critics_update(small_data, base_run, tmp_path):
+    # the same start, seed and batches, one step: with R1 on, the critic leaves that step with other weights than
+    # without it (a penalty only logged, not added to the critic's loss, would leave them equal)
+    cfg = dict(TUNE, init_from=str(base_run), adv_estimator="straight-through", critic="sounding", steps=1,
+               sample_count=0)
+    train(small_data, tmp_path / "plain", config_from_dict(cfg), progress=False)
+    train(small_data, tmp_path / "r1", config_from_dict(dict(cfg, r1_gamma=10.0, r1_interval=1)), progress=False)
+    _, plain = read_file(list_checkpoints(tmp_path / "plain")[-1])
+    _, r1 = read_file(list_checkpoints(tmp_path / "r1")[-1])
+    critic = [k for k in plain if k.startswith("critic.")]
+    assert critic and set(plain) == set(r1)
+    assert any(not torch.equal(plain[k], r1[k]) for k in critic)
+
+
 @pytest.mark.parametrize("main", [{"critic": "causal"}, SOUNDING_TRANSPOSED], ids=["causal", "sounding-transposed"])
 def test_a_finetune_with_a_window_critic_beside_resumes_exactly(small_data, base_run, tmp_path, main):
     guided = tmp_path / "guided"

@@ -199,15 +199,13 @@ class AdversarialRecipe(LikelihoodRecipe):
         scores = critic_prefix_scores if self.dense else critic_scores
         r, f = scores(self.critic, judged, style), scores(self.critic, fake, style)
         d_loss = self.loss_D.d_loss(r, f)
-        r1_terms = {}
+        critic_loss, r1_terms = d_loss, {}
         if cfg.r1_gamma > 0 and step % cfg.r1_interval == 0:
             # R1 (Mescheder et al. 2018) on the real windows just judged: a critic flat around real music, whose
             # gradient at a sample (what straight-through follows) is less a direction that merely fools it
             r1 = r1_penalty(self.critic, F.one_hot(judged.long(), self.critic.vocab_size).float(), style)
-            r1_terms = {"D/r1": r1.item()}
-            self._critic_update(self.critic, self.opt_D, d_loss + (cfg.r1_gamma / 2) * r1 * cfg.r1_interval)
-        else:
-            self._critic_update(self.critic, self.opt_D, d_loss)
+            critic_loss, r1_terms = d_loss + (cfg.r1_gamma / 2) * r1 * cfg.r1_interval, {"D/r1": r1.item()}
+        self._critic_update(self.critic, self.opt_D, critic_loss)
         for _ in range(cfg.d_steps - 1):  # more critic updates: fresh real windows against the same samples
             more, more_style = batches(as_written=not cfg.critic_transposed)
             self._critic_update(self.critic, self.opt_D, self.loss_D.d_loss(scores(self.critic, more, more_style),
