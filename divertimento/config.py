@@ -135,6 +135,14 @@ class TrainConfig:
     candidates: int = 8  # K candidates drawn per piece at sampling time; 1 = the proposal alone
     beta: float = 1.0  # the candidates are resampled by (D / (1 - D))^beta; 0 = the proposal's own distribution
     rerank: str = "critic"  # critic, or likelihood: the control that resamples by the proposal's own likelihood
+    # critic-tilted distillation (family mle, from init_from; train/recipe_distill.py): a guided model whose
+    # resampled distribution at K -> infinity the model learns beside its likelihood of real windows, from a pool of
+    # its proposal's windows tilted by exp(distill_beta * score); "" = none
+    distill_from: str = ""
+    distill_weight: float = 1.0  # the pool batch's NLL beside the real batch's, both per window
+    distill_beta: float = 1.0  # the tilt's exponent; 0 = the proposal's own distribution
+    distill_pool: int = 8192  # windows drawn from the proposal (and scored once) at the run's first step
+    distill_rerank: str = "critic"  # critic (its calibrated log-ratio), or likelihood: the proposal's own, the control
     # optimiser of the trained model (Adam; the critic's for guided); the family's defaults come from FAMILY_DEFAULTS
     lr: float = 2e-4
     lr_final: float = 1.0  # lr at the end of the decay as a fraction of lr, reached by a cosine; 1 = constant
@@ -229,6 +237,7 @@ class TrainConfig:
                                 f"not take {', '.join(clash)} (use adv_estimator reinforce)")
         if self.adv_mode_weight < 0:
             raise UserError(f"adv_mode_weight must be >= 0 (got {self.adv_mode_weight})")
+        self._validate_distill()
         if self.critic == "residual" and self.family != "guided":
             raise UserError("critic residual reads a frozen proposal's state: it serves family guided only")
         if self.family == "guided" and not self.base_model:
@@ -243,6 +252,25 @@ class TrainConfig:
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise UserError("betas must lie in [0, 1)")
         return self
+
+    def _validate_distill(self) -> None:
+        defaults = TrainConfig.__dataclass_fields__
+        knobs = ("distill_weight", "distill_beta", "distill_pool", "distill_rerank")
+        if not self.distill_from:
+            changed = [k for k in knobs if getattr(self, k) != defaults[k].default]
+            if changed:
+                raise UserError(f"{', '.join(changed)} tune a distillation: set distill_from to a guided model")
+            return
+        if self.family != "mle" or self.adv_weight > 0 or self.mode_condition:
+            raise UserError("distill_from fine-tunes the sequence model (family mle) without adv_weight or "
+                            "mode_condition")
+        if not 0 < self.distill_weight <= 100 or not 0 <= self.distill_beta <= 100:
+            raise UserError(f"distill_weight must lie in (0, 100] and distill_beta in [0, 100] (got "
+                            f"{self.distill_weight}, {self.distill_beta})")
+        if not self.batch_size <= self.distill_pool <= 1_000_000:
+            raise UserError(f"distill_pool must lie in batch_size..1000000 (got {self.distill_pool})")
+        if self.distill_rerank not in ("critic", "likelihood"):
+            raise UserError(f"distill_rerank must be critic or likelihood (got {self.distill_rerank!r})")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

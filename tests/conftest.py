@@ -26,6 +26,18 @@ TINY = {"steps": 8, "batch_size": 8, "z_dim": 16, "style_dim": 8, "g_channels": 
         "log_every": 2, "sample_every": 1000, "sample_count": 4, "ckpt_every": 4, "threads": 1}
 
 
+def straight_and_resumed(data: Path, cfg: dict, out: Path, steps: int = 4, stop: int = 2) -> tuple[dict, dict]:
+    """The tensors of the last checkpoint of a run trained ``steps`` steps straight (``out/straight``) and of the
+    same run stopped after ``stop`` and resumed to ``steps`` (``out/stopped``): equal when it resumes exactly."""
+    from divertimento.models.files import list_checkpoints, read_file
+    from divertimento.train.loop import train
+
+    train(data, out / "straight", config_from_dict(dict(cfg, steps=steps)), progress=False)
+    train(data, out / "stopped", config_from_dict(dict(cfg, steps=stop)), progress=False)
+    train(data, out / "stopped", config_from_dict(dict(cfg, steps=steps)), resume=True, progress=False)
+    return read_file(list_checkpoints(out / "straight")[-1])[1], read_file(list_checkpoints(out / "stopped")[-1])[1]
+
+
 def first_abc_tunes(path: Path, n: int) -> str:
     text = path.read_text(encoding="latin-1")
     blocks = re.split(r"(?m)^(?=X:)", text)

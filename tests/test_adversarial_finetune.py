@@ -21,6 +21,8 @@ from divertimento.train.export import export_model
 from divertimento.train.loop import train
 from divertimento.train.recipe_adversarial import without_dropout
 
+from .conftest import straight_and_resumed
+
 BASE = {"family": "mle", "steps": 3, "batch_size": 8, "hidden": 16, "layers": 1, "embed": 4, "style_dim": 4,
         "log_every": 1, "sample_count": 0, "threads": 1, "ckpt_every": 3}
 TUNE = dict(BASE, adv_weight=1.0, adv_kl=0.5, d_channels=32, lr=1e-3, sample_count=2, ckpt_every=2)
@@ -138,11 +140,7 @@ SOUNDING_TRANSPOSED = {"critic": "sounding", "critic_transposed": True, "d_steps
                               "straight-through-time", "straight-through-r1"])
 def test_finetune_starts_from_the_model_and_resumes_exactly(small_data, base_run, tmp_path, critic):
     cfg = dict(TUNE, init_from=str(base_run), **critic)
-    train(small_data, tmp_path / "straight", config_from_dict(dict(cfg, steps=4)), progress=False)
-    train(small_data, tmp_path / "stopped", config_from_dict(dict(cfg, steps=2)), progress=False)
-    train(small_data, tmp_path / "stopped", config_from_dict(dict(cfg, steps=4)), resume=True, progress=False)
-    _, a = read_file(list_checkpoints(tmp_path / "straight")[-1])
-    _, b = read_file(list_checkpoints(tmp_path / "stopped")[-1])
+    a, b = straight_and_resumed(small_data, cfg, tmp_path)
     assert set(a) == set(b) and {k.split(".")[0] for k in a} >= {"model", "critic", "reference"}
     for k in a:
         assert torch.equal(a[k], b[k]), k
@@ -181,11 +179,7 @@ def test_a_finetune_with_a_window_critic_beside_resumes_exactly(small_data, base
                                                 "sample_count": 0, "threads": 1}), progress=False)
     cfg = dict(TUNE, init_from=str(base_run / "model.safetensors"), window_critic_init=str(guided), sample_count=0,
                **main)
-    train(small_data, tmp_path / "straight", config_from_dict(dict(cfg, steps=4)), progress=False)
-    train(small_data, tmp_path / "stopped", config_from_dict(dict(cfg, steps=2)), progress=False)
-    train(small_data, tmp_path / "stopped", config_from_dict(dict(cfg, steps=4)), resume=True, progress=False)
-    _, a = read_file(list_checkpoints(tmp_path / "straight")[-1])
-    _, b = read_file(list_checkpoints(tmp_path / "stopped")[-1])
+    a, b = straight_and_resumed(small_data, cfg, tmp_path)
     assert {k.split(".")[0] for k in a} >= {"model", "critic", "window_critic", "reference"}
     for k in a:
         assert torch.equal(a[k], b[k]), k

@@ -11,10 +11,12 @@ from divertimento.cli import main
 from divertimento.config import config_from_dict
 from divertimento.errors import UserError
 from divertimento.losses.calibration import fit_platt
-from divertimento.models.files import list_checkpoints, read_file
+from divertimento.models.files import read_file
 from divertimento.models.guided import resample_choice, resample_weights
 from divertimento.sample.sampler import load_sampler
 from divertimento.train.loop import train
+
+from .conftest import straight_and_resumed
 
 BASE = {"family": "mle", "steps": 4, "batch_size": 8, "hidden": 16, "layers": 1, "embed": 4, "style_dim": 4,
         "log_every": 2, "sample_count": 0, "threads": 1}
@@ -117,11 +119,7 @@ def test_guided_resume_is_exact(small_data, base_run, tmp_path, critic):
     # sounding critic judges (and is calibrated on) real windows moved to random keys
     cfg = dict(GUIDED, base_model=str(base_run), r1_gamma=1.0, r1_interval=2, critic=critic,
                critic_transposed=critic == "sounding")
-    train(small_data, tmp_path / "straight", config_from_dict(dict(cfg, steps=4)), progress=False)
-    train(small_data, tmp_path / "stopped", config_from_dict(dict(cfg, steps=2)), progress=False)
-    train(small_data, tmp_path / "stopped", config_from_dict(dict(cfg, steps=4)), resume=True, progress=False)
-    _, a = read_file(list_checkpoints(tmp_path / "straight")[-1])
-    _, b = read_file(list_checkpoints(tmp_path / "stopped")[-1])
+    a, b = straight_and_resumed(small_data, cfg, tmp_path)
     assert set(a) == set(b)
     for k in a:
         assert torch.equal(a[k], b[k]), k

@@ -43,7 +43,7 @@ from ..models.sequence import check_pitch_temperature
 from ..sample.draw import gumbel_noise
 from ..sample.per_style import as_recommended, per_style
 from .distributed import DistInfo, average_gradients
-from .recipe_likelihood import LikelihoodRecipe
+from .recipe_likelihood import LikelihoodRecipe, require_start
 
 
 @contextmanager
@@ -129,9 +129,7 @@ def load_window_critic(source: str, summary: dict) -> tuple[torch.nn.Module, tup
 
 class AdversarialRecipe(LikelihoodRecipe):
     def __init__(self, cfg: TrainConfig, summary: dict, rng: torch.Generator, info: DistInfo):
-        if not cfg.init_from:
-            raise UserError("adversarial fine-tuning (adv_weight > 0) starts from a trained model: set init_from "
-                            "to its run dir, checkpoint or model file")
+        require_start(cfg, "adversarial fine-tuning (adv_weight > 0)")
         super().__init__(cfg, summary, rng, info)
         self.critic = build_critic(cfg, summary)
         # a causal critic judges every prefix: the critic learns on every prefix and the model gets a reward per step
@@ -224,12 +222,7 @@ class AdversarialRecipe(LikelihoodRecipe):
         weight = cfg.adv_weight if step >= cfg.adv_warmup else 0.0
         n_tokens = real[0].numel()
         loss = nll / n_tokens + weight * adv / n_tokens
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        average_gradients(net, self.info)
-        if cfg.grad_clip > 0:
-            terms["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip))
-        self.opt.step()
+        self.update_model(loss, terms)
         terms |= adv_terms | window_terms | r1_terms | {"D/loss": d_loss.item(), "D/real_score": r.mean().item(),
                                                         "D/fake_score": f.mean().item()}
         stats.add(terms)

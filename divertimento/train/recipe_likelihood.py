@@ -6,12 +6,19 @@ import torch
 
 from ..config import TrainConfig
 from ..data.modes import mode_labels
+from ..errors import UserError
 from ..losses.likelihood import LIKELIHOOD_LOSSES
 from ..models.factory import family
 from ..models.low_precision import use_bfloat16
 from .distributed import DistInfo, average_gradients
 
 HELDOUT_WINDOWS = 2048  # val windows the final held-out loss is measured on (the first ones, no transposition)
+
+
+def require_start(cfg: TrainConfig, what: str) -> None:
+    """One line for a fine-tune (``what``) given no model to start from."""
+    if not cfg.init_from:
+        raise UserError(f"{what} starts from a trained model: set init_from to its run dir, checkpoint or model file")
 
 
 class LikelihoodRecipe:
@@ -59,13 +66,18 @@ class LikelihoodRecipe:
         tokens, style = batches()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
             loss, terms = self.loss_fn(self.net, self.cfg, step, tokens, style, self.rng)
+        self.update_model(loss, terms)
+        stats.add(terms)
+
+    def update_model(self, loss: torch.Tensor, terms: dict) -> None:
+        """One optimiser step of the model on ``loss``: gradients averaged over processes and clipped to
+        ``grad_clip`` (their norm logged in ``terms``)."""
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         average_gradients(self.net, self.info)
         if self.cfg.grad_clip > 0:
             terms["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.cfg.grad_clip))
         self.opt.step()
-        stats.add(terms)
 
     @torch.no_grad()
     def finish(self, data, batch_size: int = 256) -> dict:
