@@ -13,8 +13,8 @@ variance from a reward. One guided sampler's K = 8 candidates per window are too
 (docs/adversarial.md, round 11); the pool resamples among thousands per condition, and the model that learns it
 draws one window per window.
 
-The pool is a function of (distill_from, the data, the seed and its size) alone, drawn from its own generator, so
-a resumed run draws it again and continues exactly."""
+The pool is a function of (distill_from, the data, the seed and its size) alone (under torchrun, of the process's
+shard of the data too), drawn from its own generator, so a resumed run draws it again and continues exactly."""
 
 import torch
 
