@@ -137,7 +137,8 @@ class TrainConfig:
     rerank: str = "critic"  # critic, or likelihood: the control that resamples by the proposal's own likelihood
     # critic-tilted distillation (family mle, from init_from; train/recipe_distill.py): a guided model whose
     # resampled distribution at K -> infinity the model learns beside its likelihood of real windows, from a pool of
-    # its proposal's windows tilted by exp(distill_beta * score); "" = none
+    # its proposal's windows tilted by exp(distill_beta * score); "" = none. Several guided models of one proposal,
+    # separated by commas: the score is the mean of their critics' log-ratios (an ensemble's estimate of log p / q)
     distill_from: str = ""
     distill_weight: float = 1.0  # the pool batch's NLL beside the real batch's, both per window
     distill_beta: float = 1.0  # the tilt's exponent; 0 = the proposal's own distribution
@@ -271,6 +272,14 @@ class TrainConfig:
             raise UserError(f"distill_pool must lie in batch_size..1000000 (got {self.distill_pool})")
         if self.distill_rerank not in ("critic", "likelihood"):
             raise UserError(f"distill_rerank must be critic or likelihood (got {self.distill_rerank!r})")
+        teachers = self.distill_teachers()
+        if len(set(teachers)) != len(teachers) or not teachers:
+            raise UserError(f"distill_from names each guided model once, separated by commas (got "
+                            f"{self.distill_from!r})")
+
+    def distill_teachers(self) -> list[str]:
+        """The guided models ``distill_from`` names, in order (the first's proposal draws the pool)."""
+        return [name.strip() for name in self.distill_from.split(",") if name.strip()]
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -3,6 +3,7 @@ as asked, and what it refuses."""
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -42,6 +43,14 @@ def runs(small_data, tmp_path_factory):
                                                           "steps": 2, "batch_size": 8, "d_channels": 32,
                                                           "candidates": 2, "sample_count": 0, "threads": 1}),
           progress=False)
+    # a second critic (of another kind) of the same proposal, and a critic of another proposal
+    train(small_data, root / "guided-sequence", config_from_dict({
+        "family": "guided", "base_model": str(root / "base"), "critic": "sequence", "steps": 2, "batch_size": 8,
+        "d_channels": 32, "candidates": 2, "sample_count": 0, "threads": 1}), progress=False)
+    train(small_data, root / "other-base", config_from_dict(BASE | {"seed": 1}), progress=False)
+    train(small_data, root / "guided-other", config_from_dict({
+        "family": "guided", "base_model": str(root / "other-base"), "steps": 2, "batch_size": 8, "d_channels": 32,
+        "candidates": 2, "sample_count": 0, "threads": 1}), progress=False)
     return root
 
 
@@ -103,6 +112,34 @@ def test_the_pool_is_tilted_by_the_score_asked_for(small_data, runs):
         assert set(style.tolist()) <= set(batches.style.tolist())
 
 
+def test_two_critics_tilt_the_pool_by_the_mean_of_their_log_ratios(small_data, runs):
+    from divertimento.data.dataset import load_prepared
+    from divertimento.data.summary import data_summary
+    from divertimento.train.batches import BatchSampler
+    from divertimento.train.distributed import DistInfo
+    from divertimento.train.recipes import make_recipe
+
+    data = load_prepared(small_data)
+    batches = BatchSampler(data, 8, True, torch.Generator().manual_seed(0))
+    cfg = config_from_dict(distill_config(runs, distill_beta=1.5) |
+                           {"distill_from": f"{runs / 'guided'}, {runs / 'guided-sequence'}"})
+    recipe = make_recipe(cfg, data_summary(data), torch.Generator().manual_seed(0), DistInfo())
+    terms = recipe._pool_terms(batches)
+    x, style = recipe.pool.long(), recipe.pool_style
+    with torch.no_grad():
+        scores = [load(runs / name)[1].log_ratio(x, style).double() for name in ("guided", "guided-sequence")]
+    mean = (scores[0] + scores[1]) / 2
+    expected = torch.zeros(len(x), dtype=torch.float64)
+    for c in style.unique():
+        rows = style == c
+        w = torch.exp(1.5 * (mean[rows] - mean[rows].max()))
+        expected[rows] = w / w.sum() * rows.sum() / len(x)
+    assert torch.allclose(recipe.pool_probs, expected, atol=1e-5)
+    # Pearson's r of the two critics' scores, by numpy on the same numbers
+    r = np.corrcoef(scores[0].numpy(), scores[1].numpy())[0, 1]
+    assert terms["DISTILL/critic_correlation"] == pytest.approx(r, abs=1e-4)
+
+
 def test_distillation_refusals(small_data, runs, tmp_path):
     with pytest.raises(UserError, match="set init_from"):
         cfg = distill_config(runs)
@@ -111,6 +148,12 @@ def test_distillation_refusals(small_data, runs, tmp_path):
     with pytest.raises(UserError, match="distill_from: .* is a mle model"):
         train(small_data, tmp_path / "b", config_from_dict(distill_config(runs) | {"distill_from": str(runs / "base")}),
               progress=False)
+    with pytest.raises(UserError, match="judges another proposal"):
+        two = f"{runs / 'guided'},{runs / 'guided-other'}"
+        train(small_data, tmp_path / "c", config_from_dict(distill_config(runs) | {"distill_from": two}),
+              progress=False)
+    with pytest.raises(UserError, match="names each guided model once"):
+        config_from_dict(distill_config(runs) | {"distill_from": f"{runs / 'guided'},{runs / 'guided'}"})
     with pytest.raises(UserError, match="distill_beta tune a distillation"):
         config_from_dict(dict(BASE, distill_beta=2.0))
     for wrong, said in (({"adv_weight": 1.0}, "without adv_weight"), ({"distill_pool": 4}, "distill_pool"),

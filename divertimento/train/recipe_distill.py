@@ -13,6 +13,10 @@ variance from a reward. One guided sampler's K = 8 candidates per window are too
 (docs/adversarial.md, round 11); the pool resamples among thousands per condition, and the model that learns it
 draws one window per window.
 
+``distill_from`` may name several guided models of one proposal (say a critic of the tokens and one of what
+sounds): the score is then the mean of their log-ratios, an ensemble's estimate of log p_data / q in which what
+one critic alone gets wrong counts half.
+
 The pool is a function of (distill_from, the data, the seed and its size) alone (under torchrun, of the process's
 shard of the data too), drawn from its own generator, so a resumed run draws it again and continues exactly."""
 
@@ -37,17 +41,8 @@ class DistillRecipe(LikelihoodRecipe):
     def __init__(self, cfg: TrainConfig, summary: dict, rng: torch.Generator, info: DistInfo):
         require_start(cfg, "distillation (distill_from)")
         super().__init__(cfg, summary, rng, info)
-        header, guided, path = load(cfg.distill_from)
-        if header.get("family") != "guided":
-            raise UserError(f"distill_from: {path} is a {header.get('family')} model; give a guided model (its "
-                            "critic tilts the pool)")
-        mismatch = shape_mismatch(header["data"], summary)
-        if mismatch:
-            raise UserError(f"distill_from: {path} was trained on data of another shape ({mismatch})")
-        if guided.base.conditional != self.net.conditional:
-            raise UserError(f"distill_from: {path}'s proposal and this model differ in whether they read the style")
-        self.teacher = guided
-        sampling = header.get("sampling", {})  # the proposal as its critic saw it
+        self.teachers, header = self._load_teachers(cfg, summary)
+        sampling = header.get("sampling", {})  # the proposal as its critics saw it
         self.temperature = float(sampling.get("temperature", 1.0))
         self.strict = bool(sampling.get("strict_voice_leading", False))
         self.pitch_temperature = per_style("pitch_temperature", sampling.get("pitch_temperature", 1.0),
@@ -56,6 +51,29 @@ class DistillRecipe(LikelihoodRecipe):
         self.pool_style: torch.Tensor | None = None
         self.pool_probs: torch.Tensor | None = None
         self.windows_per_step = 2 * cfg.batch_size * info.world  # a real batch and a pool batch
+
+    def _load_teachers(self, cfg: TrainConfig, summary: dict) -> tuple[list, dict]:
+        """The guided models ``distill_from`` names and the first's header; each must be a guided model of this
+        data whose proposal, and the sampling its critic saw, are the first's: the pool is drawn once, from that
+        proposal, and every critic's log-ratio must be an estimate for it."""
+        teachers, first = [], None
+        for name in cfg.distill_teachers():
+            header, guided, path = load(name)
+            if header.get("family") != "guided":
+                raise UserError(f"distill_from: {path} is a {header.get('family')} model; give a guided model (its "
+                                "critic tilts the pool)")
+            mismatch = shape_mismatch(header["data"], summary)
+            if mismatch:
+                raise UserError(f"distill_from: {path} was trained on data of another shape ({mismatch})")
+            if guided.base.conditional != self.net.conditional:
+                raise UserError(f"distill_from: {path}'s proposal and this model differ in whether they read the "
+                                "style")
+            if first is not None and not same_proposal(teachers[0], guided, first[0], header):
+                raise UserError(f"distill_from: {path} judges another proposal than {first[1]} (its base model or "
+                                "its sampling differ); the critics must judge one proposal")
+            teachers.append(guided)
+            first = first or (header, path)
+        return teachers, first[0]
 
     def step(self, step: int, batches, stats) -> None:
         cfg, net = self.cfg, self.net
@@ -75,7 +93,7 @@ class DistillRecipe(LikelihoodRecipe):
     def _pool_terms(self, batches) -> dict:
         """Draw and score the pool (conditions at the training windows' shares, from its own generator); returns
         what to log once: the pool's size, its mean log-ratio and the tilted pool's effective share."""
-        cfg, base = self.cfg, self.teacher.base
+        cfg, base = self.cfg, self.teachers[0].base
         gen = torch.Generator().manual_seed(POOL_SEED + cfg.seed)
         rows = torch.randint(len(batches.style), (cfg.distill_pool,), generator=gen)
         style = batches.style[rows]
@@ -86,14 +104,28 @@ class DistillRecipe(LikelihoodRecipe):
             noise = gumbel_noise((len(s), *base.noise_shape), gen)
             x = base.sample(cond, noise, self.temperature, strict_voice_leading=self.strict,
                             pitch_temperature=self.pitch_temperature)
-            if cfg.distill_rerank == "critic":
-                scores.append(self.teacher.log_ratio(x, s).float())
+            if cfg.distill_rerank == "critic":  # [critics, n]: each critic's calibrated log-ratio
+                scores.append(torch.stack([t.log_ratio(x, s).float() for t in self.teachers]))
             else:  # the control: the proposal's own log-likelihood of the window, nats
-                scores.append(base.log_probs(x, cond).float().sum(dim=(1, 2)))
+                scores.append(base.log_probs(x, cond).float().sum(dim=(1, 2))[None])
             tokens.append(x.to(torch.uint8))
         self.pool, self.pool_style = torch.cat(tokens), style
-        score = torch.cat(scores)
+        each = torch.cat(scores, dim=1)  # [critics (or 1), N]
+        score = each.mean(dim=0)  # an ensemble's estimate: the critics' errors that do not agree average out
         self.pool_probs = tilted_draw_probabilities(score, style, cfg.distill_beta)
-        return {"DISTILL/pool": float(cfg.distill_pool), "DISTILL/pool_score_mean": score.mean().item(),
-                "DISTILL/pool_score_tilted": float((self.pool_probs * score.double()).sum()),
-                "DISTILL/effective_share": effective_share(self.pool_probs, style)}
+        terms = {"DISTILL/pool": float(cfg.distill_pool), "DISTILL/pool_score_mean": score.mean().item(),
+                 "DISTILL/pool_score_tilted": float((self.pool_probs * score.double()).sum()),
+                 "DISTILL/effective_share": effective_share(self.pool_probs, style)}
+        if len(each) > 1:  # how far the critics agree on which windows to keep: the mean correlation of two
+            pairs = torch.corrcoef(each).triu(1)
+            terms["DISTILL/critic_correlation"] = float(pairs.sum() / (len(each) * (len(each) - 1) / 2))
+        return terms
+
+
+def same_proposal(a, b, header_a: dict, header_b: dict) -> bool:
+    """Whether two guided models' proposals are one model sampled one way: equal base weights and sampling."""
+    proposal = ("temperature", "strict_voice_leading", "pitch_temperature")  # not the resampling's beta or K
+    if any(header_a.get("sampling", {}).get(k) != header_b.get("sampling", {}).get(k) for k in proposal):
+        return False
+    sa, sb = a.base.state_dict(), b.base.state_dict()
+    return sa.keys() == sb.keys() and all(sa[k].shape == sb[k].shape and torch.equal(sa[k], sb[k]) for k in sa)
