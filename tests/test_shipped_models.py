@@ -31,6 +31,13 @@ PINS = {
         "soprano": [40, 1, 38, 1, 37, 1, 38, 1, 35, 1, 37, 1, 33, 1, 35, 1, 33, 1, 33, 1, 30, 1, 28, 1, 30, 1, 32, 1,
                     35, 1, 37, 1],
     },
+    "mle-wide-keyed": {  # pinned when it shipped (round 25: mle-wide trained on windows as written)
+        "tokens": "4c3171344b322514df0a34f96d84fcf1482e1ae2d75aa18982e5d5cf0fa68031",
+        "styles": ["fiddle", "fiddle", "fiddle", "irish", "bach", "fiddle", "palestrina"],
+        "bach": "63f6ba2418f81ca1d7d0b96c54782f7e831e7690da011bfc1ded94e6b795725f",
+        "soprano": [40, 1, 38, 1, 37, 1, 38, 1, 35, 1, 37, 1, 33, 1, 35, 1, 33, 1, 33, 1, 1, 1, 28, 1, 30, 1, 32, 1,
+                    33, 1, 35, 1],
+    },
     "mle": {  # pinned when the meter-conditioned model shipped; pieces (0, 0..5) and (11, 3) are in 6/8, 2/2,
         # 2/4, 3/4, 4/4, 6/8 and 4/2, drawn by their styles' meters
         "tokens": "8dfc34fe8600c160f33b9add43c9af9a9909cd34dde879301ad805533bc2fb68",
