@@ -116,7 +116,7 @@ class DistillRecipe(LikelihoodRecipe):
         terms = {"DISTILL/pool": float(cfg.distill_pool), "DISTILL/pool_score_mean": score.mean().item(),
                  "DISTILL/pool_score_tilted": float((self.pool_probs * score.double()).sum()),
                  "DISTILL/effective_share": effective_share(self.pool_probs, style)}
-        if len(each) > 1:  # how far the critics agree on which windows to keep: the mean correlation of two
+        if len(each) > 1:  # how far the critics agree on which windows to keep: their mean pairwise correlation
             pairs = torch.corrcoef(each).triu(1)
             terms["DISTILL/critic_correlation"] = float(pairs.sum() / (len(each) * (len(each) - 1) / 2))
         return terms
