@@ -31,15 +31,18 @@ from divertimento.models.factory import load
 from divertimento.sample.sampler import load_sampler
 from divertimento.sample.windows import sample_window_set
 
+POOL_BATCH = 256  # pieces sampled at a time
+
 
 def pool_of(proposal, sampling: dict, style: str, size: int, seed: int) -> tuple[np.ndarray, torch.Tensor]:
-    """``size`` windows of ``style`` from the proposal at the guided models' sampling, and their condition labels."""
-    options = {"pitch_temperature": sampling.get("pitch_temperature", 1.0)}
-    pairs = [(seed * SEED_BLOCK + i, 0) for i in range(size)]
-    tokens, _ = proposal.generate_tokens(pairs, style=style, temperature=float(sampling.get("temperature", 1.0)),
-                                         strict_voice_leading=bool(sampling.get("strict_voice_leading", False)),
-                                         options=options)
-    draws = proposal.draws(pairs, style, options=proposal.options(options))
+    """``size`` windows of ``style`` from the proposal at the guided models' sampling, and their condition labels;
+    each piece's draw (noise and meter) made once, then sampled a batch at a time as ``generate_tokens`` does."""
+    options = proposal.options({"pitch_temperature": sampling.get("pitch_temperature", 1.0)})
+    draws = proposal.draws([(seed * SEED_BLOCK + i, 0) for i in range(size)], style, options=options)
+    temperature = float(sampling.get("temperature", 1.0))
+    strict = bool(sampling.get("strict_voice_leading", False))
+    tokens = np.concatenate([proposal.tokens_from_draws(draws[a : a + POOL_BATCH], temperature, strict, options)
+                             for a in range(0, size, POOL_BATCH)])
     cond = proposal.conditions([d.style for d in draws], [d.meter for d in draws])
     return tokens, cond
 
