@@ -186,3 +186,33 @@ def test_the_bfloat16_linear_is_the_promoted_sum_exactly():
     # what torch computes for a bfloat16 product plus a float32 bias: the product widened, then a float32 sum
     want = torch.add(x.to(torch.bfloat16) @ w.to(torch.bfloat16).T, b)
     assert got.dtype == torch.float32 and torch.equal(got, want)
+
+
+# /proc/cpuinfo as written by Linux, cut to what matters: an AVX-512 CPU without BF16 (round 26's), one with it,
+# one with AMX, and none
+AVX512_ONLY = "processor\t: 0\nmodel name\t: Intel Xeon\nflags\t\t: fpu avx2 avx512f avx512bw avx512_vnni\n\n" \
+    "processor\t: 1\nflags\t\t: fpu avx2 avx512f avx512bw avx512_vnni\n"
+WITH_BF16 = "processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16\n"
+WITH_AMX = "processor\t: 0\nflags\t\t: fpu avx2 avx512f amx_tile amx_bf16 amx_int8\n"
+
+
+@pytest.mark.parametrize("text, units", [(AVX512_ONLY, False), (WITH_BF16, True), (WITH_AMX, True),
+                                         ("processor\t: 0\n", None)])
+def test_bfloat16_is_native_only_where_the_cpu_has_bfloat16_units(tmp_path, monkeypatch, text, units):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(text)
+    monkeypatch.setattr(low_precision, "CPUINFO", cpuinfo)
+    assert low_precision.cpu_bfloat16_units(low_precision.cpu_flags()) is units
+    monkeypatch.setattr(low_precision, "onednn_bfloat16", lambda: True)
+    # oneDNN's kernels alone (emulated on AVX-512 without BF16) are not enough; flags that cannot be read leave it
+    # to oneDNN
+    assert low_precision.native_bfloat16() is (units is not False)
+    monkeypatch.setattr(low_precision, "onednn_bfloat16", lambda: False)
+    assert low_precision.native_bfloat16() is False
+
+
+def test_no_cpuinfo_leaves_it_to_onednn(tmp_path, monkeypatch):
+    monkeypatch.setattr(low_precision, "CPUINFO", tmp_path / "absent")
+    assert low_precision.cpu_flags() is None
+    monkeypatch.setattr(low_precision, "onednn_bfloat16", lambda: True)
+    assert low_precision.native_bfloat16() is True

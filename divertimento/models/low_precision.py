@@ -2,19 +2,53 @@
 copies and the two operations that use them."""
 
 import copy
+import functools
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+# CPU flags of units that multiply bfloat16 (AVX-512 BF16, AMX); oneDNN's kernels run on AVX-512 CPUs without them
+# too, by converting to float32, and are then slower than float32 itself (round 26's Ice Lake-class CPU: a hidden-512
+# training step 2.11 s under bfloat16 autocast against 0.76 s in float32; sampling 85 against 231 windows/s)
+BFLOAT16_UNITS = ("avx512_bf16", "amx_bf16")
+CPUINFO = Path("/proc/cpuinfo")
+
 
 def native_bfloat16() -> bool:
-    """Whether this CPU has oneDNN's bfloat16 kernels (AVX-512 or AMX). Without them (an AVX2-only CPU, such as the
-    EPYC of round 9) torch emulates bfloat16: a sampling step's products run 4x slower than in float32 (67 against
-    282 windows/s for ``mle``, 2,048 in a batch), and an LSTM under bfloat16 autocast, as a guided sampler's critic
-    runs, fails outright ("could not create a primitive descriptor")."""
-    return onednn_bfloat16()
+    """Whether this CPU multiplies bfloat16 natively: oneDNN has bfloat16 kernels here and, where the CPU's flags can
+    be read (Linux), the CPU has bfloat16 units. Without them (an AVX2-only CPU, such as the EPYC of round 9, or an
+    AVX-512 CPU without BF16 or AMX) bfloat16 is emulated: a sampling step's products run 3-4x slower than in
+    float32 (67 against 282 windows/s for ``mle``, 2,048 in a batch, on the EPYC), and an LSTM under bfloat16
+    autocast, as a guided sampler's critic runs, fails outright on a CPU without the kernels ("could not create a
+    primitive descriptor")."""
+    units = cpu_bfloat16_units(cpu_flags())
+    return onednn_bfloat16() and (units is None or units)
+
+
+def cpu_flags() -> frozenset[str] | None:
+    """The CPU's feature flags (the first ``flags`` line of /proc/cpuinfo), or None where there is none to read."""
+    return _cpu_flags(CPUINFO)
+
+
+@functools.lru_cache(maxsize=4)  # read once: a decoding asks at every start
+def _cpu_flags(path: Path) -> frozenset[str] | None:
+    try:
+        text = path.read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "flags":
+            return frozenset(value.split())
+    return None
+
+
+def cpu_bfloat16_units(flags: frozenset[str] | None) -> bool | None:
+    """Whether these CPU flags name a unit that multiplies bfloat16; None when the flags are unknown."""
+    return None if flags is None else any(f in flags for f in BFLOAT16_UNITS)
 
 
 def onednn_bfloat16() -> bool:
