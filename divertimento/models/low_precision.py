@@ -11,8 +11,9 @@ import torch.nn.functional as F
 from torch import nn
 
 # CPU flags of units that multiply bfloat16 (AVX-512 BF16, AMX); oneDNN's kernels run on AVX-512 CPUs without them
-# too, by converting to float32, and are then slower than float32 itself (round 26's Ice Lake-class CPU: a hidden-512
-# training step 2.11 s under bfloat16 autocast against 0.76 s in float32; sampling 85 against 231 windows/s)
+# too, by converting to float32, and are then slower than float32 itself (round 26's CPU, AVX-512 with VNNI but no
+# BF16 or AMX: a hidden-512 training step 2.11 s under bfloat16 autocast against 0.76 s in float32; sampling 85
+# against 231 windows/s)
 BFLOAT16_UNITS = ("avx512_bf16", "amx_bf16")
 CPUINFO = Path("/proc/cpuinfo")
 
