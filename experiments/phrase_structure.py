@@ -1,0 +1,215 @@
+"""Phrase structure inside an 8-bar strain, chosen by a critic: does discriminator-guided choice among whole
+candidate strains make the model's strains as structured as real ones, beyond what the data's own form shares and
+the model's likelihood give?
+
+Real tunes repeat inside a strain: in O'Neill's and Ryan's tunes bars 1-2 come back as bars 5-6 (form ABAC in 2-bar
+cells) in 44-67 % of 8-bar openings, ABAB in up to 31 %; Bach's and Palestrina's openings are through-composed
+(ABCD 92-100 %). The sequence model reads 4-bar windows, grows a piece from its last two bars, and writes ABCD.
+
+Per style and meter, the real openings of every split (8 bars, stitched from the prepared windows) are shuffled and
+halved: the critic's half and the judge's half. Rows, each as many 8-bar pieces as the judge's half:
+- through: ``compose_many`` through-composed (what the studio writes inside a strain);
+- form shares: each piece in a form drawn by the form shares of the critic's half (2-bar cells; a letter heard again
+  is its cell again, note for note), one draw;
+- K draws of that, reranked by likelihood (the control): the draw with the model's highest log-likelihood of the
+  piece, read window by window as it writes them;
+- K draws of that, resampled by the critic (weights (D / (1 - D))^beta, discriminator rejection sampling; beta
+  infinite: the critic's best of K): the
+  critic is a gradient-boosted classifier on the cells' similarity matrix (onset rolls, pitch classes, onset
+  positions, each pair of the four cells, and each cell's notes) between the critic's half and one draw per piece of
+  a seed block of its own, calibrated by 5-fold cross-validation.
+
+Pieces are drawn 12 bars long and cut to 8, so that none ends on its final cadence. The judge is the one of
+``piece_two_sample.py``: a classifier on the piece's segment relations (key, material, repetition, melody,
+rhythm), 5-fold cross-validated against the judge's half; also the share of each cell pattern (near-identical
+cells, onset-roll cosine >= 0.8) against the judge's half's.
+
+    python experiments/phrase_structure.py --data data/default --styles irish,fiddle --json runs/phrase.json
+"""
+
+import argparse
+import json
+import sys
+from collections import Counter
+
+import numpy as np
+import torch
+from long_pieces import stitched_stretches  # experiments/ is the script's own folder, first on sys.path
+from piece_two_sample import mean_differences, piece_features, separation
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from divertimento.atomic import write_json_atomic
+from divertimento.data.dataset import load_prepared
+from divertimento.losses.likelihood import categorical_nll
+from divertimento.music.roll import FIRST_PITCH_TOKEN
+from divertimento.studio.engine import load_studio_model
+from divertimento.studio.forms import compose_many
+
+BARS = 8
+CELL_BARS = 2
+EXTRA = "EF"  # the two cells after the strain, drawn and cut away
+LETTERS = "ABCDEFGH"
+
+
+def cell_rolls(tokens: np.ndarray, bar: int) -> list[np.ndarray]:
+    """Per 2-bar cell: the onset roll [V, steps, 128] flattened, the pitch-class histogram, onset positions in the bar,
+    and the note count."""
+    size = CELL_BARS * bar
+    out = []
+    for a in range(0, tokens.shape[1] - size + 1, size):
+        w = tokens[:, a : a + size]
+        v, s = np.nonzero(w >= FIRST_PITCH_TOKEN)
+        pitch = w[v, s] - FIRST_PITCH_TOKEN
+        roll = np.zeros(w.shape[0] * size * 128)
+        roll[(v * size + s) * 128 + pitch] = 1
+        out.append((roll, np.bincount(pitch % 12, minlength=12), np.bincount(s % bar, minlength=bar), len(s)))
+    return out
+
+
+def _cos(a, b) -> float:
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    return float(a @ b / na / nb) if na > 0 and nb > 0 else 0.0
+
+
+def cell_features(tokens: np.ndarray, bar: int) -> np.ndarray:
+    """The critic's view: for each pair of the four cells the cosines of their onset rolls, pitch classes and onset
+    positions, and each cell's note count."""
+    cells = cell_rolls(tokens[:, : BARS * bar], bar)
+    pairs = [(i, j) for i in range(len(cells)) for j in range(i + 1, len(cells))]
+    return np.array([_cos(cells[i][k], cells[j][k]) for k in range(3) for i, j in pairs] + [c[3] for c in cells])
+
+
+def pattern(tokens: np.ndarray, bar: int, threshold: float = 0.8) -> str:
+    """The strain's cells as letters: a cell whose onset roll is within ``threshold`` cosine of an earlier one takes
+    its letter."""
+    cells = [c[0] for c in cell_rolls(tokens[:, : BARS * bar], bar)]
+    letters: list[str] = []
+    for j, c in enumerate(cells):
+        same = [letters[i] for i in range(j) if _cos(cells[i], c) >= threshold]
+        letters.append(same[0] if same else LETTERS[len(set(letters))])
+    return "".join(letters)
+
+
+def form_shares(pieces: list[np.ndarray], bar: int) -> dict[str, float]:
+    """Shares of the exact cell patterns (threshold 0.99) of real openings: the forms to draw from."""
+    c = Counter(pattern(p, bar, 0.99) for p in pieces)
+    return {f: n / len(pieces) for f, n in c.most_common()}
+
+
+def draw(engine, style: str, meter: str, bar: int, forms: list[str], seed: int) -> list[np.ndarray]:
+    """One 8-bar piece per entry of ``forms`` (pair (seed, i)), drawn 12 bars long in that form and cut."""
+    out: list = [None] * len(forms)
+    for f in sorted(set(forms)):
+        rows = [i for i, g in enumerate(forms) if g == f]
+        made = compose_many(engine, [(seed, i) for i in rows], style, bars=BARS + 2 * CELL_BARS,
+                            form=f + EXTRA if f else None, meter=meter, max_bars=BARS + 2 * CELL_BARS,
+                            section_bars=CELL_BARS)
+        for i, p in zip(rows, made):
+            out[i] = p.tokens.astype(np.int64)[:, : BARS * bar]
+    return out
+
+
+def draw_forms(shares: dict[str, float], count: int, rng: np.random.Generator) -> list[str]:
+    forms = list(shares)
+    return list(rng.choice(forms, size=count, p=[shares[f] for f in forms]))
+
+
+def log_likelihood(engine, pieces: list[np.ndarray], style: int, meter: int, bar: int) -> np.ndarray:
+    """The model's log-likelihood of each piece read as windows of whole bars, the first from the start and the
+    last ending at the piece's end (one window where the piece fits in one)."""
+    model = engine.sampler.module
+    w = engine.n_steps // bar * bar
+    n = pieces[0].shape[1]
+    starts = sorted({0, max(n - w, 0)})
+    c = engine.sampler.conditions([style] * len(pieces), [meter] * len(pieces))
+    total = np.zeros(len(pieces))
+    with torch.no_grad():
+        for a in starts:
+            x = torch.as_tensor(np.stack([p[:, a : a + w] for p in pieces]))
+            total -= categorical_nll(model(x, c), x).numpy()
+    return total
+
+
+def critic(real: list[np.ndarray], fake: list[np.ndarray], bar: int, seed: int):
+    x = np.array([cell_features(p, bar) for p in real + fake])
+    y = np.r_[np.ones(len(real)), np.zeros(len(fake))]
+    clf = CalibratedClassifierCV(HistGradientBoostingClassifier(max_iter=100, max_depth=3, random_state=seed), cv=5)
+    return clf.fit(x, y)
+
+
+def resample(weights_log: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One index per row of log-weights [n, K], drawn in proportion to the weights."""
+    w = np.exp(weights_log - weights_log.max(axis=1, keepdims=True))
+    return np.array([rng.choice(len(r), p=r / r.sum()) for r in w])
+
+
+def judge(real: list[np.ndarray], made: list[np.ndarray], bar: int, low: int, seed: int) -> dict:
+    xr = np.array([piece_features(p, low, bar) for p in real])
+    xm = np.array([piece_features(p, low, bar) for p in made])
+    real_forms, made_forms = Counter(pattern(p, bar) for p in real), Counter(pattern(p, bar) for p in made)
+    top = [f for f, _ in (real_forms + made_forms).most_common(5)]
+    return {"accuracy": separation(xr, xm, seed),
+            "forms": {f: [round(made_forms[f] / len(made), 2), round(real_forms[f] / len(real), 2)] for f in top},
+            "mean_difference_sd": mean_differences(xr, xm)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default="data/default")
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--styles", default=None, help="comma list of styles (default: all)")
+    ap.add_argument("--min-real", type=int, default=120, help="(style, meter)s with fewer real openings are skipped")
+    ap.add_argument("--max-n", type=int, default=400, help="at most this many real openings per (style, meter)")
+    ap.add_argument("--k", type=int, default=4, help="candidates per piece")
+    ap.add_argument("--betas", default="1,inf", help="comma list of the critic's beta (inf: its best of K)")
+    ap.add_argument("--seed", type=int, default=2700)
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    data = load_prepared(args.data)
+    engine = load_studio_model(args.model)
+    names, meters = engine.style_names, engine.sampler.meter_names
+    real: dict = {}
+    for split in data.splits:
+        for k, v in stitched_stretches(data, split, BARS, engine.bar_of).items():
+            real.setdefault(k, []).extend(v)
+    out = {}
+    for (s, m), pieces in sorted(real.items()):
+        if len(pieces) < args.min_real or (args.styles and names[s] not in args.styles.split(",")):
+            continue
+        rng = np.random.default_rng(args.seed + 10 * s + m)
+        bar, style, meter = engine.bar_of(m), names[s], meters[m]
+        order = rng.permutation(len(pieces))[: args.max_n]
+        for_critic, for_judge = [pieces[i] for i in order[::2]], [pieces[i] for i in order[1::2]]
+        n = len(for_judge)
+        shares = form_shares(for_critic, bar)
+        base = args.seed * 100 + 10 * s + m  # seed blocks: base + 1 the critic's pieces, base + 2 + k candidates
+        fakes = draw(engine, style, meter, bar, draw_forms(shares, len(for_critic), rng), base + 1)
+        clf = critic(for_critic, fakes, bar, args.seed)
+        cands = [draw(engine, style, meter, bar, draw_forms(shares, n, rng), base + 2 + k) for k in range(args.k)]
+        loglik = np.stack([log_likelihood(engine, c, s, m, bar) for c in cands], axis=1)  # [n, K]
+        p_real = np.stack([clf.predict_proba(np.array([cell_features(p, bar) for p in c]))[:, 1] for c in cands], 1)
+        p_real = np.clip(p_real, 1e-4, 1 - 1e-4)
+        log_ratio = np.log(p_real / (1 - p_real))
+        rows = {"through": draw(engine, style, meter, bar, [""] * n, base + 2),
+                "form shares": cands[0],
+                f"best of {args.k} by likelihood": [cands[k][i] for i, k in enumerate(loglik.argmax(axis=1))]}
+        for beta in (float(b) for b in args.betas.split(",")):
+            picked = log_ratio.argmax(axis=1) if np.isinf(beta) else resample(beta * log_ratio, rng)
+            label = f"best of {args.k} by the critic" if np.isinf(beta) \
+                else f"{args.k} resampled by the critic, beta {beta:g}"
+            rows[label] = [cands[k][i] for i, k in enumerate(picked)]
+        row = {"n": n, "form_shares": {f: round(v, 3) for f, v in list(shares.items())[:6]},
+               "critic_mean_p_real": round(float(p_real.mean()), 3)}
+        for label, made in rows.items():
+            row[label] = judge(for_judge, made, bar, engine.low, args.seed)
+        out[f"{style} {meter}"] = row
+        print(f"{style} {meter}: {json.dumps(row)}", file=sys.stderr, flush=True)
+    if args.json:
+        write_json_atomic(args.json, {"model": str(engine.sampler.path), "k": args.k, "betas": args.betas,
+                                      "seed": args.seed, "rows": out})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,80 @@
+"""experiments/piece_two_sample.py and experiments/phrase_structure.py: a strain's relations and cell patterns on a
+one-voice tune written by hand (4 steps a bar, 2-bar cells)."""
+
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, "experiments")
+from phrase_structure import cell_features, pattern, resample  # noqa: E402  (experiments/ is a folder of scripts)
+from piece_two_sample import FEATURES, piece_features, spliced  # noqa: E402
+
+BAR = 4
+H = 1  # HOLD
+
+
+def p(pitch: int) -> int:
+    return 2 + pitch  # low 0
+
+
+A = [p(60), H, p(62), H, p(64), H, H, H]  # bar 1: C D, bar 2: E
+B = [p(67), H, p(65), H, p(64), H, p(62), H]  # G F, E D
+C = [p(60), H, H, H, p(55), H, H, H]  # C, G
+D = [p(59), H, H, H, p(60), H, H, H]  # B, C
+A_END = [p(60), H, p(62), H, p(65), H, H, H]  # A with its last note a step higher
+
+
+def tune(*cells) -> np.ndarray:
+    return np.array([sum(cells, [])], dtype=np.int64)
+
+
+def feature(x: np.ndarray, name: str) -> float:
+    return float(x[FEATURES.index(name)])
+
+
+def test_cell_patterns():
+    assert pattern(tune(A, B, A, C), BAR) == "ABAC"
+    assert pattern(tune(A, B, C, D), BAR) == "ABCD"
+    assert pattern(tune(A, B, A, B), BAR) == "ABAB"
+    # A and A_END share two of their three onsets: cosine 2/3, below the default 0.8, above 0.6
+    assert pattern(tune(A, B, A_END, C), BAR) == "ABCD"
+    assert pattern(tune(A, B, A_END, C), BAR, threshold=0.6) == "ABAC"
+
+
+def test_repetition_and_density_relations_of_abac():
+    x = piece_features(tune(A, B, A, C), 0, BAR)
+    # bars 1-2 return as bars 5-6 (similarity 1); B's bars and C's share no onset (0)
+    assert feature(x, "repetition: bar similarity at lag 4") == pytest.approx(0.5)
+    assert feature(x, "repetition: largest bar similarity at lag 4") == pytest.approx(1.0)
+    # notes per bar 2 1 2 2 | 2 1 1 1: mean 1.5, sd 0.5; the last four bars have 5 notes, the first four 7
+    assert feature(x, "rhythm: notes per bar, variation") == pytest.approx(1 / 3)
+    assert feature(x, "rhythm: notes per bar, last segment over first") == pytest.approx(5 / 7)
+    # the top voice's mean pitch: (60 + 62 + 64 + 67 + 65 + 64 + 62) / 7 first, (60 + 62 + 64 + 60 + 55) / 5 last
+    assert feature(x, "melody: top voice's mean pitch, last segment less first") == pytest.approx(60.2 - 444 / 7)
+
+
+def test_abab_repeats_every_bar_four_later():
+    x = piece_features(tune(A, B, A, B), 0, BAR)
+    assert feature(x, "repetition: bar similarity at lag 4") == pytest.approx(1.0)
+    assert feature(x, "material: first-last pitch-class cosine") == pytest.approx(1.0)
+
+
+def test_spliced_segments_come_from_other_pieces_in_place():
+    pieces = [np.full((1, 32), 2 + i, dtype=np.int64) for i in range(3)]
+    for i, q in enumerate(spliced(pieces, BAR, np.random.default_rng(0))):
+        assert (q[:, :16] == 2 + i).all()  # the first segment is the piece's own
+        assert len(set(q[0, 16:].tolist())) == 1 and q[0, 16] != 2 + i  # the second is another piece's, whole
+
+
+def test_cell_features_read_pairs_of_cells():
+    x = cell_features(tune(A, B, A, C), BAR)
+    pairs = [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
+    assert x[pairs.index((0, 2))] == pytest.approx(1.0)  # onset rolls of cells 1 and 3: the same cell
+    assert x[pairs.index((1, 3))] == pytest.approx(0.0)  # B and C: no onset in common
+    assert x[-4:].tolist() == [3, 4, 3, 2]  # notes per cell
+
+
+def test_resample_never_picks_a_zero_weight():
+    log_w = np.array([[0.0, -np.inf, -np.inf], [-np.inf, -np.inf, 0.0]])
+    assert resample(log_w, np.random.default_rng(0)).tolist() == [0, 2]
