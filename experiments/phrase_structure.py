@@ -2,9 +2,10 @@
 candidate strains make the model's strains as structured as real ones, beyond what the data's own form shares and
 the model's likelihood give?
 
-Real tunes repeat inside a strain: in O'Neill's and Ryan's tunes bars 1-2 come back as bars 5-6 (form ABAC in 2-bar
-cells) in 44-67 % of 8-bar openings, ABAB in up to 31 %; Bach's and Palestrina's openings are through-composed
-(ABCD 92-100 %). The sequence model reads 4-bar windows, grows a piece from its last two bars, and writes ABCD.
+Real tunes repeat inside a strain: in the fiddle and Irish tunes in 2/4, 2/2 and 6/8, bars 1-2 come back as bars 5-6
+(form ABAC in 2-bar cells, near-identical cells counted alike) in 44-67 % of 8-bar openings, ABAB in up to 31 %;
+Bach's and Palestrina's openings are through-composed (ABCD 91-100 %). The sequence model reads 4-bar windows,
+grows a piece from its last two bars, and writes ABCD.
 
 Per style and meter, the real openings of every split (8 bars, stitched from the prepared windows) are shuffled and
 halved: the critic's half and the judge's half. Rows, each as many 8-bar pieces as the judge's half:
@@ -17,7 +18,8 @@ halved: the critic's half and the judge's half. Rows, each as many 8-bar pieces 
   infinite: the critic's best of K): the
   critic is a gradient-boosted classifier on the cells' similarity matrix (onset rolls, pitch classes, onset
   positions, each pair of the four cells, and each cell's notes) between the critic's half and one draw per piece of
-  a seed block of its own, calibrated by 5-fold cross-validation.
+  a seed block of its own, calibrated by 5-fold cross-validation (``--critic logistic``: a logistic regression on
+  the same features instead).
 
 Pieces are drawn 12 bars long and cut to 8, so that none ends on its final cadence. The judge is the one of
 ``piece_two_sample.py``: a classifier on the piece's segment relations (key, material, repetition, melody,
@@ -25,10 +27,13 @@ rhythm), 5-fold cross-validated against the judge's half; also the share of each
 cells, onset-roll cosine >= 0.8) against the judge's half's.
 
     python experiments/phrase_structure.py --data data/default --styles irish,fiddle --json runs/phrase.json
+
+``--dump DIR`` writes each row's first strains as MIDI files and a piano-roll PNG, to hear and look at.
 """
 
 import argparse
 import json
+import os
 import sys
 from collections import Counter
 
@@ -38,11 +43,17 @@ from long_pieces import stitched_stretches  # experiments/ is the script's own f
 from piece_two_sample import mean_differences, piece_features, separation
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from divertimento.atomic import write_json_atomic
 from divertimento.data.dataset import load_prepared
 from divertimento.losses.likelihood import categorical_nll
+from divertimento.music.plot import write_grid_png
 from divertimento.music.roll import FIRST_PITCH_TOKEN
+from divertimento.music.write import write_midi
+from divertimento.sample.pieces import tokens_to_piece
 from divertimento.studio.engine import load_studio_model
 from divertimento.studio.forms import compose_many
 
@@ -131,9 +142,13 @@ def log_likelihood(engine, pieces: list[np.ndarray], style: int, meter: int, bar
     return total
 
 
-def critic(real: list[np.ndarray], fake: list[np.ndarray], bar: int, seed: int):
+def critic(real: list[np.ndarray], fake: list[np.ndarray], bar: int, seed: int, kind: str = "trees"):
+    """A classifier of real strains against the model's: gradient-boosted trees calibrated by cross-validation, or
+    a logistic regression on the standardised features (a critic a model file could carry as plain numbers)."""
     x = np.array([cell_features(p, bar) for p in real + fake])
     y = np.r_[np.ones(len(real)), np.zeros(len(fake))]
+    if kind == "logistic":
+        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x, y)
     clf = CalibratedClassifierCV(HistGradientBoostingClassifier(max_iter=100, max_depth=3, random_state=seed), cv=5)
     return clf.fit(x, y)
 
@@ -154,6 +169,18 @@ def judge(real: list[np.ndarray], made: list[np.ndarray], bar: int, low: int, se
             "mean_difference_sd": mean_differences(xr, xm)}
 
 
+def dump(engine, rows: dict[str, list[np.ndarray]], style: str, meter: str, folder: str, count: int = 4) -> None:
+    """The first ``count`` strains of each row as MIDI files and one piano-roll PNG per row, to look at and hear."""
+    os.makedirs(folder, exist_ok=True)
+    for label, made in rows.items():
+        name = f"{style}-{meter.replace('/', '-')}-{label.replace(' ', '-').replace(',', '')}"
+        pieces = [tokens_to_piece(t.astype(np.uint8), engine.low, engine.manifest, style, f"{label} {i}", meter)
+                  for i, t in enumerate(made[:count])]
+        for i, piece in enumerate(pieces):
+            write_midi(piece, os.path.join(folder, f"{name}-{i}.mid"))
+        write_grid_png(pieces, os.path.join(folder, f"{name}.png"), columns=1)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="data/default")
@@ -163,7 +190,9 @@ def main() -> int:
     ap.add_argument("--max-n", type=int, default=400, help="at most this many real openings per (style, meter)")
     ap.add_argument("--k", type=int, default=4, help="candidates per piece")
     ap.add_argument("--betas", default="1,inf", help="comma list of the critic's beta (inf: its best of K)")
+    ap.add_argument("--critic", choices=("trees", "logistic"), default="trees")
     ap.add_argument("--seed", type=int, default=2700)
+    ap.add_argument("--dump", default=None, help="folder for each row's first strains as MIDI and a piano-roll PNG")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     data = load_prepared(args.data)
@@ -185,7 +214,7 @@ def main() -> int:
         shares = form_shares(for_critic, bar)
         base = args.seed * 100 + 10 * s + m  # seed blocks: base + 1 the critic's pieces, base + 2 + k candidates
         fakes = draw(engine, style, meter, bar, draw_forms(shares, len(for_critic), rng), base + 1)
-        clf = critic(for_critic, fakes, bar, args.seed)
+        clf = critic(for_critic, fakes, bar, args.seed, args.critic)
         cands = [draw(engine, style, meter, bar, draw_forms(shares, n, rng), base + 2 + k) for k in range(args.k)]
         loglik = np.stack([log_likelihood(engine, c, s, m, bar) for c in cands], axis=1)  # [n, K]
         p_real = np.stack([clf.predict_proba(np.array([cell_features(p, bar) for p in c]))[:, 1] for c in cands], 1)
@@ -204,10 +233,12 @@ def main() -> int:
         for label, made in rows.items():
             row[label] = judge(for_judge, made, bar, engine.low, args.seed)
         out[f"{style} {meter}"] = row
+        if args.dump:
+            dump(engine, rows, style, meter, args.dump)
         print(f"{style} {meter}: {json.dumps(row)}", file=sys.stderr, flush=True)
     if args.json:
         write_json_atomic(args.json, {"model": str(engine.sampler.path), "k": args.k, "betas": args.betas,
-                                      "seed": args.seed, "rows": out})
+                                      "critic": args.critic, "seed": args.seed, "rows": out})
     return 0
 
 
