@@ -23,8 +23,9 @@ halved: the critic's half and the judge's half. Rows, each as many 8-bar pieces 
 
 Pieces are drawn 12 bars long and cut to 8, so that none ends on its final cadence. The judge is the one of
 ``piece_two_sample.py``: a classifier on the piece's segment relations (key, material, repetition, melody,
-rhythm), 5-fold cross-validated against the judge's half; also the share of each cell pattern (near-identical
-cells, onset-roll cosine >= 0.8) against the judge's half's.
+rhythm), 5-fold cross-validated against the judge's half, and the same without the four repetition relations
+(bar similarity), which read what the critic reads most directly; also the share of each cell pattern
+(near-identical cells, onset-roll cosine >= 0.8) against the judge's half's.
 
     python experiments/phrase_structure.py --data data/default --styles irish,fiddle --json runs/phrase.json
 
@@ -40,7 +41,7 @@ from collections import Counter
 import numpy as np
 import torch
 from long_pieces import stitched_stretches  # experiments/ is the script's own folder, first on sys.path
-from piece_two_sample import mean_differences, piece_features, separation
+from piece_two_sample import FEATURES, mean_differences, piece_features, separation
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
@@ -63,7 +64,7 @@ EXTRA = "EF"  # the two cells after the strain, drawn and cut away
 LETTERS = "ABCDEFGH"
 
 
-def cell_rolls(tokens: np.ndarray, bar: int) -> list[np.ndarray]:
+def cell_rolls(tokens: np.ndarray, bar: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
     """Per 2-bar cell: the onset roll [V, steps, 128] flattened, the pitch-class histogram, onset positions in the bar,
     and the note count."""
     size = CELL_BARS * bar
@@ -164,7 +165,9 @@ def judge(real: list[np.ndarray], made: list[np.ndarray], bar: int, low: int, se
     xm = np.array([piece_features(p, low, bar) for p in made])
     real_forms, made_forms = Counter(pattern(p, bar) for p in real), Counter(pattern(p, bar) for p in made)
     top = [f for f, _ in (real_forms + made_forms).most_common(5)]
+    other = [i for i, name in enumerate(FEATURES) if not name.startswith("repetition")]
     return {"accuracy": separation(xr, xm, seed),
+            "accuracy_without_repetition": separation(xr[:, other], xm[:, other], seed),
             "forms": {f: [round(made_forms[f] / len(made), 2), round(real_forms[f] / len(real), 2)] for f in top},
             "mean_difference_sd": mean_differences(xr, xm)}
 
@@ -220,6 +223,7 @@ def main() -> int:
         p_real = np.stack([clf.predict_proba(np.array([cell_features(p, bar) for p in c]))[:, 1] for c in cands], 1)
         p_real = np.clip(p_real, 1e-4, 1 - 1e-4)
         log_ratio = np.log(p_real / (1 - p_real))
+        # the through-composed strains share the first candidates' pairs (the same first bars), grown without a form
         rows = {"through": draw(engine, style, meter, bar, [""] * n, base + 2),
                 "form shares": cands[0],
                 f"best of {args.k} by likelihood": [cands[k][i] for i, k in enumerate(loglik.argmax(axis=1))]}

@@ -104,7 +104,7 @@ def piece_features(tokens: np.ndarray, low: int, bar: int) -> np.ndarray:
         mean([_cos(pcs[a], pcs[b]) for a, b in pairs]),
         _cos(pcs[0], pcs[-1]),
         *[mean(sims[L]) for L in LAGS],
-        max(sims[4], default=np.nan),
+        float(np.nanmax(sims[4])) if not np.all(np.isnan(sims[4])) else np.nan,  # a bar without onsets: NaN
         mean([_cos(ints[a], ints[b]) for a, b in pairs]),
         float(tops[-1][:, 2].mean() - tops[0][:, 2].mean()) if len(tops[0]) and len(tops[-1]) else np.nan,
         float(np.ptp(np.concatenate([t[:, 2] for t in tops])) - np.mean([np.ptp(t[:, 2]) for t in tops if len(t)]))

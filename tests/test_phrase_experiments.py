@@ -78,3 +78,14 @@ def test_cell_features_read_pairs_of_cells():
 def test_resample_never_picks_a_zero_weight():
     log_w = np.array([[0.0, -np.inf, -np.inf], [-np.inf, -np.inf, 0.0]])
     assert resample(log_w, np.random.default_rng(0)).tolist() == [0, 2]
+
+
+def test_largest_similarity_skips_a_bar_without_onsets():
+    # bar 1 is silent (its pair with bar 5 has no similarity to read); bar 2 comes back as bar 6, note for note
+    rest = [0, 0, 0, 0]
+    x_bar, y_bar, z_bar = [p(67), H, H, H], [p(60), H, p(62), H], [p(55), H, H, H]
+    bars = [rest, x_bar, y_bar, z_bar, [p(64), H, H, H], x_bar, z_bar, y_bar]
+    x = piece_features(np.array([sum(bars, [])], dtype=np.int64), 0, BAR)
+    assert feature(x, "repetition: largest bar similarity at lag 4") == pytest.approx(1.0)
+    # pairs (2, 6), (3, 7) and (4, 8) read 1, 0 and 0 (no onset in common); (1, 5) is left out
+    assert feature(x, "repetition: bar similarity at lag 4") == pytest.approx(1 / 3)
