@@ -29,7 +29,10 @@ rhythm), 5-fold cross-validated against the judge's half, and the same without t
 
     python experiments/phrase_structure.py --data data/default --styles irish,fiddle --json runs/phrase.json
 
-``--dump DIR`` writes each row's first strains as MIDI files and a piano-roll PNG, to hear and look at.
+``--cell-bars 1``: the candidates' forms (and the critic's view) in 1-bar cells, so that a strain can bring back
+its first bar and not its second, a return with variation (drawn 9 bars long and cut; a pattern of eight different
+bars is drawn through-composed). ``--dump DIR`` writes each row's first strains as MIDI files and a piano-roll PNG,
+to hear and look at.
 """
 
 import argparse
@@ -59,15 +62,16 @@ from divertimento.studio.engine import load_studio_model
 from divertimento.studio.forms import compose_many
 
 BARS = 8
-CELL_BARS = 2
-EXTRA = "EF"  # the two cells after the strain, drawn and cut away
+CELL_BARS = 2  # the judge's patterns, and the candidates' cells unless --cell-bars says otherwise
+EXTRA_BARS = 4  # bars drawn after the strain and cut away (at 1-bar cells, one: the form check allows letters A-H)
 LETTERS = "ABCDEFGH"
 
 
-def cell_rolls(tokens: np.ndarray, bar: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
-    """Per 2-bar cell: the onset roll [V, steps, 128] flattened, the pitch-class histogram, onset positions in the bar,
-    and the note count."""
-    size = CELL_BARS * bar
+def cell_rolls(tokens: np.ndarray, bar: int,
+               cell_bars: int = CELL_BARS) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
+    """Per cell of ``cell_bars`` bars: the onset roll [V, steps, 128] flattened, the pitch-class histogram, onset
+    positions in the bar, and the note count."""
+    size = cell_bars * bar
     out = []
     for a in range(0, tokens.shape[1] - size + 1, size):
         w = tokens[:, a : a + size]
@@ -84,18 +88,18 @@ def _cos(a, b) -> float:
     return float(a @ b / na / nb) if na > 0 and nb > 0 else 0.0
 
 
-def cell_features(tokens: np.ndarray, bar: int) -> np.ndarray:
-    """The critic's view: for each pair of the four cells the cosines of their onset rolls, pitch classes and onset
-    positions, and each cell's note count."""
-    cells = cell_rolls(tokens[:, : BARS * bar], bar)
+def cell_features(tokens: np.ndarray, bar: int, cell_bars: int = CELL_BARS) -> np.ndarray:
+    """The critic's view: for each pair of the strain's cells the cosines of their onset rolls, pitch classes and
+    onset positions, and each cell's note count."""
+    cells = cell_rolls(tokens[:, : BARS * bar], bar, cell_bars)
     pairs = [(i, j) for i in range(len(cells)) for j in range(i + 1, len(cells))]
     return np.array([_cos(cells[i][k], cells[j][k]) for k in range(3) for i, j in pairs] + [c[3] for c in cells])
 
 
-def pattern(tokens: np.ndarray, bar: int, threshold: float = 0.8) -> str:
+def pattern(tokens: np.ndarray, bar: int, threshold: float = 0.8, cell_bars: int = CELL_BARS) -> str:
     """The strain's cells as letters: a cell whose onset roll is within ``threshold`` cosine of an earlier one takes
     its letter."""
-    cells = [c[0] for c in cell_rolls(tokens[:, : BARS * bar], bar)]
+    cells = [c[0] for c in cell_rolls(tokens[:, : BARS * bar], bar, cell_bars)]
     letters: list[str] = []
     for j, c in enumerate(cells):
         same = [letters[i] for i in range(j) if _cos(cells[i], c) >= threshold]
@@ -103,20 +107,30 @@ def pattern(tokens: np.ndarray, bar: int, threshold: float = 0.8) -> str:
     return "".join(letters)
 
 
-def form_shares(pieces: list[np.ndarray], bar: int) -> dict[str, float]:
+def form_shares(pieces: list[np.ndarray], bar: int, cell_bars: int = CELL_BARS) -> dict[str, float]:
     """Shares of the exact cell patterns (threshold 0.99) of real openings: the forms to draw from."""
-    c = Counter(pattern(p, bar, 0.99) for p in pieces)
+    c = Counter(pattern(p, bar, 0.99, cell_bars) for p in pieces)
     return {f: n / len(pieces) for f, n in c.most_common()}
 
 
-def draw(engine, style: str, meter: str, bar: int, forms: list[str], seed: int) -> list[np.ndarray]:
-    """One 8-bar piece per entry of ``forms`` (pair (seed, i)), drawn 12 bars long in that form and cut."""
+def extended_form(form: str, cell_bars: int) -> str | None:
+    """``form`` with the cells after the strain (new letters), or None to draw the strain through-composed: no form
+    given, or one that leaves no letter for them."""
+    extra = EXTRA_BARS // cell_bars if cell_bars == CELL_BARS else 1
+    free = [c for c in LETTERS if c not in form][:extra]
+    return form + "".join(free) if form and len(free) == extra else None
+
+
+def draw(engine, style: str, meter: str, bar: int, forms: list[str], seed: int,
+         cell_bars: int = CELL_BARS) -> list[np.ndarray]:
+    """One 8-bar piece per entry of ``forms`` (pair (seed, i)), drawn longer in that form (cells of ``cell_bars``
+    bars) and cut."""
+    total = BARS + (EXTRA_BARS if cell_bars == CELL_BARS else cell_bars)
     out: list = [None] * len(forms)
     for f in sorted(set(forms)):
         rows = [i for i, g in enumerate(forms) if g == f]
-        made = compose_many(engine, [(seed, i) for i in rows], style, bars=BARS + 2 * CELL_BARS,
-                            form=f + EXTRA if f else None, meter=meter, max_bars=BARS + 2 * CELL_BARS,
-                            section_bars=CELL_BARS)
+        made = compose_many(engine, [(seed, i) for i in rows], style, bars=total,
+                            form=extended_form(f, cell_bars), meter=meter, max_bars=total, section_bars=cell_bars)
         for i, p in zip(rows, made):
             out[i] = p.tokens.astype(np.int64)[:, : BARS * bar]
     return out
@@ -143,10 +157,11 @@ def log_likelihood(engine, pieces: list[np.ndarray], style: int, meter: int, bar
     return total
 
 
-def critic(real: list[np.ndarray], fake: list[np.ndarray], bar: int, seed: int, kind: str = "trees"):
+def critic(real: list[np.ndarray], fake: list[np.ndarray], bar: int, seed: int, kind: str = "trees",
+           cell_bars: int = CELL_BARS):
     """A classifier of real strains against the model's: gradient-boosted trees calibrated by cross-validation, or
     a logistic regression on the standardised features (a critic a model file could carry as plain numbers)."""
-    x = np.array([cell_features(p, bar) for p in real + fake])
+    x = np.array([cell_features(p, bar, cell_bars) for p in real + fake])
     y = np.r_[np.ones(len(real)), np.zeros(len(fake))]
     if kind == "logistic":
         return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x, y)
@@ -194,6 +209,8 @@ def main() -> int:
     ap.add_argument("--k", type=int, default=4, help="candidates per piece")
     ap.add_argument("--betas", default="1,inf", help="comma list of the critic's beta (inf: its best of K)")
     ap.add_argument("--critic", choices=("trees", "logistic"), default="trees")
+    ap.add_argument("--cell-bars", type=int, choices=(1, 2), default=CELL_BARS,
+                    help="bars per cell of the candidates' forms and the critic's view (the judge's stay 2)")
     ap.add_argument("--seed", type=int, default=2700)
     ap.add_argument("--dump", default=None, help="folder for each row's first strains as MIDI and a piano-roll PNG")
     ap.add_argument("--json", default=None)
@@ -214,17 +231,20 @@ def main() -> int:
         order = rng.permutation(len(pieces))[: args.max_n]
         for_critic, for_judge = [pieces[i] for i in order[::2]], [pieces[i] for i in order[1::2]]
         n = len(for_judge)
-        shares = form_shares(for_critic, bar)
+        cells = args.cell_bars
+        shares = form_shares(for_critic, bar, cells)
         base = args.seed * 100 + 10 * s + m  # seed blocks: base + 1 the critic's pieces, base + 2 + k candidates
-        fakes = draw(engine, style, meter, bar, draw_forms(shares, len(for_critic), rng), base + 1)
-        clf = critic(for_critic, fakes, bar, args.seed, args.critic)
-        cands = [draw(engine, style, meter, bar, draw_forms(shares, n, rng), base + 2 + k) for k in range(args.k)]
+        fakes = draw(engine, style, meter, bar, draw_forms(shares, len(for_critic), rng), base + 1, cells)
+        clf = critic(for_critic, fakes, bar, args.seed, args.critic, cells)
+        cands = [draw(engine, style, meter, bar, draw_forms(shares, n, rng), base + 2 + k, cells)
+                 for k in range(args.k)]
         loglik = np.stack([log_likelihood(engine, c, s, m, bar) for c in cands], axis=1)  # [n, K]
-        p_real = np.stack([clf.predict_proba(np.array([cell_features(p, bar) for p in c]))[:, 1] for c in cands], 1)
+        p_real = np.stack([clf.predict_proba(np.array([cell_features(p, bar, cells) for p in c]))[:, 1]
+                           for c in cands], axis=1)
         p_real = np.clip(p_real, 1e-4, 1 - 1e-4)
         log_ratio = np.log(p_real / (1 - p_real))
         # the through-composed strains share the first candidates' pairs (the same first bars), grown without a form
-        rows = {"through": draw(engine, style, meter, bar, [""] * n, base + 2),
+        rows = {"through": draw(engine, style, meter, bar, [""] * n, base + 2, cells),
                 "form shares": cands[0],
                 f"best of {args.k} by likelihood": [cands[k][i] for i, k in enumerate(loglik.argmax(axis=1))]}
         for beta in (float(b) for b in args.betas.split(",")):
@@ -242,7 +262,8 @@ def main() -> int:
         print(f"{style} {meter}: {json.dumps(row)}", file=sys.stderr, flush=True)
     if args.json:
         write_json_atomic(args.json, {"model": str(engine.sampler.path), "k": args.k, "betas": args.betas,
-                                      "critic": args.critic, "seed": args.seed, "rows": out})
+                                      "critic": args.critic, "cell_bars": args.cell_bars, "seed": args.seed,
+                                      "rows": out})
     return 0
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, "experiments")
-from phrase_structure import cell_features, pattern, resample  # noqa: E402  (experiments/ is a folder of scripts)
+from phrase_structure import cell_features, extended_form, pattern, resample  # noqa: E402  (experiments/ is a folder of scripts)
 from piece_two_sample import FEATURES, piece_features, spliced  # noqa: E402
 
 BAR = 4
@@ -89,3 +89,10 @@ def test_largest_similarity_skips_a_bar_without_onsets():
     assert feature(x, "repetition: largest bar similarity at lag 4") == pytest.approx(1.0)
     # pairs (2, 6), (3, 7) and (4, 8) read 1, 0 and 0 (no onset in common); (1, 5) is left out
     assert feature(x, "repetition: bar similarity at lag 4") == pytest.approx(1 / 3)
+
+
+def test_forms_get_new_letters_for_the_bars_cut_away():
+    assert extended_form("ABAC", 2) == "ABACDE"  # two more 2-bar cells, letters not heard before
+    assert extended_form("ABCDABEF", 1) == "ABCDABEFG"  # one more bar
+    assert extended_form("ABCDEFGH", 1) is None  # no letter left: drawn through-composed
+    assert extended_form("", 2) is None
