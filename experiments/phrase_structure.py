@@ -15,11 +15,10 @@ halved: the critic's half and the judge's half. Rows, each as many 8-bar pieces 
 - K draws of that, reranked by likelihood (the control): the draw with the model's highest log-likelihood of the
   piece, read window by window as it writes them;
 - K draws of that, resampled by the critic (weights (D / (1 - D))^beta, discriminator rejection sampling; beta
-  infinite: the critic's best of K): the
-  critic is a gradient-boosted classifier on the cells' similarity matrix (onset rolls, pitch classes, onset
-  positions, each pair of the four cells, and each cell's notes) between the critic's half and one draw per piece of
-  a seed block of its own, calibrated by 5-fold cross-validation (``--critic logistic``: a logistic regression on
-  the same features instead).
+  infinite: the critic's best of K). The critic is a gradient-boosted classifier on the cells' similarity matrix
+  (onset rolls, pitch classes, onset positions, each pair of the four cells, and each cell's notes) between the
+  critic's half and one draw per piece of a seed block of its own, calibrated by 5-fold cross-validation
+  (``--critic logistic``: a logistic regression on the same features instead).
 
 Pieces are drawn 12 bars long and cut to 8, so that none ends on its final cadence. The judge is the one of
 ``piece_two_sample.py``: a classifier on the piece's segment relations (key, material, repetition, melody,
