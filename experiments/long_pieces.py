@@ -60,6 +60,14 @@ def stitched_stretches(data, split: str, bars: int, bar_of) -> dict[tuple[int, i
     return out
 
 
+def onset_roll(window: np.ndarray, low: int = 0) -> np.ndarray:
+    """The onsets of a token window [V, L] as a flat 0/1 roll [V * L * 128] (voice, step, MIDI pitch above ``low``)."""
+    roll = np.zeros((window.shape[0], window.shape[1], 128))
+    v, s = np.nonzero(window >= FIRST_PITCH_TOKEN)
+    roll[v, s, window[v, s] - FIRST_PITCH_TOKEN + low] = 1
+    return roll.ravel()
+
+
 def piece_key(tokens: np.ndarray, low: int):
     notes = np.concatenate([tokens_to_notes(r, low) for r in tokens])
     return key_of_notes(notes[:, 2], notes[:, 1]) if len(notes) else None
@@ -79,14 +87,7 @@ def figures(pieces: list[np.ndarray], low: int, bar: int) -> dict:
         bass = tokens_to_notes(t[max(sounding)], low)
         tonic_end.append(float(bass[-1, 2] % 12 == k.tonic))
         onset = t >= FIRST_PITCH_TOKEN
-        rolls = []
-        for b in range(t.shape[1] // bar):
-            r = np.zeros((t.shape[0], bar, 128))
-            w = t[:, b * bar : (b + 1) * bar]
-            v, s = np.nonzero(w >= FIRST_PITCH_TOKEN)
-            r[v, s, w[v, s] - FIRST_PITCH_TOKEN + low] = 1
-            rolls.append(r.ravel())
-        rolls = np.asarray(rolls)
+        rolls = np.asarray([onset_roll(t[:, b * bar : (b + 1) * bar], low) for b in range(t.shape[1] // bar)])
         norm = np.linalg.norm(rolls, axis=1) + 1e-9
         sims.append([float(np.mean([rolls[i] @ rolls[i + L] / norm[i] / norm[i + L]
                                     for i in range(len(rolls) - L)])) if len(rolls) > L else np.nan for L in LAGS])

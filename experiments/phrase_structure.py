@@ -42,8 +42,8 @@ from collections import Counter
 
 import numpy as np
 import torch
-from long_pieces import stitched_stretches  # experiments/ is the script's own folder, first on sys.path
-from piece_two_sample import FEATURES, mean_differences, piece_features, separation
+from long_pieces import onset_roll, stitched_stretches  # experiments/ is the script's own folder, first on sys.path
+from piece_two_sample import FEATURES, cosine, mean_differences, piece_features, separation
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
@@ -76,15 +76,13 @@ def cell_rolls(tokens: np.ndarray, bar: int,
         w = tokens[:, a : a + size]
         v, s = np.nonzero(w >= FIRST_PITCH_TOKEN)
         pitch = w[v, s] - FIRST_PITCH_TOKEN
-        roll = np.zeros(w.shape[0] * size * 128)
-        roll[(v * size + s) * 128 + pitch] = 1
-        out.append((roll, np.bincount(pitch % 12, minlength=12), np.bincount(s % bar, minlength=bar), len(s)))
+        out.append((onset_roll(w), np.bincount(pitch % 12, minlength=12), np.bincount(s % bar, minlength=bar), len(s)))
     return out
 
 
 def _cos(a, b) -> float:
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    return float(a @ b / na / nb) if na > 0 and nb > 0 else 0.0
+    """Cosine similarity, 0 where a cell has nothing to compare (the logistic critic takes no missing values)."""
+    return float(np.nan_to_num(cosine(a, b)))
 
 
 def cell_features(tokens: np.ndarray, bar: int, cell_bars: int = CELL_BARS) -> np.ndarray:

@@ -29,14 +29,14 @@ import json
 import sys
 
 import numpy as np
-from long_pieces import stitched_stretches  # experiments/ is the script's own folder, first on sys.path
+from long_pieces import onset_roll, stitched_stretches  # experiments/ is the script's own folder, first on sys.path
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from divertimento.atomic import write_json_atomic
 from divertimento.data.dataset import load_prepared
 from divertimento.music.key import key_of_notes
-from divertimento.music.roll import FIRST_PITCH_TOKEN, tokens_to_notes
+from divertimento.music.roll import tokens_to_notes
 from divertimento.studio.engine import load_studio_model
 from divertimento.studio.forms import compose_many
 
@@ -52,7 +52,8 @@ FEATURES = ["key: segments in the piece's key", "key: fifths between successive 
             "rhythm: notes per bar, last segment over first"]
 
 
-def _cos(a: np.ndarray, b: np.ndarray) -> float:
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine similarity; NaN where either vector is zero (nothing to compare)."""
     na, nb = np.linalg.norm(a), np.linalg.norm(b)
     return float(a @ b / na / nb) if na > 0 and nb > 0 else np.nan
 
@@ -88,12 +89,8 @@ def piece_features(tokens: np.ndarray, low: int, bar: int) -> np.ndarray:
     positions = [np.bincount(s[:, 0] % bar, minlength=bar) for s in segs]
     n_bars = tokens.shape[1] // bar
     per_bar = np.bincount(notes[:, 0] // bar, minlength=n_bars)[:n_bars].astype(float)
-    rolls = np.zeros((n_bars, tokens.shape[0] * bar * 128))
-    for b in range(n_bars):
-        w = tokens[:, b * bar : (b + 1) * bar]
-        v, s = np.nonzero(w >= FIRST_PITCH_TOKEN)
-        rolls[b, (v * bar + s) * 128 + w[v, s] - FIRST_PITCH_TOKEN + low] = 1
-    sims = {L: [_cos(rolls[i], rolls[i + L]) for i in range(n_bars - L)] for L in LAGS}
+    rolls = [onset_roll(tokens[:, b * bar : (b + 1) * bar], low) for b in range(n_bars)]
+    sims = {L: [cosine(rolls[i], rolls[i + L]) for i in range(n_bars - L)] for L in LAGS}
     pairs = list(zip(range(n_seg - 1), range(1, n_seg)))
     known = [(a, b) for a, b in pairs if keys[a] is not None and keys[b] is not None]
     mean = lambda xs: float(np.nanmean(xs)) if len(xs) and not np.all(np.isnan(xs)) else np.nan  # noqa: E731
@@ -101,15 +98,15 @@ def piece_features(tokens: np.ndarray, low: int, bar: int) -> np.ndarray:
         mean([float(k == key) for k in keys if k is not None]),
         mean([_fifths(keys[a].tonic, keys[b].tonic) for a, b in known]),
         mean([float(keys[a].minor != keys[b].minor) for a, b in known]),
-        mean([_cos(pcs[a], pcs[b]) for a, b in pairs]),
-        _cos(pcs[0], pcs[-1]),
+        mean([cosine(pcs[a], pcs[b]) for a, b in pairs]),
+        cosine(pcs[0], pcs[-1]),
         *[mean(sims[L]) for L in LAGS],
         float(np.nanmax(sims[4])) if not np.all(np.isnan(sims[4])) else np.nan,  # a bar without onsets: NaN
-        mean([_cos(ints[a], ints[b]) for a, b in pairs]),
+        mean([cosine(ints[a], ints[b]) for a, b in pairs]),
         float(tops[-1][:, 2].mean() - tops[0][:, 2].mean()) if len(tops[0]) and len(tops[-1]) else np.nan,
         float(np.ptp(np.concatenate([t[:, 2] for t in tops])) - np.mean([np.ptp(t[:, 2]) for t in tops if len(t)]))
         if any(len(t) for t in tops) else np.nan,
-        mean([_cos(positions[a], positions[b]) for a, b in pairs]),
+        mean([cosine(positions[a], positions[b]) for a, b in pairs]),
         float(per_bar.std() / per_bar.mean()) if per_bar.mean() > 0 else np.nan,
         float(per_bar[-SEGMENT_BARS:].sum() / per_bar[:SEGMENT_BARS].sum()) if per_bar[:SEGMENT_BARS].sum() else np.nan,
     ])
@@ -130,7 +127,9 @@ def spliced(pieces: list[np.ndarray], bar: int, rng: np.random.Generator) -> lis
 
 
 def separation(real: np.ndarray, other: np.ndarray, seed: int) -> tuple[float, float]:
-    """5-fold cross-validated accuracy (mean, spread over folds) of a classifier between equal numbers of each."""
+    """5-fold cross-validated accuracy (mean, spread over folds) of a classifier between equal numbers of each.
+    ``metrics.two_sample.classifier_two_sample`` is the suite's test on thousands of windows (2 folds, one figure);
+    a few hundred pieces need the spread over more folds, and shallower trees."""
     rng = np.random.default_rng(seed)
     n = min(len(real), len(other))
     x = np.concatenate([real[rng.choice(len(real), n, replace=False)], other[rng.choice(len(other), n, replace=False)]])
