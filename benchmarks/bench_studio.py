@@ -6,9 +6,10 @@ A model may carry sampling options after an @: ``--models GUIDED,GUIDED@resample
 judging whole windows beside the same model steering its particles every bar, and ``GUIDED@candidates=4`` the same
 model drawing 4 candidates per window instead of its file's 8.
 
-Per model: one 8-bar piece (``compose``: a window as ``generate`` draws it, then 4 bars grown out of its last
-2) and one of 32 bars (ending on the tonic), a harmonisation of an 8-bar melody (16 particles), one bar of the
-live stream, p50 and p90 over --repeats calls each; and the model's own sampling throughput, windows/s for 256
+Per model: one 8-bar piece (``compose``: a window as ``generate`` draws it, then 4 bars grown out of its last 2) and
+one of 32 bars (ending on the tonic), a harmonisation of an 8-bar melody (16 particles), one bar of the live stream,
+and where the file carries strains a 32-bar reel as ``generate`` writes it with its K candidate strains and without
+the strain choice, p50 and p90 over --repeats calls each; and the model's own sampling throughput, windows/s for 256
 windows drawn in one batch (a guided sampler's 256 x K candidates at once), with float32 products and with bfloat16
 ones (``generate_tokens(low_precision=True)``), the median of --repeats batches, and the p50 latency of a single
 window. ``--sampling-only`` times the batches alone. Torch runs on 2 threads, as the server does.
@@ -32,6 +33,7 @@ from divertimento.sample.sampler import load_sampler
 from divertimento.studio import compose as C
 from divertimento.studio.engine import Engine
 from divertimento.studio.stream import LiveStream
+from divertimento.studio.whole import whole_pieces
 
 
 def timed(fn, repeats: int) -> dict:
@@ -83,6 +85,13 @@ def tools(engine: Engine, repeats: int, k) -> dict:
            "harmonise_8_bars": timed(lambda: C.harmonise(engine, melody, style, (2, next(k))), repeats)}
     stream = LiveStream(engine, seed=3, style=style)
     out["stream_bar"] = timed(stream.next_bar, repeats)
+    reels = [(m, row) for m, row in (engine.strains.rows.get("irish", {}) if engine.strains else {}).items()]
+    if reels:  # a reel as generate writes it (AABB, 8-bar strains): K candidate strains, and none (K = 0)
+        meter = reels[0][0]
+        plain = Engine(engine.sampler, overrides=engine.overrides, strain_options={"strain_candidates": 0})
+        for key, eng in ((f"reel_32_bars_{engine.strains.candidates}_strain_candidates", engine),
+                         ("reel_32_bars_no_strain_choice", plain)):
+            out[key] = timed(lambda eng=eng: whole_pieces(eng, ["irish"], [(8, next(k))], meter=meter), repeats)
     return out
 
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from divertimento.atomic import write_json_atomic
 from divertimento.data.dataset import load_prepared
+from divertimento.data.openings import stitched_stretches
 from divertimento.music.key import key_of_notes
 from divertimento.music.roll import FIRST_PITCH_TOKEN, tokens_to_notes
 from divertimento.studio.compose import compose_many
@@ -35,29 +36,6 @@ from divertimento.studio.phrases import CHORD_PULL, KEY_PULL
 
 LAGS = (1, 2, 4, 8)
 SEGMENT_BARS = 4
-
-
-def stitched_stretches(data, split: str, bars: int, bar_of) -> dict[tuple[int, int], list[np.ndarray]]:
-    """(style, meter) -> real stretches [V, bars * bar] from consecutive windows of one piece."""
-    sp = data.splits[split]
-    out = defaultdict(list)
-    for piece in np.unique(sp["piece"]):
-        idx = np.flatnonzero(sp["piece"] == piece)
-        idx = idx[np.argsort(sp["start"][idx])[::-1]]  # later windows first: earlier ones overwrite them
-        starts = sp["start"][idx]
-        lo, hi = int(starts.min()), int(starts.max()) + sp["rolls"].shape[-1]
-        full = np.zeros((sp["rolls"].shape[1], hi - lo), dtype=np.int64)
-        covered = np.zeros(hi - lo, dtype=bool)
-        for i in idx:
-            a = int(sp["start"][i]) - lo
-            full[:, a : a + sp["rolls"].shape[-1]] = sp["rolls"][i]
-            covered[a : a + sp["rolls"].shape[-1]] = True
-        style, meter = int(sp["style"][idx[0]]), int(sp["meter"][idx[0]])
-        n = bars * bar_of(meter)
-        # a window's first step re-enters a held note as an onset; the stretch starts at the first window's start
-        if covered.all() and full.shape[1] >= n:
-            out[(style, meter)].append(full[:, :n])
-    return out
 
 
 def onset_roll(window: np.ndarray, low: int = 0) -> np.ndarray:

@@ -42,8 +42,7 @@ from collections import Counter
 
 import numpy as np
 import torch
-from long_pieces import onset_roll, stitched_stretches  # experiments/ is the script's own folder, first on sys.path
-from piece_two_sample import FEATURES, cosine, mean_differences, piece_features, separation
+from piece_two_sample import FEATURES, mean_differences, piece_features, separation  # experiments/ is on sys.path
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
@@ -52,62 +51,19 @@ from sklearn.preprocessing import StandardScaler
 
 from divertimento.atomic import write_json_atomic
 from divertimento.data.dataset import load_prepared
+from divertimento.data.openings import stitched_stretches
 from divertimento.losses.likelihood import categorical_nll
 from divertimento.music.plot import write_grid_png
-from divertimento.music.roll import FIRST_PITCH_TOKEN
 from divertimento.music.write import write_midi
 from divertimento.sample.pieces import tokens_to_piece
 from divertimento.studio.engine import load_studio_model
 from divertimento.studio.forms import compose_many
+from divertimento.studio.strain_figures import form_shares, strain_features, strain_pattern
 
 BARS = 8
 CELL_BARS = 2  # the judge's patterns, and the candidates' cells unless --cell-bars says otherwise
 EXTRA_BARS = 4  # bars drawn after the strain and cut away (at 1-bar cells, one: the form check allows letters A-H)
 LETTERS = "ABCDEFGH"
-
-
-def cell_rolls(tokens: np.ndarray, bar: int,
-               cell_bars: int = CELL_BARS) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
-    """Per cell of ``cell_bars`` bars: the onset roll [V, steps, 128] flattened, the pitch-class histogram, onset
-    positions in the bar, and the note count."""
-    size = cell_bars * bar
-    out = []
-    for a in range(0, tokens.shape[1] - size + 1, size):
-        w = tokens[:, a : a + size]
-        v, s = np.nonzero(w >= FIRST_PITCH_TOKEN)
-        pitch = w[v, s] - FIRST_PITCH_TOKEN
-        out.append((onset_roll(w), np.bincount(pitch % 12, minlength=12), np.bincount(s % bar, minlength=bar), len(s)))
-    return out
-
-
-def _cos(a, b) -> float:
-    """Cosine similarity, 0 where a cell has nothing to compare (the logistic critic takes no missing values)."""
-    return float(np.nan_to_num(cosine(a, b)))
-
-
-def cell_features(tokens: np.ndarray, bar: int, cell_bars: int = CELL_BARS) -> np.ndarray:
-    """The critic's view: for each pair of the strain's cells the cosines of their onset rolls, pitch classes and
-    onset positions, and each cell's note count."""
-    cells = cell_rolls(tokens[:, : BARS * bar], bar, cell_bars)
-    pairs = [(i, j) for i in range(len(cells)) for j in range(i + 1, len(cells))]
-    return np.array([_cos(cells[i][k], cells[j][k]) for k in range(3) for i, j in pairs] + [c[3] for c in cells])
-
-
-def pattern(tokens: np.ndarray, bar: int, threshold: float = 0.8, cell_bars: int = CELL_BARS) -> str:
-    """The strain's cells as letters: a cell whose onset roll is within ``threshold`` cosine of an earlier one takes
-    its letter."""
-    cells = [c[0] for c in cell_rolls(tokens[:, : BARS * bar], bar, cell_bars)]
-    letters: list[str] = []
-    for j, c in enumerate(cells):
-        same = [letters[i] for i in range(j) if _cos(cells[i], c) >= threshold]
-        letters.append(same[0] if same else LETTERS[len(set(letters))])
-    return "".join(letters)
-
-
-def form_shares(pieces: list[np.ndarray], bar: int, cell_bars: int = CELL_BARS) -> dict[str, float]:
-    """Shares of the exact cell patterns (threshold 0.99) of real openings: the forms to draw from."""
-    c = Counter(pattern(p, bar, 0.99, cell_bars) for p in pieces)
-    return {f: n / len(pieces) for f, n in c.most_common()}
 
 
 def extended_form(form: str, cell_bars: int) -> str | None:
@@ -158,7 +114,7 @@ def critic(real: list[np.ndarray], fake: list[np.ndarray], bar: int, seed: int, 
            cell_bars: int = CELL_BARS):
     """A classifier of real strains against the model's: gradient-boosted trees calibrated by cross-validation, or
     a logistic regression on the standardised features (a critic a model file could carry as plain numbers)."""
-    x = np.array([cell_features(p, bar, cell_bars) for p in real + fake])
+    x = np.array([strain_features(p, bar, cell_bars) for p in real + fake])
     y = np.r_[np.ones(len(real)), np.zeros(len(fake))]
     if kind == "logistic":
         return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x, y)
@@ -175,7 +131,8 @@ def resample(weights_log: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def judge(real: list[np.ndarray], made: list[np.ndarray], bar: int, low: int, seed: int) -> dict:
     xr = np.array([piece_features(p, low, bar) for p in real])
     xm = np.array([piece_features(p, low, bar) for p in made])
-    real_forms, made_forms = Counter(pattern(p, bar) for p in real), Counter(pattern(p, bar) for p in made)
+    real_forms = Counter(strain_pattern(p, bar, cell_bars=CELL_BARS) for p in real)
+    made_forms = Counter(strain_pattern(p, bar, cell_bars=CELL_BARS) for p in made)
     top = [f for f, _ in (real_forms + made_forms).most_common(5)]
     other = [i for i, name in enumerate(FEATURES) if not name.startswith("repetition")]
     return {"accuracy": separation(xr, xm, seed),
@@ -236,7 +193,7 @@ def main() -> int:
         cands = [draw(engine, style, meter, bar, draw_forms(shares, n, rng), base + 2 + k, cells)
                  for k in range(args.k)]
         loglik = np.stack([log_likelihood(engine, c, s, m, bar) for c in cands], axis=1)  # [n, K]
-        p_real = np.stack([clf.predict_proba(np.array([cell_features(p, bar, cells) for p in c]))[:, 1]
+        p_real = np.stack([clf.predict_proba(np.array([strain_features(p, bar, cells) for p in c]))[:, 1]
                            for c in cands], axis=1)
         p_real = np.clip(p_real, 1e-4, 1 - 1e-4)
         log_ratio = np.log(p_real / (1 - p_real))

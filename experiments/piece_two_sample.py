@@ -29,12 +29,13 @@ import json
 import sys
 
 import numpy as np
-from long_pieces import onset_roll, stitched_stretches  # experiments/ is the script's own folder, first on sys.path
+from long_pieces import onset_roll  # experiments/ is the script's own folder, first on sys.path
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from divertimento.atomic import write_json_atomic
 from divertimento.data.dataset import load_prepared
+from divertimento.data.openings import stitched_stretches
 from divertimento.music.key import key_of_notes
 from divertimento.music.roll import tokens_to_notes
 from divertimento.studio.engine import load_studio_model

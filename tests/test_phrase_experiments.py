@@ -1,5 +1,5 @@
-"""experiments/piece_two_sample.py and experiments/phrase_structure.py: a strain's relations and cell patterns on a
-one-voice tune written by hand (4 steps a bar, 2-bar cells)."""
+"""experiments/piece_two_sample.py and experiments/phrase_structure.py: a strain's relations on a one-voice
+tune written by hand (4 steps a bar, 2-bar cells)."""
 
 import sys
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, "experiments")
-from phrase_structure import cell_features, extended_form, pattern, resample  # noqa: E402  (experiments/ is a folder of scripts)
+from phrase_structure import extended_form, resample  # noqa: E402  (experiments/ is a folder of scripts)
 from piece_two_sample import FEATURES, piece_features, spliced  # noqa: E402
 
 BAR = 4
@@ -33,15 +33,6 @@ def feature(x: np.ndarray, name: str) -> float:
     return float(x[FEATURES.index(name)])
 
 
-def test_cell_patterns():
-    assert pattern(tune(A, B, A, C), BAR) == "ABAC"
-    assert pattern(tune(A, B, C, D), BAR) == "ABCD"
-    assert pattern(tune(A, B, A, B), BAR) == "ABAB"
-    # A and A_END share two of their three onsets: cosine 2/3, below the default 0.8, above 0.6
-    assert pattern(tune(A, B, A_END, C), BAR) == "ABCD"
-    assert pattern(tune(A, B, A_END, C), BAR, threshold=0.6) == "ABAC"
-
-
 def test_repetition_and_density_relations_of_abac():
     x = piece_features(tune(A, B, A, C), 0, BAR)
     # bars 1-2 return as bars 5-6 (similarity 1); B's bars and C's share no onset (0)
@@ -65,14 +56,6 @@ def test_spliced_segments_come_from_other_pieces_in_place():
     for i, q in enumerate(spliced(pieces, BAR, np.random.default_rng(0))):
         assert (q[:, :16] == 2 + i).all()  # the first segment is the piece's own
         assert len(set(q[0, 16:].tolist())) == 1 and q[0, 16] != 2 + i  # the second is another piece's, whole
-
-
-def test_cell_features_read_pairs_of_cells():
-    x = cell_features(tune(A, B, A, C), BAR)
-    pairs = [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
-    assert x[pairs.index((0, 2))] == pytest.approx(1.0)  # onset rolls of cells 1 and 3: the same cell
-    assert x[pairs.index((1, 3))] == pytest.approx(0.0)  # B and C: no onset in common
-    assert x[-4:].tolist() == [3, 4, 3, 2]  # notes per cell
 
 
 def test_resample_never_picks_a_zero_weight():

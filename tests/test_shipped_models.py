@@ -116,7 +116,7 @@ def test_models_lists_every_shipped_model(capsys):
         assert configs and all((ROOT / "configs" / Path(c).name).is_file() for c in configs)
         assert f"Trained by: divertimento {shipped.trained}" in "\n".join(lines)
     families = lines[lines.index("Families `train --config` trains (its family key):") + 1:]
-    assert [line.split(":")[0].strip() for line in families] == ["gan", "vae", "mle", "guided"]
+    assert [line.split(":")[0].strip() for line in families] == ["gan", "vae", "mle", "guided", "strains"]
 
 
 def test_unknown_model_name_is_one_clear_line(tmp_path, capsys):

@@ -58,7 +58,8 @@ def add_arguments(p) -> None:
                         "what the model file recommends (strict for the shipped default)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="a sampling option of the model's family, e.g. beta=0.5 or rerank=likelihood for a guided "
-                        "model (default: what the model file recommends)")
+                        "model, or of the strains a model file carries: strain_candidates=K (0..16; 0: strains "
+                        "through-composed) and strain_beta=B (0..100) (default: what the model file recommends)")
     p.add_argument("--keep-copies", action="store_true",
                    help="keep pieces that are near-copies of a training window (default: such a piece is drawn "
                         "again, up to 3 times, when the model's training data is on this machine)")
@@ -73,6 +74,7 @@ def run(args) -> int:
     from ..sample.export import parse_formats, prepare_out_dir
     from ..sample.originality import Originality, draw_novel_tokens, resolve_data_dir
     from ..sample.sampler import load_sampler
+    from ..studio.strains import OPTIONS as STRAIN_OPTIONS
     from ..studio.whole import check_length, sequence_engine, whole_pieces
 
     formats = parse_formats(args.formats)
@@ -87,9 +89,11 @@ def run(args) -> int:
         raise UserError(f"unknown style {args.style!r}; this model knows {', '.join(sampler.style_names)}")
     check_meter(args.meter, args.style, sampler.manifest)
     options = {} if args.voice_leading is None else {"strict_voice_leading": args.voice_leading == "strict"}
+    strain_options = {}
     if args.option:
         options["options"] = parse_options(args.option)
-    engine = sequence_engine(sampler, options.get("strict_voice_leading"), options.get("options"))
+        strain_options = {k: options["options"].pop(k) for k in STRAIN_OPTIONS if k in options["options"]}
+    engine = sequence_engine(sampler, options.get("strict_voice_leading"), options.get("options"), strain_options)
     check_length(sampler, engine, args.bars, args.form)
     if args.keep_copies:
         tokens, styles = sampler.generate_tokens(pairs, args.style, args.truncation, args.temperature,
@@ -154,6 +158,8 @@ def _write(pieces, styles, pairs, used, figures, out, formats) -> list[dict]:
         entry = {"seed": seed, "index": i, "style": style, "meter": meter, "bars": -(-tokens.shape[-1] // bar),
                  "pickup_steps": piece.meta.get("pickup_steps", 0), "title": piece.title, "notes": piece.n_notes,
                  "files": files, "originality": fig}
+        if piece.meta.get("strains"):  # each strain's bar-level form and the critic's choice among candidates
+            entry["strains"] = piece.meta["strains"]
         if tuple(drawn) != (seed, i):
             entry["redrawn_from_seed_pair"] = list(drawn)
         index.append(entry)

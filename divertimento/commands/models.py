@@ -22,7 +22,17 @@ def run(args) -> int:
         print(f"{name:16s} {header['family']:6s} {header.get('step', '?'):>6}  {s.about}{tag}")
         print(f"                 Trained by: divertimento {s.trained}")
         print(f"                 Figures: {s.figures}")
+        if header.get("strains"):
+            print(f"                 Strains: {_strains_line(header['strains'])}")
     print("Families `train --config` trains (its family key):")
     for fam in FAMILIES.values():
         print(f"  {fam.name}: {fam.summary}")
+    print("  strains: a trained sequence model's reels and jigs drawn as K candidate strains in forms by the data's "
+          "shares, one kept by a fitted critic (no training steps; configs/strains.json)")
     return 0
+
+
+def _strains_line(strains: dict) -> str:
+    """Which styles and meters a file's strains are chosen in, and how."""
+    rows = "; ".join(f"{style} {', '.join(meters)}" for style, meters in strains.get("rows", {}).items())
+    return f"{rows} (K = {strains.get('candidates')}, beta {strains.get('beta')}, by the {strains.get('rerank')})"

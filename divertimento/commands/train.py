@@ -8,8 +8,10 @@ def add_arguments(p) -> None:
     p.add_argument("--data", required=True, help="a prepared dataset directory (from `divertimento prepare`)")
     p.add_argument("--out", required=True, help="run directory to create (or continue with --resume)")
     p.add_argument("--config", default=None,
-                   help="JSON config file (divertimento.config.TrainConfig keys; its family key picks gan, vae or "
-                        "mle, e.g. configs/mle.json)")
+                   help="JSON config file (divertimento.config.TrainConfig keys; its family key picks gan, vae, "
+                        "mle or guided, e.g. configs/mle.json; family strains fits the strain critic a trained "
+                        "model's reels and jigs are chosen by, studio/strain_fit.py StrainConfig keys, e.g. "
+                        "configs/strains.json)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one config key")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its latest checkpoint, with the config it started with "
@@ -22,6 +24,9 @@ def run(args) -> int:
     from ..json_file import read_json_object
     from ..train.loop import train
 
+    values = read_json_object(args.config, "config") if args.config is not None else {}
+    if values.get("family") == "strains":  # no training steps: a fit on top of a trained model
+        return _fit_strains(args, values)
     cfg = load_config(args.config, args.set)
     steps_given = any(item.partition("=")[0].strip() == "steps" for item in args.set) or (
         args.config is not None and "steps" in read_json_object(args.config, "config"))
@@ -37,4 +42,22 @@ def run(args) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+    return 0
+
+
+def _fit_strains(args, values: dict) -> int:
+    from ..errors import UserError
+    from ..studio.strain_fit import fit_strains, strain_config
+
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UserError(f"--set wants key=value (got {item!r})")
+        overrides[key.strip()] = value.strip()
+    if args.resume:
+        print("note: a strain fit has no steps to resume; it is fitted afresh", file=sys.stderr)
+    fitted = fit_strains(args.data, args.out, strain_config(values, overrides),
+                         log=(lambda line: None) if args.quiet else print)
+    print(f"fitted strains in {fitted['fit']['seconds']} s -> {args.out}/model.safetensors")
     return 0

@@ -27,6 +27,7 @@ from ..music.layouts import Layout, get_layout
 from ..sample.draw import check_meter, gumbel_noise, piece_seed
 from ..sample.pieces import MIN_VOICE_USE, silence_unused_voices
 from ..sample.sampler import Sampler, load_sampler
+from .strains import strains_from_header
 
 CONTEXT_QUARTERS = 8  # what precedes that each later window starts from: two bars of 4/4, four of 2/4, two of 3/4
 # or 6/8, one of 9/8, 12/8 or 4/2 (whole bars, at least one, leaving the window room for one new bar)
@@ -54,6 +55,7 @@ class Engine:
     sampler: Sampler
     strict: bool | None = None  # strict voice leading; None: what the model file recommends
     overrides: dict | None = None  # the family's sampling options over the file's recommendation (guided: beta)
+    strain_options: dict | None = None  # strain_candidates, strain_beta over the file's strains (studio/strains.py)
 
     def __post_init__(self):
         m = self.sampler.module
@@ -89,6 +91,13 @@ class Engine:
             raise UserError(f"{self.sampler.family} model: {e}") from None
         seq = self.sequence
         self.n_voices, self.n_steps, self.vocab_size = seq.n_voices, seq.n_steps, seq.vocab_size
+        # a reel's strains in forms chosen by a critic, where the model file carries them
+        self.strains = strains_from_header(self.sampler.header.get("strains"), self.sampler.path.name)
+        if self.strain_options and self.strains is None:
+            raise UserError(f"{', '.join(self.strain_options)}: {self.sampler.path.name} carries no strain critic "
+                            "(fit one: divertimento train --config configs/strains.json)")
+        if self.strains is not None:
+            self.strains = self.strains.with_options(self.strain_options or {})
 
     # ---- what the tools read ----
 

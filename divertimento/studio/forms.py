@@ -16,6 +16,16 @@ from .engine import GIVEN_PARTICLES, Engine, Pair, rng_for
 from .phrases import CHORD_PULL, KEY_PULL, PHRASE_USE, PhrasePlan, phrase_plan
 from .pickup import PICKUP_USE, draw_pickup, with_pickup
 from .pieces import StudioPiece
+from .strain_figures import STRAIN_BARS
+from .strains import (
+    STRAIN_USE,
+    StrainRow,
+    cell_form,
+    choose,
+    draw_strain_forms,
+    strain_log_likelihood,
+    strain_log_ratio,
+)
 
 MAX_BARS = 64  # longest piece the studio makes or harmonises (two or three minutes of music)
 MAX_FORM = 10  # sections in a form string
@@ -56,7 +66,7 @@ def compose(engine: Engine, pair: Pair, style: str | None = None, temperature: f
 def compose_many(engine: Engine, pairs: list[Pair], style: str | None = None, temperature: float | None = None,
                  bars: int = 4, form: str | None = None, meter: str | None = None,
                  max_bars: int = MAX_BARS, section_bars: int = SECTION_BARS,
-                 pickups: bool = False) -> list[StudioPiece]:
+                 pickups: bool = False, strains: bool = False) -> list[StudioPiece]:
     """``compose`` for several pieces, their first windows drawn in one batch (a sequence model's step costs about
     the same for one window as for several). ``meter`` None: each piece's meter is drawn by its style's shares in
     the training data. ``pickups``: a piece of two bars or more opens with a pickup in its style's share of them
@@ -64,7 +74,11 @@ def compose_many(engine: Engine, pairs: list[Pair], style: str | None = None, te
 
     A piece longer than its first window has phrases that close (studio/phrases.py): its cadences are planned in
     the key of ``generate``'s window for the pair, and the piece is drawn from that window's first bar (and its
-    pickup's bar) towards them, its first window included."""
+    pickup's bar) towards them, its first window included.
+
+    ``strains``: a piece whose sections are strains (``STRAIN_BARS`` bars each) in a style and meter whose strains
+    the model file carries is drawn as candidates in bar-level forms, one kept by the strain critic
+    (``_strain_choice``; studio/strains.py)."""
     if not 1 <= bars <= max_bars:
         raise UserError(f"bars must be 1..{max_bars} (got {bars})")
     form = check_form(form) if form else None
@@ -88,15 +102,60 @@ def compose_many(engine: Engine, pairs: list[Pair], style: str | None = None, te
                      for k, i in enumerate(rows)]
             first = _phrased_first(engine, [pairs[i] for i in rows], first, [styles[i] for i in rows], m, temp,
                                    np.stack([p.given[:, :whole] for p in plans]), start + bar, plans)
-        grown = _grow(engine, [pairs[i] for i in rows], first[:, :, start:], [styles[i] for i in rows], m, temp,
-                      bars, form, section_bars, None if plans is None else [p.cut(start) for p in plans])
-        for i, (tokens, shape, kind, fermatas) in zip(rows, grown):
+        cut = None if plans is None else [p.cut(start) for p in plans]
+        chosen = {}
+        if strains and form and section_bars == STRAIN_BARS and engine.strains is not None:
+            kinds = [engine.strains.row(engine.style_names[styles[i]], engine.sampler.meter_names[m]) for i in rows]
+            if any(kinds):
+                ks = [k for k, row in enumerate(kinds) if row is not None]
+                chosen = dict(zip(ks, _strain_choice(engine, [pairs[rows[k]] for k in ks], first[ks, :, start:],
+                                                     [styles[rows[k]] for k in ks], m, temp, bars, form,
+                                                     [kinds[k] for k in ks], None if cut is None else
+                                                     [cut[k] for k in ks])))
+        plain = [k for k in range(len(rows)) if k not in chosen]
+        grown = dict(zip(plain, _grow(engine, [pairs[rows[k]] for k in plain], first[plain, :, start:],
+                                      [styles[rows[k]] for k in plain], m, temp, bars, form, section_bars,
+                                      None if cut is None else [cut[k] for k in plain]))) if plain else {}
+        for k, i in enumerate(rows):
+            tokens, shape, kind, fermatas = chosen[k][0] if k in chosen else grown[k]
             repeats = repeated_sections(tokens, form, section_bars, bar) if form else []
             if upbeat:
                 tokens = with_pickup(first[rows.index(i), :, :bar], tokens, picks[i])
                 fermatas = [f + picks[i] for f in fermatas]
             out[i] = _piece(engine, pairs[i], tokens, shape, kind, styles[i], homes[i], m, temp, picks[i],
                             {"fermatas": fermatas, "repeats": repeats})
+            if k in chosen:
+                out[i].meta["strains"] = chosen[k][1]
+    return out
+
+
+def _strain_choice(engine: Engine, pairs: list[Pair], firsts: np.ndarray, styles: list[int], meter: int, temp: float,
+                   bars: int, form: str, rows: list[StrainRow], plans: list[PhrasePlan] | None) -> list[tuple]:
+    """((tokens, form, kind, fermatas), what was chosen) of each piece in ``form`` (strains of ``STRAIN_BARS``
+    bars): K candidates (the file's, or --option strain_candidates), each strain of each in a 1-bar form drawn by
+    its row's shares (candidate 0 from the pair's own generators), all drawn side by side; one kept with weight
+    exp(beta * the critic's log density ratio) summed over its strains (``strain_rerank=likelihood``, the control:
+    exp(beta * the model's log-likelihood of its strains))."""
+    K, beta = engine.strains.candidates, engine.strains.beta
+    drawn = [draw_strain_forms(row, form, rng_for(*pair, STRAIN_USE, k)) for pair, row in zip(pairs, rows)
+             for k in range(K)]
+    picked = [r for r in range(len(pairs)) for _ in range(K)]
+    grown = _grow(engine, [pairs[r] for r in picked], firsts[picked], [styles[r] for r in picked], meter, temp, bars,
+                  None, 1, None if plans is None else [plans[r] for r in picked],
+                  forms=[cell_form(form, d) for d in drawn], variants=list(range(K)) * len(pairs))
+    bar = engine.bar_of(meter)
+    out = []
+    for r, (pair, row) in enumerate(zip(pairs, rows)):
+        if engine.strains.rerank == "likelihood":  # the control: the same candidates by the model's likelihood
+            ratios = [strain_log_likelihood(engine, grown[r * K + k][0], form, styles[r], meter, bar)
+                      for k in range(K)]
+        else:
+            ratios = [strain_log_ratio(row, grown[r * K + k][0], form, bar) for k in range(K)]
+        k = choose(np.array(ratios), beta, rng_for(*pair, STRAIN_USE))
+        tokens, _, kind, fermatas = grown[r * K + k]
+        out.append(((tokens, form, kind, fermatas),
+                    {"forms": drawn[r * K + k], "candidates": K, "beta": beta, "rerank": engine.strains.rerank,
+                     "chosen": k, "scores": [round(x, 3) for x in ratios]}))
     return out
 
 
@@ -109,16 +168,24 @@ def _plan(engine: Engine, pair: Pair, style: int, opening: np.ndarray, n_steps: 
                        rng_for(*pair, PHRASE_USE), pull=KEY_PULL.get(name, 0.0), chord=CHORD_PULL.get(name, 0.0))
 
 
-def _bias_rows(engine: Engine, plans: list[PhrasePlan] | None, offset: int = 0):
-    """``bias_rows`` for ``Engine.extend_many`` from the rows' plans, new step t being step ``offset + t`` of each
-    plan; None when no plan pulls."""
+def _bias_rows(engine: Engine, plans: list[PhrasePlan] | None, steps: list[np.ndarray] | None = None):
+    """``bias_rows`` for ``Engine.extend_many`` from the rows' plans, new step t of row r being step ``steps[r][t]``
+    of its plan (None: step t); None when no plan pulls."""
     if plans is None or not any(p.biased for p in plans):
         return None
 
     def bias_rows(rows, lo: int, hi: int) -> np.ndarray:
-        return np.stack([plans[r].bias(offset + lo, offset + hi, engine.low, engine.vocab_size) for r in rows])
+        return np.stack([_plan_bias(plans[r], np.arange(lo, hi) if steps is None else steps[r][lo:hi], engine)
+                         for r in rows])
 
     return bias_rows
+
+
+def _plan_bias(plan: PhrasePlan, steps: np.ndarray, engine: Engine) -> np.ndarray:
+    """``plan.bias`` [V, len(steps), K] at the given steps of its plan, read in runs of consecutive steps."""
+    cuts = np.flatnonzero(np.diff(steps) != 1) + 1
+    return np.concatenate([plan.bias(int(run[0]), int(run[-1]) + 1, engine.low, engine.vocab_size)
+                           for run in np.split(steps, cuts)], axis=1)
 
 
 def _phrased_first(engine: Engine, pairs: list[Pair], firsts: np.ndarray, styles: list[int], meter: int,
@@ -136,51 +203,88 @@ def _phrased_first(engine: Engine, pairs: list[Pair], firsts: np.ndarray, styles
 
 
 def _grow(engine: Engine, pairs: list[Pair], firsts: np.ndarray, styles: list[int], meter: int, temp: float,
-          bars: int, form: str | None, section_bars: int = SECTION_BARS,
-          plans: list[PhrasePlan] | None = None) -> list[tuple[np.ndarray, str, str, list[int]]]:
+          bars: int, form: str | None, section_bars: int = SECTION_BARS, plans: list[PhrasePlan] | None = None,
+          forms: list[str] | None = None, variants: list[int] | None = None,
+          ) -> list[tuple[np.ndarray, str, str, list[int]]]:
     """(tokens, form, kind, fermata steps) of composed pieces of one meter from their first windows [B, V, T], whole
-    bars of the meter from a barline: the form's sections, or the bars after the first window, towards the cadences
-    of ``plans`` (on the same grid; None: none). Each piece draws from its own generators, so it is the piece drawn
-    alone."""
+    bars of the meter from a barline: the form's sections (``forms``: one form per row, all of one length), or the
+    bars after the first window, towards the cadences of ``plans`` (on the same grid; None: none). Each piece draws
+    from its own generators, so it is the piece drawn alone; ``variants[r]`` > 0 draws row r from generators of its
+    own (a strain candidate: studio/strains.py), 0 from the pair's."""
     bar = engine.bar_of(meter)
     first = firsts[:, :, : firsts.shape[2] // bar * bar]
     T = first.shape[2]
     n = bars * bar
+    B = len(pairs)
     given = None if plans is None else np.stack([p.given for p in plans])  # [B, V, n]
     marks = [[] for _ in pairs] if plans is None else [list(p.fermatas) for p in plans]
+    variants = variants or [0] * B
 
-    def grow(before: np.ndarray, steps: int, path: tuple[int, ...], at: int) -> np.ndarray:
-        """``steps`` steps after each row of ``before`` [B, V, m], drawn as steps ``at``.. of the plans."""
-        ahead = None if given is None else given[:, :, at : at + steps]
+    def grow(rows: list[int], before: np.ndarray, steps: list[np.ndarray], path: tuple[int, ...]) -> np.ndarray:
+        """The rows' next ``len(steps[0])`` steps after ``before`` [len(rows), V, m], drawn as steps ``steps[r]`` of
+        their plans."""
+        ahead = None if given is None else np.stack([given[r][:, s] for r, s in zip(rows, steps)])
         cadenced = ahead is not None and bool((ahead != FREE).any())
-        return engine.extend_many(before, steps, styles, [rng_for(*pair, *path) for pair in pairs],
+        rngs = [rng_for(*pairs[r], *path, *((STRAIN_USE, variants[r]) if variants[r] else ())) for r in rows]
+        return engine.extend_many(before, len(steps[0]), [styles[r] for r in rows], rngs,
                                   ahead if cadenced else None, GIVEN_PARTICLES if cadenced else 1,
-                                  temperature=temp, meter=meter, bias_rows=_bias_rows(engine, plans, at))
+                                  temperature=temp, meter=meter,
+                                  bias_rows=_bias_rows(engine, None if plans is None else [plans[r] for r in rows],
+                                                       steps))
 
-    if not form:
-        tokens = first[:, :, :n] if n <= T else np.concatenate([first, grow(first, n - T, (1,), T)], axis=2)
+    if not form and not forms:
+        if n <= T:
+            tokens = first[:, :, :n]
+        else:
+            tokens = np.concatenate([first, grow(list(range(B)), first, [np.arange(T, n)] * B, (1,))], axis=2)
         return [(t, through_form(n, bar), "generated" if n <= T else "long-form", f)
                 for t, f in zip(tokens, marks)]
+    forms = forms or [form] * B
     size = section_bars * bar
     # a letter is drawn where it is first heard, towards that section's cadences; the letter the piece ends with
     # towards the last section's (the final cadence), wherever it is first heard
-    closing = form.index(form[-1])
-    source = {c: (len(form) - 1 if i == closing else i) for i, c in reversed(list(enumerate(form)))}
-
-    made = {form[0]: first[:, :, :size] if size <= T
-            else np.concatenate([first, grow(first, size - T, (1, 0), source[form[0]] * size + T)], axis=2)}
-    tokens = made[form[0]]
-    for i, c in enumerate(form[1:], start=1):
-        if c not in made:
-            made[c] = grow(tokens, size, (1, i), source[c] * size)
-        tokens = np.concatenate([tokens, made[c]], axis=2)
+    sources = [{c: (len(f) - 1 if i == f.index(f[-1]) else i) for i, c in reversed(list(enumerate(f)))}
+               for f in forms]
+    cells: list[list[np.ndarray]] = [[] for _ in pairs]  # each row's sections so far
+    made: list[dict[str, np.ndarray]] = [{} for _ in pairs]
+    for i in range(len(forms[0])):
+        runs: dict[tuple[int, int], list[int]] = {}  # (new sections, steps taken from the first window) -> rows
+        for r in range(B):
+            if len(cells[r]) > i:  # drawn with an earlier run
+                continue
+            f = forms[r]
+            if f[i] in made[r]:  # heard again: its section again, note for note
+                cells[r].append(made[r][f[i]])
+                continue
+            end = i + 1  # a run of sections first heard here is drawn in one go
+            while end < len(f) and f[end] not in f[:end]:
+                end += 1
+            take = 0
+            if i == 0:  # the first window's first section, and those after it drawn where they are heard
+                k = 1
+                while k < end and sources[r][f[k]] == k:
+                    k += 1
+                take = min(k * size, T)
+            runs.setdefault((end - i, take), []).append(r)
+        for (count, take), rows in runs.items():
+            drawn = first[rows, :, :take]
+            before = np.concatenate([np.stack([np.concatenate(cells[r], axis=1) for r in rows]) if i else
+                                     drawn[:, :, :0], drawn], axis=2)
+            if take < count * size:  # the rest of the run, each section towards its own cadences
+                steps = [np.concatenate([np.arange(sources[r][c] * size, (sources[r][c] + 1) * size)
+                                         for c in forms[r][i : i + count]])[take:] for r in rows]
+                drawn = np.concatenate([drawn, grow(rows, before, steps, (1, (i * size + take) // size))], axis=2)
+            for r, tokens in zip(rows, drawn):
+                for j, c in enumerate(forms[r][i : i + count]):
+                    made[r][c] = tokens[:, j * size : (j + 1) * size]
+                    cells[r].append(made[r][c])
     # a fermata is where its section is heard, each time; none where sections cut across phrases (a section's
     # first window was drawn towards the first section's cadences, the rest towards its own)
-    marks = [[i * size + f - source[c] * size for i, c in enumerate(form) for f in row
+    marks = [[i * size + f - source[c] * size for i, c in enumerate(form_r) for f in row
               if source[c] * size <= f < (source[c] + 1) * size]
              if plan is None or not plan.period or size % plan.period == 0 else []
-             for row, plan in zip(marks, plans or [None] * len(pairs))]
-    return [(t, form, "long-form", sorted(f)) for t, f in zip(tokens, marks)]
+             for row, plan, form_r, source in zip(marks, plans or [None] * B, forms, sources)]
+    return [(np.concatenate(c, axis=1), f, "long-form", sorted(m)) for c, f, m in zip(cells, forms, marks)]
 
 
 def repeated_sections(tokens: np.ndarray, form: str, section_bars: int, bar: int) -> list[list[int]]:

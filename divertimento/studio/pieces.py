@@ -52,7 +52,8 @@ class StudioPiece:
                             self.meter, self.pickup)
         if self.tempo:
             p.tempo_qpm = float(self.tempo)
-        for mark in ("fermatas", "repeats"):  # where its phrases end, and which bars are played twice
+        # where its phrases end, which bars are played twice, and which forms its strains were chosen in
+        for mark in ("fermatas", "repeats", "strains"):
             if self.meta.get(mark):
                 p.meta[mark] = self.meta[mark]
         return p

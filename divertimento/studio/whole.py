@@ -17,11 +17,15 @@ MAX_BARS = 128
 STYLE_FORMS = {"irish": ("AABB", 32), "fiddle": ("AABB", 32)}
 
 
-def sequence_engine(sampler: Sampler, strict: bool | None = None, overrides: dict | None = None) -> Engine | None:
+def sequence_engine(sampler: Sampler, strict: bool | None = None, overrides: dict | None = None,
+                    strain_options: dict | None = None) -> Engine | None:
     """The engine of a model that can be sampled step by step (mle, guided); None for one that writes a whole
-    window at once (gan, vae)."""
+    window at once (gan, vae), which has no strains to choose (``strain_options`` then refused)."""
     if hasattr(getattr(sampler.module, "base", sampler.module), "step"):
-        return Engine(sampler, strict, overrides)
+        return Engine(sampler, strict, overrides, strain_options)
+    if strain_options:
+        raise UserError(f"{', '.join(strain_options)}: a {sampler.family} model writes one window; strains are "
+                        "chosen among a sequence model's (mle, guided)")
     return None
 
 
@@ -69,7 +73,7 @@ def whole_pieces(engine: Engine, styles: list[str], pairs: list[tuple[int, int]]
         rows = [i for i, s in enumerate(styles) if s == style]
         n_bars, shape, section_bars = length_and_form(style, bars, form)
         made = compose_many(engine, [tuple(pairs[i]) for i in rows], style, temperature, n_bars, shape, meter,
-                            max_bars=MAX_BARS, section_bars=section_bars, pickups=True)
+                            max_bars=MAX_BARS, section_bars=section_bars, pickups=True, strains=True)
         for i, sp in zip(rows, made):
             label = seed_label(*pairs[i]) + (f" ({shape})" if shape else "")
             out[i] = (name_piece(sp.to_piece(engine), label), sp.tokens, sp.bar)

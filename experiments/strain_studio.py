@@ -1,0 +1,110 @@
+"""Strains as the studio ships them (studio/strains.py): are the first strains of the reels and jigs ``generate``
+writes nearer held-out real tunes when a critic chooses their phrase structure, than when the model's own
+likelihood chooses among the same candidates?
+
+Real: the first 8 bars of every piece of the validation and test splits (the strain critic was fitted on the
+training split only), per style, in each meter the model file has strains for. Generated: as many pieces per
+meter as ``generate`` writes them (``whole_pieces``: AABB, 8-bar strains, pickups, final cadence), their first 8
+full bars, under each setting of the strains:
+- through-composed (``strain_candidates=0``: the studio before round 28);
+- one form drawn by the real shares (``strain_candidates=1``);
+- K candidates reranked by the model's likelihood (``strain_rerank=likelihood``: the control);
+- K candidates resampled by the critic (the shipped setting, beta 1).
+
+The judge is ``piece_two_sample``'s classifier on how the strain's two halves relate, 5-fold cross-validated,
+pooled over the style's meters, with and without its four repetition figures (which read what the critic reads
+most directly); and the share of strains whose bars 1-2 come back as bars 5-6 (near-identical, onset cosine >=
+0.8).
+
+    python experiments/strain_studio.py --data data/default --seeds 0,1,2 --json runs/strain_studio.json
+"""
+
+import argparse
+import json
+import sys
+
+import numpy as np
+from piece_two_sample import FEATURES, piece_features, separation  # experiments/ is first on sys.path
+
+from divertimento.atomic import write_json_atomic
+from divertimento.data.dataset import load_prepared
+from divertimento.data.openings import stitched_stretches
+from divertimento.sample.sampler import load_sampler
+from divertimento.studio.engine import Engine
+from divertimento.studio.strain_figures import STRAIN_BARS, strain_pattern
+from divertimento.studio.whole import whole_pieces
+
+HELD_OUT = ("val", "test")
+
+
+def settings(k: int) -> dict[str, dict]:
+    return {"through-composed": {"strain_candidates": 0}, "one form by the shares": {"strain_candidates": 1},
+            f"{k} by likelihood": {"strain_candidates": k, "strain_rerank": "likelihood"},
+            f"{k} by the critic": {"strain_candidates": k, "strain_rerank": "critic"}}
+
+
+def first_strain(tokens: np.ndarray, pickup: int, bar: int) -> np.ndarray:
+    return tokens[:, pickup : pickup + STRAIN_BARS * bar].astype(np.int64)
+
+
+def returns(strains: list[np.ndarray], bar: int) -> float:
+    """Share of strains whose bars 1-2 come back as bars 5-6 (near-identical cells)."""
+    return round(float(np.mean([(p := strain_pattern(t, bar))[4:6] == p[0:2] for t in strains])), 3)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default="data/default")
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--k", type=int, default=4)
+    ap.add_argument("--seeds", default="0", help="comma list: pieces (seed * 1000 + meter, i)")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    data = load_prepared(args.data)
+    sampler = load_sampler(args.model)
+    plain = Engine(sampler)
+    if plain.strains is None:
+        raise SystemExit(f"{sampler.path.name} carries no strains")
+    real: dict = {}
+    for split in HELD_OUT:
+        for key, v in stitched_stretches(data, split, STRAIN_BARS, plain.bar_of).items():
+            real.setdefault(key, []).extend(v)
+    other = [i for i, name in enumerate(FEATURES) if not name.startswith("repetition")]
+    out: dict = {}
+    for style, meters in plain.strains.rows.items():
+        s = plain.style_names.index(style)
+        ms = [plain.sampler.meter_names.index(m) for m in meters]
+        x_real = np.concatenate([[piece_features(t, plain.low, plain.bar_of(m)) for t in real[(s, m)]] for m in ms])
+        row: dict = {"real": {"n": len(x_real), "returns": {plain.sampler.meter_names[m]: returns(
+            real[(s, m)], plain.bar_of(m)) for m in ms}}}
+        for label, options in settings(args.k).items():
+            engine = Engine(sampler, strain_options=options)
+            runs = []
+            for seed in (int(x) for x in args.seeds.split(",")):
+                feats, back = [], {}
+                for m in ms:
+                    bar, name = plain.bar_of(m), plain.sampler.meter_names[m]
+                    pairs = [(seed * 1000 + m, i) for i in range(len(real[(s, m)]))]
+                    made = whole_pieces(engine, [style] * len(pairs), pairs, meter=name)
+                    strains = [first_strain(t, p.meta.get("pickup_steps", 0), bar) for p, t, _ in made]
+                    feats += [piece_features(t, plain.low, bar) for t in strains]
+                    back[name] = returns(strains, bar)
+                x = np.array(feats)
+                runs.append({"seed": seed, "accuracy": separation(x_real, x, seed),
+                             "accuracy_without_repetition": separation(x_real[:, other], x[:, other], seed),
+                             "returns": back})
+            acc = [r["accuracy"][0] for r in runs]
+            acc_other = [r["accuracy_without_repetition"][0] for r in runs]
+            row[label] = {"accuracy_mean": round(float(np.mean(acc)), 3),
+                          "accuracy_spread": round(float(np.std(acc)), 3),
+                          "without_repetition_mean": round(float(np.mean(acc_other)), 3),
+                          "without_repetition_spread": round(float(np.std(acc_other)), 3), "runs": runs}
+            print(f"{style} {label}: {json.dumps(row[label])}", file=sys.stderr, flush=True)
+        out[style] = row
+    if args.json:
+        write_json_atomic(args.json, {"model": str(sampler.path), "k": args.k, "seeds": args.seeds, "styles": out})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

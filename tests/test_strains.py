@@ -1,0 +1,256 @@
+"""Strains chosen by a critic (studio/strains.py, the strain choice in studio/forms.py, studio/strain_fit.py): the
+critic's numbers, the resampling weights, the forms the candidates are drawn in, refusals, and the fit and
+``generate`` on a tiny model."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from divertimento.cli import main
+from divertimento.errors import UserError
+from divertimento.models.files import read_file
+from divertimento.studio import compose as C
+from divertimento.studio.engine import Engine, load_studio_model
+from divertimento.studio.strain_figures import STRAIN_BARS, feature_count
+from divertimento.studio.strains import (
+    StrainCritic,
+    StrainRow,
+    Strains,
+    cell_form,
+    choose,
+    strain_log_likelihood,
+    strain_log_ratio,
+    strains_from_header,
+)
+
+
+def critic_on(feature: int, weight: float = 1.0) -> StrainCritic:
+    """log D / (1 - D) = weight * figure ``feature`` (unstandardised)."""
+    coef = np.zeros(feature_count())
+    coef[feature] = weight
+    return StrainCritic(np.zeros(feature_count()), np.ones(feature_count()), coef, 0.0)
+
+
+LAST_CELL_NOTES = feature_count() - 1  # the figure: notes struck in a strain's eighth bar
+
+
+def test_the_critic_is_a_logistic_regression_on_standardised_figures():
+    critic = StrainCritic(np.array([1.0, 0.0]), np.array([2.0, 1.0]), np.array([0.5, -1.0]), 0.25)
+    # (3 - 1) / 2 * 0.5 + (2 - 0) / 1 * -1 + 0.25
+    assert critic.log_ratio(np.array([[3.0, 2.0]])).tolist() == [pytest.approx(-1.25)]
+
+
+def test_forms_are_drawn_by_their_shares():
+    row = StrainRow({"ABCDABEF": 1.0, "ABCDEFGH": 3.0}, critic_on(0), {})
+    assert [row.draw_form(u) for u in (0.0, 0.24, 0.25, 0.99)] == ["ABCDABEF", "ABCDABEF", "ABCDEFGH", "ABCDEFGH"]
+
+
+def test_a_piece_form_is_spelled_out_in_bars_strain_by_strain():
+    cells = cell_form("AAB", {"A": "ABAB", "B": "AABB"})
+    # strain A's two cells (0, 1) are heard in both its hearings; strain B's cells are its own (2, 3)
+    assert [ord(x) - 0x100 for x in cells] == [0, 1, 0, 1, 0, 1, 0, 1, 2, 2, 3, 3]
+
+
+def test_resampling_weights_follow_the_density_ratio():
+    gens = [torch.Generator().manual_seed(s) for s in range(4000)]
+    # weights (D / (1 - D))^beta: log ratios 0 and log 3 at beta 1 give 1 : 3, at beta 0.5 1 : sqrt 3
+    share = np.mean([choose(np.array([0.0, np.log(3.0)]), 1.0, g) for g in gens])
+    assert share == pytest.approx(0.75, abs=0.03)
+    gens = [torch.Generator().manual_seed(s) for s in range(4000)]
+    share = np.mean([choose(np.array([0.0, np.log(3.0)]), 0.5, g) for g in gens])
+    assert share == pytest.approx(np.sqrt(3) / (1 + np.sqrt(3)), abs=0.03)
+
+
+def test_beta_zero_keeps_the_proposals_own_draw():
+    # at beta 0 the choice is the same whatever the scores: a uniformly chosen candidate
+    for seed in range(50):
+        picks = {choose(np.array(s), 0.0, torch.Generator().manual_seed(seed))
+                 for s in ([0.0, 0.0, 0.0], [9.0, -9.0, 0.0], [-5.0, 1.0, 7.0])}
+        assert len(picks) == 1
+    counts = np.bincount([choose(np.zeros(3), 0.0, torch.Generator().manual_seed(s)) for s in range(3000)])
+    assert counts / 3000 == pytest.approx([1 / 3] * 3, abs=0.03)
+    assert choose(np.array([0.0, 5.0, 1.0]), 100.0, torch.Generator().manual_seed(0)) == 1
+
+
+def header_of(strains: Strains) -> dict:
+    return json.loads(json.dumps(strains.to_json()))
+
+
+def test_strains_round_trip_through_a_header_and_malformed_ones_are_refused():
+    row = StrainRow({"ABCDABEF": 0.4, "ABCDEFGH": 0.6}, critic_on(3, 2.0), {"real_strains": 9})
+    value = header_of(Strains({"folk": {"2/4": row}}, 3, 1.5, "likelihood"))
+    back = strains_from_header(value, "m.safetensors")
+    assert (back.candidates, back.beta, back.rerank) == (3, 1.5, "likelihood")
+    got = back.row("folk", "2/4")
+    assert got.forms == row.forms and got.figures == {"real_strains": 9}
+    assert np.array_equal(got.critic.coef, row.critic.coef)
+    assert back.row("folk", "3/4") is None and back.row("bach", "2/4") is None
+    assert strains_from_header(None, "m") is None
+    bad = [("scale", [0.0] * feature_count()), ("coef", [1.0] * 5), ("mean", [float("nan")] * feature_count())]
+    for key, numbers in bad:
+        broken = json.loads(json.dumps(value))
+        broken["rows"]["folk"]["2/4"]["critic"][key] = numbers
+        with pytest.raises(UserError, match="m.safetensors: its strains are malformed"):
+            strains_from_header(broken, "m.safetensors")
+    for broken_forms in ({"ABCDABE": 1.0}, {"ABCDABEF": -1.0}, {}):
+        broken = json.loads(json.dumps(value))
+        broken["rows"]["folk"]["2/4"]["forms"] = broken_forms
+        with pytest.raises(UserError, match="malformed"):
+            strains_from_header(broken, "m.safetensors")
+    with pytest.raises(UserError, match="malformed"):
+        strains_from_header({"rows": {}}, "m.safetensors")
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"strain_candidates": 17}, "strain_candidates must be a whole number 0..16"),
+    ({"strain_candidates": 2.5}, "whole number"), ({"strain_beta": -1}, "strain_beta must be 0..100"),
+    ({"strain_rerank": "vote"}, "strain_rerank must be one of")])
+def test_options_out_of_range_are_one_clear_error(options, message):
+    strains = Strains({}, 4, 1.0)
+    with pytest.raises(UserError, match=message):
+        strains.with_options(options)
+    assert strains.with_options({"strain_candidates": 2.0, "strain_beta": "0.5"}).candidates == 2
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_mle_run):
+    return load_studio_model(str(tiny_mle_run))
+
+
+def folk_meter(engine) -> str:
+    return engine.sampler.meter_names[engine.home_meter(engine.style_index("folk"))]
+
+
+def with_strains(engine, forms: dict[str, float], critic: StrainCritic, k: int, beta: float,
+                 rerank: str = "critic") -> Engine:
+    engine.strains = Strains({"folk": {folk_meter(engine): StrainRow(forms, critic, {})}}, k, beta, rerank)
+    return engine
+
+
+def reel(engine, pairs, strains=True):
+    return C.compose_many(engine, pairs, "folk", bars=4 * STRAIN_BARS, form="AABB", meter=folk_meter(engine),
+                          section_bars=STRAIN_BARS, pickups=True, strains=strains)
+
+
+def body(piece) -> np.ndarray:
+    return piece.tokens.astype(np.int64)[:, piece.meta.get("pickup_steps", 0):]
+
+
+def test_strains_are_heard_in_their_drawn_form_and_the_piece_repeats_them(engine):
+    with_strains(engine, {"ABCDABEF": 1.0}, critic_on(LAST_CELL_NOTES), 1, 1.0)
+    piece = reel(engine, [(0, 0)])[0]
+    t, bar = body(piece), piece.bar
+    assert piece.form == "AABB" and piece.meta["strains"]["forms"] == {"A": "ABCDABEF", "B": "ABCDABEF"}
+    strain = 8 * bar
+    assert np.array_equal(t[:, :strain], t[:, strain : 2 * strain])  # strain A twice
+    assert np.array_equal(t[:, 2 * strain : 3 * strain], t[:, 3 * strain : 3 * strain + t.shape[1] - 3 * strain])
+    for s in (0, 2 * strain):  # in each strain bars 1-2 come back as bars 5-6, note for note
+        assert np.array_equal(t[:, s : s + 2 * bar], t[:, s + 4 * bar : s + 6 * bar])
+    assert not np.array_equal(t[:, :bar], t[:, 2 * strain : 2 * strain + bar])  # strain B is another strain
+    # a strain is written once between repeat signs where its second hearing starts on a fresh note
+    assert all(r in ([0, 8], [16, 8]) for r in piece.meta.get("repeats", []))
+
+
+def test_the_critic_keeps_its_best_candidate_and_candidate_0_is_the_one_drawn_alone(engine):
+    with_strains(engine, {"ABCDABEF": 0.5, "ABCDEFGH": 0.5}, critic_on(LAST_CELL_NOTES), 1, 1.0)
+    alone = [body(p) for p in reel(engine, [(3, 0), (3, 1)])]
+    with_strains(engine, {"ABCDABEF": 0.5, "ABCDEFGH": 0.5}, critic_on(LAST_CELL_NOTES), 4, 100.0)
+    pieces = reel(engine, [(3, 0), (3, 1)])
+    row = engine.strains.row("folk", folk_meter(engine))
+    for piece, first in zip(pieces, alone):
+        chosen = piece.meta["strains"]
+        scores = chosen["scores"]
+        assert scores[chosen["chosen"]] == max(scores) and chosen["candidates"] == 4
+        # the kept candidate's score is the critic's on the piece written: the notes in each strain's last bar
+        t, bar = body(piece), piece.bar
+        assert scores[chosen["chosen"]] == pytest.approx(strain_log_ratio(row, t, "AABB", bar))
+        by_hand = sum(int((t[:, s + 7 * bar : s + 8 * bar] >= 2).sum()) for s in (0, 16 * bar))
+        assert scores[chosen["chosen"]] == pytest.approx(by_hand)
+        assert scores[0] == pytest.approx(strain_log_ratio(row, first, "AABB", bar))  # candidate 0 = K of 1
+    # a piece is the piece drawn alone, whatever the batch
+    again = reel(engine, [(3, 1)])[0]
+    assert np.array_equal(again.tokens, pieces[1].tokens)
+
+
+def test_the_likelihood_control_keeps_the_candidate_the_model_finds_likeliest(engine):
+    with_strains(engine, {"ABCDABEF": 0.5, "ABCDEFGH": 0.5}, critic_on(LAST_CELL_NOTES), 3, 100.0, "likelihood")
+    piece = reel(engine, [(5, 0)])[0]
+    chosen = piece.meta["strains"]
+    assert chosen["rerank"] == "likelihood" and chosen["scores"][chosen["chosen"]] == max(chosen["scores"])
+    s, m = engine.style_index("folk"), engine.meter_index(folk_meter(engine))
+    assert chosen["scores"][chosen["chosen"]] == pytest.approx(
+        strain_log_likelihood(engine, body(piece), "AABB", s, m, piece.bar), abs=1e-3)
+    assert all(x < 0 for x in chosen["scores"])
+
+
+def test_no_strains_leaves_the_piece_as_it_was(engine):
+    with_strains(engine, {"ABCDABEF": 1.0}, critic_on(0), 4, 1.0)
+    plain = reel(engine, [(7, 0)], strains=False)[0]
+    with_strains(engine, {"ABCDABEF": 1.0}, critic_on(0), 0, 1.0)  # strain_candidates=0
+    assert np.array_equal(reel(engine, [(7, 0)])[0].tokens, plain.tokens)
+    assert "strains" not in plain.meta
+    engine.strains = None
+
+
+def run_cli(args, capsys):
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_train_fits_strains_that_generate_uses_and_refuses_bad_options(tiny_mle_run, small_data, tmp_path, capsys):
+    config = tmp_path / "strains.json"
+    config.write_text(json.dumps({"family": "strains", "base_model": str(tiny_mle_run / "model.safetensors"),
+                                  "styles": ["folk"], "candidates": 2, "min_pieces": 5, "max_pieces": 20}))
+    out = tmp_path / "fit"
+    code, printed, err = run_cli(["train", "--config", str(config), "--data", str(small_data), "--out", str(out),
+                                  "--quiet"], capsys)
+    assert code == 0, err
+    header, tensors = read_file(out / "model.safetensors")
+    base_header, base_tensors = read_file(tiny_mle_run / "model.safetensors")
+    assert all(torch.equal(tensors[k], base_tensors[k]) for k in base_tensors)  # the weights untouched
+    strains = strains_from_header(header["strains"], "fit")
+    assert strains.candidates == 2 and "folk" in strains.rows
+    for row in strains.rows["folk"].values():
+        assert sum(row.forms.values()) == pytest.approx(1.0, abs=1e-3)
+        assert row.figures["real_strains"] == row.figures["model_strains"] >= 5
+    # the same config on the same data and model writes the same strains
+    run_cli(["train", "--config", str(config), "--data", str(small_data), "--out", str(tmp_path / "again"),
+             "--quiet"], capsys)
+    assert read_file(tmp_path / "again" / "model.safetensors")[0]["strains"]["rows"] == header["strains"]["rows"]
+    meter = next(iter(strains.rows["folk"]))
+    code, _, err = run_cli(["generate", "--model", str(out), "--style", "folk", "--meter", meter, "--form", "AB",
+                            "--bars", "16", "--n", "2", "--out", str(tmp_path / "g"), "--formats", "mid",
+                            "--keep-copies"], capsys)
+    assert code == 0, err
+    for entry in json.loads((tmp_path / "g" / "generated.json").read_text())["pieces"]:
+        assert entry["strains"]["candidates"] == 2 and entry["strains"]["chosen"] in (0, 1)
+        assert set(entry["strains"]["forms"]) == {"A", "B"}
+        assert all(f in strains.rows["folk"][meter].forms for f in entry["strains"]["forms"].values())
+    for bad, message in [("strain_candidates=40", "strain_candidates must be a whole number 0..16"),
+                         ("strain_beta=-2", "strain_beta must be 0..100")]:
+        code, _, err = run_cli(["generate", "--model", str(out), "--n", "1", "--out", str(tmp_path / "h"),
+                                "--option", bad], capsys)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    code, _, err = run_cli(["generate", "--model", str(tiny_mle_run), "--n", "1", "--out", str(tmp_path / "i"),
+                            "--option", "strain_beta=1"], capsys)
+    assert code == 2 and "carries no strain critic" in err
+
+
+def test_a_strain_fit_refuses_what_it_cannot_fit(tiny_mle_run, tiny_run, small_data, tmp_path, capsys):
+    cases = [({"base_model": str(tiny_mle_run / "model.safetensors"), "styles": ["reel"]}, "unknown style"),
+             ({"base_model": str(tiny_run / "model.safetensors"), "styles": ["folk"]}, "sequence model"),
+             ({"base_model": str(tiny_mle_run / "model.safetensors"), "styles": ["folk"], "min_pieces": 300,
+               "max_pieces": 400}, "nothing to fit"),
+             ({"base_model": str(tiny_mle_run / "model.safetensors"), "styles": ["folk"], "beta": -1},
+              "beta 0..100"),
+             ({"base_model": str(tiny_mle_run / "model.safetensors"), "styles": ["folk"], "stpes": 3},
+              "unknown strain config key")]
+    for values, message in cases:
+        config = tmp_path / "c.json"
+        config.write_text(json.dumps({"family": "strains", **values}))
+        code, _, err = run_cli(["train", "--config", str(config), "--data", str(small_data), "--out",
+                                str(tmp_path / "o"), "--quiet"], capsys)
+        assert code == 2 and message in err, err
