@@ -59,7 +59,8 @@ def add_arguments(p) -> None:
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="a sampling option of the model's family, e.g. beta=0.5 or rerank=likelihood for a guided "
                         "model, or of the strains a model file carries: strain_candidates=K (0..16; 0: strains "
-                        "through-composed) and strain_beta=B (0..100) (default: what the model file recommends)")
+                        "through-composed), strain_beta=B (0..100) and strain_rerank=likelihood (the control) "
+                        "(default: what the model file recommends)")
     p.add_argument("--keep-copies", action="store_true",
                    help="keep pieces that are near-copies of a training window (default: such a piece is drawn "
                         "again, up to 3 times, when the model's training data is on this machine)")

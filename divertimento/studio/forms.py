@@ -105,12 +105,13 @@ def compose_many(engine: Engine, pairs: list[Pair], style: str | None = None, te
         cut = None if plans is None else [p.cut(start) for p in plans]
         chosen = {}
         if strains and form and section_bars == STRAIN_BARS and engine.strains is not None:
-            kinds = [engine.strains.row(engine.style_names[styles[i]], engine.sampler.meter_names[m]) for i in rows]
-            if any(kinds):
-                ks = [k for k, row in enumerate(kinds) if row is not None]
+            strain_rows = [engine.strains.row(engine.style_names[styles[i]], engine.sampler.meter_names[m])
+                           for i in rows]
+            if any(strain_rows):
+                ks = [k for k, row in enumerate(strain_rows) if row is not None]
                 chosen = dict(zip(ks, _strain_choice(engine, [pairs[rows[k]] for k in ks], first[ks, :, start:],
                                                      [styles[rows[k]] for k in ks], m, temp, bars, form,
-                                                     [kinds[k] for k in ks], None if cut is None else
+                                                     [strain_rows[k] for k in ks], None if cut is None else
                                                      [cut[k] for k in ks])))
         plain = [k for k in range(len(rows)) if k not in chosen]
         grown = dict(zip(plain, _grow(engine, [pairs[rows[k]] for k in plain], first[plain, :, start:],
