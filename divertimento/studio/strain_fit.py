@@ -25,9 +25,10 @@ from sklearn.preprocessing import StandardScaler
 from ..data.dataset import load_prepared
 from ..data.openings import stitched_stretches
 from ..errors import UserError
-from ..models.factory import SHIPPED, resolve_model_path
+from ..models.factory import SHIPPED, load_module, resolve_model_path
 from ..models.files import KIND_MODEL, read_file, write_file
-from ..sample.sampler import load_sampler
+from ..sample.fingerprint import TENSOR as FINGERPRINT
+from ..sample.sampler import Sampler
 from .engine import Engine
 from .forms import compose_many
 from .strain_figures import STRAIN_BARS, feature_count, form_shares, strain_features
@@ -99,10 +100,9 @@ def fit_strains(data_dir: str | Path, out_dir: str | Path, cfg: StrainConfig, lo
         raise UserError(f"base_model {path} is a checkpoint; export it to a model file first (divertimento export)")
     if data.manifest["content_hash"] != header["data"].get("content_hash"):
         raise UserError(f"{data_dir} is not the data {path.name} was trained on (content hash differs)")
-    sampler = load_sampler(path)
     header = {k: v for k, v in header.items() if k != "strains"}  # fitted afresh: the proposals carry none
-    sampler.header = header
-    engine = Engine(sampler)  # refuses a model that cannot be sampled bar by bar
+    # refuses a model that cannot be sampled bar by bar
+    engine = Engine(Sampler(load_module(header, tensors, path), header, path, tensors.get(FINGERPRINT)))
     unknown = [s for s in cfg.styles if s not in engine.style_names]
     if unknown:
         raise UserError(f"unknown style(s) {', '.join(unknown)}; {path.name} knows {', '.join(engine.style_names)}")
@@ -112,11 +112,11 @@ def fit_strains(data_dir: str | Path, out_dir: str | Path, cfg: StrainConfig, lo
         style, meter = engine.style_names[s], engine.sampler.meter_names[m]
         if style not in cfg.styles or len(strains) < cfg.min_pieces:
             continue
-        rng = np.random.default_rng(cfg.seed * 1000 + 10 * s + m)
-        strains = [strains[i] for i in rng.permutation(len(strains))[: cfg.max_pieces]]
+        seed = cfg.seed * 1000 + 10 * s + m  # the real strains' order and the proposals' pairs
+        strains = [strains[i] for i in np.random.default_rng(seed).permutation(len(strains))[: cfg.max_pieces]]
         bar = engine.bar_of(m)
         shares = form_shares(strains, bar)
-        made = _proposals(engine, style, meter, bar, shares, len(strains), cfg.seed * 1000 + 10 * s + m)
+        made = _proposals(engine, style, meter, bar, shares, len(strains), seed)
         critic, accuracy = _fit_critic(strains, made, bar, cfg)
         figures = {"real_strains": len(strains), "model_strains": len(made), "critic_accuracy": accuracy}
         rows.setdefault(style, {})[meter] = StrainRow(shares, critic, figures)

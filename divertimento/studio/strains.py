@@ -20,6 +20,8 @@ import torch
 
 from ..errors import UserError
 from ..losses.likelihood import categorical_nll
+from ..models.guided import resample_choice
+from ..sample.draw import gumbel_noise
 from .strain_figures import STRAIN_BARS, feature_count, strain_features
 
 STRAIN_USE = 10  # the rng path (rng_for(seed, index, STRAIN_USE, ...)) of a piece's strain forms and choice
@@ -175,7 +177,7 @@ def strain_log_likelihood(engine, tokens: np.ndarray, piece_form: str, style: in
 
 
 def choose(log_ratios: np.ndarray, beta: float, rng: torch.Generator) -> int:
-    """The kept candidate: index drawn with probability proportional to exp(beta * log_ratios)."""
-    u = torch.rand(len(log_ratios), generator=rng).clamp_min(1e-12).double()
-    gumbel = -torch.log(-torch.log(u)).numpy()
-    return int(np.argmax(beta * np.asarray(log_ratios, dtype=float) + gumbel))
+    """The kept candidate: index drawn with probability proportional to exp(beta * log_ratios), by the guided
+    sampler's Gumbel-max draw."""
+    scores = torch.as_tensor(np.asarray(log_ratios, dtype=float))[None]
+    return int(resample_choice(scores, beta, gumbel_noise(tuple(scores.shape), rng))[0])
