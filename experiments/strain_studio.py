@@ -13,8 +13,9 @@ full bars, under each setting of the strains:
 
 The judge is ``piece_two_sample``'s classifier on how the strain's two halves relate, 5-fold cross-validated,
 pooled over the style's meters, with and without its four repetition figures (which read what the critic reads
-most directly); and the share of strains whose bars 1-2 come back as bars 5-6 (near-identical, onset cosine >=
-0.8).
+most directly); the same judge on strain B (the third strain heard) against held-out bars 9-16 as written (the
+second strain where the first is written once between repeat signs); and the share of strains whose bars 1-2 come
+back as bars 5-6 (near-identical, onset cosine >= 0.8).
 
     python experiments/strain_studio.py --data data/default --seeds 0,1,2 --json runs/strain_studio.json
 """
@@ -43,8 +44,10 @@ def settings(k: int) -> dict[str, dict]:
             f"{k} by the critic": {"strain_candidates": k, "strain_rerank": "critic"}}
 
 
-def first_strain(tokens: np.ndarray, pickup: int, bar: int) -> np.ndarray:
-    return tokens[:, pickup : pickup + STRAIN_BARS * bar].astype(np.int64)
+def strain_at(tokens: np.ndarray, pickup: int, bar: int, section: int = 0) -> np.ndarray:
+    """The 8-bar strain that starts ``section`` strains after the first full bar."""
+    at = pickup + section * STRAIN_BARS * bar
+    return tokens[:, at : at + STRAIN_BARS * bar].astype(np.int64)
 
 
 def returns(strains: list[np.ndarray], bar: int) -> float:
@@ -58,6 +61,7 @@ def main() -> int:
     ap.add_argument("--model", default=None)
     ap.add_argument("--k", type=int, default=4)
     ap.add_argument("--seeds", default="0", help="comma list: pieces (seed * 1000 + meter, i)")
+    ap.add_argument("--only", default=None, help="comma list of settings to run (e.g. 'by likelihood,by the critic')")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     data = load_prepared(args.data)
@@ -66,39 +70,49 @@ def main() -> int:
     if plain.strains is None:
         raise SystemExit(f"{sampler.path.name} carries no strains")
     real: dict = {}
+    second: dict = {}  # bars 9-16 as written: the second strain where the first is written once between repeats
     for split in HELD_OUT:
         for key, v in stitched_stretches(data, split, STRAIN_BARS, plain.bar_of).items():
             real.setdefault(key, []).extend(v)
+        for key, v in stitched_stretches(data, split, 2 * STRAIN_BARS, plain.bar_of).items():
+            second.setdefault(key, []).extend(t[:, t.shape[1] // 2 :] for t in v)
     other = [i for i, name in enumerate(FEATURES) if not name.startswith("repetition")]
     out: dict = {}
     for style, meters in plain.strains.rows.items():
         s = plain.style_names.index(style)
         ms = [plain.sampler.meter_names.index(m) for m in meters]
         x_real = np.concatenate([[piece_features(t, plain.low, plain.bar_of(m)) for t in real[(s, m)]] for m in ms])
-        row: dict = {"real": {"n": len(x_real), "returns": {plain.sampler.meter_names[m]: returns(
-            real[(s, m)], plain.bar_of(m)) for m in ms}}}
+        x_second = np.concatenate([[piece_features(t, plain.low, plain.bar_of(m)) for t in second.get((s, m), [])]
+                                   for m in ms])
+        row: dict = {"real": {"n": len(x_real), "n_second": len(x_second), "returns": {
+            plain.sampler.meter_names[m]: returns(real[(s, m)], plain.bar_of(m)) for m in ms}}}
         for label, options in settings(args.k).items():
+            if args.only and not any(x in label for x in args.only.split(",")):
+                continue
             engine = Engine(sampler, strain_options=options)
             runs = []
             for seed in (int(x) for x in args.seeds.split(",")):
-                feats, back = [], {}
+                feats, feats_b, back = [], [], {}
                 for m in ms:
                     bar, name = plain.bar_of(m), plain.sampler.meter_names[m]
                     pairs = [(seed * 1000 + m, i) for i in range(len(real[(s, m)]))]
                     made = whole_pieces(engine, [style] * len(pairs), pairs, meter=name)
-                    strains = [first_strain(t, p.meta.get("pickup_steps", 0), bar) for p, t, _ in made]
+                    strains = [strain_at(t, p.meta.get("pickup_steps", 0), bar) for p, t, _ in made]
                     feats += [piece_features(t, plain.low, bar) for t in strains]
+                    # strain B (AABB: the third strain heard), as many as the real second strains
+                    feats_b += [piece_features(strain_at(t, p.meta.get("pickup_steps", 0), bar, 2), plain.low, bar)
+                                for p, t, _ in made[: len(second.get((s, m), []))]]
                     back[name] = returns(strains, bar)
-                x = np.array(feats)
+                x, x_b = np.array(feats), np.array(feats_b)
                 runs.append({"seed": seed, "accuracy": separation(x_real, x, seed),
                              "accuracy_without_repetition": separation(x_real[:, other], x[:, other], seed),
-                             "returns": back})
-            acc = [r["accuracy"][0] for r in runs]
-            acc_other = [r["accuracy_without_repetition"][0] for r in runs]
-            row[label] = {"accuracy_mean": round(float(np.mean(acc)), 3),
-                          "accuracy_spread": round(float(np.std(acc)), 3),
-                          "without_repetition_mean": round(float(np.mean(acc_other)), 3),
-                          "without_repetition_spread": round(float(np.std(acc_other)), 3), "runs": runs}
+                             "accuracy_second": separation(x_second, x_b, seed), "returns": back})
+            row[label] = {"runs": runs}
+            for key, name in (("accuracy", "accuracy"), ("accuracy_without_repetition", "without_repetition"),
+                              ("accuracy_second", "second")):
+                acc = [r[key][0] for r in runs]
+                row[label] |= {f"{name}_mean": round(float(np.mean(acc)), 3),
+                               f"{name}_spread": round(float(np.std(acc)), 3)}
             print(f"{style} {label}: {json.dumps(row[label])}", file=sys.stderr, flush=True)
         out[style] = row
     if args.json:

@@ -24,6 +24,7 @@ from divertimento.studio.strains import (
     strain_log_ratio,
     strains_from_header,
 )
+from divertimento.studio.whole import length_and_form
 
 
 def critic_on(feature: int, weight: float = 1.0) -> StrainCritic:
@@ -51,6 +52,17 @@ def test_a_piece_form_is_spelled_out_in_bars_strain_by_strain():
     cells = cell_form("AAB", {"A": "ABAB", "B": "AABB"})
     # strain A's two cells (0, 1) are heard in both its hearings; strain B's cells are its own (2, 3)
     assert [ord(x) - 0x100 for x in cells] == [0, 1, 0, 1, 0, 1, 0, 1, 2, 2, 3, 3]
+
+
+def test_a_tune_shorter_than_its_form_plays_each_strain_once():
+    # (bars, form, bars per section): a reel is AABB in 8-bar strains; 16 bars play A and B once, 8 bars A alone
+    assert length_and_form("irish", None, None) == (32, "AABB", 8)
+    assert length_and_form("fiddle", 16, None) == (16, "AB", 8)
+    assert length_and_form("irish", 8, None) == (8, "A", 8)
+    assert length_and_form("irish", 12, None) == (12, "AABB", 3)  # not whole strains: the form in equal sections
+    assert length_and_form("irish", 64, None) == (64, "AABB", 16)
+    assert length_and_form("irish", 16, "ABAB") == (16, "ABAB", 4)  # a form asked for is kept
+    assert length_and_form("bach", 16, None) == (16, None, 4)
 
 
 def test_resampling_weights_follow_the_density_ratio():
@@ -153,7 +165,7 @@ def test_strains_are_heard_in_their_drawn_form_and_the_piece_repeats_them(engine
     assert all(r in ([0, 8], [16, 8]) for r in piece.meta.get("repeats", []))
 
 
-def test_the_critic_keeps_its_best_candidate_and_candidate_0_is_the_one_drawn_alone(engine):
+def test_each_strain_keeps_its_best_candidate_and_candidate_0_is_the_one_drawn_alone(engine):
     with_strains(engine, {"ABCDABEF": 0.5, "ABCDEFGH": 0.5}, critic_on(LAST_CELL_NOTES), 1, 1.0)
     alone = [body(p) for p in reel(engine, [(3, 0), (3, 1)])]
     with_strains(engine, {"ABCDABEF": 0.5, "ABCDEFGH": 0.5}, critic_on(LAST_CELL_NOTES), 4, 100.0)
@@ -161,28 +173,40 @@ def test_the_critic_keeps_its_best_candidate_and_candidate_0_is_the_one_drawn_al
     row = engine.strains.row("folk", folk_meter(engine))
     for piece, first in zip(pieces, alone):
         chosen = piece.meta["strains"]
-        scores = chosen["scores"]
-        assert scores[chosen["chosen"]] == max(scores) and chosen["candidates"] == 4
-        # the kept candidate's score is the critic's on the piece written: the notes in each strain's last bar
+        assert chosen["candidates"] == 4 and set(chosen["chosen"]) == set(chosen["scores"]) == {"A", "B"}
         t, bar = body(piece), piece.bar
-        assert scores[chosen["chosen"]] == pytest.approx(strain_log_ratio(row, t, "AABB", bar))
-        by_hand = sum(int((t[:, s + 7 * bar : s + 8 * bar] >= 2).sum()) for s in (0, 16 * bar))
-        assert scores[chosen["chosen"]] == pytest.approx(by_hand)
-        assert scores[0] == pytest.approx(strain_log_ratio(row, first, "AABB", bar))  # candidate 0 = K of 1
+        strain = STRAIN_BARS * bar
+        for letter, at in (("A", 0), ("B", 2 * strain)):  # strain B is first heard as the third section
+            scores = chosen["scores"][letter]
+            assert scores[chosen["chosen"][letter]] == max(scores)
+            # the kept candidate's score is the critic's on the strain written: the notes in its last bar
+            assert scores[chosen["chosen"][letter]] == pytest.approx(strain_log_ratio(row, t[:, at : at + strain],
+                                                                                      bar))
+            by_hand = int((t[:, at + 7 * bar : at + 8 * bar] >= 2).sum())
+            assert scores[chosen["chosen"][letter]] == pytest.approx(by_hand)
+        # candidate 0 of strain A is the K = 1 piece's strain A
+        assert chosen["scores"]["A"][0] == pytest.approx(strain_log_ratio(row, first[:, :strain], bar))
+        if chosen["chosen"]["A"] == 0:
+            assert np.array_equal(t[:, :strain], first[:, :strain])
+    # strain B is drawn after the strain A kept: the piece is one piece, strain A played twice before it
+    assert all(np.array_equal(body(p)[:, : 8 * p.bar], body(p)[:, 8 * p.bar : 16 * p.bar]) for p in pieces)
     # a piece is the piece drawn alone, whatever the batch
     again = reel(engine, [(3, 1)])[0]
     assert np.array_equal(again.tokens, pieces[1].tokens)
 
 
-def test_the_likelihood_control_keeps_the_candidate_the_model_finds_likeliest(engine):
+def test_the_likelihood_control_keeps_the_strain_the_model_finds_likeliest(engine):
     with_strains(engine, {"ABCDABEF": 0.5, "ABCDEFGH": 0.5}, critic_on(LAST_CELL_NOTES), 3, 100.0, "likelihood")
     piece = reel(engine, [(5, 0)])[0]
     chosen = piece.meta["strains"]
-    assert chosen["rerank"] == "likelihood" and chosen["scores"][chosen["chosen"]] == max(chosen["scores"])
     s, m = engine.style_index("folk"), engine.meter_index(folk_meter(engine))
-    assert chosen["scores"][chosen["chosen"]] == pytest.approx(
-        strain_log_likelihood(engine, body(piece), "AABB", s, m, piece.bar), abs=1e-3)
-    assert all(x < 0 for x in chosen["scores"])
+    t, bar = body(piece), piece.bar
+    assert chosen["rerank"] == "likelihood"
+    for letter, at in (("A", 0), ("B", 16 * bar)):
+        scores = chosen["scores"][letter]
+        assert scores[chosen["chosen"][letter]] == max(scores) and all(x < 0 for x in scores)
+        assert scores[chosen["chosen"][letter]] == pytest.approx(
+            strain_log_likelihood(engine, t[:, at : at + 8 * bar], s, m, bar), abs=1e-3)
 
 
 def test_no_strains_leaves_the_piece_as_it_was(engine):
@@ -226,7 +250,7 @@ def test_train_fits_strains_that_generate_uses_and_refuses_bad_options(tiny_mle_
                             "--keep-copies"], capsys)
     assert code == 0, err
     for entry in json.loads((tmp_path / "g" / "generated.json").read_text())["pieces"]:
-        assert entry["strains"]["candidates"] == 2 and entry["strains"]["chosen"] in (0, 1)
+        assert entry["strains"]["candidates"] == 2 and set(entry["strains"]["chosen"].values()) <= {0, 1}
         assert set(entry["strains"]["forms"]) == {"A", "B"}
         assert all(f in strains.rows["folk"][meter].forms for f in entry["strains"]["forms"].values())
     for bad, message in [("strain_candidates=40", "strain_candidates must be a whole number 0..16"),

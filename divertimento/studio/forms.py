@@ -18,6 +18,7 @@ from .pickup import PICKUP_USE, draw_pickup, with_pickup
 from .pieces import StudioPiece
 from .strain_figures import STRAIN_BARS
 from .strains import (
+    MAX_CANDIDATES,
     STRAIN_USE,
     StrainRow,
     cell_form,
@@ -133,30 +134,49 @@ def compose_many(engine: Engine, pairs: list[Pair], style: str | None = None, te
 def _strain_choice(engine: Engine, pairs: list[Pair], firsts: np.ndarray, styles: list[int], meter: int, temp: float,
                    bars: int, form: str, rows: list[StrainRow], plans: list[PhrasePlan] | None) -> list[tuple]:
     """((tokens, form, kind, fermatas), what was chosen) of each piece in ``form`` (strains of ``STRAIN_BARS``
-    bars): K candidates (the file's, or --option strain_candidates), each strain of each in a 1-bar form drawn by
-    its row's shares (candidate 0 from the pair's own generators), all drawn side by side; one kept with weight
-    exp(beta * the critic's log density ratio) summed over its strains (``strain_rerank=likelihood``, the control:
-    exp(beta * the model's log-likelihood of its strains))."""
+    bars), strain by strain in the order they are first heard: K candidates of the strain (the file's K, or
+    --option strain_candidates), each in a 1-bar form drawn by its row's shares (candidate 0 from the pair's own
+    generators), all drawn side by side after the strains already kept; one kept with weight exp(beta * the
+    critic's log density ratio of the strain) (``strain_rerank=likelihood``, the control: exp(beta * the model's
+    log-likelihood of it)). Each strain is chosen for itself, not with the strains after it: at the same cost as
+    whole-piece candidates, the choice of each is K-fold instead of diluted by the others' scores."""
     K, beta = engine.strains.candidates, engine.strains.beta
-    drawn = [draw_strain_forms(row, form, rng_for(*pair, STRAIN_USE, k)) for pair, row in zip(pairs, rows)
-             for k in range(K)]
-    picked = [r for r in range(len(pairs)) for _ in range(K)]
-    grown = _grow(engine, [pairs[r] for r in picked], firsts[picked], [styles[r] for r in picked], meter, temp, bars,
-                  None, 1, None if plans is None else [plans[r] for r in picked],
-                  forms=[cell_form(form, d) for d in drawn], variants=list(range(K)) * len(pairs))
     bar = engine.bar_of(meter)
+    size = STRAIN_BARS * bar
+    drawn = [[draw_strain_forms(row, form, rng_for(*pair, STRAIN_USE, k)) for k in range(K)]
+             for pair, row in zip(pairs, rows)]
+    cands = [(r, k) for r in range(len(pairs)) for k in range(K)]
+    picked = [r for r, _ in cands]
+    kept: list[dict[str, str]] = [{} for _ in pairs]
+    what = [{"forms": kept[r], "candidates": K, "beta": beta, "rerank": engine.strains.rerank, "chosen": {},
+             "scores": {}} for r in range(len(pairs))]
+    done, grown = None, []
+    letters = list(dict.fromkeys(form))
+    for j, letter in enumerate(letters):
+        upto = form.index(letters[j + 1]) if j + 1 < len(letters) else len(form)  # sections up to the next strain
+        grown = _grow(engine, [pairs[r] for r in picked], firsts[picked], [styles[r] for r in picked], meter, temp,
+                      bars, None, 1, None if plans is None else [plans[r] for r in picked],
+                      forms=[cell_form(form, {**drawn[r][k], **kept[r]}) for r, k in cands],
+                      variants=[k for _, k in cands], done=None if done is None else [done[r] for r in picked],
+                      upto=upto * STRAIN_BARS)
+        at = form.index(letter) * size
+        done = []
+        for r, (pair, row) in enumerate(zip(pairs, rows)):
+            strains = [grown[r * K + k][0][:, at : at + size] for k in range(K)]
+            if engine.strains.rerank == "likelihood":  # the control: the same candidates by the model's likelihood
+                ratios = [strain_log_likelihood(engine, t, styles[r], meter, bar) for t in strains]
+            else:
+                ratios = [strain_log_ratio(row, t, bar) for t in strains]
+            # the first strain's choice draws as it did when whole pieces were the candidates
+            k = choose(np.array(ratios), beta, rng_for(*pair, STRAIN_USE, *((MAX_CANDIDATES + j,) if j else ())))
+            kept[r][letter] = drawn[r][k][letter]
+            what[r]["chosen"][letter] = k
+            what[r]["scores"][letter] = [round(x, 3) for x in ratios]
+            done.append(grown[r * K + k][0])
     out = []
-    for r, (pair, row) in enumerate(zip(pairs, rows)):
-        if engine.strains.rerank == "likelihood":  # the control: the same candidates by the model's likelihood
-            ratios = [strain_log_likelihood(engine, grown[r * K + k][0], form, styles[r], meter, bar)
-                      for k in range(K)]
-        else:
-            ratios = [strain_log_ratio(row, grown[r * K + k][0], form, bar) for k in range(K)]
-        k = choose(np.array(ratios), beta, rng_for(*pair, STRAIN_USE))
-        tokens, _, kind, fermatas = grown[r * K + k]
-        out.append(((tokens, form, kind, fermatas),
-                    {"forms": drawn[r * K + k], "candidates": K, "beta": beta, "rerank": engine.strains.rerank,
-                     "chosen": k, "scores": [round(x, 3) for x in ratios]}))
+    for r in range(len(pairs)):
+        tokens, _, kind, fermatas = grown[r * K + what[r]["chosen"][letters[-1]]]
+        out.append(((tokens, form, kind, fermatas), what[r]))
     return out
 
 
@@ -205,13 +225,15 @@ def _phrased_first(engine: Engine, pairs: list[Pair], firsts: np.ndarray, styles
 
 def _grow(engine: Engine, pairs: list[Pair], firsts: np.ndarray, styles: list[int], meter: int, temp: float,
           bars: int, form: str | None, section_bars: int = SECTION_BARS, plans: list[PhrasePlan] | None = None,
-          forms: list[str] | None = None, variants: list[int] | None = None,
-          ) -> list[tuple[np.ndarray, str, str, list[int]]]:
+          forms: list[str] | None = None, variants: list[int] | None = None, done: list[np.ndarray] | None = None,
+          upto: int | None = None) -> list[tuple[np.ndarray, str, str, list[int]]]:
     """(tokens, form, kind, fermata steps) of composed pieces of one meter from their first windows [B, V, T], whole
     bars of the meter from a barline: the form's sections (``forms``: one form per row, all of one length), or the
     bars after the first window, towards the cadences of ``plans`` (on the same grid; None: none). Each piece draws
     from its own generators, so it is the piece drawn alone; ``variants[r]`` > 0 draws row r from generators of its
-    own (a strain candidate: studio/strains.py), 0 from the pair's."""
+    own (a strain candidate: studio/strains.py), 0 from the pair's. ``done[r]``: row r's first sections, already
+    drawn [V, whole sections] (the strains kept so far), drawn on from; ``upto``: the form's first ``upto``
+    sections only."""
     bar = engine.bar_of(meter)
     first = firsts[:, :, : firsts.shape[2] // bar * bar]
     T = first.shape[2]
@@ -248,7 +270,12 @@ def _grow(engine: Engine, pairs: list[Pair], firsts: np.ndarray, styles: list[in
                for f in forms]
     cells: list[list[np.ndarray]] = [[] for _ in pairs]  # each row's sections so far
     made: list[dict[str, np.ndarray]] = [{} for _ in pairs]
-    for i in range(len(forms[0])):
+    for r, tokens in enumerate(done or []):
+        for j in range(tokens.shape[1] // size):
+            cells[r].append(tokens[:, j * size : (j + 1) * size])
+            made[r].setdefault(forms[r][j], cells[r][-1])
+    upto = upto or len(forms[0])
+    for i in range(upto):
         runs: dict[tuple[int, int], list[int]] = {}  # (new sections, steps taken from the first window) -> rows
         for r in range(B):
             if len(cells[r]) > i:  # drawn with an earlier run
@@ -258,7 +285,7 @@ def _grow(engine: Engine, pairs: list[Pair], firsts: np.ndarray, styles: list[in
                 cells[r].append(made[r][f[i]])
                 continue
             end = i + 1  # a run of sections first heard here is drawn in one go
-            while end < len(f) and f[end] not in f[:end]:
+            while end < upto and f[end] not in f[:end]:
                 end += 1
             take = 0
             if i == 0:  # the first window's first section, and those after it drawn where they are heard

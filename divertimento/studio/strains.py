@@ -153,23 +153,18 @@ def draw_strain_forms(row: StrainRow, piece_form: str, rng: torch.Generator) -> 
     return {s: row.draw_form(float(torch.rand(1, generator=rng))) for s in dict.fromkeys(piece_form)}
 
 
-def strain_log_ratio(row: StrainRow, tokens: np.ndarray, piece_form: str, bar: int) -> float:
-    """The critic's log density ratio of a piece [V, T] (from its first full bar) in ``piece_form``: the sum over
-    its strains, each read where it is first heard."""
-    size = STRAIN_BARS * bar
-    firsts = [piece_form.index(s) for s in dict.fromkeys(piece_form)]
-    x = np.stack([strain_features(tokens[:, i * size : (i + 1) * size], bar) for i in firsts])
-    return float(row.critic.log_ratio(x).sum())
+def strain_log_ratio(row: StrainRow, strain: np.ndarray, bar: int) -> float:
+    """The critic's log density ratio of one strain [V, STRAIN_BARS * bar] (from its first full bar)."""
+    return float(row.critic.log_ratio(strain_features(strain, bar)[None])[0])
 
 
-def strain_log_likelihood(engine, tokens: np.ndarray, piece_form: str, style: int, meter: int, bar: int) -> float:
-    """The control's score: the model's own log-likelihood of a piece's strains [V, T] (each where it is first
-    heard), each read as whole-bar windows of the model's length from its start and ending at its end (one window
-    where a strain fits in one)."""
-    size = STRAIN_BARS * bar
+def strain_log_likelihood(engine, strain: np.ndarray, style: int, meter: int, bar: int) -> float:
+    """The control's score: the model's own log-likelihood of one strain [V, STRAIN_BARS * bar], read as whole-bar
+    windows of the model's length from its start and ending at its end (one window where the strain fits in
+    one)."""
+    size = strain.shape[1]
     w = min(engine.n_steps // bar * bar, size)
-    windows = [tokens[:, i * size + a : i * size + a + w] for i in (piece_form.index(s) for s in dict.fromkeys(
-        piece_form)) for a in sorted({0, size - w})]
+    windows = [strain[:, a : a + w] for a in sorted({0, size - w})]
     x = torch.as_tensor(np.stack(windows), dtype=torch.long)
     c = engine.sampler.conditions([style] * len(windows), [meter] * len(windows))
     with torch.no_grad():

@@ -9,6 +9,7 @@ from ..sample.pieces import name_piece, seed_label
 from ..sample.sampler import Sampler
 from .engine import Engine
 from .forms import SECTION_BARS, compose_many
+from .strain_figures import STRAIN_BARS
 
 DEFAULT_BARS = 16  # a phrase-complete piece: four chorale phrases, a folk song's two or four lines
 MAX_BARS = 128
@@ -44,8 +45,8 @@ def check_length(sampler: Sampler, engine: Engine | None, bars: int | None, form
 
 def length_and_form(style: str, bars: int | None, form: str | None) -> tuple[int, str | None, int]:
     """(bars, form, bars per section) of a piece: a form asked for divides the bars into equal sections (4 bars
-    each when no length is given); with neither, the style's own form and length (``STYLE_FORMS``), else
-    DEFAULT_BARS through-composed."""
+    each when no length is given); with neither, the style's own form and length (``STYLE_FORMS``; a piece of one
+    or two whole strains in a style with a form: its strains once each), else DEFAULT_BARS through-composed."""
     if form:
         form = form.strip().upper()
         if bars is None:
@@ -55,8 +56,13 @@ def length_and_form(style: str, bars: int | None, form: str | None) -> tuple[int
         return bars, form, bars // len(form)
     own, own_bars = STYLE_FORMS.get(style, (None, DEFAULT_BARS))
     bars = own_bars if bars is None else bars
-    if own and bars % len(own) == 0:
-        return bars, own, bars // len(own)
+    if own:
+        strains = "".join(dict.fromkeys(own))
+        if bars < own_bars and bars % STRAIN_BARS == 0 and bars // STRAIN_BARS <= len(strains):
+            # shorter than the tune: its strains once each (16 bars: AB), each a whole strain and chosen as one
+            return bars, strains[: bars // STRAIN_BARS], STRAIN_BARS
+        if bars % len(own) == 0:
+            return bars, own, bars // len(own)
     return bars, None, SECTION_BARS
 
 
