@@ -8,8 +8,9 @@ meter as ``generate`` writes them (``whole_pieces``: AABB, 8-bar strains, pickup
 full bars, under each setting of the strains:
 - through-composed (``strain_candidates=0``: the studio before round 28);
 - one form drawn by the real shares (``strain_candidates=1``);
-- K candidates reranked by the model's likelihood (``strain_rerank=likelihood``: the control);
-- K candidates resampled by the critic (the shipped setting, beta 1).
+- K candidates of each strain reranked by the model's likelihood (``strain_rerank=likelihood``: the control);
+- K candidates of each strain resampled by the critic (the shipped setting, beta 1);
+each reranking at each of its betas where given (``--betas``, ``--control-betas``: each swept on its own knob).
 
 The judge is ``piece_two_sample``'s classifier on how the strain's two halves relate, 5-fold cross-validated,
 pooled over the style's meters, with and without its four repetition figures (which read what the critic reads
@@ -30,6 +31,7 @@ from piece_two_sample import FEATURES, piece_features, separation  # experiments
 from divertimento.atomic import write_json_atomic
 from divertimento.data.dataset import load_prepared
 from divertimento.data.openings import stitched_stretches
+from divertimento.music.roll import FIRST_PITCH_TOKEN
 from divertimento.sample.sampler import load_sampler
 from divertimento.studio.engine import Engine
 from divertimento.studio.strain_figures import STRAIN_BARS, strain_pattern
@@ -38,16 +40,26 @@ from divertimento.studio.whole import whole_pieces
 HELD_OUT = ("val", "test")
 
 
-def settings(k: int) -> dict[str, dict]:
-    return {"through-composed": {"strain_candidates": 0}, "one form by the shares": {"strain_candidates": 1},
-            f"{k} by likelihood": {"strain_candidates": k, "strain_rerank": "likelihood"},
-            f"{k} by the critic": {"strain_candidates": k, "strain_rerank": "critic"}}
+def settings(k: int, betas: dict[str, list[float]]) -> dict[str, dict]:
+    """The rows: each reranking swept on its own betas (the file's own beta where none are given)."""
+    out = {"through-composed": {"strain_candidates": 0}, "one form by the shares": {"strain_candidates": 1}}
+    for rerank, name in (("likelihood", "by likelihood"), ("critic", "by the critic")):
+        for beta in betas[rerank] or [None]:
+            label = f"{k} {name}" + ("" if beta is None else f" beta {beta:g}")
+            out[label] = {"strain_candidates": k, "strain_rerank": rerank} | ({} if beta is None else
+                                                                               {"strain_beta": beta})
+    return out
 
 
 def strain_at(tokens: np.ndarray, pickup: int, bar: int, section: int = 0) -> np.ndarray:
     """The 8-bar strain that starts ``section`` strains after the first full bar."""
     at = pickup + section * STRAIN_BARS * bar
     return tokens[:, at : at + STRAIN_BARS * bar].astype(np.int64)
+
+
+def last_bar_notes(strains: list[np.ndarray], bar: int) -> float:
+    """Mean notes struck in a strain's last bar (a strain that stops on a held note strikes one)."""
+    return round(float(np.mean([(t[:, -bar:] >= FIRST_PITCH_TOKEN).sum() for t in strains])), 2) if strains else 0.0
 
 
 def returns(strains: list[np.ndarray], bar: int) -> float:
@@ -60,6 +72,8 @@ def main() -> int:
     ap.add_argument("--data", default="data/default")
     ap.add_argument("--model", default=None)
     ap.add_argument("--k", type=int, default=4)
+    ap.add_argument("--betas", default="", help="comma list: the critic at each beta (default: the file's)")
+    ap.add_argument("--control-betas", default="", help="comma list: the likelihood control at each beta")
     ap.add_argument("--seeds", default="0", help="comma list: pieces (seed * 1000 + meter, i)")
     ap.add_argument("--only", default=None, help="comma list of settings to run (e.g. 'by likelihood,by the critic')")
     ap.add_argument("--json", default=None)
@@ -85,14 +99,19 @@ def main() -> int:
         x_second = np.concatenate([[piece_features(t, plain.low, plain.bar_of(m)) for t in second.get((s, m), [])]
                                    for m in ms])
         row: dict = {"real": {"n": len(x_real), "n_second": len(x_second), "returns": {
-            plain.sampler.meter_names[m]: returns(real[(s, m)], plain.bar_of(m)) for m in ms}}}
-        for label, options in settings(args.k).items():
+            plain.sampler.meter_names[m]: returns(real[(s, m)], plain.bar_of(m)) for m in ms},
+            "last_bar_notes": {plain.sampler.meter_names[m]: [last_bar_notes(real[(s, m)], plain.bar_of(m)),
+                                                              last_bar_notes(second.get((s, m), []), plain.bar_of(m))]
+                               for m in ms}}}
+        betas = {"critic": [float(b) for b in args.betas.split(",") if b],
+                 "likelihood": [float(b) for b in args.control_betas.split(",") if b]}
+        for label, options in settings(args.k, betas).items():
             if args.only and not any(x in label for x in args.only.split(",")):
                 continue
             engine = Engine(sampler, strain_options=options)
             runs = []
             for seed in (int(x) for x in args.seeds.split(",")):
-                feats, feats_b, back = [], [], {}
+                feats, feats_b, back, ends = [], [], {}, {}
                 for m in ms:
                     bar, name = plain.bar_of(m), plain.sampler.meter_names[m]
                     pairs = [(seed * 1000 + m, i) for i in range(len(real[(s, m)]))]
@@ -103,10 +122,13 @@ def main() -> int:
                     feats_b += [piece_features(strain_at(t, p.meta.get("pickup_steps", 0), bar, 2), plain.low, bar)
                                 for p, t, _ in made[: len(second.get((s, m), []))]]
                     back[name] = returns(strains, bar)
+                    ends[name] = [last_bar_notes(strains, bar), last_bar_notes(
+                        [strain_at(t, p.meta.get("pickup_steps", 0), bar, 2) for p, t, _ in made], bar)]
                 x, x_b = np.array(feats), np.array(feats_b)
                 runs.append({"seed": seed, "accuracy": separation(x_real, x, seed),
                              "accuracy_without_repetition": separation(x_real[:, other], x[:, other], seed),
-                             "accuracy_second": separation(x_second, x_b, seed), "returns": back})
+                             "accuracy_second": separation(x_second, x_b, seed), "returns": back,
+                             "last_bar_notes": ends})
             row[label] = {"runs": runs}
             for key, name in (("accuracy", "accuracy"), ("accuracy_without_repetition", "without_repetition"),
                               ("accuracy_second", "second")):

@@ -6,6 +6,7 @@ import collections
 
 import music21
 import numpy as np
+import pytest
 import symusic
 import torch
 
@@ -13,10 +14,11 @@ from divertimento.models.smc import FREE
 from divertimento.music.key import Key
 from divertimento.music.layouts import SATB
 from divertimento.music.notes import Piece, Track
-from divertimento.music.roll import HOLD
+from divertimento.music.roll import FIRST_PITCH_TOKEN, HOLD
 from divertimento.music.write import write_midi, write_musicxml
 from divertimento.sample.pieces import bar_lines
 from divertimento.studio import compose as C
+from divertimento.studio import phrases
 from divertimento.studio.engine import load_studio_model
 from divertimento.studio.phrases import CHORALE_CADENCES, fermata_steps, key_pull, phrase_plan
 
@@ -65,12 +67,22 @@ def test_a_chorales_plan_by_hand():
 
 def test_a_tune_gets_its_final_cadence_only():
     # reels and jigs end their strains on the tonic as often as O'Neill's without help (studio/phrases.py): a 16-bar
-    # Irish tune is given its last bar alone: D in the outer voices, held
+    # Irish tune is given its last bar's downbeat alone, D in the outer voices, the rest of the bar free (its strain
+    # runs on into the repeat); its own last bar holds the D (the second ending)
     op = d_major_opening()
     plan = phrase_plan("irish", op, 256, 0, 16, 4, 0, LOW, 60, SATB, None, torch.Generator())
     assert plan.fermatas == [] and plan.pull is None and (plan.given[:, :240] == FREE).all()
-    assert plan.given[0, 240] == tok(74) and (plan.given[0, 241:] == HOLD).all() and (plan.given[1:3] == FREE).all()
-    assert plan.given[3, 240] == tok(50)
+    assert plan.given[0, 240] == tok(74) and plan.given[3, 240] == tok(50) and (plan.given[:, 241:] == FREE).all()
+    assert (plan.given[1:3] == FREE).all()
+    assert plan.ending.shape == (4, 16) and plan.ending[0, 0] == tok(74) and (plan.ending[0, 1:] == HOLD).all()
+    assert plan.ending[3, 0] == tok(50) and (plan.ending[1:3] == FREE).all()
+    drawn = np.full((4, 256), tok(62))
+    ended = plan.cut(16).ended(drawn[:, 16:])
+    assert np.array_equal(ended[0, -16:], plan.ending[0]) and (ended[1:3, -16:] == tok(62)).all()
+    assert (ended[:, :-16] == tok(62)).all()
+    # a chorale's last bar is given held, as it sounds, and has no ending of its own
+    chorale = phrase_plan("bach", op, 256, 0, 16, 4, 0, LOW, 60, SATB, None, torch.Generator())
+    assert chorale.ending is None and (chorale.given[0, 241:] == HOLD).all()
     # a pull asked for: the plan carries the key's
     plan = phrase_plan("irish", op, 256, 0, 16, 4, 0, LOW, 60, SATB, None, torch.Generator(), pull=0.5)
     assert np.array_equal(plan.pull, key_pull(Key(2, False), 0.5, LOW, 60))
@@ -117,6 +129,12 @@ def test_repeated_sections_by_hand():
     assert C.repeated_sections(np.concatenate([held, held, b], axis=1), "AAB", 1, 2) == []
     assert C.repeated_sections(np.concatenate([a, b, a, b], axis=1), "ABAB", 1, 2) == []  # not in a row
     assert C.repeated_sections(np.concatenate([a, a, a], axis=1), "AAA", 1, 2) == [[0, 1]]  # the third written out
+    # two 2-bar sections: the second hearing of B ends the piece in a last bar of its own, a second ending
+    a2, b2, end2 = np.array([[5, 6, 7, 8]]), np.array([[9, 9, 6, 7]]), np.array([[9, 9, 6, HOLD]])
+    assert C.repeated_sections(np.concatenate([a2, a2, b2, end2], axis=1), "AABB", 2, 2) == [[0, 2], [4, 2, 1]]
+    # not where it is not the piece's end, nor where more than the last bar differs
+    assert C.repeated_sections(np.concatenate([b2, end2, a2], axis=1), "AAB", 2, 2) == []
+    assert C.repeated_sections(np.concatenate([a2, b2, b2[:, ::-1]], axis=1), "ABB", 2, 2) == []
 
 
 def _notes_of_score(score) -> list[tuple[float, int]]:
@@ -127,13 +145,24 @@ def _notes_of_score(score) -> list[tuple[float, int]]:
     return sorted(out)
 
 
-def test_a_reel_in_aabb_is_written_with_repeats_that_play_its_midi(tiny_mle_run, tmp_path):
+@pytest.mark.parametrize("running", [False, True])
+def test_a_reel_in_aabb_is_written_with_repeats_that_play_its_midi(tiny_mle_run, tmp_path, monkeypatch, running):
     engine = load_studio_model(str(tiny_mle_run))
+    if running:  # the tiny model's folk tunes end as reels do: the strain runs on, the piece's last bar held
+        monkeypatch.setattr(phrases, "RUNNING_ENDS", frozenset({"folk"}))
     checked = 0
     for k in range(6):
         p = C.compose_many(engine, [(2, k)], "folk", bars=16, form="AABB", section_bars=4, pickups=True)[0]
         if not p.meta.get("repeats"):
             continue
+        if running:  # the piece's last bar is the top voice's tonic held from its downbeat to the end
+            body = p.tokens[:, p.pickup :]
+            last = body[0, 15 * p.bar :]
+            assert last[0] >= FIRST_PITCH_TOKEN and (last[1:] == HOLD).all()
+            # strain B is written between repeats where its second hearing starts on fresh notes, with an ending of
+            # its own unless its first time round happened to hold the tonic too
+            assert (body[:, 12 * p.bar] == HOLD).any() or [8, 4, 1] in p.meta["repeats"] or np.array_equal(
+                body[:, 11 * p.bar : 12 * p.bar - p.pickup], body[:, 15 * p.bar :])
         piece = p.to_piece(engine)
         write_musicxml(piece, tmp_path / "reel.musicxml")
         write_midi(piece, tmp_path / "reel.mid")
@@ -141,7 +170,7 @@ def test_a_reel_in_aabb_is_written_with_repeats_that_play_its_midi(tiny_mle_run,
         written = len(score.parts[0].getElementsByClass("Measure"))
         # the upbeat's measure, 16 bars less each second hearing, but the piece's short last bar after an upbeat,
         # kept as the second ending
-        kept = 1 if p.pickup and [8, 4] in p.meta["repeats"] else 0
+        kept = 1 if (p.pickup and [8, 4] in p.meta["repeats"]) or [8, 4, 1] in p.meta["repeats"] else 0
         assert written == (1 if p.pickup else 0) + 16 - 4 * len(p.meta["repeats"]) + kept
         midi = symusic.Score(str(tmp_path / "reel.mid"))
         tpq = midi.ticks_per_quarter
@@ -216,3 +245,22 @@ def test_the_pull_towards_a_fermatas_triad_by_hand():
     assert both[0, 0, tok(60)] == -2.5  # C natural: outside D major and outside every triad of its degrees
     assert not phrase_plan("bach", d_major_opening(), 128, 0, 16, 4, 0, LOW, 60, SATB, None,
                            torch.Generator()).biased
+
+
+def test_a_strain_that_ends_the_piece_in_a_bar_of_its_own_has_first_and_second_endings(tmp_path):
+    # 6/8, no upbeat: strain A (G4 B4) twice, then strain B (D5 C5) whose second time ends the piece on D5 held a
+    # bar (its own last bar, repeats entry [2, 1, 1]): written as |: A :|: B |1. (D5 C5) :|2. D5 || and played
+    # back A A B B' (the expanded score is the MIDI, note for note)
+    notes = np.array([[0, 6, 67, 80], [6, 6, 71, 80], [12, 6, 67, 80], [18, 6, 71, 80], [24, 6, 74, 80],
+                      [30, 6, 72, 80], [36, 12, 74, 80]], dtype=np.int32)
+    piece = Piece("Strains", 4, [Track("melody", 73, False, notes)], bar_lines(48, 4, "6/8"), 120.0,
+                  {"meter": "6/8", "repeats": [[0, 1], [2, 1, 1]]})
+    write_musicxml(piece, tmp_path / "s.musicxml")
+    score = music21.converter.parse(str(tmp_path / "s.musicxml"))
+    measures = list(score.parts[0].getElementsByClass("Measure"))
+    assert [float(m.duration.quarterLength) for m in measures] == [3.0, 3.0, 3.0]
+    brackets = {b.number: [m.measureNumber for m in b.getSpannedElements()]
+                for b in score.recurse().getElementsByClass(music21.spanner.RepeatBracket)}
+    assert brackets == {"1": [2], "2": [3]}
+    played = [(float(n.offset), n.pitch.midi) for n in score.expandRepeats().flatten().notes]
+    assert played == [(0.0, 67), (1.5, 71), (3.0, 67), (4.5, 71), (6.0, 74), (7.5, 72), (9.0, 74)]

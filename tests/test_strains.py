@@ -7,13 +7,18 @@ import json
 import numpy as np
 import pytest
 import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from divertimento.cli import main
 from divertimento.errors import UserError
 from divertimento.models.files import read_file
 from divertimento.studio import compose as C
 from divertimento.studio.engine import Engine, load_studio_model
-from divertimento.studio.strain_figures import STRAIN_BARS, feature_count
+from divertimento.studio.strain_figures import STRAIN_BARS, feature_count, strain_features
+from divertimento.studio.strain_fit import StrainConfig, _fit_critic
 from divertimento.studio.strains import (
     StrainCritic,
     StrainRow,
@@ -271,10 +276,41 @@ def test_a_strain_fit_refuses_what_it_cannot_fit(tiny_mle_run, tiny_run, small_d
              ({"base_model": str(tiny_mle_run / "model.safetensors"), "styles": ["folk"], "beta": -1},
               "beta 0..100"),
              ({"base_model": str(tiny_mle_run / "model.safetensors"), "styles": ["folk"], "stpes": 3},
-              "unknown strain config key")]
+              "unknown strain config key"),
+             ({"base_model": str(tiny_mle_run / "model.safetensors"), "styles": ["folk"], "calibrate": "maybe"},
+              "true or false")]
     for values, message in cases:
         config = tmp_path / "c.json"
         config.write_text(json.dumps({"family": "strains", **values}))
         code, _, err = run_cli(["train", "--config", str(config), "--data", str(small_data), "--out",
                                 str(tmp_path / "o"), "--quiet"], capsys)
         assert code == 2 and message in err, err
+
+
+def test_the_critic_is_calibrated_on_its_held_out_folds():
+    # real strains strike more notes than the model's; the critic's log ratio s is scaled to a * s + b, fitted on the
+    # folds' held-out scores: the logistic likelihood's score equations hold there (sum (p - y) = 0 and
+    # sum s (p - y) = 0, p = sigmoid(a * s + b)), checked on out-of-fold scores computed here
+    rng = np.random.default_rng(0)
+    bar = 8
+
+    def strain(density: float) -> np.ndarray:
+        t = np.zeros((1, STRAIN_BARS * bar), dtype=np.int64)
+        t[0] = np.where(rng.random(t.shape[1]) < density, rng.integers(20, 40, t.shape[1]), 1)
+        t[0, 0] = 30
+        return t
+
+    real = [strain(0.55) for _ in range(60)]
+    made = [strain(0.45) for _ in range(60)]
+    plain, accuracy, one = _fit_critic(real, made, bar, StrainConfig(calibrate=False))
+    calibrated, same_accuracy, a = _fit_critic(real, made, bar, StrainConfig(calibrate=True))
+    assert one == 1.0 and accuracy == same_accuracy and 0 < a < 1  # an overconfident critic is tempered
+    assert np.allclose(calibrated.coef, a * plain.coef)
+    x = np.stack([strain_features(t, bar) for t in real + made])
+    y = np.r_[np.ones(60), np.zeros(60)]
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=5000))
+    held_out = cross_val_predict(model, x, y, cv=StratifiedKFold(5, shuffle=True, random_state=0),
+                                 method="decision_function")
+    b = calibrated.intercept - a * plain.intercept
+    p = 1 / (1 + np.exp(-(a * held_out + b)))
+    assert abs(np.sum(p - y)) < 1e-3 and abs(np.sum(held_out * (p - y))) < 1e-3

@@ -7,17 +7,19 @@ expanded by its repeats (music21's ``expandRepeats``) plays the same notes."""
 def fold_repeats(part, repeats: list[list[int]], first_full: int, m21) -> None:
     """Write the repeats of ``part`` (a music21 Part laid out in measures): each [a, n] of ``repeats`` says that the
     n full bars from full bar a (0 = the first full bar, measure ``first_full`` of the part) are heard again at once
-    after themselves. The second hearing's measures go; the first is framed by repeat barlines. A second hearing
-    that ends the piece on a shorter measure keeps that measure as the second ending, and the first hearing's last
-    measure becomes the first ending. Later measures move earlier and are numbered again."""
+    after themselves; [a, n, 1]: the second hearing ends the piece in a last bar of its own. The second hearing's
+    measures go; the first is framed by repeat barlines. A second hearing that ends the piece on a shorter measure,
+    or on a last bar of its own, keeps that measure as the second ending, and the first hearing's last measure
+    becomes the first ending. Later measures move earlier and are numbered again."""
     measures = list(part.getElementsByClass(m21.stream.Measure))
     drop: set[int] = set()
-    for a, n in sorted(repeats):
+    for a, n, *own in sorted(repeats):
         first, copy = first_full + a, first_full + a + n
         if copy + n > len(measures) or n < 1:
             continue
         last, again = measures[copy - 1], measures[copy + n - 1]
-        short = copy + n == len(measures) and again.duration.quarterLength < last.duration.quarterLength
+        short = copy + n == len(measures) and (again.duration.quarterLength < last.duration.quarterLength
+                                               or bool(own and own[0]))
         measures[first].leftBarline = m21.bar.Repeat(direction="start")
         last.rightBarline = m21.bar.Repeat(direction="end")
         drop.update(range(copy, copy + n - (1 if short else 0)))

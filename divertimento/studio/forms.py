@@ -120,6 +120,8 @@ def compose_many(engine: Engine, pairs: list[Pair], style: str | None = None, te
                                       None if cut is None else [cut[k] for k in plain]))) if plain else {}
         for k, i in enumerate(rows):
             tokens, shape, kind, fermatas = chosen[k][0] if k in chosen else grown[k]
+            if cut is not None:  # a tune whose strains run on: its own last bar holds the tonic (its second ending)
+                tokens = cut[k].ended(tokens)
             repeats = repeated_sections(tokens, form, section_bars, bar) if form else []
             if upbeat:
                 tokens = with_pickup(first[rows.index(i), :, :bar], tokens, picks[i])
@@ -319,14 +321,19 @@ def repeated_sections(tokens: np.ndarray, form: str, section_bars: int, bar: int
     """[first full bar, bars] of each section of ``form`` heard twice in a row, note for note, that a score can
     write once between repeat signs (``music/repeats.py``): a pair of letters, taken from the left, whose second
     hearing begins with every voice striking or resting (a note held into it would be held from another bar the
-    first time round) and is the first bar for bar (its last bar may be cut short at the piece's end)."""
+    first time round) and is the first bar for bar (its last bar may be cut short at the piece's end). Where the
+    second hearing ends the piece in a last bar of its own (the tonic held: ``PhrasePlan.ending``), [first full
+    bar, bars, 1]: the score ends the strain in first and second endings."""
     size = section_bars * bar
     out, i = [], 0
     while i + 1 < len(form):
         a, b = tokens[:, i * size : (i + 1) * size], tokens[:, (i + 1) * size : (i + 2) * size]
+        ends = (i + 2) * size >= tokens.shape[1] and b.shape[1] == size and size > bar
+        body = b.shape[1] - bar if ends else b.shape[1]  # a last bar of its own is not compared
         if form[i] == form[i + 1] and b.shape[1] and (b[:, 0] != HOLD).all() \
-                and np.array_equal(a[:, : b.shape[1]], b):
-            out.append([i * section_bars, section_bars])
+                and np.array_equal(a[:, :body], b[:, :body]):
+            same = np.array_equal(a[:, : b.shape[1]], b)
+            out.append([i * section_bars, section_bars] if same else [i * section_bars, section_bars, 1])
             i += 2
         else:
             i += 1

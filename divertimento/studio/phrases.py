@@ -13,6 +13,12 @@ Reels and jigs get no given strain cadence: the model already ends their strains
 O'Neill's tunes do (the last bar of an 8-bar strain opens on the tonic in 27 % of O'Neill's strains and in 33 % of
 the shipped model's A strains; the tonic sounds in it in 75 % and 88 %), so giving one would only make them
 squarer.
+
+Nor do their strains stop on a held note: no fiddle or Irish tune of the training split holds its last note for a
+bar (the last note lasts 0.13-0.27 of a bar; the last written bar of a reel has 7-8 notes): the strain runs on into
+its repeat. A tune's last bar is given as the tonic struck on its downbeat (``RUNNING_ENDS``), the model drawing the
+rest of the bar, so that a strain played twice ends its first time round running on; the piece's own last bar, its
+second ending, holds the tonic (``PhrasePlan.ending``, written over it once the piece is drawn).
 """
 
 from dataclasses import dataclass, field
@@ -42,6 +48,8 @@ CHORD_PULL: dict[str, float] = {"bach": 0.5}
 # nearest that of the validation split's 4-bar windows (experiments/long_pieces.py --split val; docs/pieces.md
 # "Key"). Folk tunes keep their keys unaided.
 KEY_PULL: dict[str, float] = {"bach": 1.0, "palestrina": 2.0}
+# styles whose strains run on into their repeat: the last bar is given its downbeat's tonic only (see above)
+RUNNING_ENDS = frozenset({"irish", "fiddle"})
 
 
 @dataclass(frozen=True)
@@ -74,11 +82,24 @@ class PhrasePlan:
     pull: np.ndarray | None = None  # [K] logit bias on every token: the piece's key (None: no pull)
     chords: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)  # (fermata step, its triad's classes)
     chord_pull: float = 0.0  # nats off every pitch outside a fermata chord's triad, at the chord's first step
+    # [V, bar] the piece's own last bar where its strains run on (``RUNNING_ENDS``): the tonic held, written over the
+    # last bar once the piece is drawn (FREE: the drawn note stays); None: the last bar is given as it sounds
+    ending: np.ndarray | None = None
 
     def cut(self, start: int) -> "PhrasePlan":
         """The plan from step ``start`` on."""
         return PhrasePlan(self.given[:, start:], [f - start for f in self.fermatas if f >= start], self.period,
-                          self.pull, [(f - start, c) for f, c in self.chords if f >= start], self.chord_pull)
+                          self.pull, [(f - start, c) for f, c in self.chords if f >= start], self.chord_pull,
+                          self.ending)
+
+    def ended(self, tokens: np.ndarray) -> np.ndarray:
+        """Tokens [V, T] (a drawn piece, T its plan's steps) with the plan's own last bar written over their last."""
+        if self.ending is None:
+            return tokens
+        out = tokens.copy()
+        bar = self.ending.shape[1]
+        out[:, -bar:] = np.where(self.ending != FREE, self.ending, out[:, -bar:])
+        return out
 
     @property
     def biased(self) -> bool:
@@ -125,10 +146,11 @@ def phrase_plan(style: str, opening: np.ndarray, n_steps: int, start: int, bar: 
     """The cadences of a piece [V, n_steps] whose first full bar begins at step ``start`` and whose phrases are
     shifted ``pickup`` steps early (the next phrase's upbeat): a chorale's inner phrase ends (``CHORALE_CADENCES``),
     and with ``final`` the last bar given as the tonic in the top voice and the bass, held to the end
-    (``final_cadence``); ``pull`` > 0: the piece is drawn with that pull towards its key (``key_pull``), ``chord`` > 0
-    its fermata chords with that pull towards the triad on their bass (``PhrasePlan.bias``). The key is
-    the one ``opening`` [V, t] (tokens relative to MIDI ``low``) implies; pitches sit in the octave nearest each
-    voice's median there; a voice the style leaves silent, or silent in the opening, is left free."""
+    (``final_cadence``; in ``RUNNING_ENDS`` struck on the downbeat only, held in ``PhrasePlan.ending``); ``pull``
+    > 0: the piece is drawn with that pull towards its key (``key_pull``), ``chord`` > 0 its fermata chords with
+    that pull towards the triad on their bass (``PhrasePlan.bias``). The key is the one ``opening`` [V, t] (tokens
+    relative to MIDI ``low``) implies; pitches sit in the octave nearest each voice's median there; a voice the
+    style leaves silent, or silent in the opening, is left free."""
     V = opening.shape[0]
     given = np.full((V, n_steps), FREE, dtype=np.int64)
     fermatas: list[int] = []
@@ -156,8 +178,12 @@ def phrase_plan(style: str, opening: np.ndarray, n_steps: int, start: int, bar: 
                 root = (key.tonic + degree) % 12
                 chords.append((onset, (root, (root + TRIAD_THIRD[key.minor][degree]) % 12, (root + 7) % 12)))
             end += cadences.bars * bar
+    own_ending = None
     if final:
         ending = final_cadence(opening, n_steps, bar, low, vocab_size, voice_use, layout)
+        if style in RUNNING_ENDS:  # the downbeat's tonic given; the bar held to its end only as the piece's own
+            own_ending = ending[:, last:]
+            ending = np.where(np.arange(n_steps) == last, ending, FREE)
         given[:, last:] = np.where(ending[:, last:] != FREE, ending[:, last:], given[:, last:])
     return PhrasePlan(given, fermatas, period, key_pull(key, pull, low, vocab_size) if pull > 0 else None, chords,
-                      float(chord))
+                      float(chord), own_ending)

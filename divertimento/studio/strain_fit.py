@@ -7,7 +7,8 @@ Per style named and meter with enough pieces in the training split:
 - the model's strains: pieces drawn exactly as the studio proposes them (AABB, 8-bar strains, pickups, final
   cadence; each strain in a form drawn by the shares, one candidate), both strains of each, as many as the real;
 - the critic: a logistic regression of real against the model's strains on standardised strain figures, its
-  5-fold cross-validated accuracy kept as a figure (0.5: it cannot tell them apart).
+  5-fold cross-validated accuracy kept as a figure (0.5: it cannot tell them apart), its log ratio scaled to be
+  calibrated on the folds' held-out strains (``calibrate``; the scale kept as a figure).
 
 The fit draws from fixed seeds, so the same config on the same data and model writes the same file."""
 
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -47,6 +48,9 @@ class StrainConfig:
     min_pieces: int = 100  # a (style, meter) with fewer training pieces gets no critic (its strains stay as drawn)
     max_pieces: int = 300  # at most this many real strains (and as many of the model's) per (style, meter)
     c: float = 1.0  # the logistic regression's inverse regularisation
+    # the critic's log ratio scaled to be calibrated on held-out folds (Platt scaling of its out-of-fold scores), so
+    # that beta 1 resamples by the density ratio it can vouch for, not by an overconfident one
+    calibrate: bool = True
     seed: int = 0
 
     def validate(self) -> "StrainConfig":
@@ -84,6 +88,10 @@ def _typed(kind, value):
         return int(float(value))
     if kind in ("float", float):
         return float(value)
+    if kind in ("bool", bool):
+        if not isinstance(value, bool) and str(value).lower() not in ("true", "false"):
+            raise ValueError(f"true or false is needed (got {value!r})")
+        return value if isinstance(value, bool) else str(value).lower() == "true"
     if kind in ("list[str]",) and isinstance(value, str):
         return [s.strip() for s in value.split(",") if s.strip()]
     return value
@@ -117,8 +125,9 @@ def fit_strains(data_dir: str | Path, out_dir: str | Path, cfg: StrainConfig, lo
         bar = engine.bar_of(m)
         shares = form_shares(strains, bar)
         made = _proposals(engine, style, meter, bar, shares, len(strains), seed)
-        critic, accuracy = _fit_critic(strains, made, bar, cfg)
-        figures = {"real_strains": len(strains), "model_strains": len(made), "critic_accuracy": accuracy}
+        critic, accuracy, scale = _fit_critic(strains, made, bar, cfg)
+        figures = {"real_strains": len(strains), "model_strains": len(made), "critic_accuracy": accuracy,
+                   "calibration_scale": round(scale, 3)}
         rows.setdefault(style, {})[meter] = StrainRow(shares, critic, figures)
         log(f"strains {style} {meter}: {json.dumps(figures)}")
     if not rows:
@@ -151,13 +160,21 @@ def _proposals(engine: Engine, style: str, meter: str, bar: int, shares: dict[st
 
 
 def _fit_critic(real: list[np.ndarray], made: list[np.ndarray], bar: int,
-                cfg: StrainConfig) -> tuple[StrainCritic, float]:
+                cfg: StrainConfig) -> tuple[StrainCritic, float, float]:
+    """The critic, its 5-fold accuracy, and the scale its log ratio was calibrated by (1: not calibrated)."""
     x = np.stack([strain_features(t, bar) for t in real + made])
     y = np.r_[np.ones(len(real)), np.zeros(len(made))]
     model = make_pipeline(StandardScaler(), LogisticRegression(C=cfg.c, max_iter=5000))
     folds = StratifiedKFold(5, shuffle=True, random_state=cfg.seed)
     accuracy = round(float(cross_val_score(model, x, y, cv=folds).mean()), 3)
+    scale, shift = 1.0, 0.0
+    if cfg.calibrate:  # log ratio -> scale * log ratio + shift, fitted on the folds' held-out scores
+        held_out = cross_val_predict(model, x, y, cv=folds, method="decision_function")
+        platt = LogisticRegression(C=1e6, tol=1e-10, max_iter=10000).fit(held_out[:, None], y)
+        scale, shift = float(platt.coef_[0, 0]), float(platt.intercept_[0])
     model.fit(x, y)
     scaler, logistic = model.steps[0][1], model.steps[1][1]
-    return StrainCritic(scaler.mean_, scaler.scale_, logistic.coef_[0], float(logistic.intercept_[0])), accuracy
+    critic = StrainCritic(scaler.mean_, scaler.scale_, scale * logistic.coef_[0],
+                          scale * float(logistic.intercept_[0]) + shift)
+    return critic, accuracy, scale
 
