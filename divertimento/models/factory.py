@@ -98,15 +98,16 @@ SHIPPED = {
                               "and the default since round 26 (none is ahead of it)",
                               "train --config configs/mle-wide-keyed.json (400 steps from mle-wide, 7.8 min on 2 "
                               "cores), then export runs/mle-wide-keyed FILE --option pitch_temperature=bach:0.7, "
-                              "then train --config configs/strains.json (its reels' strain critic, 1.5 min; "
-                              "base_model the exported FILE)",
+                              "then train --config configs/strains.json (its reels' strain critic, calibrated, "
+                              "1.4 min; base_model the exported FILE)",
                               "as shipped (pitch temperature 0.7 in Bach): Bach precision 0.815, coverage 0.757, "
                               "two-sample 0.747 (adversarial-wide 0.844, 0.709, 0.788); tonic distance 0.09-0.19 per "
                               "style (mle-wide 0.37-0.59); held-out NLL the lowest of all models in five of six "
                               "styles (Bach 0.4995) (docs/adversarial.md, rounds 25 and 26); reels and jigs with "
-                              "their strains chosen by the critic: a judge tells their first strains from held-out "
-                              "real ones at 0.67 (fiddle) and 0.62 (Irish), against 0.95 and 0.88 through-composed "
-                              "(docs/adversarial.md, round 28)"),
+                              "each strain chosen by the calibrated critic: a judge tells their first strains from "
+                              "held-out real ones at 0.65 (fiddle) and 0.60 (Irish), against 0.95 and 0.88 "
+                              "through-composed, and their B strains at 0.59 in both (docs/adversarial.md, rounds "
+                              "28 and 29)"),
     "adversarial-wide": Shipped(ASSETS / "adversarial-wide.safetensors",
                                 "mle-wide fine-tuned adversarially by adversarial's recipe (hidden 512)",
                                 "train --config configs/mle-wide.json --out runs/mle-wide, then "
