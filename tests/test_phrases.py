@@ -150,11 +150,12 @@ def test_a_reel_in_aabb_is_written_with_repeats_that_play_its_midi(tiny_mle_run,
     engine = load_studio_model(str(tiny_mle_run))
     if running:  # the tiny model's folk tunes end as reels do: the strain runs on, the piece's last bar held
         monkeypatch.setattr(phrases, "RUNNING_ENDS", frozenset({"folk"}))
-    checked = 0
+    checked = endings = 0
     for k in range(6):
         p = C.compose_many(engine, [(2, k)], "folk", bars=16, form="AABB", section_bars=4, pickups=True)[0]
         if not p.meta.get("repeats"):
             continue
+        endings += [8, 4, 1] in p.meta["repeats"]
         if running:  # the piece's last bar is the top voice's tonic held from its downbeat to the end
             body = p.tokens[:, p.pickup :]
             last = body[0, 15 * p.bar :]
@@ -182,6 +183,8 @@ def test_a_reel_in_aabb_is_written_with_repeats_that_play_its_midi(tiny_mle_run,
             [(round(o - from_midi[0][0], 3), m) for o, m in from_midi]
         checked += 1
     assert checked >= 2
+    # with running ends, at least one piece's strain B is written with a second ending of its own (none without)
+    assert endings >= 1 if running else endings == 0
 
 
 def test_repeats_after_an_upbeat_end_in_first_and_second_endings(tmp_path):
