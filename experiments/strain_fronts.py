@@ -34,10 +34,10 @@ def fronts(paths: list[str]) -> dict[str, dict[str, list[dict]]]:
     return out
 
 
-def best_at(points: list[dict], level: float, key: str, higher_is_better: bool = False) -> dict | None:
-    """The point of the front ``points`` with the lowest judge accuracy among those at least as good as ``level``
-    on the window figure ``key`` (None when none is): the best the front does at that level of window quality."""
-    good = [p for p in points if (p[f"{key}_mean"] >= level if higher_is_better else p[f"{key}_mean"] <= level)]
+def best_at(points: list[dict], level: float, key: str) -> dict | None:
+    """The point of the front ``points`` with the lowest judge accuracy among those whose window figure ``key``
+    (lower is more real) is at most ``level`` (None when none is): the best the front does at that window quality."""
+    good = [p for p in points if p[f"{key}_mean"] <= level]
     return min(good, key=lambda p: p["accuracy_mean"]) if good else None
 
 
@@ -57,8 +57,8 @@ def table(style: str, rows: dict[str, list[dict]]) -> list[str]:
 
 
 def claim(rows: dict[str, list[dict]], row: str, against: str, key: str = "window_two_sample") -> list[str]:
-    """Each point of ``row`` against the best point of ``against`` whose windows are at least as real (``key``,
-    within the larger of the two points' spreads on it, in the front's favour)."""
+    """Each point of ``row`` against the best point of ``against`` whose windows are at least as real (``key``, with
+    a slack in the front's favour: the largest seed spread on ``key`` of the point and of the front's points)."""
     out = []
     for p in rows[row]:
         slack = max([p[f"{key}_spread"]] + [q[f"{key}_spread"] for q in rows[against]])

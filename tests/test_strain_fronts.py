@@ -20,9 +20,6 @@ def test_the_best_of_the_front_counts_only_points_with_windows_at_least_as_real(
     assert best_at(LIKELIHOOD, 0.60, "window_two_sample")["t"] == 0.85  # 0.6's windows (0.68) are less real
     assert best_at(LIKELIHOOD, 0.70, "window_two_sample")["t"] == 0.6  # all three count: the lowest accuracy
     assert best_at(LIKELIHOOD, 0.56, "window_two_sample") is None
-    # a diversity axis, higher is better
-    rows = [{"c_mean": 0.9, "accuracy_mean": 0.7}, {"c_mean": 0.8, "accuracy_mean": 0.6}]
-    assert best_at(rows, 0.85, "c", higher_is_better=True)["accuracy_mean"] == 0.7
 
 
 def test_a_point_is_above_only_by_more_than_the_larger_spread():
