@@ -12,6 +12,7 @@ is not monotone in the temperature here, so the front is matched on the two-samp
 import argparse
 import json
 import re
+from pathlib import Path
 
 ROW = re.compile(r"^(?P<row>.*) T (?P<t>[0-9.]+)$")
 AXES = (("window_two_sample", "windows: two-sample accuracy (lower: more real)"),
@@ -22,7 +23,7 @@ def fronts(paths: list[str]) -> dict[str, dict[str, list[dict]]]:
     """style -> row -> its points (temperature, means and spreads), by temperature."""
     out: dict = {}
     for path in paths:
-        for style, rows in json.load(open(path))["styles"].items():
+        for style, rows in json.loads(Path(path).read_text())["styles"].items():
             for label, row in rows.items():
                 if (m := ROW.match(label)) is None:
                     continue

@@ -42,6 +42,7 @@ from divertimento.metrics.per_style import style_figures
 from divertimento.metrics.reference import load_reference
 from divertimento.metrics.set_stats import compute_set_stats
 from divertimento.metrics.sets import WindowSet
+from divertimento.metrics.standardize import Standardizer
 from divertimento.metrics.stats import prdc
 from divertimento.music.roll import FIRST_PITCH_TOKEN
 from divertimento.sample.sampler import load_sampler
@@ -64,16 +65,11 @@ def settings(k: int, betas: dict[str, list[float]]) -> dict[str, dict]:
     return out
 
 
-def standardised(real: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Both in real's standard units; a relation with nothing to read (NaN) at real's mean."""
-    mean, sd = np.nanmean(real, axis=0), np.nanstd(real, axis=0)
-    sd = np.where(sd > 1e-9, sd, 1.0)
-    return np.nan_to_num((real - mean) / sd), np.nan_to_num((other - mean) / sd)
-
-
 def strain_prdc(real: np.ndarray, other: np.ndarray) -> dict[str, float]:
-    """Precision, recall, density and coverage of ``other`` against ``real`` in the relation space."""
-    return rounded(prdc(*standardised(real, other), k=NEIGHBOURS))
+    """Precision, recall, density and coverage of ``other`` against ``real`` in the relation space, each relation in
+    real's standard units (a relation with nothing to read at real's mean)."""
+    units = Standardizer.fit(real)
+    return rounded(prdc(units.transform(real), units.transform(other), k=NEIGHBOURS))
 
 
 def halves(real: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

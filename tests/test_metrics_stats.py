@@ -7,6 +7,7 @@ import pytest
 
 from divertimento.metrics.copies import build_copy_index, copy_scores, longest_copied_ngram
 from divertimento.metrics.decode import decode
+from divertimento.metrics.standardize import Standardizer
 from divertimento.metrics.stats import (
     frechet_distance,
     kde_pair,
@@ -188,3 +189,13 @@ def test_adjusted_shares_undo_a_known_confusion():
     # counted by hand: true 0,0,0,1,1 predicted 0,1,0,1,1; class 2 has no windows -> identity row
     M = confusion_matrix(np.array([0, 0, 0, 1, 1]), np.array([0, 1, 0, 1, 1]), 3)
     assert np.allclose(M, [[2 / 3, 1 / 3, 0], [0, 1, 0], [0, 0, 1]])
+
+
+def test_standardizer_by_hand_with_an_undefined_value_and_a_constant_dimension():
+    real = np.array([[0.0, np.nan, 5.0], [2.0, 4.0, 5.0], [4.0, 8.0, 5.0]])
+    other = np.array([[2.0, np.nan, 7.0], [6.0, 2.0, 5.0]])
+    units = Standardizer.fit(real)
+    # dimension 0: mean 2, sd sqrt(8/3); dimension 1 (NaN left out): mean 6, sd 2; dimension 2 constant: scale 1
+    sd0 = np.sqrt(8 / 3)
+    np.testing.assert_allclose(units.transform(real), [[-2 / sd0, 0.0, 0.0], [0.0, -1.0, 0.0], [2 / sd0, 1.0, 0.0]])
+    np.testing.assert_allclose(units.transform(other), [[0.0, 0.0, 2.0], [4 / sd0, -2.0, 0.0]])

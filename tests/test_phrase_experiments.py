@@ -1,6 +1,6 @@
 """experiments/piece_two_sample.py, experiments/phrase_structure.py and experiments/strain_studio.py: a strain's
-relations on a one-voice tune written by hand (4 steps a bar, 2-bar cells), and the fronts' axes on relations
-written by hand."""
+relations on a one-voice tune written by hand (4 steps a bar, 2-bar cells), and the fronts' relation axes on their
+two calibration cases."""
 
 import sys
 
@@ -10,7 +10,7 @@ import pytest
 sys.path.insert(0, "experiments")
 from phrase_structure import extended_form, resample  # noqa: E402  (experiments/ is a folder of scripts)
 from piece_two_sample import FEATURES, piece_features, spliced  # noqa: E402
-from strain_studio import standardised, strain_prdc  # noqa: E402
+from strain_studio import strain_prdc  # noqa: E402
 
 BAR = 4
 H = 1  # HOLD
@@ -81,16 +81,6 @@ def test_forms_get_new_letters_for_the_bars_cut_away():
     assert extended_form("ABCDABEF", 1) == "ABCDABEFG"  # one more bar
     assert extended_form("ABCDEFGH", 1) is None  # no letter left: drawn through-composed
     assert extended_form("", 2) is None
-
-
-def test_relations_are_put_in_real_standard_units_with_nothing_to_read_at_the_mean():
-    real = np.array([[0.0, np.nan, 5.0], [2.0, 4.0, 5.0], [4.0, 8.0, 5.0]])
-    other = np.array([[2.0, np.nan, 7.0], [6.0, 2.0, 5.0]])
-    r, o = standardised(real, other)
-    # column 0: mean 2, sd sqrt(8/3); column 1 (NaN left out): mean 6, sd 2; column 2 constant: sd taken as 1
-    sd0 = np.sqrt(8 / 3)
-    np.testing.assert_allclose(r, [[-2 / sd0, 0.0, 0.0], [0.0, -1.0, 0.0], [2 / sd0, 1.0, 0.0]])
-    np.testing.assert_allclose(o, [[0.0, 0.0, 2.0], [4 / sd0, -2.0, 0.0]])
 
 
 def test_strain_prdc_calibrates_on_real_itself_and_on_strains_far_away():
